@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets up aegis on a fresh Debian/Ubuntu machine: system packages, npm dependencies, build. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages aegis uses at run time and in its tests.
+#   busybox-static: the base rootfs      util-linux: unshare/nsenter for the sandbox backend
+#   iproute2: brings up lo in a machine  e2fsprogs: mkfs.ext4 for disk images
+PACKAGES=(busybox-static util-linux iproute2 e2fsprogs)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages: ${missing[*]}" >&2
+    echo "setup: run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# npm dependencies from the lock file (optional deps included: koffi's binary lives in one).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies (better-sqlite3 builds from source: about 2 minutes)"
+  npm ci --no-audit --no-fund
+fi
+
+npm run -s build
+echo "setup: done (bin/aegis and bin/aegisd are ready)"

@@ -1,0 +1,16 @@
+// GET /v1/status: the daemon's backend, its capabilities and resource counts (for `aegis status` and `doctor`).
+import type { FastifyInstance } from 'fastify';
+import type { ApiServices } from '../services.js';
+
+export function statusRoutes(app: FastifyInstance, s: ApiServices): void {
+  app.get('/v1/status', async () => ({
+    version: s.version,
+    pid: process.pid,
+    startedAt: s.startedAt.toISOString(),
+    home: s.paths.home,
+    backend: s.backend.name,
+    capabilities: s.backend.capabilities,
+    backends: s.backend.probes,
+    counts: s.store.counts(),
+  }));
+}

@@ -1,0 +1,43 @@
+// Task endpoints: POST /v1/tasks, GET /v1/tasks[/{id}], GET /v1/tasks/{id}/logs (NDJSON, follow), DELETE.
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { TaskLogs } from '../../logs/task-logs.js';
+import { TASK_FINALIZER } from '../../reconciler/controllers/task.js';
+import { present } from '../present.js';
+import type { ApiServices } from '../services.js';
+
+interface IdParams { id: string }
+
+export function taskRoutes(logs: TaskLogs) {
+  return (app: FastifyInstance, s: ApiServices): void => {
+    app.post<{ Body: Record<string, unknown> }>('/v1/tasks', async (req, reply) => {
+      const task = s.store.create('Task', {
+        spec: req.body,
+        source: typeof req.headers['x-aegis-source'] === 'string' ? req.headers['x-aegis-source'] : 'api',
+        finalizers: [TASK_FINALIZER],
+      });
+      s.enqueue('Task', task.metadata.name);
+      return reply.status(201).send({ id: task.metadata.uid, ...present(task) });
+    });
+
+    app.get('/v1/tasks', async () => ({ items: s.store.list('Task').map(present) }));
+
+    app.get<{ Params: IdParams }>('/v1/tasks/:id', async (req) => present(s.store.mustGet('Task', req.params.id)));
+
+    app.get<{ Params: IdParams; Querystring: { follow?: string } }>('/v1/tasks/:id/logs', async (req, reply) => {
+      const task = s.store.mustGet('Task', req.params.id);
+      const abort = new AbortController();
+      // A reader that goes away stops its follow; the task itself keeps running.
+      reply.raw.on('close', () => abort.abort());
+      const body = Readable.from(logs.get(task.metadata.uid).read({ follow: req.query.follow === 'true', signal: abort.signal }), { objectMode: false });
+      return reply.type('application/x-ndjson').send(body);
+    });
+
+    app.delete<{ Params: IdParams }>('/v1/tasks/:id', async (req) => {
+      const task = s.store.mustGet('Task', req.params.id);
+      const result = s.store.delete('Task', task.metadata.uid);
+      s.enqueue('Task', task.metadata.name);
+      return { id: task.metadata.uid, result };
+    });
+  };
+}

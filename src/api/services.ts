@@ -1,0 +1,22 @@
+// What the API layer is handed by the daemon: the store, a way to wake controllers, and facts for /v1/status.
+import type { AegisPaths } from '../config/paths.js';
+import type { Kind } from '../resources/kinds.js';
+import type { Store } from '../store/store.js';
+import type { BackendCapabilities, BackendName, BackendProbe } from '../vmm/backend.js';
+
+export interface BackendReport {
+  /** The backend machines run on, or null when none can run here (see `probes`). */
+  name: BackendName | null;
+  capabilities: BackendCapabilities | null;
+  probes: Record<BackendName, BackendProbe>;
+}
+
+export interface ApiServices {
+  store: Store;
+  paths: AegisPaths;
+  version: string;
+  startedAt: Date;
+  backend: BackendReport;
+  /** Nudges the controller of a kind; handlers write desired state and enqueue, nothing else. */
+  enqueue(kind: Kind, name: string): void;
+}

@@ -1,0 +1,27 @@
+// Every aegis command, in the order help lists them.
+export { UpCommand } from './platform/up.js';
+export { DownCommand } from './platform/down.js';
+export { StatusCommand } from './platform/status.js';
+export { DoctorCommand } from './platform/doctor.js';
+export { HelpCommand } from './platform/help.js';
+export { RunCommand } from './task/run.js';
+export { AppCreateCommand } from './app/create.js';
+export { AppPublishCommand } from './app/publish.js';
+export { AppServeCommand } from './app/serve.js';
+export { AppListCommand } from './app/list.js';
+export { AppInfoCommand } from './app/info.js';
+export { AppLogsCommand } from './app/logs.js';
+export { AppDeleteCommand } from './app/delete.js';
+export { InstanceListCommand } from './instance/list.js';
+export { InstanceInfoCommand } from './instance/info.js';
+export { ExecCommand } from './instance/exec.js';
+export { LogsCommand } from './instance/logs.js';
+export { SecretSetCommand } from './secret/set.js';
+export { SecretListCommand } from './secret/list.js';
+export { SecretDeleteCommand } from './secret/delete.js';
+export { SecretSetWorkspaceCommand } from './secret/set-workspace.js';
+export { SecretListWorkspaceCommand } from './secret/list-workspace.js';
+export { KitInstallCommand } from './kit/install.js';
+export { KitListCommand } from './kit/list.js';
+export { KitInfoCommand } from './kit/info.js';
+export { KitUninstallCommand } from './kit/uninstall.js';

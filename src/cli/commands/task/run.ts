@@ -1,0 +1,83 @@
+// `aegis run`: run a command in a fresh machine (task mode) and behave like running it locally.
+import { Command, Option, UsageError } from 'clipanion';
+import { AegisCommand } from '../../base-command.js';
+import { CliError, notAvailable } from '../../cli-error.js';
+import { DaemonError, DaemonNotRunningError } from '../../client/daemon-client.js';
+import { exitCodeOf, writeEntry, type TaskLogEntry, type TaskExit } from '../../client/task-output.js';
+
+/** Like `docker run`: the command never started (bad image, no backend, daemon down). */
+const EXIT_NOT_STARTED = 125;
+const EXIT_INTERRUPTED = 130;
+
+export class RunCommand extends AegisCommand {
+  static override paths = [['run']];
+  static override usage = Command.Usage({
+    category: 'Task / serve commands',
+    description: 'run a command inside a machine',
+    details: `
+      Without \`--expose\` (task mode) the command runs to completion in a fresh machine: its stdout and stderr stream to yours and \`aegis run\` exits with its exit code. Ctrl+C stops the task and exits 130. A failure before the command starts (no backend, bad image, daemon not running) exits 125; a command that is not found exits 127.
+
+      \`--env K=V\` sets a variable for the command (repeatable). \`--app APP\` runs with that app's secrets.
+    `,
+    examples: [
+      ['Run a one-shot command', '$0 run -- echo "hello from aegis"'],
+      ['Run with a custom image', '$0 run --image alpine:3.21 -- echo hello'],
+      ['Pass environment', '$0 run --env GREETING=hi -- sh -c \'echo $GREETING\''],
+      ['Start a long-running server', '$0 run --expose 80 -- python -m http.server 80'],
+    ],
+  });
+
+  image = Option.String('--image', { description: 'OCI image to use as the rootfs (default: the base rootfs)' });
+  expose = Option.Array('--expose', [], { description: 'Port to expose; switches to serve mode (repeatable)' });
+  env = Option.Array('--env,-e', [], { description: 'Environment variable K=V for the command (repeatable)' });
+  app = Option.String('--app', { description: "Run with an app's secrets" });
+  command = Option.Rest({ required: 1 });
+
+  async execute(): Promise<number> {
+    if (this.expose.length > 0) throw notAvailable('run --expose', EXIT_NOT_STARTED);
+    const { client, stderr } = this.context;
+    const body = { command: this.command, env: parseEnv(this.env), ...(this.image ? { image: this.image } : {}), ...(this.app ? { app: this.app } : {}) };
+
+    let id: string;
+    try {
+      id = (await client.post<{ id: string }>('/v1/tasks', body, { headers: { 'x-aegis-source': 'cli' } })).id;
+    } catch (err) {
+      if (err instanceof DaemonError || err instanceof DaemonNotRunningError) throw new CliError(err.message, EXIT_NOT_STARTED);
+      throw err;
+    }
+
+    // Ctrl+C: ask the daemon to stop the task, then leave with the conventional 130.
+    let interrupted = false;
+    const onInterrupt = () => {
+      if (interrupted) process.exit(EXIT_INTERRUPTED);
+      interrupted = true;
+      client.delete(`/v1/tasks/${id}`).finally(() => process.exit(EXIT_INTERRUPTED));
+    };
+    process.on('SIGINT', onInterrupt);
+    process.on('SIGTERM', onInterrupt);
+
+    let exit: TaskExit | undefined;
+    for await (const entry of client.ndjson<TaskLogEntry>(`/v1/tasks/${id}/logs?follow=true`)) {
+      if (entry.exit) exit = entry.exit;
+      else await writeEntry(entry, this.context.stdout, stderr);
+    }
+    if (!exit) {
+      // The log ended without an exit record (e.g. the daemon restarted): the task's status has the outcome.
+      const task = await client.get<{ status: { exitCode?: number | null; reason?: string; message?: string } }>(`/v1/tasks/${id}`);
+      exit = { code: task.status.exitCode ?? null, signal: null, reason: task.status.reason, message: task.status.message };
+    }
+    const { code, message } = exitCodeOf(exit);
+    if (message) stderr.write(`error: ${message}\n`);
+    return code;
+  }
+}
+
+function parseEnv(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--env expects KEY=VALUE, got "${pair}"`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}

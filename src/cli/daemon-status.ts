@@ -1,0 +1,9 @@
+// The shape of GET /v1/status as the CLI reads it.
+export interface DaemonStatus {
+  version: string;
+  pid: number;
+  backend: string | null;
+  capabilities: { pauseResume: boolean; memorySnapshots: boolean; bootFromDiskLayers: boolean; isolation: 'vm' | 'namespace' } | null;
+  backends: Record<string, { available: boolean; detail: string }>;
+  counts: Record<string, number>;
+}

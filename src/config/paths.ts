@@ -1,0 +1,39 @@
+// Where Aegis keeps its state on disk: everything hangs off AEGIS_HOME (default ~/.aegis).
+import os from 'node:os';
+import path from 'node:path';
+
+export interface AegisPaths {
+  home: string;
+  socket: string;
+  data: string;
+  db: string;
+  pidFile: string;
+  daemonLog: string;
+  keyFile: string;
+  machines: string;
+  logs: string;
+  rootfs: string;
+  runtime: string;
+  images: string;
+  config: string;
+}
+
+export function aegisPaths(env: NodeJS.ProcessEnv = process.env): AegisPaths {
+  const home = path.resolve(env.AEGIS_HOME || path.join(os.homedir(), '.aegis'));
+  const data = path.join(home, 'data');
+  return {
+    home,
+    socket: path.join(home, 'aegisd.sock'),
+    data,
+    db: path.join(data, 'aegis.db'),
+    pidFile: path.join(data, 'aegisd.pid'),
+    daemonLog: path.join(data, 'aegisd.log'),
+    keyFile: path.join(home, 'secret.key'),
+    machines: path.join(data, 'machines'),
+    logs: path.join(data, 'logs'),
+    rootfs: path.join(data, 'rootfs'),
+    runtime: path.join(data, 'runtime'),
+    images: path.join(data, 'images'),
+    config: path.join(home, 'config.yaml'),
+  };
+}

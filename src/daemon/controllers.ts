@@ -1,0 +1,46 @@
+// Registers each kind's controller with the manager and hands the API the routes that need controller state.
+import type { AegisPaths } from '../config/paths.js';
+import type { RouteRegistrar } from '../api/app.js';
+import { taskRoutes } from '../api/routes/tasks.js';
+import { TaskLogs } from '../logs/task-logs.js';
+import { Controller } from '../reconciler/controller.js';
+import { TaskReconciler } from '../reconciler/controllers/task.js';
+import type { ControllerManager } from '../reconciler/manager.js';
+import type { Store } from '../store/store.js';
+import type { MachineHost } from '../vmm/machine-host.js';
+
+/** How often every key is reconciled again without an event, so drift is repaired. */
+const RESYNC_MS = 60_000;
+
+export interface ControllerRuntime {
+  routes: RouteRegistrar[];
+  close(): Promise<void>;
+}
+
+export function registerControllers(deps: {
+  store: Store;
+  manager: ControllerManager;
+  paths: AegisPaths;
+  host: () => Promise<MachineHost>;
+  onError: (kind: string, key: string, err: unknown, terminal: boolean) => void;
+}): ControllerRuntime {
+  const { store, manager } = deps;
+  const logs = new TaskLogs(deps.paths.logs);
+  const tasks = new TaskReconciler({ store, logs, host: deps.host });
+  manager.register(
+    'Task',
+    new Controller<string>({
+      name: 'task',
+      reconcile: tasks.reconcile,
+      // Tasks are independent: several may boot at once.
+      workers: 4,
+      resyncMs: RESYNC_MS,
+      listKeys: () => store.list('Task').map((t) => t.metadata.name),
+      onError: (key, err, terminal) => deps.onError('Task', key, err, terminal),
+    }),
+  );
+  return {
+    routes: [taskRoutes(logs)],
+    close: () => tasks.close(),
+  };
+}

@@ -1,0 +1,73 @@
+// aegisd's composition root: store, backend, controllers and API wired together, with an orderly shutdown.
+import fs from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../api/app.js';
+import type { ApiServices } from '../api/services.js';
+import type { AegisPaths } from '../config/paths.js';
+import { AEGIS_VERSION } from '../config/version.js';
+import { ControllerManager } from '../reconciler/manager.js';
+import type { Kind } from '../resources/kinds.js';
+import { Store } from '../store/store.js';
+import { removePid, writePid } from './pid-file.js';
+import { selectBackend } from '../vmm/select-backend.js';
+import { registerControllers } from './controllers.js';
+
+export interface Daemon {
+  api: FastifyInstance;
+  stop(): Promise<void>;
+}
+
+/** How long shutdown waits for in-flight reconciles before closing the store anyway. */
+const STOP_DEADLINE_MS = 5_000;
+
+export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = process.env): Promise<Daemon> {
+  fs.mkdirSync(paths.data, { recursive: true, mode: 0o700 });
+  fs.chmodSync(paths.home, 0o700);
+  const store = Store.open(paths.db, paths.keyFile);
+  const manager = new ControllerManager();
+  const selection = await selectBackend(paths, env);
+
+  const services: ApiServices = {
+    store,
+    paths,
+    version: AEGIS_VERSION,
+    startedAt: new Date(),
+    backend: selection.report,
+    enqueue: (kind: Kind, name: string) => manager.enqueue(kind, name),
+  };
+  const api = buildApi(services, {
+    logger: { level: env.AEGIS_LOG_LEVEL ?? 'info', file: paths.daemonLog },
+  });
+  const runtime = registerControllers({
+    store,
+    manager,
+    paths,
+    host: selection.host,
+    onError: (kind, key, err, terminal) => api.log.error({ kind, key, terminal, err }, 'reconcile failed'),
+  });
+  for (const register of runtime.routes) register(api, services);
+
+  // Store writes from any source (API, controllers) wake the kind's controller: triggers only enqueue keys.
+  store.onChange((e) => manager.enqueue(e.kind, e.name));
+
+  fs.rmSync(paths.socket, { force: true });
+  await api.listen({ path: paths.socket });
+  fs.chmodSync(paths.socket, 0o600);
+  manager.start();
+  writePid(paths.pidFile, process.pid);
+  api.log.info({ backend: selection.report.name, pid: process.pid }, 'aegisd ready');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      api.log.info('aegisd stopping');
+      // Close the listener first (new requests are refused), then let reconciles finish, then the store.
+      await api.close();
+      await manager.stop(STOP_DEADLINE_MS);
+      await runtime.close();
+      store.close();
+      fs.rmSync(paths.socket, { force: true });
+      removePid(paths.pidFile, process.pid);
+    })());
+  return { api, stop };
+}

@@ -1,0 +1,36 @@
+// The daemon's PID file: written once the socket listens, so its presence means "ready for requests".
+import fs from 'node:fs';
+
+export function readPid(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(file, 'utf8').trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid of a live daemon recorded in the file, else undefined (a stale file is ignored). */
+export function runningPid(file: string): number | undefined {
+  const pid = readPid(file);
+  return pid !== undefined && isAlive(pid) ? pid : undefined;
+}
+
+export function writePid(file: string, pid: number): void {
+  const tmp = `${file}.${pid}.tmp`;
+  fs.writeFileSync(tmp, `${pid}\n`, { mode: 0o644 });
+  fs.renameSync(tmp, file);
+}
+
+export function removePid(file: string, pid: number): void {
+  if (readPid(file) === pid) fs.rmSync(file, { force: true });
+}

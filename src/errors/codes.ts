@@ -1,0 +1,50 @@
+// The one registry of error codes Aegis reports: each maps to an HTTP status and a CLI exit meaning.
+
+export const ErrorCodes = {
+  AEGIS_INVALID: 400,
+  AEGIS_NOT_FOUND: 404,
+  AEGIS_CONFLICT: 409,
+  AEGIS_TOO_LARGE: 413,
+  AEGIS_NOT_SUPPORTED: 501,
+  AEGIS_UNAVAILABLE: 503,
+  AEGIS_INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** One problem in an input document: where it is and what is wrong. */
+export interface FieldIssue {
+  /** `file:line:column` when the input came from a file, else omitted. */
+  location?: string;
+  /** Dotted field path inside the document, e.g. `spec.expose.0`. */
+  path: string;
+  message: string;
+}
+
+/**
+ * An error meant for the user: `message` is one line that names the cause.
+ * Anything thrown that is not an AegisError is a bug and is reported as a generic 500.
+ */
+export class AegisError extends Error {
+  readonly code: ErrorCode;
+  readonly issues: FieldIssue[];
+
+  constructor(code: ErrorCode, message: string, issues: FieldIssue[] = []) {
+    super(message);
+    this.name = 'AegisError';
+    this.code = code;
+    this.issues = issues;
+  }
+
+  get statusCode(): number {
+    return ErrorCodes[this.code];
+  }
+}
+
+export const invalid = (message: string, issues: FieldIssue[] = []) => new AegisError('AEGIS_INVALID', message, issues);
+export const notFound = (message: string) => new AegisError('AEGIS_NOT_FOUND', message);
+export const conflict = (message: string) => new AegisError('AEGIS_CONFLICT', message);
+export const notSupported = (message: string) => new AegisError('AEGIS_NOT_SUPPORTED', message);
+export const unavailable = (message: string) => new AegisError('AEGIS_UNAVAILABLE', message);
+
+export const isAegisError = (e: unknown): e is AegisError => e instanceof AegisError;

@@ -1,0 +1,84 @@
+// Task controller: makes sure every pending task has a runner, every deleted one is torn down, and old ones expire.
+import type { TaskSpec, TaskStatus } from '../../resources/task.js';
+import type { Store } from '../../store/store.js';
+import type { TaskLogs } from '../../logs/task-logs.js';
+import type { MachineHost } from '../../vmm/machine-host.js';
+import type { ReconcileResult } from '../controller.js';
+import { TaskRunner } from '../tasks/task-runner.js';
+
+export const TASK_FINALIZER = 'aegis.dev/task-machine';
+const DEFAULT_TTL_SECONDS = 3600;
+
+export interface TaskControllerDeps {
+  store: Store;
+  logs: TaskLogs;
+  host: () => Promise<MachineHost>;
+}
+
+export class TaskReconciler {
+  private readonly runners = new Map<string, TaskRunner>();
+
+  constructor(private readonly deps: TaskControllerDeps) {}
+
+  readonly reconcile = async (name: string): Promise<ReconcileResult | void> => {
+    const { store, logs } = this.deps;
+    const task = store.get<TaskSpec, TaskStatus>('Task', name);
+    if (!task) return;
+    const uid = task.metadata.uid;
+    const runner = this.runners.get(uid);
+
+    if (task.metadata.deletionTimestamp) {
+      await runner?.cancel();
+      this.runners.delete(uid);
+      logs.remove(uid);
+      store.removeFinalizer('Task', uid, TASK_FINALIZER);
+      return;
+    }
+
+    const phase = task.status.phase ?? 'Pending';
+    if (phase === 'Succeeded' || phase === 'Failed') {
+      this.runners.delete(uid);
+      const ttlMs = (task.spec.ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000;
+      const left = Date.parse(task.status.finishedAt ?? task.metadata.updatedAt) + ttlMs - Date.now();
+      if (left > 0) return { requeueAfterMs: left };
+      store.delete('Task', uid);
+      return;
+    }
+    if (runner) return;
+
+    if (phase === 'Running') {
+      // Running in the store but not here: an earlier daemon owned it and its output stream is gone.
+      await this.abandon(uid);
+      return;
+    }
+    this.runners.set(uid, new TaskRunner(task, { store, host: this.deps.host, log: logs.get(uid) }));
+  };
+
+  /** Stops every task machine this daemon runs (daemon shutdown): their output streams end with the daemon. */
+  async close(): Promise<void> {
+    await Promise.all([...this.runners.values()].map((r) => r.cancel()));
+    this.runners.clear();
+  }
+
+  private async abandon(uid: string): Promise<void> {
+    const { store } = this.deps;
+    try {
+      const { backend } = await this.deps.host();
+      const machine = await backend.adopt(uid);
+      await machine?.stop(1000);
+      await backend.destroy(uid);
+    } catch {
+      /* no backend or nothing left to clean: the status below still tells the truth */
+    }
+    const cur = store.get<TaskSpec, TaskStatus>('Task', uid);
+    if (!cur) return;
+    store.updateStatus('Task', uid, {
+      ...cur.status,
+      phase: 'Failed',
+      exitCode: null,
+      reason: 'DaemonRestarted',
+      message: 'aegisd restarted while the task ran; its machine was stopped',
+      finishedAt: new Date().toISOString(),
+    });
+  }
+}

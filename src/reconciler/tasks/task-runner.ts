@@ -1,0 +1,129 @@
+// Owns one task's machine from boot to exit: start, run the command, stream output to the log, record the outcome.
+import type { TaskSpec, TaskStatus } from '../../resources/task.js';
+import { setCondition } from '../../resources/conditions.js';
+import type { Store } from '../../store/store.js';
+import type { StoredResource } from '../../store/stored-resource.js';
+import type { Machine } from '../../vmm/backend.js';
+import type { MachineHost } from '../../vmm/machine-host.js';
+import { ControlClient } from '../../vmm/channel/control-client.js';
+import { chunkEntry, splitAtCharBoundary, type LogExit } from '../../logs/log-entry.js';
+import type { LogFile } from '../../logs/log-file.js';
+
+type TaskResource = StoredResource<TaskSpec, TaskStatus>;
+
+/** Reasons recorded on a task that ended before its command could start: the CLI exits 125 for these. */
+export const START_FAILURE_REASONS = ['NoBackend', 'ImageUnsupported', 'StartFailed', 'DaemonRestarted'] as const;
+
+const BOOT_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 2_000;
+const DEFAULT_MEMORY_MIB = 512;
+const DEFAULT_VCPUS = 1;
+
+export interface TaskRunnerDeps {
+  store: Store;
+  /** The backend and base rootfs, prepared once by the daemon; rejects when no backend can run here. */
+  host: () => Promise<MachineHost>;
+  log: LogFile;
+}
+
+export class TaskRunner {
+  private machine: Machine | undefined;
+  private client: ControlClient | undefined;
+  private cancelled = false;
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly task: TaskResource,
+    private readonly deps: TaskRunnerDeps,
+  ) {
+    this.done = this.run().catch((err) => this.finish({ code: null, signal: null, reason: 'StartFailed', message: messageOf(err) }));
+  }
+
+  /** Stops the task's machine (Ctrl+C, delete); the task ends Failed with reason Cancelled. */
+  async cancel(): Promise<void> {
+    this.cancelled = true;
+    await this.machine?.stop(STOP_GRACE_MS).catch(() => undefined);
+    await this.done;
+  }
+
+  private async run(): Promise<void> {
+    const { spec } = this.task;
+    if (spec.image) {
+      return this.finish({ code: null, signal: null, reason: 'ImageUnsupported', message: 'images are not supported yet: run without --image to use the base rootfs' });
+    }
+    const { backend, baseRootfs } = await this.deps.host();
+    const id = this.task.metadata.uid;
+    this.machine = await backend.start({
+      id,
+      hostname: id,
+      rootfsLayers: [baseRootfs],
+      memoryMiB: spec.resources?.memoryMiB ?? DEFAULT_MEMORY_MIB,
+      vcpus: spec.resources?.vcpus ?? DEFAULT_VCPUS,
+    });
+    if (this.cancelled) return this.finish({ code: null, signal: null, reason: 'Cancelled', message: 'task was cancelled' });
+    this.client = await ControlClient.connect(await this.machine.connect(BOOT_TIMEOUT_MS), { timeoutMs: BOOT_TIMEOUT_MS });
+    this.setStatus((s) => ({ ...s, phase: 'Running', startedAt: new Date().toISOString(), machineId: id }));
+
+    const exec = this.client.exec({ argv: spec.command, env: spec.env ?? {}, stdin: false, main: true });
+    const drained = Promise.all([this.pump(exec.stdout, 'stdout'), this.pump(exec.stderr, 'stderr')]);
+    const exit = await Promise.race([exec.exit, this.machine.exited.then(() => exec.exit)]);
+    await drained;
+    const stats = await this.machine.stats().catch(() => undefined);
+    if (this.cancelled) return this.finish({ code: null, signal: 'SIGTERM', reason: 'Cancelled', message: 'task was cancelled' });
+    if (stats && stats.oomKills > 0 && (exit.signal === 'SIGKILL' || exit.code === 137)) {
+      const mib = Math.round(stats.memoryLimitBytes / 1024 / 1024);
+      return this.finish({ code: exit.code ?? 137, signal: exit.signal, reason: 'OOMKilled', message: `killed: out of memory (limit ${mib} MiB)` });
+    }
+    return this.finish({ code: exit.code, signal: exit.signal, ...(exit.error ? { reason: 'MachineLost', message: exit.error } : {}) });
+  }
+
+  private async pump(stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr'): Promise<void> {
+    let carry: Buffer = Buffer.alloc(0);
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const { whole, rest } = splitAtCharBoundary(carry.length ? Buffer.concat([carry, chunk]) : chunk);
+      carry = rest;
+      if (whole.length) this.deps.log.append(chunkEntry(name, whole));
+    }
+    if (carry.length) this.deps.log.append(chunkEntry(name, carry));
+  }
+
+  private async finish(exit: LogExit): Promise<void> {
+    const ok = exit.code === 0 && !exit.reason;
+    this.deps.log.append({ ts: new Date().toISOString(), stream: 'system', exit });
+    this.deps.log.close();
+    this.setStatus((s) => ({
+      ...s,
+      phase: ok ? 'Succeeded' : 'Failed',
+      exitCode: exit.code,
+      ...(exit.signal ? { signal: exit.signal } : {}),
+      reason: exit.reason ?? (ok ? 'Completed' : 'Exited'),
+      message: exit.message ?? (exit.code !== null ? `exited with code ${exit.code}` : `killed by ${exit.signal}`),
+      finishedAt: new Date().toISOString(),
+    }));
+    await this.teardown();
+  }
+
+  private async teardown(): Promise<void> {
+    this.client?.close();
+    if (!this.machine) return;
+    const { backend } = await this.deps.host();
+    await this.machine.stop(STOP_GRACE_MS).catch(() => undefined);
+    await backend.destroy(this.machine.id).catch(() => undefined);
+  }
+
+  private setStatus(change: (s: TaskStatus) => TaskStatus): void {
+    const cur = this.deps.store.get<TaskSpec, TaskStatus>('Task', this.task.metadata.uid);
+    if (!cur) return;
+    const next = change(cur.status);
+    const ready = next.phase === 'Succeeded' || next.phase === 'Running';
+    next.conditions = setCondition(
+      next.conditions ?? [],
+      { type: 'Ready', status: ready ? 'True' : next.phase === 'Failed' ? 'False' : 'Unknown', reason: next.reason ?? next.phase ?? 'Pending', message: next.message ?? '' },
+      new Date(),
+    );
+    next.observedGeneration = cur.metadata.generation;
+    this.deps.store.updateStatus('Task', cur.metadata.uid, next);
+  }
+}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));

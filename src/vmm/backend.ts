@@ -1,0 +1,79 @@
+// The only contract between the reconciler and machine backends (sandbox, qemu, libkrun).
+// It knows nothing about resources or HTTP: a machine is a rootfs, limits and one control stream.
+import type { Duplex } from 'node:stream';
+
+export type BackendName = 'sandbox' | 'qemu' | 'libkrun';
+
+export interface BackendCapabilities {
+  pauseResume: boolean;
+  memorySnapshots: boolean;
+  bootFromDiskLayers: boolean;
+  isolation: 'vm' | 'namespace';
+}
+
+/** Whether a backend can run on this host, and if not, why (shown by `aegis doctor`). */
+export interface BackendProbe {
+  available: boolean;
+  /** One line: what is missing, or what was found. */
+  detail: string;
+}
+
+export interface MachineSpec {
+  /** Stable id; the machine's state lives in `$AEGIS_HOME/data/machines/<id>/`. */
+  id: string;
+  hostname: string;
+  /** Read-only layers, lowest first; the machine writes to its own upper layer. */
+  rootfsLayers: string[];
+  memoryMiB: number;
+  vcpus: number;
+  /** Host directory mounted read-write at /workspace, if any. */
+  workspaceDir?: string;
+}
+
+export type MachineState = 'running' | 'paused' | 'exited';
+
+export interface MachineExit {
+  /** Exit code of the machine's PID 1 (the harness), or null when it was killed by a signal. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface MachineStats {
+  /** Times the kernel's OOM killer fired inside the machine's memory limit. */
+  oomKills: number;
+  memoryLimitBytes: number;
+}
+
+export interface Machine {
+  readonly id: string;
+  readonly pid: number;
+  state(): MachineState;
+  /** Opens the control byte stream to the harness, waiting until it listens (or the machine exits). */
+  connect(timeoutMs?: number): Promise<Duplex>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Graceful stop: SIGTERM to PID 1, then SIGKILL after graceMs; resolves when the machine is gone. */
+  stop(graceMs?: number): Promise<MachineExit>;
+  stats(): Promise<MachineStats>;
+  /** Resolves once when the machine's process has exited (for any reason). */
+  readonly exited: Promise<MachineExit>;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  readonly capabilities: BackendCapabilities;
+  probe(): Promise<BackendProbe>;
+  start(spec: MachineSpec): Promise<Machine>;
+  /** Re-attaches to a machine recorded by an earlier daemon; undefined when it no longer runs. */
+  adopt(id: string): Promise<Machine | undefined>;
+  /** Removes the machine's recorded state and writable layer after it has exited. */
+  destroy(id: string): Promise<void>;
+}
+
+/** Thrown when an operation is invalid in the machine's current state (e.g. pause of an exited machine). */
+export class MachineStateError extends Error {
+  constructor(op: string, state: MachineState) {
+    super(`cannot ${op} a machine that is ${state}`);
+    this.name = 'MachineStateError';
+  }
+}

@@ -1,0 +1,54 @@
+// Picks the backend machines run on: AEGIS_BACKEND when set, else the best one that can run on this host.
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BackendReport } from '../api/services.js';
+import type { AegisPaths } from '../config/paths.js';
+import { unavailable } from '../errors/codes.js';
+import type { BackendName, BackendProbe } from './backend.js';
+import type { MachineHost } from './machine-host.js';
+import { probeLibkrun } from './libkrun/probe.js';
+import { probeQemu } from './qemu/probe.js';
+import { ensureBaseRootfs } from './rootfs/base-rootfs.js';
+import { provisionRuntime } from './runtime/node-runtime.js';
+import { probeSandbox } from './sandbox/probe.js';
+import { SandboxBackend } from './sandbox/sandbox-backend.js';
+
+/** Best first: real VMs before the namespace sandbox. */
+const PREFERENCE: BackendName[] = ['libkrun', 'qemu', 'sandbox'];
+
+export interface BackendSelection {
+  report: BackendReport;
+  /** Prepares the chosen backend once (guest runtime, base rootfs); rejects with the reason when none can run. */
+  host: () => Promise<MachineHost>;
+}
+
+export const harnessBundlePath = () => fileURLToPath(new URL('../harness/aegis-harness.mjs', import.meta.url));
+
+export async function selectBackend(paths: AegisPaths, env: NodeJS.ProcessEnv): Promise<BackendSelection> {
+  const probes: Record<BackendName, BackendProbe> = {
+    libkrun: await probeLibkrun(),
+    qemu: await probeQemu(),
+    sandbox: await probeSandbox(),
+  };
+  const wanted = env.AEGIS_BACKEND as BackendName | undefined;
+  if (wanted && !PREFERENCE.includes(wanted)) throw new Error(`AEGIS_BACKEND=${wanted} is not a backend (known: ${PREFERENCE.join(', ')})`);
+  const name = wanted ? (probes[wanted].available ? wanted : null) : (PREFERENCE.find((n) => probes[n].available) ?? null);
+  const why = wanted ? `backend ${wanted} cannot run here: ${probes[wanted].detail}` : 'no backend can run on this host (see aegis doctor)';
+
+  let prepared: Promise<MachineHost> | undefined;
+  const host = () =>
+    (prepared ??= (async () => {
+      if (name !== 'sandbox') throw unavailable(why);
+      const bundle = harnessBundlePath();
+      if (!fs.existsSync(bundle)) throw unavailable(`the guest harness is not built (${bundle} is missing): run npm run build`);
+      const [runtimeDir, baseRootfs] = await Promise.all([provisionRuntime(paths, bundle), ensureBaseRootfs(paths)]);
+      return { backend: new SandboxBackend({ paths, runtimeDir }), baseRootfs };
+    })());
+  // A failed preparation is retried by the next caller rather than cached forever.
+  const guarded = () => host().catch((err) => { prepared = undefined; throw err; });
+  const sandbox = name === 'sandbox' ? new SandboxBackend({ paths, runtimeDir: '' }) : undefined;
+  return {
+    report: { name, capabilities: sandbox?.capabilities ?? null, probes },
+    host: guarded,
+  };
+}

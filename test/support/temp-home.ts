@@ -1,0 +1,83 @@
+// A fresh AEGIS_HOME per test with a deterministic environment, and a way to run the built CLI in it.
+import { spawn, type SpawnOptions } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const AEGIS_BIN = path.join(ROOT, 'bin', 'aegis');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TempHome {
+  home: string;
+  env: NodeJS.ProcessEnv;
+  /** Runs `aegis ARGS…` to completion. */
+  aegis(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CliResult>;
+  /** Starts `aegis ARGS…` and hands back the child (for Ctrl+C tests). */
+  spawnAegis(args: string[], opts?: SpawnOptions): ReturnType<typeof spawn>;
+  /** Stops any daemon started in this home and removes it. */
+  dispose(): Promise<void>;
+}
+
+export function withTempHome(): TempHome {
+  // Short path: unix socket paths are limited to 108 bytes and machines nest theirs under AEGIS_HOME.
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-'));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    AEGIS_HOME: home,
+    NO_COLOR: '1', // output assertions must not see escape codes
+    TZ: 'UTC', // dates in output are stable
+    COLUMNS: '120', // help text wraps the same everywhere
+  };
+  const spawnAegis = (args: string[], opts: SpawnOptions = {}) =>
+    spawn(process.execPath, [AEGIS_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+  const aegis = (args: string[], opts: { input?: string; timeoutMs?: number } = {}) =>
+    new Promise<CliResult>((resolve, reject) => {
+      const child = spawnAegis(args);
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout!.on('data', (b: Buffer) => out.push(b));
+      child.stderr!.on('data', (b: Buffer) => err.push(b));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`aegis ${args.join(' ')} timed out`));
+      }, opts.timeoutMs ?? 30_000);
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? 128 + (signal ? os.constants.signals[signal] : 0), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      });
+      child.stdin!.end(opts.input ?? '');
+    });
+  return {
+    home,
+    env,
+    aegis,
+    spawnAegis,
+    async dispose() {
+      const pidFile = path.join(home, 'data', 'aegisd.pid');
+      if (fs.existsSync(pidFile)) await aegis(['down']).catch(() => undefined);
+      // Keep the daemon log of a failed run for inspection.
+      if (process.env.AEGIS_KEEP_HOMES) return;
+      fs.rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until predicate is truthy; never a fixed sleep. */
+export async function waitFor<T>(predicate: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 20, what = 'condition' } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await predicate();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
