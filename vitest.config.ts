@@ -11,5 +11,7 @@ export default defineConfig({
     // e2e suites spawn daemons and machines; two cores cannot run many at once without timeouts.
     maxWorkers: 2,
     pool: 'forks',
+    // clipanion's .mjs build imports a directory, which Node's ESM loader refuses; let vite resolve it.
+    server: { deps: { inline: ['clipanion'] } },
   },
 });

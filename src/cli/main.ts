@@ -1,32 +1,6 @@
-// aegis entry point: builds the clipanion Cli with every command and runs it against the process.
-import { Cli } from 'clipanion';
-import { aegisPaths } from '../config/paths.js';
-import { AEGIS_VERSION } from '../config/version.js';
-import { DaemonClient } from './client/daemon-client.js';
-import * as commands from './commands/index.js';
-import type { AegisContext } from './context.js';
+// aegis entry point: runs the CLI with the process's arguments and exits with its code.
+import { runCli } from './cli.js';
 
-export function buildCli(): Cli<AegisContext> {
-  const cli = new Cli<AegisContext>({ binaryLabel: 'Aegis', binaryName: 'aegis', binaryVersion: AEGIS_VERSION, enableColors: false });
-  for (const command of Object.values(commands)) cli.register(command);
-  return cli;
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const paths = aegisPaths(process.env);
-  const context: AegisContext = {
-    stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    colorDepth: 1,
-    paths,
-    client: new DaemonClient(paths.socket),
-  };
-  const code = await buildCli().run(argv.length === 0 ? ['help'] : argv, context);
-  return typeof process.exitCode === 'number' && process.exitCode !== 0 && code === 0 ? process.exitCode : code;
-}
-
-main(process.argv.slice(2)).then((code) => {
+runCli(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

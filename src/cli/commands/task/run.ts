@@ -1,5 +1,6 @@
 // `aegis run`: run a command in a fresh machine (task mode) and behave like running it locally.
 import { Command, Option, UsageError } from 'clipanion';
+import * as t from 'typanion';
 import { AegisCommand } from '../../base-command.js';
 import { CliError, notAvailable } from '../../cli-error.js';
 import { DaemonError, DaemonNotRunningError } from '../../client/daemon-client.js';
@@ -17,7 +18,7 @@ export class RunCommand extends AegisCommand {
     details: `
       Without \`--expose\` (task mode) the command runs to completion in a fresh machine: its stdout and stderr stream to yours and \`aegis run\` exits with its exit code. Ctrl+C stops the task and exits 130. A failure before the command starts (no backend, bad image, daemon not running) exits 125; a command that is not found exits 127.
 
-      \`--env K=V\` sets a variable for the command (repeatable). \`--app APP\` runs with that app's secrets.
+      \`--env K=V\` sets a variable for the command (repeatable). \`--app APP\` runs with that app's secrets. \`--memory MiB\` and \`--vcpus N\` size the machine; a command that needs more memory than it has is killed (exit 137).
     `,
     examples: [
       ['Run a one-shot command', '$0 run -- echo "hello from aegis"'],
@@ -31,12 +32,15 @@ export class RunCommand extends AegisCommand {
   expose = Option.Array('--expose', [], { description: 'Port to expose; switches to serve mode (repeatable)' });
   env = Option.Array('--env,-e', [], { description: 'Environment variable K=V for the command (repeatable)' });
   app = Option.String('--app', { description: "Run with an app's secrets" });
+  memory = Option.String('--memory', { description: 'Memory limit in MiB (default 512)', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(16, 65536)]) });
+  vcpus = Option.String('--vcpus', { description: 'Virtual CPUs (default 1)', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 64)]) });
   command = Option.Rest({ required: 1 });
 
   async execute(): Promise<number> {
     if (this.expose.length > 0) throw notAvailable('run --expose', EXIT_NOT_STARTED);
     const { client, stderr } = this.context;
-    const body = { command: this.command, env: parseEnv(this.env), ...(this.image ? { image: this.image } : {}), ...(this.app ? { app: this.app } : {}) };
+    const resources = this.memory || this.vcpus ? { resources: { ...(this.memory ? { memoryMiB: this.memory } : {}), ...(this.vcpus ? { vcpus: this.vcpus } : {}) } } : {};
+    const body = { command: this.command, env: parseEnv(this.env), ...(this.image ? { image: this.image } : {}), ...(this.app ? { app: this.app } : {}), ...resources };
 
     let id: string;
     try {

@@ -1,0 +1,135 @@
+// Task mode end to end: `aegis run` through a real daemon onto the sandbox backend.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
+
+describe('aegis run (task mode)', () => {
+  let t: TempHome;
+  beforeAll(async () => {
+    t = withTempHome();
+    const up = await t.aegis(['up']);
+    expect(up.code, up.stderr).toBe(0);
+    // The first run provisions the guest runtime and base rootfs; give it room once.
+    const warm = await t.aegis(['run', '--', 'true'], { timeoutMs: 120_000 });
+    expect(warm.code, warm.stderr).toBe(0);
+  }, 150_000);
+  afterAll(() => t.dispose());
+
+  it('prints exactly what the command prints', async () => {
+    expect(await t.aegis(['run', '--', 'echo', 'hello from aegis'])).toEqual({ code: 0, stdout: 'hello from aegis\n', stderr: '' });
+  });
+
+  it('exits with the command exit code and keeps stderr on stderr', async () => {
+    expect((await t.aegis(['run', '--', 'sh', '-c', 'exit 42'])).code).toBe(42);
+    expect(await t.aegis(['run', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3'])).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' });
+  });
+
+  it('passes --env to the command and nothing from the host', async () => {
+    const r = await t.aegis(['run', '--env', 'GREETING=hi there', '--', 'sh', '-c', 'echo "$GREETING"; echo "${AEGIS_HOME:-unset}"']);
+    expect(r.stdout).toBe('hi there\nunset\n');
+  });
+
+  it('delivers 100 000 lines complete and in order', async () => {
+    const r = await t.aegis(['run', '--', 'seq', '1', '100000'], { timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.length).toBe(100_000);
+    expect(lines.every((l, i) => l === String(i + 1))).toBe(true);
+  });
+
+  it('delivers a 1 MiB single line intact', async () => {
+    const r = await t.aegis(['run', '--', 'sh', '-c', 'head -c 1048576 /dev/zero | tr "\\000" a; echo'], { timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBe(1048577);
+    expect(/^a{1048576}\n$/.test(r.stdout)).toBe(true);
+  });
+
+  it('reports a missing command with exit 127', async () => {
+    const r = await t.aegis(['run', '--', 'no-such-command']);
+    expect(r.code).toBe(127);
+    expect(r.stderr).toMatch(/no-such-command: command not found/);
+  });
+
+  it('isolates the guest: harness is PID 1, own hostname, only lo, host files invisible', async () => {
+    const r = await t.aegis(['run', '--', 'sh', '-c', 'tr "\\000" " " < /proc/1/cmdline; echo; hostname; cat /proc/net/dev; ls /; test -e /work/main/package.json && echo HOST-VISIBLE; true']);
+    expect(r.code, r.stderr).toBe(0);
+    const [cmdline, hostname, ...rest] = r.stdout.split('\n');
+    expect(cmdline).toMatch(/aegis-harness/);
+    expect(hostname).toMatch(/^task-/);
+    const ifaces = rest.filter((l) => /^\s*\w+:/.test(l)).map((l) => l.trim().split(':')[0]);
+    expect(ifaces).toEqual(['lo']);
+    expect(r.stdout).not.toContain('HOST-VISIBLE');
+  });
+
+  it('keeps writes to / inside the machine', async () => {
+    const w = await t.aegis(['run', '--', 'sh', '-c', 'echo x > /written-by-guest && cat /written-by-guest']);
+    expect(w.stdout).toBe('x\n');
+    const again = await t.aegis(['run', '--', 'sh', '-c', 'test -e /written-by-guest && echo present || echo absent']);
+    expect(again.stdout).toBe('absent\n');
+    const rootfs = path.join(t.home, 'data', 'rootfs');
+    for (const d of fs.readdirSync(rootfs)) expect(fs.existsSync(path.join(rootfs, d, 'written-by-guest'))).toBe(false);
+  });
+
+  it('enforces the memory limit: the task fails with a clear reason', async () => {
+    const r = await t.aegis(['run', '--memory', '32', '--', 'sh', '-c', 'x=$(head -c 200000000 /dev/zero | tr "\\000" a); echo survived'], { timeoutMs: 60_000 });
+    expect(r.stdout).not.toContain('survived');
+    expect(r.code).toBe(137);
+    expect(r.stderr).toMatch(/out of memory \(limit 32 MiB\)/);
+  });
+
+  it('Ctrl+C stops the task and exits 130', async () => {
+    const child = t.spawnAegis(['run', '--', 'sh', '-c', 'echo ready; sleep 30']);
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b));
+    await waitFor(() => out.includes('ready'), { what: 'the task to start' });
+    const started = Date.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // The machine is torn down: no machine directory is left behind.
+    await waitFor(() => fs.readdirSync(path.join(t.home, 'data', 'machines')).length === 0, { what: 'machine teardown' });
+  });
+
+  it('fails before start with exit 125: images are not supported yet', async () => {
+    const r = await t.aegis(['run', '--image', 'alpine:3.21', '--', 'echo', 'hi']);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe('error: images are not supported yet: run without --image to use the base rootfs\n');
+  });
+
+  it('reports bad input clearly', async () => {
+    const env = await t.aegis(['run', '--env', 'NOEQUALS', '--', 'true']);
+    expect(env.code).not.toBe(0);
+    expect(env.stdout + env.stderr).toMatch(/--env expects KEY=VALUE/);
+  });
+});
+
+describe('aegis run without a usable backend', () => {
+  it('exits 125 naming the cause', async () => {
+    const t = withTempHome();
+    try {
+      t.env.AEGIS_BACKEND = 'qemu';
+      expect((await t.aegis(['up'])).code).toBe(0);
+      const r = await t.aegis(['run', '--', 'true']);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/^error: backend qemu cannot run here: /);
+      const status = await t.aegis(['status']);
+      expect(status.stdout).toMatch(/backend: none/);
+    } finally {
+      await t.dispose();
+    }
+  });
+
+  it('exits 125 when the daemon is not running', async () => {
+    const t = withTempHome();
+    try {
+      const r = await t.aegis(['run', '--', 'true']);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/aegisd is not running/);
+    } finally {
+      await t.dispose();
+    }
+  });
+});
