@@ -1,0 +1,190 @@
+// POST exec: start a process in the guest and stream its output back as frames, then its exit status.
+import os from 'node:os';
+import fs from 'node:fs';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { encodeFrame, encodeJsonFrame, FRAME_TYPES } from '../protocol/frames.js';
+import {
+  decodeExecRequest,
+  MAX_EXEC_BODY_REQUEST_BYTES,
+  parseExecRequestJson,
+  type ExecExit,
+  type ExecRequest,
+  type ExecStarted,
+} from '../protocol/messages.js';
+import { FRAME_CONTENT_TYPE, HEADERS } from '../protocol/routes.js';
+import { PROTOCOL_HEADER, PROTOCOL_VERSION } from '../protocol/version.js';
+import { resolveCommand } from './command-path.js';
+import type { HarnessContext } from './context.js';
+import type { TrackedProcess } from './process.js';
+import { isOpen, sendError } from './respond.js';
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The child's environment: defaults, then exactly what the request gives. Never the harness's own env. */
+export function childEnv(requested: Record<string, string>): Record<string, string> {
+  return { PATH: DEFAULT_PATH, HOME: '/root', HOSTNAME: os.hostname(), ...requested };
+}
+
+type Failure = { code: number; message: string };
+
+/** Checks the cwd and finds the executable; a failure carries the shell's exit code and stderr line. */
+function prepare(req: ExecRequest, env: Record<string, string>): { file: string; cwd: string } | Failure {
+  const cwd = req.cwd ?? '/';
+  let isDir = false;
+  try {
+    isDir = fs.statSync(cwd).isDirectory();
+  } catch {
+    // missing
+  }
+  if (!isDir) return { code: 126, message: `aegis: ${cwd}: no such directory` };
+  const argv0 = req.argv[0];
+  const found = resolveCommand(argv0, env.PATH ?? DEFAULT_PATH, cwd);
+  if (!found.ok) return { code: found.code, message: `aegis: ${argv0}: ${found.reason}` };
+  return { file: found.file, cwd };
+}
+
+function spawnFailure(argv0: string, err: NodeJS.ErrnoException): Failure {
+  if (err.code === 'ENOENT') return { code: 127, message: `aegis: ${argv0}: command not found` };
+  if (err.code === 'EACCES') return { code: 126, message: `aegis: ${argv0}: permission denied` };
+  if (err.code === 'E2BIG') return { code: 126, message: `aegis: ${argv0}: argument list or environment too long` };
+  return { code: 126, message: `aegis: ${argv0}: cannot execute: ${err.code ?? err.message}` };
+}
+
+/**
+ * Reads a big ExecRequest from the start of the body (`aegis-exec-length` bytes of JSON). Bytes past it
+ * are put back on the stream: they are the beginning of stdin.
+ */
+function readExecRequestFromBody(stream: ServerHttp2Stream, lengthHeader: unknown): Promise<ExecRequest> {
+  const length = typeof lengthHeader === 'string' && /^\d{1,9}$/.test(lengthHeader) ? Number(lengthHeader) : NaN;
+  if (!(length > 0 && length <= MAX_EXEC_BODY_REQUEST_BYTES)) {
+    return Promise.reject(new Error(`missing ${HEADERS.exec} header, or ${HEADERS.execLength} not in 1..${MAX_EXEC_BODY_REQUEST_BYTES}`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('close', onEnd);
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size < length) return;
+      stream.pause();
+      cleanup();
+      const all = Buffer.concat(chunks);
+      if (all.length > length) stream.unshift(all.subarray(length));
+      try {
+        resolve(parseExecRequestJson(all.subarray(0, length)));
+      } catch (err) {
+        reject(err);
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      reject(new Error(`body ended after ${size} of ${length} exec request bytes`));
+    };
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('close', onEnd);
+  });
+}
+
+export async function handleExec(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ctx: HarnessContext): Promise<void> {
+  let req: ExecRequest;
+  try {
+    req =
+      headers[HEADERS.exec] !== undefined
+        ? decodeExecRequest(headers[HEADERS.exec])
+        : await readExecRequestFromBody(stream, headers[HEADERS.execLength]);
+  } catch (err) {
+    return sendError(stream, 400, 'BAD_REQUEST', (err as Error).message);
+  }
+  if (ctx.shuttingDown) return sendError(stream, 503, 'SHUTTING_DOWN', 'the machine is shutting down');
+  const main = req.main === true;
+  if (main && ctx.procs.mainRunning()) {
+    return sendError(stream, 409, 'MAIN_RUNNING', `a main process is already running (${ctx.procs.mainInfo()?.execId})`);
+  }
+
+  const execId = ctx.procs.newExecId();
+  const env = childEnv(req.env);
+  const prepared = prepare(req, env);
+  let proc: TrackedProcess | undefined;
+  let failure: Failure | undefined;
+  if ('file' in prepared) {
+    try {
+      proc = await ctx.procs.spawn(execId, { file: prepared.file, argv: req.argv, env, cwd: prepared.cwd, stdin: req.stdin, main });
+    } catch (err) {
+      failure = spawnFailure(req.argv[0], err as NodeJS.ErrnoException);
+    }
+  } else {
+    failure = prepared;
+  }
+
+  if (!isOpen(stream)) {
+    // The host gave up while we were spawning: a non-main process has nobody to report to.
+    if (proc && !main) proc.signal('SIGKILL');
+    return;
+  }
+  stream.respond({
+    ':status': 200,
+    'content-type': FRAME_CONTENT_TYPE,
+    [HEADERS.execId]: execId,
+    [PROTOCOL_HEADER]: String(PROTOCOL_VERSION),
+  });
+
+  if (!proc) {
+    const f = failure as Failure;
+    const exit: ExecExit = { code: f.code, signal: null };
+    if (main) ctx.procs.recordMainFailure(execId, exit);
+    stream.resume(); // discard any stdin
+    stream.write(encodeFrame(FRAME_TYPES.stderr, Buffer.from(`${f.message}\n`)));
+    stream.end(encodeJsonFrame(FRAME_TYPES.exit, exit));
+    return;
+  }
+  streamProcess(stream, proc, req.stdin);
+}
+
+/** Wires one running process to its exec stream, with back-pressure both ways. */
+function streamProcess(stream: ServerHttp2Stream, proc: TrackedProcess, stdin: boolean): void {
+  const started: ExecStarted = { execId: proc.execId, pid: proc.pid };
+  stream.write(encodeJsonFrame(FRAME_TYPES.started, started));
+
+  // Output: when HTTP/2 flow control pushes back, the table pauses both pipes and the child blocks.
+  stream.on('drain', () => proc.resumeOutput());
+  proc.attach((kind, chunk) => {
+    if (!isOpen(stream)) {
+      proc.detach();
+      return true;
+    }
+    return stream.write(encodeFrame(kind === 'stdout' ? FRAME_TYPES.stdout : FRAME_TYPES.stderr, chunk));
+  });
+
+  // Input: the request body feeds the child's stdin (pipe() applies back-pressure to the stream).
+  const childStdin = proc.child.stdin;
+  if (stdin && childStdin) {
+    stream.pipe(childStdin);
+  } else {
+    stream.resume();
+  }
+
+  let finished = false;
+  void proc.finished.then((exit) => {
+    finished = true;
+    if (childStdin) {
+      stream.unpipe(childStdin);
+      childStdin.destroy();
+    }
+    if (!isOpen(stream)) return;
+    stream.resume(); // discard stdin the child never read, so the host's side can finish
+    stream.end(encodeJsonFrame(FRAME_TYPES.exit, exit));
+  });
+
+  stream.once('close', () => {
+    proc.detach();
+    // The host reset the stream or the connection dropped: an exec nobody watches is killed; the
+    // main process lives on (a restarted daemon re-adopts it through health).
+    if (!finished && !proc.main) proc.signal('SIGKILL');
+  });
+}

@@ -1,0 +1,66 @@
+// PID 1 entry of the guest: serve the control channel on AEGIS_CONTROL_SOCKET until told to stop.
+//
+// Contract: `node aegis-harness.mjs`, with
+//   AEGIS_CONTROL_SOCKET      unix socket path to listen on (required; a stale file is replaced)
+//   AEGIS_SHUTDOWN_GRACE_MS   SIGTERM→SIGKILL grace for children on SIGTERM/shutdown (default 5000)
+// Prints `aegis-harness: listening on PATH (protocol N)` on stderr once ready. SIGTERM/SIGINT stop
+// every child and exit 0. Children never see the harness's own environment.
+import { PROTOCOL_VERSION } from '../protocol/version.js';
+import type { HarnessContext } from './context.js';
+import { log } from './log.js';
+import { ProcessTable } from './process.js';
+import { ControlServer } from './server.js';
+import { stopEverything } from './shutdown.js';
+
+declare const AEGIS_HARNESS_VERSION: string | undefined;
+
+const DEFAULT_GRACE_MS = 5000;
+
+function graceFromEnv(value: string | undefined): number {
+  const n = Number(value);
+  return value !== undefined && value !== '' && Number.isFinite(n) && n >= 0 ? n : DEFAULT_GRACE_MS;
+}
+
+async function main(): Promise<void> {
+  const socketPath = process.env.AEGIS_CONTROL_SOCKET;
+  if (!socketPath) {
+    log('AEGIS_CONTROL_SOCKET is not set');
+    process.exit(2);
+  }
+  const shutdownGraceMs = graceFromEnv(process.env.AEGIS_SHUTDOWN_GRACE_MS);
+
+  let server: ControlServer | undefined;
+  let exiting = false;
+  const ctx: HarnessContext = {
+    procs: new ProcessTable(),
+    startedAt: Date.now(),
+    version: typeof AEGIS_HARNESS_VERSION === 'string' ? AEGIS_HARNESS_VERSION : 'dev',
+    shutdownGraceMs,
+    shuttingDown: false,
+    exit(code) {
+      if (exiting) return;
+      exiting = true;
+      server?.close();
+      process.exit(code);
+    },
+  };
+
+  // As PID 1, dying takes the whole machine down: report stray errors and keep serving.
+  process.on('uncaughtException', (err) => log(`uncaught: ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (err) => log(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(sig, () => {
+      log(`${sig}: stopping children (grace ${shutdownGraceMs} ms)`);
+      void stopEverything(ctx, shutdownGraceMs).then(() => ctx.exit(0));
+    });
+  }
+
+  server = new ControlServer(ctx);
+  await server.listen(socketPath);
+  log(`listening on ${socketPath} (protocol ${PROTOCOL_VERSION})`);
+}
+
+main().catch((err: Error) => {
+  log(`cannot start: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+// The control-channel paths and the headers that travel with them.
+
+/** Every route the harness serves. Method and meaning are fixed per route (see messages.ts). */
+export const ROUTES = {
+  /** GET → HealthResponse. */
+  health: '/v1/health',
+  /** POST, ExecRequest in the `aegis-exec` header, body = stdin; response body = frame stream. */
+  exec: '/v1/exec',
+  /** POST SignalRequest → OkResponse. */
+  signal: '/v1/signal',
+  /** POST ShutdownRequest → ShutdownResponse, then the harness exits. */
+  shutdown: '/v1/shutdown',
+  /** POST with `aegis-port`; after a 200 the stream carries raw TCP bytes both ways. */
+  forward: '/v1/forward',
+} as const;
+
+export type RouteName = keyof typeof ROUTES;
+
+/** HTTP method per route. */
+export const ROUTE_METHODS: Record<RouteName, 'GET' | 'POST'> = {
+  health: 'GET',
+  exec: 'POST',
+  signal: 'POST',
+  shutdown: 'POST',
+  forward: 'POST',
+};
+
+/** Extra headers of the protocol (the version header lives in version.ts). */
+export const HEADERS = {
+  /** Request: the ExecRequest as base64url-encoded JSON (when it fits, see MAX_EXEC_HEADER_BYTES). */
+  exec: 'aegis-exec',
+  /** Request, instead of `aegis-exec` for a big request: the body starts with that many bytes of ExecRequest JSON. */
+  execLength: 'aegis-exec-length',
+  /** Response of exec: the id the harness gave the exec (known before the process starts). */
+  execId: 'aegis-exec-id',
+  /** Request of forward: the guest TCP port on 127.0.0.1. */
+  port: 'aegis-port',
+} as const;
+
+/** Content type of the exec response body (frames, see frames.ts). */
+export const FRAME_CONTENT_TYPE = 'application/vnd.aegis.frames';

@@ -1,0 +1,127 @@
+// Host end of a machine's control channel: an HTTP/2 client session over the machine's byte stream.
+import { EventEmitter } from 'node:events';
+import http2, { type ClientHttp2Session } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import type { ExecRequest, HealthResponse, ShutdownRequest, ShutdownResponse, SignalRequest } from '../../protocol/messages.js';
+import { isCompatibleVersion, PROTOCOL_VERSION, versionMismatchMessage } from '../../protocol/version.js';
+import { callJson, type CallOptions } from './call.js';
+import { ChannelError } from './channel-error.js';
+import { startExec, type ExecHandle, type ExecOptions } from './exec.js';
+import { openForward, type ForwardOptions } from './forward.js';
+
+export { ChannelError, CONNECTION_LOST_MESSAGE } from './channel-error.js';
+export type { ExecHandle, ExecOptions } from './exec.js';
+export type { ForwardOptions } from './forward.js';
+
+/** Flow-control window per stream (what a paused reader may leave in flight). */
+const STREAM_WINDOW_BYTES = 1024 * 1024;
+const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+
+export interface ConnectOptions {
+  /** Limit for the first health call (the harness may still be starting). Default 10 s. */
+  timeoutMs?: number;
+  /** Protocol version to announce. Only for tests of version negotiation. */
+  protocolVersion?: number;
+}
+
+/**
+ * One control session with one machine's harness. Calls never block each other: every exec,
+ * forward and call is its own HTTP/2 stream. Emits 'close' (with the error, if any) once when the
+ * session dies; pending execs then resolve with `error: 'machine connection lost'`.
+ */
+export class ControlClient extends EventEmitter {
+  /** Resolves when the session is gone (closed by us, by the harness, or by a broken stream). */
+  readonly closed: Promise<void>;
+  /** What the harness said at connect. */
+  readonly harness: HealthResponse;
+  private readonly session: ClientHttp2Session;
+  private readonly version: number;
+
+  private constructor(session: ClientHttp2Session, version: number, health: HealthResponse, closed: Promise<void>) {
+    super();
+    this.session = session;
+    this.version = version;
+    this.harness = health;
+    this.closed = closed;
+  }
+
+  /** Starts a session over `duplex`, calls health and checks the harness speaks our protocol. */
+  static async connect(duplex: Duplex, opts: ConnectOptions = {}): Promise<ControlClient> {
+    const version = opts.protocolVersion ?? PROTOCOL_VERSION;
+    const session = http2.connect('http://aegis-harness', {
+      createConnection: () => duplex,
+      settings: { initialWindowSize: STREAM_WINDOW_BYTES, enablePush: false },
+      maxSessionMemory: 64,
+    });
+    let lastError: Error | undefined;
+    let client: ControlClient | undefined;
+    session.on('error', (err) => (lastError = err));
+    const closed = new Promise<void>((resolve) =>
+      session.once('close', () => {
+        resolve();
+        client?.emit('close', lastError);
+      }),
+    );
+    // The connection window stays at the default 64 KiB: see src/harness/server.ts for why.
+    try {
+      const health = await callJson<HealthResponse>(session, 'health', version, undefined, { timeoutMs: opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS });
+      if (!isCompatibleVersion(version, health.protocol)) {
+        throw new ChannelError('PROTOCOL_MISMATCH', versionMismatchMessage(version, health.protocol));
+      }
+      client = new ControlClient(session, version, health, closed);
+      if (session.destroyed) queueMicrotask(() => client?.emit('close', lastError));
+      return client;
+    } catch (err) {
+      session.destroy();
+      duplex.destroy();
+      if (err instanceof ChannelError && err.code === 'CONNECTION_LOST' && lastError) {
+        throw new ChannelError('CONNECTION_LOST', `cannot reach the harness: ${lastError.message}`);
+      }
+      throw err;
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.session.destroyed || this.session.closed;
+  }
+
+  health(opts: CallOptions = { timeoutMs: DEFAULT_CALL_TIMEOUT_MS }): Promise<HealthResponse> {
+    return callJson<HealthResponse>(this.session, 'health', this.version, undefined, opts);
+  }
+
+  /** Runs a command; output and exit arrive on the handle. Never throws: failures resolve `exit` with an error. */
+  exec(req: ExecRequest, opts: ExecOptions = {}): ExecHandle {
+    return startExec(this.session, this.version, req, opts, (execId, sig) => this.signal(execId, sig));
+  }
+
+  /** Signals an exec's process group; rejects with NO_SUCH_EXEC once it has exited. */
+  async signal(execId: string, signal: string, opts: CallOptions = { timeoutMs: DEFAULT_CALL_TIMEOUT_MS }): Promise<void> {
+    const body: SignalRequest = { execId, signal };
+    await callJson(this.session, 'signal', this.version, body, opts);
+  }
+
+  /**
+   * Asks the harness to stop every process (SIGTERM, SIGKILL after graceMs), sync and exit. Resolves
+   * with its reply, or undefined when the connection dropped first (the harness exiting is the point).
+   */
+  async shutdown(graceMs?: number): Promise<ShutdownResponse | undefined> {
+    const body: ShutdownRequest = graceMs === undefined ? {} : { graceMs };
+    try {
+      return await callJson<ShutdownResponse>(this.session, 'shutdown', this.version, body, { timeoutMs: (graceMs ?? 5000) + 15_000 });
+    } catch (err) {
+      if (err instanceof ChannelError && err.code === 'CONNECTION_LOST') return undefined;
+      throw err;
+    }
+  }
+
+  /** A Duplex to guest TCP 127.0.0.1:port. */
+  forward(port: number, opts?: ForwardOptions): Promise<Duplex> {
+    return openForward(this.session, this.version, port, opts);
+  }
+
+  /** Drops the session at once (running execs resolve with the connection-lost error). Never rejects. */
+  close(): Promise<void> {
+    if (!this.session.destroyed) this.session.destroy();
+    return this.closed;
+  }
+}
