@@ -5,6 +5,7 @@ import { taskRoutes } from '../api/routes/tasks.js';
 import { TaskLogs } from '../logs/task-logs.js';
 import { Controller } from '../reconciler/controller.js';
 import { TaskReconciler } from '../reconciler/controllers/task.js';
+import { MachinePool } from '../reconciler/tasks/machine-pool.js';
 import type { ControllerManager } from '../reconciler/manager.js';
 import type { Store } from '../store/store.js';
 import type { MachineHost } from '../vmm/machine-host.js';
@@ -23,10 +24,15 @@ export function registerControllers(deps: {
   paths: AegisPaths;
   host: () => Promise<MachineHost>;
   onError: (kind: string, key: string, err: unknown, terminal: boolean) => void;
+  /** Booted machines kept ready for tasks (0 disables the pool). */
+  warmMachines: number;
 }): ControllerRuntime {
   const { store, manager } = deps;
   const logs = new TaskLogs(deps.paths.logs);
-  const tasks = new TaskReconciler({ store, logs, host: deps.host });
+  const pool = new MachinePool(deps.host, deps.paths.machines, deps.warmMachines);
+  // Warming up is best effort: when no backend can run, tasks report that themselves.
+  void pool.start().catch(() => undefined);
+  const tasks = new TaskReconciler({ store, logs, host: deps.host, pool });
   manager.register(
     'Task',
     new Controller<string>({
@@ -41,6 +47,9 @@ export function registerControllers(deps: {
   );
   return {
     routes: [taskRoutes(logs)],
-    close: () => tasks.close(),
+    close: async () => {
+      await tasks.close();
+      await pool.close();
+    },
   };
 }

@@ -19,6 +19,8 @@ export interface Daemon {
 
 /** How long shutdown waits for in-flight reconciles before closing the store anyway. */
 const STOP_DEADLINE_MS = 5_000;
+/** One booted machine waiting for the next `aegis run` takes the boot off its critical path. */
+const DEFAULT_WARM_MACHINES = 1;
 
 export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = process.env): Promise<Daemon> {
   fs.mkdirSync(paths.data, { recursive: true, mode: 0o700 });
@@ -44,6 +46,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     paths,
     host: selection.host,
     onError: (kind, key, err, terminal) => api.log.error({ kind, key, terminal, err }, 'reconcile failed'),
+    warmMachines: env.AEGIS_WARM_MACHINES === undefined ? DEFAULT_WARM_MACHINES : Number(env.AEGIS_WARM_MACHINES) || 0,
   });
   for (const register of runtime.routes) register(api, services);
 

@@ -160,6 +160,7 @@ export class ProcessTable {
       return new Promise((_, reject) => child.once('error', reject));
     }
     child.on('error', () => {}); // kill() races with exit; the exit event is what counts
+    preferAsOomVictim(child.pid);
     const proc = new TrackedProcess(execId, child, spec);
     this.procs.set(execId, proc);
     if (spec.main) {
@@ -250,5 +251,17 @@ function killEverything(sig: NodeJS.Signals): void {
     process.kill(-1, sig);
   } catch {
     // nothing left
+  }
+}
+
+/**
+ * A workload over the machine's memory limit must be what the OOM killer picks, not the harness (PID 1,
+ * whose death ends the machine). Raising a child's score needs no privilege, unlike lowering our own.
+ */
+function preferAsOomVictim(pid: number): void {
+  try {
+    fs.writeFileSync(`/proc/${pid}/oom_score_adj`, '1000');
+  } catch {
+    /* not PID 1 of a machine (tests on the host), or the child already exited */
   }
 }

@@ -11,7 +11,7 @@ import { probeQemu } from './qemu/probe.js';
 import { ensureBaseRootfs } from './rootfs/base-rootfs.js';
 import { provisionRuntime } from './runtime/node-runtime.js';
 import { probeSandbox } from './sandbox/probe.js';
-import { SandboxBackend } from './sandbox/sandbox-backend.js';
+import { SANDBOX_CAPABILITIES, SandboxBackend } from './sandbox/sandbox-backend.js';
 
 /** Best first: real VMs before the namespace sandbox. */
 const PREFERENCE: BackendName[] = ['libkrun', 'qemu', 'sandbox'];
@@ -46,9 +46,8 @@ export async function selectBackend(paths: AegisPaths, env: NodeJS.ProcessEnv): 
     })());
   // A failed preparation is retried by the next caller rather than cached forever.
   const guarded = () => host().catch((err) => { prepared = undefined; throw err; });
-  const sandbox = name === 'sandbox' ? new SandboxBackend({ paths, runtimeDir: '' }) : undefined;
   return {
-    report: { name, capabilities: sandbox?.capabilities ?? null, probes },
+    report: { name, capabilities: name === 'sandbox' ? SANDBOX_CAPABILITIES : null, probes },
     host: guarded,
   };
 }

@@ -2,8 +2,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AegisPaths } from '../../config/paths.js';
+import { PACKAGE_ROOT } from '../../config/version.js';
 import { isAlive, runningPid } from '../../daemon/pid-file.js';
 import { CliError } from '../cli-error.js';
 
@@ -11,7 +11,7 @@ import { CliError } from '../cli-error.js';
 export function locateDaemon(): string[] {
   const launcher = process.argv[1] ? path.join(path.dirname(fs.realpathSync(process.argv[1])), 'aegisd') : '';
   if (launcher && fs.existsSync(launcher)) return [launcher];
-  return [process.execPath, fileURLToPath(new URL('../../daemon/main.js', import.meta.url))];
+  return [process.execPath, path.join(PACKAGE_ROOT, 'dist', 'daemon', 'main.js')];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -4,6 +4,7 @@ import type { Store } from '../../store/store.js';
 import type { TaskLogs } from '../../logs/task-logs.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ReconcileResult } from '../controller.js';
+import type { MachinePool } from '../tasks/machine-pool.js';
 import { TaskRunner } from '../tasks/task-runner.js';
 
 export const TASK_FINALIZER = 'aegis.dev/task-machine';
@@ -13,6 +14,7 @@ export interface TaskControllerDeps {
   store: Store;
   logs: TaskLogs;
   host: () => Promise<MachineHost>;
+  pool: MachinePool;
 }
 
 export class TaskReconciler {
@@ -48,10 +50,10 @@ export class TaskReconciler {
 
     if (phase === 'Running') {
       // Running in the store but not here: an earlier daemon owned it and its output stream is gone.
-      await this.abandon(uid);
+      await this.abandon(uid, task.status.machineId);
       return;
     }
-    this.runners.set(uid, new TaskRunner(task, { store, host: this.deps.host, log: logs.get(uid) }));
+    this.runners.set(uid, new TaskRunner(task, { store, host: this.deps.host, pool: this.deps.pool, log: logs.get(uid) }));
   };
 
   /** Stops every task machine this daemon runs (daemon shutdown): their output streams end with the daemon. */
@@ -60,13 +62,15 @@ export class TaskReconciler {
     this.runners.clear();
   }
 
-  private async abandon(uid: string): Promise<void> {
+  private async abandon(uid: string, machineId: string | undefined): Promise<void> {
     const { store } = this.deps;
     try {
-      const { backend } = await this.deps.host();
-      const machine = await backend.adopt(uid);
-      await machine?.stop(1000);
-      await backend.destroy(uid);
+      if (machineId) {
+        const { backend } = await this.deps.host();
+        const machine = await backend.adopt(machineId);
+        await machine?.stop(1000);
+        await backend.destroy(machineId);
+      }
     } catch {
       /* no backend or nothing left to clean: the status below still tells the truth */
     }

@@ -5,7 +5,8 @@ import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import type { Machine } from '../../vmm/backend.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
-import { ControlClient } from '../../vmm/channel/control-client.js';
+import type { ControlClient } from '../../vmm/channel/control-client.js';
+import { bootMachine, DEFAULT_MEMORY_MIB, DEFAULT_VCPUS, type MachinePool } from './machine-pool.js';
 import { chunkEntry, splitAtCharBoundary, type LogExit } from '../../logs/log-entry.js';
 import type { LogFile } from '../../logs/log-file.js';
 
@@ -14,15 +15,13 @@ type TaskResource = StoredResource<TaskSpec, TaskStatus>;
 /** Reasons recorded on a task that ended before its command could start: the CLI exits 125 for these. */
 export const START_FAILURE_REASONS = ['NoBackend', 'ImageUnsupported', 'StartFailed', 'DaemonRestarted'] as const;
 
-const BOOT_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 2_000;
-const DEFAULT_MEMORY_MIB = 512;
-const DEFAULT_VCPUS = 1;
 
 export interface TaskRunnerDeps {
   store: Store;
   /** The backend and base rootfs, prepared once by the daemon; rejects when no backend can run here. */
   host: () => Promise<MachineHost>;
+  pool: MachinePool;
   log: LogFile;
 }
 
@@ -51,18 +50,12 @@ export class TaskRunner {
     if (spec.image) {
       return this.finish({ code: null, signal: null, reason: 'ImageUnsupported', message: 'images are not supported yet: run without --image to use the base rootfs' });
     }
-    const { backend, baseRootfs } = await this.deps.host();
-    const id = this.task.metadata.uid;
-    this.machine = await backend.start({
-      id,
-      hostname: id,
-      rootfsLayers: [baseRootfs],
-      memoryMiB: spec.resources?.memoryMiB ?? DEFAULT_MEMORY_MIB,
-      vcpus: spec.resources?.vcpus ?? DEFAULT_VCPUS,
-    });
+    const shape = { memoryMiB: spec.resources?.memoryMiB ?? DEFAULT_MEMORY_MIB, vcpus: spec.resources?.vcpus ?? DEFAULT_VCPUS };
+    const booted = (await this.deps.pool.take(shape)) ?? (await bootMachine(await this.deps.host(), shape));
+    this.machine = booted.machine;
+    this.client = booted.client;
     if (this.cancelled) return this.finish({ code: null, signal: null, reason: 'Cancelled', message: 'task was cancelled' });
-    this.client = await ControlClient.connect(await this.machine.connect(BOOT_TIMEOUT_MS), { timeoutMs: BOOT_TIMEOUT_MS });
-    this.setStatus((s) => ({ ...s, phase: 'Running', startedAt: new Date().toISOString(), machineId: id }));
+    this.setStatus((s) => ({ ...s, phase: 'Running', startedAt: new Date().toISOString(), machineId: booted.machine.id }));
 
     const exec = this.client.exec({ argv: spec.command, env: spec.env ?? {}, stdin: false, main: true });
     const drained = Promise.all([this.pump(exec.stdout, 'stdout'), this.pump(exec.stderr, 'stderr')]);
@@ -104,7 +97,8 @@ export class TaskRunner {
   }
 
   private async teardown(): Promise<void> {
-    this.client?.close();
+    void this.client?.close();
+    this.deps.pool.refill();
     if (!this.machine) return;
     const { backend } = await this.deps.host();
     await this.machine.stop(STOP_GRACE_MS).catch(() => undefined);

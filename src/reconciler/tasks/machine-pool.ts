@@ -1,0 +1,114 @@
+// Booted, connected machines on the base rootfs kept ready for tasks: a task with default resources takes
+// one instead of waiting for a boot, and a replacement boots in the background.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Machine } from '../../vmm/backend.js';
+import { ControlClient } from '../../vmm/channel/control-client.js';
+import type { MachineHost } from '../../vmm/machine-host.js';
+
+export const DEFAULT_MEMORY_MIB = 512;
+export const DEFAULT_VCPUS = 1;
+const BOOT_TIMEOUT_MS = 30_000;
+/** Marks a machine that is still in the pool, so leftovers of a dead daemon can be told from taken ones. */
+const POOLED_MARKER = 'pooled';
+
+export interface BootedMachine {
+  machine: Machine;
+  client: ControlClient;
+}
+
+export interface MachineShape {
+  memoryMiB: number;
+  vcpus: number;
+}
+
+export const newMachineId = () => `mach-${Date.now().toString(16)}${crypto.randomBytes(5).toString('hex')}`;
+
+/** Boots a machine on the base rootfs and connects to its harness; on failure nothing is left running. */
+export async function bootMachine(host: MachineHost, shape: MachineShape, id = newMachineId()): Promise<BootedMachine> {
+  const machine = await host.backend.start({ id, hostname: id, rootfsLayers: [host.baseRootfs], ...shape });
+  try {
+    const client = await ControlClient.connect(await machine.connect(BOOT_TIMEOUT_MS), { timeoutMs: BOOT_TIMEOUT_MS });
+    return { machine, client };
+  } catch (err) {
+    await machine.stop(0).catch(() => undefined);
+    await host.backend.destroy(id).catch(() => undefined);
+    throw err;
+  }
+}
+
+export class MachinePool {
+  private ready: Promise<BootedMachine | undefined>[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly host: () => Promise<MachineHost>,
+    private readonly machinesDir: string,
+    private readonly size: number,
+  ) {}
+
+  /** Destroys machines a previous daemon left in its pool, then boots this one's. */
+  async start(): Promise<void> {
+    if (this.size <= 0) return;
+    const host = await this.host();
+    for (const id of fs.existsSync(this.machinesDir) ? fs.readdirSync(this.machinesDir) : []) {
+      if (fs.existsSync(path.join(this.machinesDir, id, POOLED_MARKER))) await host.backend.destroy(id).catch(() => undefined);
+    }
+    this.fill();
+  }
+
+  /**
+   * A ready machine of this shape, or undefined (then the caller boots its own). The replacement boots
+   * when the caller calls `refill()` after its work: booting beside a running task would slow that task.
+   */
+  async take(shape: MachineShape): Promise<BootedMachine | undefined> {
+    if (shape.memoryMiB !== DEFAULT_MEMORY_MIB || shape.vcpus !== DEFAULT_VCPUS) return undefined;
+    const next = this.ready.shift();
+    if (!next) return undefined;
+    const booted = await next;
+    if (!booted || booted.machine.state() !== 'running' || booted.client.isClosed) return undefined;
+    fs.rmSync(path.join(this.machinesDir, booted.machine.id, POOLED_MARKER), { force: true });
+    return booted;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const pending = this.ready;
+    this.ready = [];
+    const host = await this.host().catch(() => undefined);
+    await Promise.all(
+      pending.map(async (p) => {
+        const booted = await p;
+        if (!booted) return;
+        await booted.client.close();
+        await booted.machine.stop(0).catch(() => undefined);
+        await host?.backend.destroy(booted.machine.id).catch(() => undefined);
+      }),
+    );
+  }
+
+  refill(): void {
+    this.fill();
+  }
+
+  private fill(): void {
+    while (!this.closed && this.ready.length < this.size) {
+      this.ready.push(
+        this.host()
+          .then(async (host) => {
+            const booted = await bootMachine(host, { memoryMiB: DEFAULT_MEMORY_MIB, vcpus: DEFAULT_VCPUS });
+            // One throwaway exec warms the harness's exec path, so the task's first command is not the slow one.
+            const warm = booted.client.exec({ argv: ['true'], env: {}, stdin: false });
+            warm.stdout.resume();
+            warm.stderr.resume();
+            await warm.exit;
+            fs.writeFileSync(path.join(this.machinesDir, booted.machine.id, POOLED_MARKER), '');
+            return booted;
+          })
+          // A failed warm boot only costs the next task a cold boot, which reports the error properly.
+          .catch(() => undefined),
+      );
+    }
+  }
+}

@@ -1,0 +1,59 @@
+// The guest's Node runtime: the host's node binary, the shared libraries it loads and their loader, plus the
+// harness bundle, in one directory mounted read-only at /.aegis so any image (busybox, musl, glibc) can run it.
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AegisPaths } from '../../config/paths.js';
+import { buildOnce } from '../build-once.js';
+
+export interface RuntimeInfo {
+  /** File name of the dynamic loader inside lib/ (e.g. ld-linux-x86-64.so.2). */
+  loader: string;
+  nodeVersion: string;
+}
+
+/** How the guest starts the harness, relative to the runtime's mount point. */
+export function harnessCommand(mount: string, info: RuntimeInfo): string[] {
+  return [`${mount}/lib/${info.loader}`, '--library-path', `${mount}/lib`, `${mount}/bin/node`, `${mount}/harness/aegis-harness.mjs`];
+}
+
+export function readRuntimeInfo(dir: string): RuntimeInfo {
+  return JSON.parse(fs.readFileSync(path.join(dir, 'runtime.json'), 'utf8')) as RuntimeInfo;
+}
+
+/** Builds (once per node version and harness build) and returns the runtime directory. */
+export async function provisionRuntime(paths: AegisPaths, harnessBundle: string): Promise<string> {
+  const bundle = fs.readFileSync(harnessBundle);
+  const key = crypto.createHash('sha256').update(process.version).update(process.execPath).update(bundle).digest('hex').slice(0, 16);
+  return buildOnce(path.join(paths.runtime, key), (tmp) => {
+    for (const d of ['bin', 'lib', 'harness']) fs.mkdirSync(path.join(tmp, d));
+    fs.copyFileSync(process.execPath, path.join(tmp, 'bin', 'node'));
+    const { libs, loader } = sharedLibraries(process.execPath);
+    for (const [name, file] of libs) fs.copyFileSync(fs.realpathSync(file), path.join(tmp, 'lib', name));
+    fs.writeFileSync(path.join(tmp, 'harness', 'aegis-harness.mjs'), bundle);
+    const info: RuntimeInfo = { loader, nodeVersion: process.version };
+    fs.writeFileSync(path.join(tmp, 'runtime.json'), JSON.stringify(info) + '\n');
+  });
+}
+
+/** The libraries `ldd` resolves for a binary (name → host path) and the loader's file name. */
+export function sharedLibraries(binary: string): { libs: Map<string, string>; loader: string } {
+  const out = execFileSync('ldd', [binary], { encoding: 'utf8' });
+  const libs = new Map<string, string>();
+  let loader: string | undefined;
+  for (const line of out.split('\n')) {
+    const mapped = /^\s*(\S+) => (\/\S+) \(0x[0-9a-f]+\)/.exec(line);
+    if (mapped) {
+      libs.set(mapped[1], mapped[2]);
+      continue;
+    }
+    const direct = /^\s*(\/\S+) \(0x[0-9a-f]+\)/.exec(line);
+    if (direct) {
+      loader = path.basename(direct[1]);
+      libs.set(loader, direct[1]);
+    }
+  }
+  if (!loader) throw new Error(`cannot find the dynamic loader of ${binary} in ldd's output (is node statically linked?)`);
+  return { libs, loader };
+}

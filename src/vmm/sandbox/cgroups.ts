@@ -1,0 +1,152 @@
+// A machine's cgroups on cgroup v1 (one directory per controller) or v2 (one unified directory):
+// memory and CPU limits, a pids cap, freeze/thaw for pause, and OOM-kill counts.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const ROOT = '/sys/fs/cgroup';
+const PARENT = 'aegis';
+const CPU_PERIOD_US = 100_000;
+const PIDS_MAX = 4096;
+
+export type CgroupVersion = 1 | 2;
+
+export function cgroupVersion(): CgroupVersion | undefined {
+  if (fs.existsSync(path.join(ROOT, 'cgroup.controllers'))) return 2;
+  if (fs.existsSync(path.join(ROOT, 'memory')) && fs.existsSync(path.join(ROOT, 'freezer'))) return 1;
+  return undefined;
+}
+
+export interface CgroupLimits {
+  memoryBytes: number;
+  vcpus: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function write(file: string, value: string): void {
+  fs.writeFileSync(file, value);
+}
+
+function tryWrite(file: string, value: string): void {
+  try {
+    write(file, value);
+  } catch {
+    /* optional knob (e.g. swap accounting off): the limit still holds without it */
+  }
+}
+
+export class MachineCgroups {
+  private constructor(
+    readonly version: CgroupVersion,
+    /** v1: one dir per controller; v2: the single unified dir. */
+    readonly dirs: Record<string, string>,
+  ) {}
+
+  static forMachine(id: string, version: CgroupVersion = cgroupVersion() ?? 1): MachineCgroups {
+    const dirs: Record<string, string> =
+      version === 2
+        ? { unified: path.join(ROOT, PARENT, id) }
+        : Object.fromEntries(['memory', 'cpu', 'pids', 'freezer'].map((c) => [c, path.join(ROOT, c, PARENT, id)]));
+    return new MachineCgroups(version, dirs);
+  }
+
+  /** Creates the groups with their limits; returns the cgroup.procs files a process joins by writing its pid. */
+  create(limits: CgroupLimits): string[] {
+    const quota = String(Math.round(limits.vcpus * CPU_PERIOD_US));
+    if (this.version === 2) {
+      const dir = this.dirs.unified;
+      // Controllers must be enabled on every ancestor's subtree_control to reach the leaf.
+      tryWrite(path.join(ROOT, 'cgroup.subtree_control'), '+memory +cpu +pids');
+      fs.mkdirSync(path.dirname(dir), { recursive: true });
+      tryWrite(path.join(path.dirname(dir), 'cgroup.subtree_control'), '+memory +cpu +pids');
+      fs.mkdirSync(dir, { recursive: true });
+      write(path.join(dir, 'memory.max'), String(limits.memoryBytes));
+      tryWrite(path.join(dir, 'memory.swap.max'), '0');
+      tryWrite(path.join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
+      tryWrite(path.join(dir, 'pids.max'), String(PIDS_MAX));
+      return [path.join(dir, 'cgroup.procs')];
+    }
+    for (const dir of Object.values(this.dirs)) fs.mkdirSync(dir, { recursive: true });
+    const mem = this.dirs.memory;
+    write(path.join(mem, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+    // Without swap limits a hungry process would swap instead of being OOM-killed at the limit.
+    tryWrite(path.join(mem, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+    tryWrite(path.join(mem, 'memory.swappiness'), '0');
+    write(path.join(this.dirs.cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+    write(path.join(this.dirs.cpu, 'cpu.cfs_quota_us'), quota);
+    tryWrite(path.join(this.dirs.pids, 'pids.max'), String(PIDS_MAX));
+    return Object.values(this.dirs).map((d) => path.join(d, 'cgroup.procs'));
+  }
+
+  async freeze(): Promise<void> {
+    await this.setFrozen(true);
+  }
+
+  async thaw(): Promise<void> {
+    await this.setFrozen(false);
+  }
+
+  private async setFrozen(frozen: boolean): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    if (this.version === 2) {
+      const dir = this.dirs.unified;
+      write(path.join(dir, 'cgroup.freeze'), frozen ? '1' : '0');
+      while (!fs.readFileSync(path.join(dir, 'cgroup.events'), 'utf8').includes(`frozen ${frozen ? 1 : 0}`)) {
+        if (Date.now() > deadline) throw new Error(`cgroup ${dir} did not ${frozen ? 'freeze' : 'thaw'} within 5 s`);
+        await sleep(2);
+      }
+      return;
+    }
+    const state = path.join(this.dirs.freezer, 'freezer.state');
+    const want = frozen ? 'FROZEN' : 'THAWED';
+    write(state, want);
+    // FREEZING is transient: tasks are still being stopped.
+    while (fs.readFileSync(state, 'utf8').trim() !== want) {
+      if (Date.now() > deadline) throw new Error(`cgroup ${this.dirs.freezer} did not reach ${want} within 5 s`);
+      write(state, want);
+      await sleep(2);
+    }
+  }
+
+  isFrozen(): boolean {
+    try {
+      return this.version === 2
+        ? fs.readFileSync(path.join(this.dirs.unified, 'cgroup.events'), 'utf8').includes('frozen 1')
+        : fs.readFileSync(path.join(this.dirs.freezer, 'freezer.state'), 'utf8').trim() !== 'THAWED';
+    } catch {
+      return false;
+    }
+  }
+
+  oomKills(): number {
+    try {
+      const file = this.version === 2 ? path.join(this.dirs.unified, 'memory.events') : path.join(this.dirs.memory, 'memory.oom_control');
+      const m = /^oom_kill (\d+)$/m.exec(fs.readFileSync(file, 'utf8'));
+      return m ? Number(m[1]) : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Removes the groups once their processes are gone; retries while the kernel still counts them busy. */
+  async remove(): Promise<void> {
+    for (const dir of Object.values(this.dirs)) {
+      const deadline = Date.now() + 2_000;
+      for (;;) {
+        try {
+          fs.rmdirSync(dir);
+          break;
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT') break;
+          if (code !== 'EBUSY' || Date.now() > deadline) throw e;
+          await sleep(10);
+        }
+      }
+    }
+  }
+
+  exists(): boolean {
+    return Object.values(this.dirs).some((d) => fs.existsSync(d));
+  }
+}

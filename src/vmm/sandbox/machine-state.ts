@@ -1,0 +1,79 @@
+// A sandbox machine's record on disk, so that a restarted daemon can find and re-adopt it.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { MachineSpec } from '../backend.js';
+import type { CgroupVersion } from './cgroups.js';
+
+export interface MachineRecord {
+  backend: 'sandbox';
+  id: string;
+  /** Host pid of the machine's unshare process (the parent of the guest's PID 1). */
+  pid: number;
+  /** The pid's start time (clock ticks since boot), which tells a recycled pid apart. */
+  pidStartTime: number;
+  cgroupVersion: CgroupVersion;
+  spec: MachineSpec;
+  startedAt: string;
+}
+
+export interface MachineDirs {
+  dir: string;
+  root: string;
+  upper: string;
+  work: string;
+  control: string;
+  socket: string;
+  console: string;
+  state: string;
+}
+
+export function machineDirs(machinesDir: string, id: string): MachineDirs {
+  const dir = path.join(machinesDir, id);
+  return {
+    dir,
+    root: path.join(dir, 'root'),
+    upper: path.join(dir, 'upper'),
+    work: path.join(dir, 'work'),
+    control: path.join(dir, 'control'),
+    socket: path.join(dir, 'control', 'control.sock'),
+    console: path.join(dir, 'console.log'),
+    state: path.join(dir, 'state.json'),
+  };
+}
+
+export function writeRecord(file: string, record: MachineRecord): void {
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+export function readRecord(file: string): MachineRecord | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as MachineRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Field 22 of /proc/PID/stat, or undefined when the process is gone. */
+export function pidStartTime(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: count fields after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid of the guest's PID 1 on the host: the only child of the unshare process. */
+export function guestInitPid(unsharePid: number): number | undefined {
+  try {
+    const children = fs.readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim();
+    const first = children.split(' ')[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined;
+  }
+}

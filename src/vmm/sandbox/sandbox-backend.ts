@@ -1,0 +1,116 @@
+// The sandbox backend: machines as Linux namespaces + overlayfs + cgroups, with the harness as PID 1.
+// Not a VM: the guest shares the host kernel, and `aegis doctor` says so.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import type { AegisPaths } from '../../config/paths.js';
+import { conflict, invalid } from '../../errors/codes.js';
+import type { Backend, BackendCapabilities, BackendProbe, MachineExit, MachineSpec } from '../backend.js';
+import { readRuntimeInfo } from '../runtime/node-runtime.js';
+import { cgroupVersion, MachineCgroups } from './cgroups.js';
+import { ensureDevTemplate } from './dev-template.js';
+import { GUEST_CONTROL_SOCKET, OUTER_SCRIPT, SETUP_SCRIPT } from './launch-script.js';
+import { machineDirs, pidStartTime, readRecord, writeRecord, type MachineRecord } from './machine-state.js';
+import { probeSandbox } from './probe.js';
+import { SandboxMachine } from './sandbox-machine.js';
+
+export const SANDBOX_CAPABILITIES: BackendCapabilities = {
+  pauseResume: true,
+  memorySnapshots: false,
+  bootFromDiskLayers: false,
+  isolation: 'namespace',
+};
+
+/** The harness (a Node process) lives in the machine's cgroup too: the workload gets memoryMiB on top of it. */
+const HARNESS_MEMORY_MIB = 64;
+const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export class SandboxBackend implements Backend {
+  readonly name = 'sandbox' as const;
+  readonly capabilities = SANDBOX_CAPABILITIES;
+  private readonly loader: string;
+  private devTemplate: Promise<string> | undefined;
+
+  constructor(private readonly opts: { paths: AegisPaths; runtimeDir: string }) {
+    this.loader = readRuntimeInfo(opts.runtimeDir).loader;
+  }
+
+  probe(): Promise<BackendProbe> {
+    return probeSandbox();
+  }
+
+  async start(spec: MachineSpec): Promise<SandboxMachine> {
+    const { paths, runtimeDir } = this.opts;
+    const dirs = machineDirs(paths.machines, spec.id);
+    if (await this.adopt(spec.id)) throw conflict(`machine ${spec.id} is already running`);
+    for (const layer of spec.rootfsLayers) {
+      // overlayfs splits its options on ',' and lowerdir on ':'.
+      if (/[,:]/.test(layer)) throw invalid(`rootfs layer path ${layer} contains ',' or ':', which overlayfs cannot take`);
+    }
+    if (spec.rootfsLayers.length === 0) throw invalid('a machine needs at least one rootfs layer');
+    fs.rmSync(dirs.dir, { recursive: true, force: true });
+    for (const d of [dirs.root, dirs.upper, dirs.work, dirs.control]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    const devTemplate = await (this.devTemplate ??= ensureDevTemplate(paths.rootfs));
+
+    const version = cgroupVersion() ?? 1;
+    const cgroups = MachineCgroups.forMachine(spec.id, version);
+    const procs = cgroups.create({ memoryBytes: (spec.memoryMiB + HARNESS_MEMORY_MIB) * 1024 * 1024, vcpus: spec.vcpus });
+
+    const consoleFd = fs.openSync(dirs.console, 'a', 0o600);
+    const lower = [...spec.rootfsLayers].reverse().join(':');
+    const child = spawn(
+      '/bin/sh',
+      ['-c', OUTER_SCRIPT, 'aegis-launch', dirs.root, lower, dirs.upper, dirs.work, runtimeDir, dirs.control, spec.hostname, devTemplate, spec.workspaceDir ?? '', this.loader],
+      {
+        // Its own process group: a Ctrl+C aimed at the daemon's terminal must not reach machines.
+        detached: true,
+        stdio: ['ignore', consoleFd, consoleFd],
+        // This is also the harness's environment: nothing of the daemon's leaks into the guest.
+        env: {
+          PATH: HOST_PATH,
+          AEGIS_SETUP: SETUP_SCRIPT,
+          AEGIS_CGROUP_PROCS: procs.join(' '),
+          AEGIS_CONTROL_SOCKET: GUEST_CONTROL_SOCKET,
+          HOME: '/root',
+          HOSTNAME: spec.hostname,
+        },
+      },
+    );
+    fs.closeSync(consoleFd);
+    const childExit = new Promise<MachineExit>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', () => resolve({ code: null, signal: null }));
+    });
+    child.unref();
+    if (child.pid === undefined) {
+      await cgroups.remove().catch(() => undefined);
+      throw new Error(`could not start machine ${spec.id}: /bin/sh did not spawn`);
+    }
+    const record: MachineRecord = {
+      backend: 'sandbox',
+      id: spec.id,
+      pid: child.pid,
+      pidStartTime: pidStartTime(child.pid) ?? 0,
+      cgroupVersion: version,
+      spec,
+      startedAt: new Date().toISOString(),
+    };
+    writeRecord(dirs.state, record);
+    return new SandboxMachine(record, dirs, cgroups, childExit);
+  }
+
+  async adopt(id: string): Promise<SandboxMachine | undefined> {
+    const dirs = machineDirs(this.opts.paths.machines, id);
+    const record = readRecord(dirs.state);
+    if (!record || pidStartTime(record.pid) !== record.pidStartTime) return undefined;
+    return new SandboxMachine(record, dirs, MachineCgroups.forMachine(id, record.cgroupVersion));
+  }
+
+  async destroy(id: string): Promise<void> {
+    const dirs = machineDirs(this.opts.paths.machines, id);
+    const running = await this.adopt(id);
+    if (running) await running.stop(0);
+    const record = readRecord(dirs.state);
+    await MachineCgroups.forMachine(id, record?.cgroupVersion ?? cgroupVersion() ?? 1).remove();
+    fs.rmSync(dirs.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,121 @@
+// One running sandbox machine: its control socket, its cgroups, and how to pause, stop and watch it.
+import fs from 'node:fs';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { MachineStateError, type Machine, type MachineExit, type MachineState, type MachineStats } from '../backend.js';
+import type { MachineCgroups } from './cgroups.js';
+import { guestInitPid, pidStartTime, type MachineDirs, type MachineRecord } from './machine-state.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How often an adopted machine (not our child, so no exit event) is checked for life. */
+const ADOPTED_POLL_MS = 250;
+const CONSOLE_TAIL_BYTES = 2_000;
+
+export class SandboxMachine implements Machine {
+  readonly exited: Promise<MachineExit>;
+  private exit: MachineExit | undefined;
+  private paused = false;
+
+  constructor(
+    readonly record: MachineRecord,
+    private readonly dirs: MachineDirs,
+    private readonly cgroups: MachineCgroups,
+    /** Resolves when our own child exits; absent for an adopted machine, which is polled instead. */
+    childExit?: Promise<MachineExit>,
+  ) {
+    this.paused = cgroups.isFrozen();
+    this.exited = (childExit ?? this.pollUntilGone()).then((e) => (this.exit = e));
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  get pid(): number {
+    return this.record.pid;
+  }
+
+  state(): MachineState {
+    return this.exit ? 'exited' : this.paused ? 'paused' : 'running';
+  }
+
+  async connect(timeoutMs = 30_000): Promise<Duplex> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.exit) throw new Error(`machine ${this.id} exited before its harness listened${this.consoleTail()}`);
+      if (fs.existsSync(this.dirs.socket)) {
+        const socket = await tryConnect(this.dirs.socket);
+        if (socket) return socket;
+      }
+      if (Date.now() > deadline) throw new Error(`machine ${this.id}: harness did not listen within ${timeoutMs} ms${this.consoleTail()}`);
+      await sleep(3);
+    }
+  }
+
+  async pause(): Promise<void> {
+    if (this.exit) throw new MachineStateError('pause', 'exited');
+    await this.cgroups.freeze();
+    this.paused = true;
+  }
+
+  async resume(): Promise<void> {
+    if (this.exit) throw new MachineStateError('resume', 'exited');
+    await this.cgroups.thaw();
+    this.paused = false;
+  }
+
+  async stop(graceMs = 2_000): Promise<MachineExit> {
+    if (this.exit) return this.exit;
+    // A frozen process cannot act on SIGTERM (or die of SIGKILL) until thawed.
+    if (this.paused) await this.cgroups.thaw().catch(() => undefined);
+    this.paused = false;
+    const init = guestInitPid(this.pid);
+    signal(init ?? this.pid, 'SIGTERM');
+    const graceful = await Promise.race([this.exited, sleep(graceMs).then(() => undefined)]);
+    if (graceful) return graceful;
+    // unshare --kill-child takes the guest's PID 1, and with it the whole pid namespace, down too.
+    if (init) signal(init, 'SIGKILL');
+    signal(this.pid, 'SIGKILL');
+    return this.exited;
+  }
+
+  async stats(): Promise<MachineStats> {
+    return { oomKills: this.cgroups.oomKills(), memoryLimitBytes: this.record.spec.memoryMiB * 1024 * 1024 };
+  }
+
+  private async pollUntilGone(): Promise<MachineExit> {
+    while (pidStartTime(this.pid) === this.record.pidStartTime) await sleep(ADOPTED_POLL_MS);
+    return { code: null, signal: null };
+  }
+
+  private consoleTail(): string {
+    try {
+      const text = fs.readFileSync(this.dirs.console, 'utf8').slice(-CONSOLE_TAIL_BYTES).trim();
+      return text ? `: ${text.split('\n').slice(-3).join(' | ')}` : '';
+    } catch {
+      return '';
+    }
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* already gone */
+  }
+}
+
+function tryConnect(socketPath: string): Promise<net.Socket | undefined> {
+  return new Promise((resolve) => {
+    const s = net.connect(socketPath);
+    s.once('connect', () => {
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+    s.once('error', () => {
+      s.destroy();
+      resolve(undefined);
+    });
+  });
+}
