@@ -14,8 +14,7 @@ export function buildApi(services: ApiServices, opts: { logger?: FastifyServerOp
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: BODY_LIMIT,
-    // Only method and url are logged for requests: bodies may hold secret values.
-    disableRequestLogging: false,
+    // Fastify logs a request's method and url only, never its body, which may hold secret values.
     forceCloseConnections: true,
   });
   installErrorHandling(app);

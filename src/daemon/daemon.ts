@@ -64,13 +64,21 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
   const stop = () =>
     (stopping ??= (async () => {
       api.log.info('aegisd stopping');
-      // Close the listener first (new requests are refused), then let reconciles finish, then the store.
-      await api.close();
-      await manager.stop(STOP_DEADLINE_MS);
-      await runtime.close();
-      store.close();
-      fs.rmSync(paths.socket, { force: true });
-      removePid(paths.pidFile, process.pid);
+      // Machine processes are unref'd children: once the listener closes, nothing else would keep the
+      // event loop alive while we wait for them, and Node would exit half-way through shutdown.
+      const keepAlive = setInterval(() => undefined, 1_000);
+      try {
+        // Close the listener first (new requests are refused), then let reconciles finish, then the store.
+        await api.close();
+        await manager.stop(STOP_DEADLINE_MS);
+        await runtime.close();
+        store.close();
+        fs.rmSync(paths.socket, { force: true });
+        removePid(paths.pidFile, process.pid);
+        api.log.info('aegisd stopped');
+      } finally {
+        clearInterval(keepAlive);
+      }
     })());
   return { api, stop };
 }

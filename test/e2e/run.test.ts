@@ -57,7 +57,8 @@ describe('aegis run (task mode)', () => {
     expect(r.code, r.stderr).toBe(0);
     const [cmdline, hostname, ...rest] = r.stdout.split('\n');
     expect(cmdline).toMatch(/aegis-harness/);
-    expect(hostname).toMatch(/^task-/);
+    // The machine's own name (the task records it as status.machineId), never the host's.
+    expect(hostname).toMatch(/^mach-[0-9a-f]+$/);
     const ifaces = rest.filter((l) => /^\s*\w+:/.test(l)).map((l) => l.trim().split(':')[0]);
     expect(ifaces).toEqual(['lo']);
     expect(r.stdout).not.toContain('HOST-VISIBLE');
@@ -89,8 +90,10 @@ describe('aegis run (task mode)', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code).toBe(130);
     expect(Date.now() - started).toBeLessThan(10_000);
-    // The machine is torn down: no machine directory is left behind.
-    await waitFor(() => fs.readdirSync(path.join(t.home, 'data', 'machines')).length === 0, { what: 'machine teardown' });
+    // The task's machine is torn down: only the warm pool's machine (marked `pooled`) may remain.
+    const machines = path.join(t.home, 'data', 'machines');
+    const taskMachines = () => fs.readdirSync(machines).filter((m) => !fs.existsSync(path.join(machines, m, 'pooled')));
+    await waitFor(() => taskMachines().length === 0, { what: 'machine teardown' });
   });
 
   it('fails before start with exit 125: images are not supported yet', async () => {
