@@ -37,7 +37,7 @@ cd "$r"
 pivot_root . .
 umount -l .
 cd /
-unset AEGIS_SETUP AEGIS_CGROUP_PROCS
+unset AEGIS_SETUP AEGIS_CGROUP_PROCS OLDPWD PWD
 exec "/.aegis/lib/\${10}" --library-path /.aegis/lib /.aegis/bin/node /.aegis/harness/aegis-harness.mjs
 `;
 
