@@ -92,6 +92,19 @@ describe('sandbox backend', () => {
     expect(await pending).toBeGreaterThan(a);
   });
 
+  it('runs an exec while the main process floods output that nobody reads yet', async () => {
+    const { client } = await start();
+    const flood = client.exec({ argv: ['yes', 'flood'], env: {}, stdin: false, main: true });
+    flood.stdout.pause();
+    await new Promise((r) => setTimeout(r, 300)); // let the flood fill every buffer on the way
+    const t0 = Date.now();
+    expect(await run(client, ['echo', 'still answering'])).toEqual({ code: 0, out: 'still answering\n' });
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    await flood.signal('SIGKILL');
+    flood.stdout.resume();
+    expect((await flood.exit).signal).toBe('SIGKILL');
+  });
+
   it('stop ends every process and destroy leaves no cgroup and no machine dir', async () => {
     const { m, client, id } = await start();
     void run(client, ['sleep', '1000']);
