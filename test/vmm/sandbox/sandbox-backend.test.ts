@@ -75,7 +75,8 @@ describe('sandbox backend', () => {
   it('pauses (processes stop making progress) and resumes', async () => {
     const { m, client } = await start();
     void run(client, ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; done']);
-    const read = async () => Number((await run(client, ['cat', '/tmp/counter'])).out || 0);
+    // The writer truncates before it writes: an empty read caught it in between, so read again.
+    const read = async (): Promise<number> => Number((await run(client, ['cat', '/tmp/counter'])).out) || read();
     await waitFor(async () => (await read()) > 0, { what: 'the counter to start' });
     await m.pause();
     expect(m.state()).toBe('paused');
