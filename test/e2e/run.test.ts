@@ -102,6 +102,33 @@ describe('aegis run (task mode)', () => {
     expect(r.stderr).toBe('error: images are not supported yet: run without --image to use the base rootfs\n');
   });
 
+  it('--app resolves workspace and app secrets through the allow-list at every run; explicit env wins', async () => {
+    const created = await Promise.all([
+      t.api('POST', '/v1/resources/apps', { metadata: { name: 'web' }, spec: { image: 'busybox:1.36', command: ['true'], secrets: ['API_KEY', 'GLOBAL'] } }),
+      t.api('POST', '/v1/resources/secrets', { metadata: { name: 'ws' }, spec: { data: { GLOBAL: 'g-value-1', HIDDEN: 'h-value' } } }),
+      t.api('POST', '/v1/resources/secrets', { metadata: { name: 'web-secrets' }, spec: { app: 'web', data: { API_KEY: 'sk-first-value' } } }),
+    ]);
+    expect(created.map((c) => c.status)).toEqual([201, 201, 201]);
+    const show = ['run', '--app', 'web', '--', 'sh', '-c', 'echo "$API_KEY $GLOBAL ${HIDDEN:-none}"'];
+    expect((await t.aegis(show)).stdout).toBe('sk-first-value g-value-1 none\n');
+
+    const cur = await t.api('GET', '/v1/resources/secrets/web-secrets');
+    const put = await t.api('PUT', '/v1/resources/secrets/web-secrets', { metadata: { resourceVersion: cur.body.metadata.resourceVersion }, spec: { app: 'web', data: { API_KEY: 'sk-rotated-value' } } });
+    expect(put.status).toBe(200);
+    expect((await t.aegis(show)).stdout).toBe('sk-rotated-value g-value-1 none\n');
+    expect((await t.aegis(['run', '--app', 'web', '--env', 'API_KEY=explicit', '--', 'sh', '-c', 'echo $API_KEY'])).stdout).toBe('explicit\n');
+
+    // The values live nowhere in plaintext: not in the database, not in the daemon's logs.
+    const data = path.join(t.home, 'data');
+    for (const f of fs.readdirSync(data).filter((f) => fs.statSync(path.join(data, f)).isFile())) {
+      const bytes = fs.readFileSync(path.join(data, f));
+      for (const v of ['sk-first-value', 'sk-rotated-value', 'g-value-1', 'h-value']) expect(bytes.includes(v), `${v} in ${f}`).toBe(false);
+    }
+
+    const missing = await t.aegis(['run', '--app', 'nope', '--', 'true']);
+    expect(missing).toMatchObject({ code: 125, stderr: 'error: app "nope" not found\n' });
+  });
+
   it('reports bad input clearly', async () => {
     const env = await t.aegis(['run', '--env', 'NOEQUALS', '--', 'true']);
     expect(env.code).not.toBe(0);

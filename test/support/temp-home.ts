@@ -1,5 +1,6 @@
 // A fresh AEGIS_HOME per test with a deterministic environment, and a way to run the built CLI in it.
 import { spawn, type SpawnOptions } from 'node:child_process';
+import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,8 @@ export interface TempHome {
   aegis(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CliResult>;
   /** Starts `aegis ARGS…` and hands back the child (for Ctrl+C tests). */
   spawnAegis(args: string[], opts?: SpawnOptions): ReturnType<typeof spawn>;
+  /** One JSON request to the daemon's API over its unix socket. */
+  api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   /** Stops any daemon started in this home and removes it. */
   dispose(): Promise<void>;
 }
@@ -56,10 +59,21 @@ export function withTempHome(): TempHome {
       });
       child.stdin!.end(opts.input ?? '');
     });
+  const api = (method: string, urlPath: string, body?: unknown) =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = http.request({ socketPath: path.join(home, 'aegisd.sock'), method, path: urlPath, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+      });
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
   return {
     home,
     env,
     aegis,
+    api,
     spawnAegis,
     async dispose() {
       const pidFile = path.join(home, 'data', 'aegisd.pid');

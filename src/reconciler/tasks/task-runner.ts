@@ -6,14 +6,12 @@ import type { StoredResource } from '../../store/stored-resource.js';
 import type { Machine } from '../../vmm/backend.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ControlClient } from '../../vmm/channel/control-client.js';
+import { resolveEnvironment } from './environment.js';
 import { bootMachine, DEFAULT_MEMORY_MIB, DEFAULT_VCPUS, type MachinePool } from './machine-pool.js';
 import { chunkEntry, splitAtCharBoundary, type LogExit } from '../../logs/log-entry.js';
 import type { LogFile } from '../../logs/log-file.js';
 
 type TaskResource = StoredResource<TaskSpec, TaskStatus>;
-
-/** Reasons recorded on a task that ended before its command could start: the CLI exits 125 for these. */
-export const START_FAILURE_REASONS = ['NoBackend', 'ImageUnsupported', 'StartFailed', 'DaemonRestarted'] as const;
 
 const STOP_GRACE_MS = 2_000;
 
@@ -50,6 +48,12 @@ export class TaskRunner {
     if (spec.image) {
       return this.finish({ code: null, signal: null, reason: 'ImageUnsupported', message: 'images are not supported yet: run without --image to use the base rootfs' });
     }
+    let env: Record<string, string>;
+    try {
+      env = resolveEnvironment(this.deps.store, spec.app, spec.env ?? {});
+    } catch (err) {
+      return this.finish({ code: null, signal: null, reason: 'AppNotFound', message: messageOf(err) });
+    }
     const shape = { memoryMiB: spec.resources?.memoryMiB ?? DEFAULT_MEMORY_MIB, vcpus: spec.resources?.vcpus ?? DEFAULT_VCPUS };
     const booted = (await this.deps.pool.take(shape)) ?? (await bootMachine(await this.deps.host(), shape));
     this.machine = booted.machine;
@@ -57,7 +61,7 @@ export class TaskRunner {
     if (this.cancelled) return this.finish({ code: null, signal: null, reason: 'Cancelled', message: 'task was cancelled' });
     this.setStatus((s) => ({ ...s, phase: 'Running', startedAt: new Date().toISOString(), machineId: booted.machine.id }));
 
-    const exec = this.client.exec({ argv: spec.command, env: spec.env ?? {}, stdin: false, main: true });
+    const exec = this.client.exec({ argv: spec.command, env, stdin: false, main: true });
     const drained = Promise.all([this.pump(exec.stdout, 'stdout'), this.pump(exec.stderr, 'stderr')]);
     const exit = await Promise.race([exec.exit, this.machine.exited.then(() => exec.exit)]);
     await drained;
