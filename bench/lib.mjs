@@ -24,9 +24,9 @@ export function timeRun(cmd, args, opts = {}) {
   return ms;
 }
 
-export function withDaemon(fn) {
+export function withDaemon(fn, extraEnv = {}) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-bench-'));
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, AEGIS_HOME: home };
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, AEGIS_HOME: home, ...extraEnv };
   execFileSync(AEGIS, ['up'], { env });
   try {
     return fn({ home, env });

@@ -1,25 +1,49 @@
-// `aegis run -- true` wall time (CLI start to exit) beside the host's floor: unshare + chroot of the same rootfs.
+// `aegis run -- true` wall time (CLI start to exit) three ways: interactive (half a second between runs,
+// so the warm pool has refilled), back to back (the refill boot competes with the next run), and cold
+// (no pool: every run boots). Beside two floors taken in the same run: the host's own
+// `unshare … chroot BASE /bin/true`, and `aegis --version` (node start-up plus loading the CLI).
 import fs from 'node:fs';
 import path from 'node:path';
 import { AEGIS, percentile, report, round, timeRun, withDaemon } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const p50 = (xs) => round(percentile(xs, 50));
+const p95 = (xs) => round(percentile(xs, 95));
 
-withDaemon(({ home, env }) => {
-  timeRun(AEGIS, ['run', '--', 'true'], { env }); // first run provisions the runtime and base rootfs
-  const aegis = Array.from({ length: RUNS }, () => timeRun(AEGIS, ['run', '--', 'true'], { env }));
-  const rootfsDir = path.join(home, 'data', 'rootfs');
-  const base = path.join(rootfsDir, fs.readdirSync(rootfsDir).find((d) => d.startsWith('base')));
-  const floor = Array.from({ length: RUNS }, () =>
-    timeRun('unshare', ['--pid', '--fork', '--mount', '--net', '--ipc', '--uts', 'chroot', base, '/bin/true']),
-  );
-  report({
-    name: 'run-latency',
-    runs: RUNS,
-    p50Ms: round(percentile(aegis, 50)),
-    p95Ms: round(percentile(aegis, 95)),
-    floorP50Ms: round(percentile(floor, 50)),
-    floorP95Ms: round(percentile(floor, 95)),
-    ratioP50: round(percentile(aegis, 50) / percentile(floor, 50)),
-  });
+const THINK_MS = 500;
+const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+function measure(extraEnv, thinkMs = 0) {
+  return withDaemon(({ home, env }) => {
+    timeRun(AEGIS, ['run', '--', 'true'], { env }); // the first run provisions the runtime and base rootfs
+    const runs = Array.from({ length: RUNS }, () => {
+      pause(thinkMs);
+      return timeRun(AEGIS, ['run', '--', 'true'], { env });
+    });
+    const rootfsDir = path.join(home, 'data', 'rootfs');
+    const base = path.join(rootfsDir, fs.readdirSync(rootfsDir).find((d) => d.startsWith('base')));
+    const floor = Array.from({ length: RUNS }, () => timeRun('unshare', ['--pid', '--fork', '--mount', '--net', '--ipc', '--uts', 'chroot', base, '/bin/true']));
+    return { runs, floor };
+  }, extraEnv);
+}
+
+const warm = measure({}, THINK_MS);
+const backToBack = measure({});
+const cold = measure({ AEGIS_WARM_MACHINES: '0' });
+const floor = warm.floor;
+const cli = Array.from({ length: RUNS }, () => timeRun(AEGIS, ['--version'], { env: { PATH: process.env.PATH } }));
+
+report({
+  name: 'run-latency',
+  runs: RUNS,
+  p50Ms: p50(warm.runs),
+  p95Ms: p95(warm.runs),
+  backToBackP50Ms: p50(backToBack.runs),
+  backToBackP95Ms: p95(backToBack.runs),
+  coldP50Ms: p50(cold.runs),
+  coldP95Ms: p95(cold.runs),
+  floorP50Ms: p50(floor),
+  cliStartP50Ms: p50(cli),
+  ratioP50: round(percentile(warm.runs, 50) / percentile(floor, 50)),
+  coldRatioP50: round(percentile(cold.runs, 50) / percentile(floor, 50)),
 });

@@ -1,5 +1,5 @@
 // The aegis Cli: every command registered, run against a context built from the process.
-import { Cli } from 'clipanion';
+import { Builtins, Cli } from 'clipanion';
 import { aegisPaths } from '../config/paths.js';
 import { AEGIS_VERSION } from '../config/version.js';
 import { DaemonClient } from './client/daemon-client.js';
@@ -9,6 +9,7 @@ import type { AegisContext } from './context.js';
 export function buildCli(): Cli<AegisContext> {
   const cli = new Cli<AegisContext>({ binaryLabel: 'Aegis', binaryName: 'aegis', binaryVersion: AEGIS_VERSION, enableColors: false });
   for (const command of Object.values(commands)) cli.register(command);
+  cli.register(Builtins.VersionCommand);
   return cli;
 }
 

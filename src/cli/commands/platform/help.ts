@@ -6,7 +6,7 @@ import { CliError } from '../../cli-error.js';
 export const GROUPS = ['app', 'secret', 'kit', 'instance', 'task'] as const;
 
 export class HelpCommand extends AegisCommand {
-  static override paths = [['help'], ['-h'], ['--help'], ...GROUPS.map((g) => [g, 'help']), ...GROUPS.map((g) => [g])];
+  static override paths = [['help'], ['-h'], ['--help'], ...GROUPS.map((g) => [g, 'help'])];
   static override usage = Command.Usage({
     category: 'Platform commands',
     description: 'print usage (of everything, or of one command group)',
