@@ -1,19 +1,9 @@
 // Unit tests for the kinds registry and every kind's spec/status schema: good specs, unknown fields, cross-field rules, __proto__.
 import { describe, expect, it } from 'vitest';
-import { AegisError, isAegisError } from '../../../src/errors/codes.js';
+import { invalidFrom } from '../../support/invalid-from.js';
 import { KINDS, kindInfo, parseKind, validateSpec, validateStatus, type Kind } from '../../../src/resources/kinds.js';
 import { resolveResources } from '../../../src/resources/machine-resources.js';
 
-/** Runs fn, expecting an AEGIS_INVALID, and returns it. */
-function invalidFrom(fn: () => unknown): AegisError {
-  try {
-    fn();
-  } catch (e) {
-    if (isAegisError(e) && e.code === 'AEGIS_INVALID') return e;
-    throw e;
-  }
-  throw new Error('expected AEGIS_INVALID, nothing was thrown');
-}
 
 const issuesOf = (fn: () => unknown) => invalidFrom(fn).issues.map((i) => [i.path, i.message]);
 

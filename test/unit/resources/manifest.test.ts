@@ -1,19 +1,10 @@
 // Unit tests for manifest.ts: multi-document YAML, JSON (object, array, List), syntax errors and flat kits, each problem at file:line:col.
 import { describe, expect, it } from 'vitest';
-import { AegisError, isAegisError } from '../../../src/errors/codes.js';
+import { invalidFrom } from '../../support/invalid-from.js';
 import { formatIssues } from '../../../src/resources/issues.js';
 import { kitFromFlatYaml } from '../../../src/resources/kit.js';
 import { parseManifests, validateManifest } from '../../../src/resources/manifest.js';
 
-function invalidFrom(fn: () => unknown): AegisError {
-  try {
-    fn();
-  } catch (e) {
-    if (isAegisError(e) && e.code === 'AEGIS_INVALID') return e;
-    throw e;
-  }
-  throw new Error('expected AEGIS_INVALID, nothing was thrown');
-}
 
 /** Source text from lines, so the line numbers the tests expect can be read off the array index (+1). */
 const lines = (...ls: string[]) => `${ls.join('\n')}\n`;
