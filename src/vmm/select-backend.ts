@@ -8,6 +8,7 @@ import type { BackendName, BackendProbe } from './backend.js';
 import type { MachineHost } from './machine-host.js';
 import { probeLibkrun } from './libkrun/probe.js';
 import { probeQemu } from './qemu/probe.js';
+import { removeStaleBuilds } from './build-once.js';
 import { ensureBaseRootfs } from './rootfs/base-rootfs.js';
 import { provisionRuntime } from './runtime/node-runtime.js';
 import { probeSandbox } from './sandbox/probe.js';
@@ -35,19 +36,25 @@ export async function selectBackend(paths: AegisPaths, env: NodeJS.ProcessEnv): 
   const name = wanted ? (probes[wanted].available ? wanted : null) : (PREFERENCE.find((n) => probes[n].available) ?? null);
   const why = wanted ? `backend ${wanted} cannot run here: ${probes[wanted].detail}` : 'no backend can run on this host (see aegis doctor)';
 
+  const prepare = async (): Promise<MachineHost> => {
+    if (name !== 'sandbox') throw unavailable(why);
+    const bundle = harnessBundlePath();
+    if (!fs.existsSync(bundle)) throw unavailable(`the guest harness is not built (${bundle} is missing): run npm run build`);
+    // Builders that died half-way (a killed daemon) leave .tmp- dirs behind: clear them before building.
+    removeStaleBuilds(paths.runtime);
+    removeStaleBuilds(paths.rootfs);
+    const [runtimeDir, baseRootfs] = await Promise.all([provisionRuntime(paths, bundle), ensureBaseRootfs(paths)]);
+    return { backend: new SandboxBackend({ paths, runtimeDir }), baseRootfs };
+  };
   let prepared: Promise<MachineHost> | undefined;
+  // Prepared once and shared; a failed preparation is retried by the next caller, not cached.
   const host = () =>
-    (prepared ??= (async () => {
-      if (name !== 'sandbox') throw unavailable(why);
-      const bundle = harnessBundlePath();
-      if (!fs.existsSync(bundle)) throw unavailable(`the guest harness is not built (${bundle} is missing): run npm run build`);
-      const [runtimeDir, baseRootfs] = await Promise.all([provisionRuntime(paths, bundle), ensureBaseRootfs(paths)]);
-      return { backend: new SandboxBackend({ paths, runtimeDir }), baseRootfs };
-    })());
-  // A failed preparation is retried by the next caller rather than cached forever.
-  const guarded = () => host().catch((err) => { prepared = undefined; throw err; });
+    (prepared ??= prepare().catch((err) => {
+      prepared = undefined;
+      throw err;
+    }));
   return {
     report: { name, capabilities: name === 'sandbox' ? SANDBOX_CAPABILITIES : null, probes },
-    host: guarded,
+    host,
   };
 }

@@ -63,7 +63,8 @@ export class TaskRunner {
 
     const exec = this.client.exec({ argv: spec.command, env, stdin: false, main: true });
     const drained = Promise.all([this.pump(exec.stdout, 'stdout'), this.pump(exec.stderr, 'stderr')]);
-    const exit = await Promise.race([exec.exit, this.machine.exited.then(() => exec.exit)]);
+    // exec.exit also settles (with an error) when the machine dies and takes the channel with it.
+    const exit = await exec.exit;
     await drained;
     const stats = await this.machine.stats().catch(() => undefined);
     if (this.cancelled) return this.finish({ code: null, signal: 'SIGTERM', reason: 'Cancelled', message: 'task was cancelled' });
