@@ -129,6 +129,20 @@ describe('aegis run (task mode)', () => {
     expect(missing).toMatchObject({ code: 125, stderr: 'error: app "nope" not found\n' });
   });
 
+  it('runs a task created through the resource API and tears it down after a forced delete', async () => {
+    const created = await t.api('POST', '/v1/resources/tasks', { metadata: { name: 'sleeper' }, spec: { command: ['sleep', '30'] } });
+    expect(created.status).toBe(201);
+    const running = await waitFor(async () => {
+      const r = await t.api('GET', '/v1/resources/tasks/sleeper');
+      return r.body.status.phase === 'Running' && r.body.metadata.finalizers.length > 0 && r.body;
+    }, { what: 'the task to run with its finalizer' });
+    expect(running.metadata.finalizers).toEqual(['aegis.dev/task-machine']);
+    const machineDir = path.join(t.home, 'data', 'machines', running.status.machineId);
+    expect(fs.existsSync(machineDir)).toBe(true);
+    expect((await t.api('DELETE', '/v1/resources/tasks/sleeper?force=true')).body.result).toBe('deleted');
+    await waitFor(() => !fs.existsSync(machineDir), { what: 'the machine to be destroyed' });
+  });
+
   it('reports bad input clearly', async () => {
     const env = await t.aegis(['run', '--env', 'NOEQUALS', '--', 'true']);
     expect(env.code).not.toBe(0);

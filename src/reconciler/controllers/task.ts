@@ -25,13 +25,21 @@ export class TaskReconciler {
   readonly reconcile = async (name: string): Promise<ReconcileResult | void> => {
     const { store, logs } = this.deps;
     const task = store.get<TaskSpec, TaskStatus>('Task', name);
-    if (!task) return;
+    if (!task) {
+      // Gone without passing through its finalizer (a forced delete): still stop its machine.
+      const orphan = this.runners.get(name);
+      this.runners.delete(name);
+      await orphan?.cancel();
+      return;
+    }
     const uid = task.metadata.uid;
-    const runner = this.runners.get(uid);
+    // Runners are keyed like the work queue, by name, so a task that vanished can still be found.
+    const key = task.metadata.name;
+    const runner = this.runners.get(key);
 
     if (task.metadata.deletionTimestamp) {
       await runner?.cancel();
-      this.runners.delete(uid);
+      this.runners.delete(key);
       logs.remove(uid);
       store.removeFinalizer('Task', uid, TASK_FINALIZER);
       return;
@@ -39,7 +47,7 @@ export class TaskReconciler {
 
     const phase = task.status.phase ?? 'Pending';
     if (phase === 'Succeeded' || phase === 'Failed') {
-      this.runners.delete(uid);
+      this.runners.delete(key);
       const ttlMs = (task.spec.ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000;
       const left = Date.parse(task.status.finishedAt ?? task.metadata.updatedAt) + ttlMs - Date.now();
       if (left > 0) return { requeueAfterMs: left };
@@ -47,13 +55,15 @@ export class TaskReconciler {
       return;
     }
     if (runner) return;
+    // Tasks created through the generic resource API lack the finalizer that guarantees machine teardown.
+    if (!task.metadata.finalizers.includes(TASK_FINALIZER)) store.addFinalizer('Task', uid, TASK_FINALIZER);
 
     if (phase === 'Running') {
       // Running in the store but not here: an earlier daemon owned it and its output stream is gone.
       await this.abandon(uid, task.status.machineId);
       return;
     }
-    this.runners.set(uid, new TaskRunner(task, { store, host: this.deps.host, pool: this.deps.pool, log: logs.get(uid) }));
+    this.runners.set(key, new TaskRunner(task, { store, host: this.deps.host, pool: this.deps.pool, log: logs.get(uid) }));
   };
 
   /** Stops every task machine this daemon runs (daemon shutdown): their output streams end with the daemon. */
