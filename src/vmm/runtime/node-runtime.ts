@@ -1,10 +1,12 @@
 // The guest's Node runtime: the host's node binary, the shared libraries it loads and their loader, plus the
-// harness bundle, in one directory mounted read-only at /.aegis so any image (busybox, musl, glibc) can run it.
+// harness bundle and util-linux's setpriv (which drops capabilities before the harness starts), in one
+// directory mounted read-only at /.aegis so any image (busybox, musl, glibc) can run it.
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AegisPaths } from '../../config/paths.js';
+import { which } from '../../util/which.js';
 import { buildOnce } from '../build-once.js';
 
 export interface RuntimeInfo {
@@ -25,12 +27,18 @@ export function readRuntimeInfo(dir: string): RuntimeInfo {
 /** Builds (once per node version and harness build) and returns the runtime directory. */
 export async function provisionRuntime(paths: AegisPaths, harnessBundle: string): Promise<string> {
   const bundle = fs.readFileSync(harnessBundle);
-  const key = crypto.createHash('sha256').update(process.version).update(process.execPath).update(bundle).digest('hex').slice(0, 16);
+  const key = crypto.createHash('sha256').update(process.version).update(process.execPath).update(bundle).update('setpriv').digest('hex').slice(0, 16);
   return buildOnce(path.join(paths.runtime, key), (tmp) => {
     for (const d of ['bin', 'lib', 'harness']) fs.mkdirSync(path.join(tmp, d));
-    fs.copyFileSync(process.execPath, path.join(tmp, 'bin', 'node'));
-    const { libs, loader } = sharedLibraries(process.execPath);
-    for (const [name, file] of libs) fs.copyFileSync(fs.realpathSync(file), path.join(tmp, 'lib', name));
+    const setpriv = which('setpriv');
+    if (!setpriv) throw new Error('setpriv is not installed (apt-get install util-linux)');
+    let loader = '';
+    for (const [binary, name] of [[process.execPath, 'node'], [setpriv, 'setpriv']]) {
+      fs.copyFileSync(binary, path.join(tmp, 'bin', name));
+      const found = sharedLibraries(binary);
+      loader = found.loader;
+      for (const [lib, file] of found.libs) fs.copyFileSync(fs.realpathSync(file), path.join(tmp, 'lib', lib));
+    }
     fs.writeFileSync(path.join(tmp, 'harness', 'aegis-harness.mjs'), bundle);
     const info: RuntimeInfo = { loader, nodeVersion: process.version };
     fs.writeFileSync(path.join(tmp, 'runtime.json'), JSON.stringify(info) + '\n');

@@ -37,9 +37,20 @@ cd "$r"
 pivot_root . .
 umount -l .
 cd /
-unset AEGIS_SETUP AEGIS_CGROUP_PROCS OLDPWD PWD
-exec "/.aegis/lib/\${10}" --library-path /.aegis/lib /.aegis/bin/node /.aegis/harness/aegis-harness.mjs
+caps=$AEGIS_GUEST_CAPS
+unset AEGIS_SETUP AEGIS_CGROUP_PROCS AEGIS_GUEST_CAPS OLDPWD PWD
+# Keep only the capabilities a container runtime grants by default: no mount, module, raw I/O, ptrace,
+# mknod or open_by_handle_at, so guest root cannot undo the pivot or reach host devices.
+ld="/.aegis/lib/\${10}"
+exec "$ld" --library-path /.aegis/lib /.aegis/bin/setpriv --bounding-set "$caps" --inh-caps -all -- \\
+  "$ld" --library-path /.aegis/lib /.aegis/bin/node /.aegis/harness/aegis-harness.mjs
 `;
+
+/** The bounding set of every process in a sandbox machine (setpriv syntax). */
+export const GUEST_CAPABILITIES = [
+  '-all',
+  ...['chown', 'dac_override', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'setfcap', 'net_bind_service', 'net_raw', 'sys_chroot', 'audit_write'].map((c) => `+${c}`),
+].join(',');
 
 /** Where the harness listens, as seen from inside the guest (the control dir is bind-mounted there). */
 export const GUEST_CONTROL_SOCKET = '/.aegis-control/control.sock';

@@ -8,7 +8,7 @@ import type { Backend, BackendCapabilities, BackendProbe, MachineExit, MachineSp
 import { readRuntimeInfo } from '../runtime/node-runtime.js';
 import { cgroupVersion, MachineCgroups } from './cgroups.js';
 import { ensureDevTemplate } from './dev-template.js';
-import { GUEST_CONTROL_SOCKET, OUTER_SCRIPT, SETUP_SCRIPT } from './launch-script.js';
+import { GUEST_CAPABILITIES, GUEST_CONTROL_SOCKET, OUTER_SCRIPT, SETUP_SCRIPT } from './launch-script.js';
 import { machineDirs, pidStartTime, readRecord, writeRecord, type MachineRecord } from './machine-state.js';
 import { probeSandbox } from './probe.js';
 import { SandboxMachine } from './sandbox-machine.js';
@@ -69,6 +69,7 @@ export class SandboxBackend implements Backend {
           PATH: HOST_PATH,
           AEGIS_SETUP: SETUP_SCRIPT,
           AEGIS_CGROUP_PROCS: procs.join(' '),
+          AEGIS_GUEST_CAPS: GUEST_CAPABILITIES,
           AEGIS_CONTROL_SOCKET: GUEST_CONTROL_SOCKET,
           HOME: '/root',
           HOSTNAME: spec.hostname,

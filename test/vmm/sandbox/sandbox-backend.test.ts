@@ -72,6 +72,20 @@ describe('sandbox backend', () => {
     expect(env.find((l) => l.startsWith('PATH='))).toBe('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   });
 
+  it('drops dangerous capabilities: guest root cannot mount or create devices', async () => {
+    const { client } = await start();
+    const bnd = (await run(client, ['sh', '-c', 'grep CapBnd /proc/self/status'])).out.trim().split(/\s+/)[1];
+    const mask = BigInt(`0x${bnd}`);
+    const CAP_SYS_ADMIN = 21n;
+    const CAP_MKNOD = 27n;
+    const CAP_CHOWN = 0n;
+    expect(mask & (1n << CAP_SYS_ADMIN)).toBe(0n);
+    expect(mask & (1n << CAP_MKNOD)).toBe(0n);
+    expect(mask & (1n << CAP_CHOWN)).not.toBe(0n);
+    expect((await run(client, ['sh', '-c', 'mkdir -p /mnt/x && mount -t tmpfs none /mnt/x'])).code).not.toBe(0);
+    expect((await run(client, ['sh', '-c', 'mknod /tmp/disk b 8 0'])).code).not.toBe(0);
+  });
+
   it('pauses (processes stop making progress) and resumes', async () => {
     const { m, client } = await start();
     void run(client, ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; done']);
