@@ -11,7 +11,7 @@ import { CliError } from '../cli-error.js';
 export function locateDaemon(): string[] {
   const launcher = process.argv[1] ? path.join(path.dirname(fs.realpathSync(process.argv[1])), 'aegisd') : '';
   if (launcher && fs.existsSync(launcher)) return [launcher];
-  return [process.execPath, path.join(PACKAGE_ROOT, 'dist', 'daemon', 'main.js')];
+  return [process.execPath, path.join(PACKAGE_ROOT, 'dist', 'daemon', 'aegisd.mjs')];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
