@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 # Debian packages aegis uses at run time and in its tests.
 #   busybox-static: the base rootfs      util-linux: unshare/nsenter for the sandbox backend
 #   iproute2: brings up lo in a machine  e2fsprogs: mkfs.ext4 for disk images
-PACKAGES=(busybox-static util-linux iproute2 e2fsprogs)
+#   attr: overlayfs opaque-dir xattrs    zstd: zstd layer fixtures in tests
+PACKAGES=(busybox-static util-linux iproute2 e2fsprogs attr zstd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

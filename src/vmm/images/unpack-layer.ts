@@ -1,0 +1,395 @@
+// Unpacks one OCI layer tar into a new directory that can serve as an overlayfs lower dir, refusing any entry that would write outside it.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fsSync from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { AegisError, conflict, invalid, isAegisError, notSupported } from '../../errors/codes.js';
+import { LayerDecoder } from './layer-media.js';
+
+export interface UnpackStats {
+  /** Regular-file entries (hardlinks are counted apart). */
+  files: number;
+  /** Directory entries; parents created implicitly for other entries are not counted. */
+  dirs: number;
+  symlinks: number;
+  hardlinks: number;
+  /** `.wh.<name>` entries plus opaque-directory markers. */
+  whiteouts: number;
+  /** Bytes of regular-file content written. */
+  bytes: number;
+  fifos: number;
+  /** Character and block devices, never created (see `unpackLayer`). */
+  devicesSkipped: number;
+}
+
+export interface UnpackOptions {
+  /** The layer descriptor's media type; absent or unknown means "sniff the magic bytes". */
+  mediaType?: string;
+  /** Keep ownership and setuid/setgid bits and write whiteouts in overlayfs form. Default: running as uid 0. */
+  asRoot?: boolean;
+}
+
+/** Where a non-root unpack records whiteouts, at the layer root (see `WhiteoutRecord`). */
+export const WHITEOUT_RECORD = '.aegis-whiteouts.json';
+
+/** The content of `WHITEOUT_RECORD`: layer-relative paths, `/`-separated, no leading slash. */
+export interface WhiteoutRecord {
+  version: 1;
+  /** Paths hidden from lower layers. */
+  whiteouts: string[];
+  /** Directories whose lower-layer content is hidden. */
+  opaqueDirs: string[];
+}
+
+const WH_PREFIX = '.wh.';
+const WH_OPAQUE = '.wh..wh..opq';
+
+/** One entry of the tar stream (tar-stream's `Source`, which it does not export by name). */
+type Entry = tar.ExtractEvents['entry'][1];
+
+type Kind = 'dir' | 'file' | 'symlink' | 'other';
+
+interface DirMeta {
+  mode: number;
+  mtime: Date | undefined;
+  uid: number | undefined;
+  gid: number | undefined;
+}
+
+/**
+ * Unpacks `input` (a layer blob, compressed or not) into `destDir`, which must not exist yet.
+ * Work happens in `destDir.tmp-<random>` and is renamed into place on success; on any error that
+ * temp dir is removed, so nothing half-written remains.
+ *
+ * Safety: every entry path is normalized relative to the layer root; an entry whose `..`
+ * components (absolute or not) climb above the root is refused, as is an entry whose parent
+ * path goes through a symlink or non-directory created earlier in the same layer, and a
+ * hardlink whose target is outside the layer or not a regular file extracted earlier. Since the
+ * temp dir is new, every path in it was created here, so a map of what was created is the whole
+ * truth about it; existing paths are removed (never opened) before being replaced, and files are
+ * created with O_EXCL, so no write follows a symlink. Symlink targets are stored as-is: they are
+ * only ever resolved inside the guest's root.
+ *
+ * Whiteouts are not materialized as `.wh.` files. With `asRoot` they take overlayfs form so the
+ * directory can be a lower dir directly: a whiteout is a character device 0/0 (made with the
+ * `mknod` CLI) and an opaque directory carries the xattr `trusted.overlay.opaque=y` (set with
+ * `setfattr`, Debian package `attr`). Without root neither is possible, so they are recorded in
+ * `WHITEOUT_RECORD` at the layer root; `flattenLayers` honours that record.
+ *
+ * Character and block devices are skipped and counted even as root: Node has no mknod, and guests
+ * get their device nodes from devtmpfs, not from image layers. Fifos are created (`mkfifo` CLI).
+ */
+export async function unpackLayer(input: Readable, destDir: string, opts: UnpackOptions = {}): Promise<UnpackStats> {
+  const asRoot = opts.asRoot ?? process.getuid?.() === 0;
+  if (await exists(destDir)) throw conflict(`layer directory ${destDir} already exists`);
+  await fs.mkdir(path.dirname(destDir), { recursive: true });
+  const tmp = `${destDir}.tmp-${randomBytes(6).toString('hex')}`;
+  await fs.mkdir(tmp, { mode: 0o755 });
+  try {
+    const unpacker = new LayerUnpacker(tmp, asRoot);
+    const stats = await unpacker.run(input, opts.mediaType);
+    try {
+      await fs.rename(tmp, destDir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw conflict(`layer directory ${destDir} already exists`);
+      throw err;
+    }
+    return stats;
+  } catch (err) {
+    input.destroy();
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Resolves a tar path against the layer root: `a/b` form, '' for the root itself, undefined when it climbs above the root. */
+export function normalizeEntryPath(name: string): string | undefined {
+  const out: string[] = [];
+  for (const part of name.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length === 0) return undefined;
+      out.pop();
+      continue;
+    }
+    out.push(part);
+  }
+  return out.join('/');
+}
+
+class LayerUnpacker {
+  readonly stats: UnpackStats = { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, whiteouts: 0, bytes: 0, fifos: 0, devicesSkipped: 0 };
+  /** Everything created in this layer, by normalized path; '' is the root. */
+  private readonly kinds = new Map<string, Kind>([['', 'dir']]);
+  private readonly dirMeta = new Map<string, DirMeta>();
+  private readonly record: WhiteoutRecord = { version: 1, whiteouts: [], opaqueDirs: [] };
+
+  constructor(
+    private readonly root: string,
+    private readonly asRoot: boolean,
+  ) {}
+
+  async run(input: Readable, mediaType: string | undefined): Promise<UnpackStats> {
+    const extract = tar.extract();
+    const piping = pipeline(input, new LayerDecoder(mediaType), extract);
+    // When an entry is refused the loop below throws first; the pipeline's own rejection then only repeats it.
+    piping.catch(() => {});
+    try {
+      for await (const entry of extract) {
+        await this.entry(entry);
+      }
+      await piping;
+    } catch (err) {
+      extract.destroy();
+      if (isAegisError(err)) throw err;
+      // What is left came through the pipeline: the input, the decoder or the tar parser failed.
+      const msg = err instanceof Error ? err.message : String(err);
+      throw invalid(`reading the layer failed (not a valid tar stream, or the input broke off): ${msg}`);
+    }
+    if (!this.asRoot && (this.record.whiteouts.length > 0 || this.record.opaqueDirs.length > 0)) {
+      await fs.writeFile(path.join(this.root, WHITEOUT_RECORD), JSON.stringify(this.record, null, 2) + '\n', { flag: 'wx', mode: 0o644 });
+    }
+    await this.applyDirMeta();
+    return this.stats;
+  }
+
+  private async entry(entry: Entry): Promise<void> {
+    const h = entry.header;
+    const name = h.name;
+    try {
+      const rel = normalizeEntryPath(name);
+      if (rel === undefined) throw invalid(`layer entry ${q(name)} escapes the layer root`);
+      if (name.includes('\0')) throw invalid(`layer entry ${q(name)} has a NUL byte in its name`);
+      if (rel === WHITEOUT_RECORD) throw invalid(`layer entry ${q(name)} uses a name Aegis reserves for its whiteout record`);
+      if (h.type === 'file' || h.type === 'contiguous-file') {
+        await this.file(entry, rel, name);
+        return;
+      }
+      entry.resume();
+      await this.nonFile(h, rel, name);
+    } catch (err) {
+      entry.destroy();
+      if (isAegisError(err)) throw err;
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new AegisError('AEGIS_INTERNAL', `unpacking layer entry ${q(name)} failed: ${msg}`);
+    }
+  }
+
+  private async nonFile(h: tar.Header, rel: string, name: string): Promise<void> {
+    const base = path.posix.basename(rel);
+    if (base.startsWith(WH_PREFIX)) return this.whiteout(rel, name);
+    if (rel === '' && h.type !== 'directory') throw invalid(`layer entry ${q(name)} is a ${h.type} at the layer root`);
+    switch (h.type) {
+      case 'directory':
+        return this.dir(h, rel, name);
+      case 'symlink':
+        return this.symlink(h, rel, name);
+      case 'link':
+        return this.hardlink(h, rel, name);
+      case 'fifo':
+        return this.fifo(h, rel, name);
+      case 'character-device':
+      case 'block-device':
+        this.stats.devicesSkipped++;
+        return;
+      default:
+        // pax and GNU long-name headers are consumed by tar-stream; anything else has no meaning in a rootfs.
+        return;
+    }
+  }
+
+  /** Makes sure every parent of `rel` is a directory created in this layer, creating missing ones; refuses symlinks and files on the way. */
+  private async parents(rel: string, name: string): Promise<void> {
+    const parts = rel.split('/');
+    let prefix = '';
+    for (let i = 0; i < parts.length - 1; i++) {
+      prefix = prefix ? `${prefix}/${parts[i]}` : parts[i];
+      const kind = this.kinds.get(prefix);
+      if (kind === 'dir') continue;
+      if (kind === 'symlink') throw invalid(`layer entry ${q(name)} goes through the symlink ${q(prefix)}`);
+      if (kind !== undefined) throw invalid(`layer entry ${q(name)} goes through ${q(prefix)}, which is not a directory`);
+      await fs.mkdir(this.abs(prefix), { mode: 0o755 });
+      this.kinds.set(prefix, 'dir');
+    }
+  }
+
+  /** Removes whatever this layer created at `rel` (never following a symlink) so a new entry can take its place. */
+  private async clear(rel: string, keepDir: boolean): Promise<void> {
+    const kind = this.kinds.get(rel);
+    if (kind === undefined) return;
+    if (kind === 'dir' && keepDir) return;
+    await fs.rm(this.abs(rel), { recursive: true, force: true });
+    this.kinds.delete(rel);
+    if (kind === 'dir') {
+      const prefix = `${rel}/`;
+      for (const k of [...this.kinds.keys()]) if (k.startsWith(prefix)) this.kinds.delete(k);
+      for (const k of [...this.dirMeta.keys()]) if (k === rel || k.startsWith(prefix)) this.dirMeta.delete(k);
+    }
+  }
+
+  private async file(entry: Entry, rel: string, name: string): Promise<void> {
+    const h = entry.header;
+    if (rel === '') throw invalid(`layer entry ${q(name)} is a file at the layer root`);
+    if (path.posix.basename(rel).startsWith(WH_PREFIX)) {
+      entry.resume();
+      return this.whiteout(rel, name);
+    }
+    await this.parents(rel, name);
+    await this.clear(rel, false);
+    const target = this.abs(rel);
+    // 'wx' is O_CREAT|O_EXCL: it never opens an existing path, symlink or not.
+    // Synchronous calls on purpose: one thread-pool round trip per syscall made unpacking several
+    // times slower than `tar -x`; each call is short and the loop still yields between chunks.
+    const fd = fsSync.openSync(target, 'wx', 0o600);
+    this.kinds.set(rel, 'file');
+    try {
+      for await (const chunk of entry) {
+        const buf = chunk as Buffer;
+        let off = 0;
+        while (off < buf.length) off += fsSync.writeSync(fd, buf, off, buf.length - off);
+        this.stats.bytes += buf.length;
+      }
+      // A new file already belongs to us; most image files are root:root, so this skips a syscall per file.
+      if (this.asRoot && h.uid != null && h.gid != null && (h.uid !== process.getuid?.() || h.gid !== process.getgid?.())) fsSync.fchownSync(fd, h.uid, h.gid);
+      fsSync.fchmodSync(fd, this.mode(h.mode, 0o644));
+      if (h.mtime) fsSync.futimesSync(fd, h.mtime, h.mtime);
+    } finally {
+      fsSync.closeSync(fd);
+    }
+    this.stats.files++;
+  }
+
+  private async dir(h: tar.Header, rel: string, name: string): Promise<void> {
+    if (rel !== '') {
+      await this.parents(rel, name);
+      await this.clear(rel, true);
+      if (this.kinds.get(rel) !== 'dir') {
+        await fs.mkdir(this.abs(rel), { mode: 0o755 });
+        this.kinds.set(rel, 'dir');
+      }
+      this.stats.dirs++;
+    }
+    // Applied at the end, deepest first: a read-only dir must stay writable while its children arrive, and children bump its mtime.
+    this.dirMeta.set(rel, { mode: this.mode(h.mode, 0o755), mtime: h.mtime, uid: h.uid, gid: h.gid });
+  }
+
+  private async symlink(h: tar.Header, rel: string, name: string): Promise<void> {
+    if (!h.linkname) throw invalid(`layer entry ${q(name)} is a symlink without a target`);
+    await this.parents(rel, name);
+    await this.clear(rel, false);
+    const target = this.abs(rel);
+    await fs.symlink(h.linkname, target);
+    this.kinds.set(rel, 'symlink');
+    if (this.asRoot && h.uid !== undefined && h.gid !== undefined) await fs.lchown(target, h.uid, h.gid);
+    if (h.mtime) await fs.lutimes(target, h.mtime, h.mtime);
+    this.stats.symlinks++;
+  }
+
+  private async hardlink(h: tar.Header, rel: string, name: string): Promise<void> {
+    const linkname = h.linkname ?? '';
+    const targetRel = normalizeEntryPath(linkname);
+    if (targetRel === undefined || targetRel === '') throw invalid(`layer entry ${q(name)} is a hardlink to ${q(linkname)}, outside the layer`);
+    if (this.kinds.get(targetRel) !== 'file') {
+      throw invalid(`layer entry ${q(name)} is a hardlink to ${q(linkname)}, which is not a regular file earlier in the layer`);
+    }
+    await this.parents(rel, name);
+    if (targetRel === rel) return;
+    await this.clear(rel, false);
+    await fs.link(this.abs(targetRel), this.abs(rel));
+    this.kinds.set(rel, 'file');
+    this.stats.hardlinks++;
+  }
+
+  private async fifo(h: tar.Header, rel: string, name: string): Promise<void> {
+    await this.parents(rel, name);
+    await this.clear(rel, false);
+    const target = this.abs(rel);
+    tool('mkfifo', ['-m', (this.mode(h.mode, 0o644) & 0o777).toString(8), '--', target], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.kinds.set(rel, 'other');
+    if (this.asRoot && h.uid !== undefined && h.gid !== undefined) await fs.lchown(target, h.uid, h.gid);
+    if (h.mtime) await fs.lutimes(target, h.mtime, h.mtime);
+    this.stats.fifos++;
+  }
+
+  private async whiteout(rel: string, name: string): Promise<void> {
+    const dir = path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel);
+    const base = path.posix.basename(rel);
+    await this.parents(rel, name);
+    if (base === WH_OPAQUE) {
+      this.stats.whiteouts++;
+      if (!this.asRoot) {
+        this.record.opaqueDirs.push(dir);
+        return;
+      }
+      tool('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', '--', this.abs(dir)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      return;
+    }
+    const hidden = base.slice(WH_PREFIX.length);
+    // `.wh..wh.*` other than the opaque marker are AUFS bookkeeping (e.g. `.wh..wh.plnk`): meaningless here.
+    if (hidden.startsWith(WH_PREFIX) || hidden === '') return;
+    if (hidden === '.' || hidden === '..') throw invalid(`layer entry ${q(name)} is a whiteout of ${q(hidden)}`);
+    const hiddenRel = dir ? `${dir}/${hidden}` : hidden;
+    this.stats.whiteouts++;
+    if (!this.asRoot) {
+      this.record.whiteouts.push(hiddenRel);
+      return;
+    }
+    await this.clear(hiddenRel, false);
+    tool('mknod', ['--', this.abs(hiddenRel), 'c', '0', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.kinds.set(hiddenRel, 'other');
+  }
+
+  private async applyDirMeta(): Promise<void> {
+    const dirs = [...this.dirMeta.entries()].sort((a, b) => depth(b[0]) - depth(a[0]));
+    for (const [rel, meta] of dirs) {
+      const target = this.abs(rel);
+      if (this.asRoot && meta.uid !== undefined && meta.gid !== undefined) await fs.lchown(target, meta.uid, meta.gid);
+      await fs.chmod(target, meta.mode);
+      if (meta.mtime) await fs.utimes(target, meta.mtime, meta.mtime);
+    }
+  }
+
+  /** The mode to keep: permission, sticky and (as root only) setuid/setgid bits. */
+  private mode(mode: number | undefined, fallback: number): number {
+    const m = (mode ?? fallback) & 0o7777;
+    return this.asRoot ? m : m & ~0o6000;
+  }
+
+  private abs(rel: string): string {
+    return rel === '' ? this.root : path.join(this.root, rel);
+  }
+}
+
+const TOOL_PACKAGES: Record<string, string> = { mkfifo: 'coreutils', mknod: 'coreutils', setfattr: 'attr' };
+
+/** Runs a small system tool synchronously; a missing tool is a one-line "not supported" naming its Debian package. */
+function tool(cmd: string, args: string[], opts: Parameters<typeof execFileSync>[2]): void {
+  try {
+    execFileSync(cmd, args, opts);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notSupported(`${cmd} is needed to unpack this layer (Debian package ${TOOL_PACKAGES[cmd] ?? cmd})`);
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim().split('\n')[0];
+    throw new Error(`${cmd} failed${stderr ? `: ${stderr}` : ''}`);
+  }
+}
+
+/** Quotes a name for a one-line message: control characters and quotes come out escaped. */
+const q = (s: string) => JSON.stringify(s);
+
+function depth(rel: string): number {
+  return rel === '' ? 0 : rel.split('/').length;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
