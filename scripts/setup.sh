@@ -4,10 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages aegis uses at run time and in its tests.
-#   busybox-static: the base rootfs      util-linux: unshare/nsenter for the sandbox backend
+#   busybox-static: the base rootfs      util-linux, mount: unshare, setpriv, pivot_root, mount -a
 #   iproute2: brings up lo in a machine  e2fsprogs: mkfs.ext4 for disk images
 #   attr: overlayfs opaque-dir xattrs    zstd: zstd layer fixtures in tests
-PACKAGES=(busybox-static util-linux iproute2 e2fsprogs attr zstd)
+PACKAGES=(busybox-static util-linux mount iproute2 e2fsprogs attr zstd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

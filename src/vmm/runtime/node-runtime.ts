@@ -28,7 +28,7 @@ export function readRuntimeInfo(dir: string): RuntimeInfo {
 export async function provisionRuntime(paths: AegisPaths, harnessBundle: string): Promise<string> {
   const bundle = fs.readFileSync(harnessBundle);
   const key = crypto.createHash('sha256').update(process.version).update(process.execPath).update(bundle).update('setpriv').digest('hex').slice(0, 16);
-  return buildOnce(path.join(paths.runtime, key), (tmp) => {
+  const dir = await buildOnce(path.join(paths.runtime, key), (tmp) => {
     for (const d of ['bin', 'lib', 'harness']) fs.mkdirSync(path.join(tmp, d));
     const setpriv = which('setpriv');
     if (!setpriv) throw new Error('setpriv is not installed (apt-get install util-linux)');
@@ -43,6 +43,53 @@ export async function provisionRuntime(paths: AegisPaths, harnessBundle: string)
     const info: RuntimeInfo = { loader, nodeVersion: process.version };
     fs.writeFileSync(path.join(tmp, 'runtime.json'), JSON.stringify(info) + '\n');
   });
+  removeUnusedRuntimes(paths, dir);
+  return dir;
+}
+
+/**
+ * Deletes runtimes of earlier node versions or harness builds (100 MB each), but only when it is certain
+ * that no live machine mounts one: every live machine's state.json must name its runtime dir, else
+ * nothing is removed. In-progress builds (.tmp-*) are left to their builders.
+ */
+export function removeUnusedRuntimes(paths: AegisPaths, current: string): string[] {
+  const inUse = new Set<string>([path.resolve(current)]);
+  for (const id of safeReaddir(paths.machines)) {
+    let record: { pid?: unknown; runtimeDir?: unknown };
+    try {
+      record = JSON.parse(fs.readFileSync(path.join(paths.machines, id, 'state.json'), 'utf8'));
+    } catch {
+      continue; // no record: nothing of this machine is running
+    }
+    if (typeof record.pid !== 'number' || !isAlive(record.pid)) continue;
+    if (typeof record.runtimeDir !== 'string') return []; // a live machine we cannot attribute: unsure
+    inUse.add(path.resolve(record.runtimeDir));
+  }
+  const removed: string[] = [];
+  for (const entry of safeReaddir(paths.runtime)) {
+    const dir = path.join(paths.runtime, entry);
+    if (entry.startsWith('.tmp-') || inUse.has(dir) || !fs.existsSync(path.join(dir, 'runtime.json'))) continue;
+    fs.rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The libraries `ldd` resolves for a binary (name → host path) and the loader's file name. */
@@ -52,6 +99,12 @@ export function sharedLibraries(binary: string): { libs: Map<string, string>; lo
   let loader: string | undefined;
   for (const line of out.split('\n')) {
     const mapped = /^\s*(\S+) => (\/\S+) \(0x[0-9a-f]+\)/.exec(line);
+    if (mapped && mapped[1].startsWith('/')) {
+      // Some distros print the loader as `/lib64/ld-linux-x86-64.so.2 => /lib/x86_64-linux-gnu/ld-…`.
+      loader = path.basename(mapped[1]);
+      libs.set(loader, mapped[2]);
+      continue;
+    }
     if (mapped) {
       libs.set(mapped[1], mapped[2]);
       continue;

@@ -50,15 +50,24 @@ export class MachineCgroups {
     return new MachineCgroups(version, dirs);
   }
 
+  /** The groups a machine record names (so a re-adopted machine uses the dirs it was started with). */
+  static fromDirs(version: CgroupVersion, dirs: Record<string, string>): MachineCgroups {
+    return new MachineCgroups(version, { ...dirs });
+  }
+
   /** Creates the groups with their limits; returns the cgroup.procs files a process joins by writing its pid. */
-  create(limits: CgroupLimits): string[] {
+  async create(limits: CgroupLimits): Promise<string[]> {
+    // Groups left by a machine of the same id that died with its daemon hold stale limits (and v1 refuses a
+    // memory limit above an old memsw limit): start from fresh ones. rmdir fails if processes remain.
+    if (this.exists()) await this.remove();
     const quota = String(Math.round(limits.vcpus * CPU_PERIOD_US));
     if (this.version === 2) {
       const dir = this.dirs.unified;
       // Controllers must be enabled on every ancestor's subtree_control to reach the leaf.
-      tryWrite(path.join(ROOT, 'cgroup.subtree_control'), '+memory +cpu +pids');
+      // One write per controller: a controller that cannot be enabled must not keep the others off.
+      for (const c of ['memory', 'cpu', 'pids']) tryWrite(path.join(ROOT, 'cgroup.subtree_control'), `+${c}`);
       fs.mkdirSync(path.dirname(dir), { recursive: true });
-      tryWrite(path.join(path.dirname(dir), 'cgroup.subtree_control'), '+memory +cpu +pids');
+      for (const c of ['memory', 'cpu', 'pids']) tryWrite(path.join(path.dirname(dir), 'cgroup.subtree_control'), `+${c}`);
       fs.mkdirSync(dir, { recursive: true });
       write(path.join(dir, 'memory.max'), String(limits.memoryBytes));
       tryWrite(path.join(dir, 'memory.swap.max'), '0');

@@ -1,6 +1,7 @@
 // The shell programs that turn a host process into a sandbox machine: join the cgroups, enter fresh
 // namespaces, mount the guest's filesystem, pivot into it and exec the harness as PID 1.
-// Paths travel as positional arguments, never spliced into the script text.
+// Paths travel as positional arguments or in the fstab file, never spliced into the script text.
+import { GUEST_MOUNT_POINTS } from './guest-mounts.js';
 
 /** Runs on the host: joins the machine's cgroups, then becomes unshare (same pid) so every child is inside. */
 export const OUTER_SCRIPT = `
@@ -10,28 +11,25 @@ exec unshare --pid --fork --kill-child --mount --net --ipc --uts --propagation p
 
 /**
  * Runs inside the new namespaces, still on host binaries. Arguments:
- * 1 root mountpoint  2 lowerdirs (top first, ':'-joined)  3 upper  4 work  5 runtime dir  6 control dir
- * 7 hostname  8 /dev template  9 workspace dir or ''  10 loader file name
+ * 1 root mountpoint  2 lowerdirs (top first, ':'-joined)  3 upper  4 work  5 fstab of the other mounts
+ * (see guest-mounts.ts)  6 hostname  7 loader file name
  */
 export const SETUP_SCRIPT = `
 set -eu
 r=$1
 mount -t overlay -o "lowerdir=$2,upperdir=$3,workdir=$4" overlay "$r"
-mkdir -p "$r/proc" "$r/sys" "$r/dev" "$r/tmp" "$r/run" "$r/var" "$r/.aegis" "$r/.aegis-control" "$r/workspace" "$r/etc"
-mount -t proc -o nosuid,nodev,noexec proc "$r/proc"
-mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$r/sys"
-mount -t tmpfs -o nosuid,mode=755,size=1m tmpfs "$r/dev"
-cp -a "$8/." "$r/dev/"
-mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,nosuid,noexec devpts "$r/dev/pts"
-mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs "$r/dev/shm"
-mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs "$r/tmp"
-mount -t tmpfs -o nosuid,nodev,mode=755 tmpfs "$r/run"
-mount -t tmpfs -o nosuid,nodev,mode=755 tmpfs "$r/var"
-mount --bind "$5" "$r/.aegis"
-mount -o remount,bind,ro "$r/.aegis"
-mount --bind "$6" "$r/.aegis-control"
-if [ -n "$9" ]; then mount --bind "$9" "$r/workspace"; fi
-echo "$7" > /proc/sys/kernel/hostname
+# Every mount point must be a real directory of the rootfs. Mount targets resolve on the host side of the
+# pivot, so a symlink planted by an image (/.aegis -> /usr/lib/x) would put the mount elsewhere and let the
+# image supply the "runtime" that runs as PID 1 before capabilities are dropped. Replace such entries (in
+# the machine's upper layer; the image is untouched). Only builtins run unless something needs fixing.
+fix=
+for d in ${GUEST_MOUNT_POINTS.join(' ')}; do
+  if [ -L "$r/$d" ] || [ ! -d "$r/$d" ]; then fix="$fix $d"; fi
+done
+if [ ! -e "$r/etc" ] && [ ! -L "$r/etc" ]; then fix="$fix etc"; fi
+if [ -n "$fix" ]; then (cd "$r" && rm -rf -- $fix && mkdir -- $fix); fi
+mount -a --fstab "$5"
+echo "$6" > /proc/sys/kernel/hostname
 ip link set lo up
 cd "$r"
 pivot_root . .
@@ -41,7 +39,7 @@ caps=$AEGIS_GUEST_CAPS
 unset AEGIS_SETUP AEGIS_CGROUP_PROCS AEGIS_GUEST_CAPS OLDPWD PWD
 # Keep only the capabilities a container runtime grants by default: no mount, module, raw I/O, ptrace,
 # mknod or open_by_handle_at, so guest root cannot undo the pivot or reach host devices.
-ld="/.aegis/lib/\${10}"
+ld="/.aegis/lib/$7"
 exec "$ld" --library-path /.aegis/lib /.aegis/bin/setpriv --bounding-set "$caps" --inh-caps -all -- \\
   "$ld" --library-path /.aegis/lib /.aegis/bin/node /.aegis/harness/aegis-harness.mjs
 `;

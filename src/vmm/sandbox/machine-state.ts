@@ -12,6 +12,12 @@ export interface MachineRecord {
   /** The pid's start time (clock ticks since boot), which tells a recycled pid apart. */
   pidStartTime: number;
   cgroupVersion: CgroupVersion;
+  /** The machine's cgroup directories (v1: one per controller; v2: `unified`). Absent in older records. */
+  cgroupDirs?: Record<string, string>;
+  /** The guest runtime mounted at /.aegis (so an unused older runtime can be deleted safely). */
+  runtimeDir?: string;
+  /** Host path of the harness's control socket. */
+  socketPath?: string;
   spec: MachineSpec;
   startedAt: string;
 }
@@ -21,6 +27,11 @@ export interface MachineDirs {
   root: string;
   upper: string;
   work: string;
+  /** The machine's writable layer over the shared /dev template. */
+  devUpper: string;
+  devWork: string;
+  /** The guest's mounts below its root, read by `mount -a` (see guest-mounts.ts). */
+  fstab: string;
   control: string;
   socket: string;
   console: string;
@@ -34,6 +45,9 @@ export function machineDirs(machinesDir: string, id: string): MachineDirs {
     root: path.join(dir, 'root'),
     upper: path.join(dir, 'upper'),
     work: path.join(dir, 'work'),
+    devUpper: path.join(dir, 'dev-upper'),
+    devWork: path.join(dir, 'dev-work'),
+    fstab: path.join(dir, 'fstab'),
     control: path.join(dir, 'control'),
     socket: path.join(dir, 'control', 'control.sock'),
     console: path.join(dir, 'console.log'),

@@ -8,6 +8,7 @@ import type { Backend, BackendCapabilities, BackendProbe, MachineExit, MachineSp
 import { readRuntimeInfo } from '../runtime/node-runtime.js';
 import { cgroupVersion, MachineCgroups } from './cgroups.js';
 import { ensureDevTemplate } from './dev-template.js';
+import { assertOverlayPath, guestFstab } from './guest-mounts.js';
 import { GUEST_CAPABILITIES, GUEST_CONTROL_SOCKET, OUTER_SCRIPT, SETUP_SCRIPT } from './launch-script.js';
 import { machineDirs, pidStartTime, readRecord, writeRecord, type MachineRecord } from './machine-state.js';
 import { probeSandbox } from './probe.js';
@@ -40,42 +41,44 @@ export class SandboxBackend implements Backend {
 
   async start(spec: MachineSpec): Promise<SandboxMachine> {
     const { paths, runtimeDir } = this.opts;
-    const dirs = machineDirs(paths.machines, spec.id);
-    if (await this.adopt(spec.id)) throw conflict(`machine ${spec.id} is already running`);
-    for (const layer of spec.rootfsLayers) {
-      // overlayfs splits its options on ',' and lowerdir on ':'.
-      if (/[,:]/.test(layer)) throw invalid(`rootfs layer path ${layer} contains ',' or ':', which overlayfs cannot take`);
-    }
+    // The id names a directory and cgroups, and the hostname goes to the kernel as is.
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(spec.id)) throw invalid(`machine id ${JSON.stringify(spec.id)} must be letters, digits, '.', '_' or '-'`);
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(spec.hostname)) throw invalid(`hostname ${JSON.stringify(spec.hostname)} is not a valid host name`);
     if (spec.rootfsLayers.length === 0) throw invalid('a machine needs at least one rootfs layer');
+    for (const layer of spec.rootfsLayers) assertOverlayPath(layer, 'rootfs layer path');
+    const dirs = machineDirs(paths.machines, spec.id);
+    assertOverlayPath(dirs.dir, 'machine dir');
+    if (await this.adopt(spec.id)) throw conflict(`machine ${spec.id} is already running`);
     fs.rmSync(dirs.dir, { recursive: true, force: true });
-    for (const d of [dirs.root, dirs.upper, dirs.work, dirs.control]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    for (const d of [dirs.root, dirs.upper, dirs.work, dirs.devUpper, dirs.devWork, dirs.control]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
     const devTemplate = await (this.devTemplate ??= ensureDevTemplate(paths.rootfs));
+    fs.writeFileSync(
+      dirs.fstab,
+      guestFstab({ root: dirs.root, devTemplate, devUpper: dirs.devUpper, devWork: dirs.devWork, runtimeDir, controlDir: dirs.control, workspaceDir: spec.workspaceDir, hostHas: fs.existsSync }),
+      { mode: 0o600 },
+    );
 
     const version = cgroupVersion() ?? 1;
     const cgroups = MachineCgroups.forMachine(spec.id, version);
-    const procs = cgroups.create({ memoryBytes: (spec.memoryMiB + HARNESS_MEMORY_MIB) * 1024 * 1024, vcpus: spec.vcpus });
+    const procs = await cgroups.create({ memoryBytes: (spec.memoryMiB + HARNESS_MEMORY_MIB) * 1024 * 1024, vcpus: spec.vcpus });
 
     const consoleFd = fs.openSync(dirs.console, 'a', 0o600);
     const lower = [...spec.rootfsLayers].reverse().join(':');
-    const child = spawn(
-      '/bin/sh',
-      ['-c', OUTER_SCRIPT, 'aegis-launch', dirs.root, lower, dirs.upper, dirs.work, runtimeDir, dirs.control, spec.hostname, devTemplate, spec.workspaceDir ?? '', this.loader],
-      {
-        // Its own process group: a Ctrl+C aimed at the daemon's terminal must not reach machines.
-        detached: true,
-        stdio: ['ignore', consoleFd, consoleFd],
-        // This is also the harness's environment: nothing of the daemon's leaks into the guest.
-        env: {
-          PATH: HOST_PATH,
-          AEGIS_SETUP: SETUP_SCRIPT,
-          AEGIS_CGROUP_PROCS: procs.join(' '),
-          AEGIS_GUEST_CAPS: GUEST_CAPABILITIES,
-          AEGIS_CONTROL_SOCKET: GUEST_CONTROL_SOCKET,
-          HOME: '/root',
-          HOSTNAME: spec.hostname,
-        },
+    const child = spawn('/bin/sh', ['-c', OUTER_SCRIPT, 'aegis-launch', dirs.root, lower, dirs.upper, dirs.work, dirs.fstab, spec.hostname, this.loader], {
+      // Its own process group: a Ctrl+C aimed at the daemon's terminal must not reach machines.
+      detached: true,
+      stdio: ['ignore', consoleFd, consoleFd],
+      // This is also the harness's environment: nothing of the daemon's leaks into the guest.
+      env: {
+        PATH: HOST_PATH,
+        AEGIS_SETUP: SETUP_SCRIPT,
+        AEGIS_CGROUP_PROCS: procs.join(' '),
+        AEGIS_GUEST_CAPS: GUEST_CAPABILITIES,
+        AEGIS_CONTROL_SOCKET: GUEST_CONTROL_SOCKET,
+        HOME: '/root',
+        HOSTNAME: spec.hostname,
       },
-    );
+    });
     fs.closeSync(consoleFd);
     const childExit = new Promise<MachineExit>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -92,6 +95,9 @@ export class SandboxBackend implements Backend {
       pid: child.pid,
       pidStartTime: pidStartTime(child.pid) ?? 0,
       cgroupVersion: version,
+      cgroupDirs: cgroups.dirs,
+      runtimeDir,
+      socketPath: dirs.socket,
       spec,
       startedAt: new Date().toISOString(),
     };
@@ -103,7 +109,7 @@ export class SandboxBackend implements Backend {
     const dirs = machineDirs(this.opts.paths.machines, id);
     const record = readRecord(dirs.state);
     if (!record || pidStartTime(record.pid) !== record.pidStartTime) return undefined;
-    return new SandboxMachine(record, dirs, MachineCgroups.forMachine(id, record.cgroupVersion));
+    return new SandboxMachine(record, dirs, recordedCgroups(record));
   }
 
   async destroy(id: string): Promise<void> {
@@ -111,7 +117,11 @@ export class SandboxBackend implements Backend {
     const running = await this.adopt(id);
     if (running) await running.stop(0);
     const record = readRecord(dirs.state);
-    await MachineCgroups.forMachine(id, record?.cgroupVersion ?? cgroupVersion() ?? 1).remove();
+    await (record ? recordedCgroups(record) : MachineCgroups.forMachine(id, cgroupVersion() ?? 1)).remove();
     fs.rmSync(dirs.dir, { recursive: true, force: true });
   }
+}
+
+function recordedCgroups(record: MachineRecord): MachineCgroups {
+  return record.cgroupDirs ? MachineCgroups.fromDirs(record.cgroupVersion, record.cgroupDirs) : MachineCgroups.forMachine(record.id, record.cgroupVersion);
 }

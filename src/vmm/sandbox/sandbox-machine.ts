@@ -15,6 +15,7 @@ export class SandboxMachine implements Machine {
   readonly exited: Promise<MachineExit>;
   private exit: MachineExit | undefined;
   private paused = false;
+  private finalOomKills: number | undefined;
 
   constructor(
     readonly record: MachineRecord,
@@ -24,7 +25,13 @@ export class SandboxMachine implements Machine {
     childExit?: Promise<MachineExit>,
   ) {
     this.paused = cgroups.isFrozen();
-    this.exited = (childExit ?? this.pollUntilGone()).then((e) => (this.exit = e));
+    this.exited = (childExit ?? this.pollUntilGone()).then(async (e) => {
+      // The groups die with the machine; keep the OOM count the reconciler may still ask for.
+      this.finalOomKills = cgroups.oomKills();
+      await cgroups.remove().catch(() => undefined);
+      this.exit = e;
+      return e;
+    });
   }
 
   get id(): string {
@@ -80,7 +87,7 @@ export class SandboxMachine implements Machine {
   }
 
   async stats(): Promise<MachineStats> {
-    return { oomKills: this.cgroups.oomKills(), memoryLimitBytes: this.record.spec.memoryMiB * 1024 * 1024 };
+    return { oomKills: this.finalOomKills ?? this.cgroups.oomKills(), memoryLimitBytes: this.record.spec.memoryMiB * 1024 * 1024 };
   }
 
   private async pollUntilGone(): Promise<MachineExit> {

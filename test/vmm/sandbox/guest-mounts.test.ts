@@ -1,0 +1,52 @@
+// The guest's fstab: escaping that getmntent/libmount undo, mount order, and paths overlayfs cannot take.
+import { describe, expect, it } from 'vitest';
+import { AegisError } from '../../../src/errors/codes.js';
+import { fstabField, guestFstab, type GuestMountPaths } from '../../../src/vmm/sandbox/guest-mounts.js';
+
+const base: GuestMountPaths = {
+  root: '/h/m/root',
+  devTemplate: '/h/dev-template',
+  devUpper: '/h/m/dev-upper',
+  devWork: '/h/m/dev-work',
+  runtimeDir: '/h/runtime/abc',
+  controlDir: '/h/m/control',
+  hostHas: () => true,
+};
+
+describe('guest fstab', () => {
+  it.each([
+    ['/plain/path', '/plain/path'],
+    ['/with space', '/with\\040space'],
+    ['/tab\there', '/tab\\011here'],
+    ['/new\nline', '/new\\012line'],
+    ['/back\\slash', '/back\\134slash'],
+  ])('escapes %j as %j', (raw, escaped) => {
+    expect(fstabField(raw)).toBe(escaped);
+  });
+
+  it('mounts parents before children, the runtime read-only, and the workspace only when there is one', () => {
+    const lines = guestFstab(base).trim().split('\n');
+    const targets = lines.map((l) => l.split(' ')[1]);
+    expect(targets).toEqual(['proc', 'proc/sys', 'proc/sysrq-trigger', 'proc/irq', 'sys', 'dev', 'dev/pts', 'dev/shm', 'tmp', 'run', 'var', '.aegis', '.aegis-control'].map((t) => `/h/m/root/${t}`));
+    expect(lines.find((l) => l.includes('/.aegis '))).toMatch(/^\/h\/runtime\/abc \S+ none bind,ro,/);
+    expect(lines.every((l) => l.split(' ').length === 6)).toBe(true);
+    const withWs = guestFstab({ ...base, workspaceDir: '/my work' }).trim().split('\n');
+    expect(withWs.at(-1)).toBe('/my\\040work /h/m/root/workspace none bind,nodev 0 0');
+  });
+
+  it('protects optional /proc entries only where the kernel has them (a missing mount point fails mount -a)', () => {
+    const targets = guestFstab({ ...base, hostHas: (p) => p !== '/proc/sysrq-trigger' }).split('\n').map((l) => l.split(' ')[1]);
+    expect(targets).toContain('/h/m/root/proc/irq');
+    expect(targets).not.toContain('/h/m/root/proc/sysrq-trigger');
+    expect(targets).toContain('/h/m/root/proc/sys');
+  });
+
+  it('escapes blanks inside overlay options too (libmount unescapes the options field)', () => {
+    const fstab = guestFstab({ ...base, devTemplate: '/a b/dev-template' });
+    expect(fstab).toContain('lowerdir=/a\\040b/dev-template,upperdir=');
+  });
+
+  it.each(['/a,b', '/a:b'])('refuses overlay paths overlayfs cannot parse (%s)', (bad) => {
+    expect(() => guestFstab({ ...base, devUpper: bad })).toThrow(AegisError);
+  });
+});
