@@ -105,7 +105,8 @@ describe('sandbox isolation', () => {
     const mounts = (await guestRun(client, ['cat', '/proc/self/mountinfo'])).out.split('\n').map((l) => l.split(' '));
     expect(mounts.find((f) => f[4] === '/proc/sys')?.[5]).toMatch(/^ro,/);
     // The guest's own per-process knobs stay writable (the harness steers OOM victims with them).
-    expect((await guestRun(client, ['sh', '-c', 'echo 500 > /proc/self/oom_score_adj && cat /proc/self/oom_score_adj'])).out).toBe('500\n');
+    // (Raising is allowed without privileges; the harness sets children to 1000 right after spawn, racing us.)
+    expect((await guestRun(client, ['sh', '-c', 'echo 1000 > /proc/self/oom_score_adj && cat /proc/self/oom_score_adj'])).out).toBe('1000\n');
   });
 
   it('does not leak the host environment into the guest', async () => {
