@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AegisError, conflict, invalid, isAegisError, notSupported } from '../../errors/codes.js';
 import { WHITEOUT_RECORD, type WhiteoutRecord } from './unpack-layer.js';
+import { renameIntoPlace } from './rename-into-place.js';
 
 export interface FlattenStats {
   /** Entries copied (files, dirs, symlinks, fifos), counting each layer's copy. */
@@ -44,13 +45,7 @@ export async function flattenLayers(layerDirs: string[], destDir: string): Promi
     const flattener = new Flattener(tmp);
     for (const [i, dir] of layerDirs.entries()) await flattener.layer(dir, i);
     await flattener.finish();
-    try {
-      await fs.rename(tmp, destDir);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw conflict(`flattened rootfs ${destDir} already exists`);
-      throw err;
-    }
+    await renameIntoPlace(tmp, destDir, 'flattened rootfs');
     return flattener.stats;
   } catch (err) {
     await fs.rm(tmp, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { AegisError, conflict, invalid, isAegisError, notSupported } from '../../errors/codes.js';
 import { LayerDecoder } from './layer-media.js';
+import { renameIntoPlace } from './rename-into-place.js';
 
 export interface UnpackStats {
   /** Regular-file entries (hardlinks are counted apart). */
@@ -92,13 +93,7 @@ export async function unpackLayer(input: Readable, destDir: string, opts: Unpack
   try {
     const unpacker = new LayerUnpacker(tmp, asRoot);
     const stats = await unpacker.run(input, opts.mediaType);
-    try {
-      await fs.rename(tmp, destDir);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw conflict(`layer directory ${destDir} already exists`);
-      throw err;
-    }
+    await renameIntoPlace(tmp, destDir, 'layer directory');
     return stats;
   } catch (err) {
     input.destroy();
