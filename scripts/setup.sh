@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 #   busybox-static: the base rootfs      util-linux, mount: unshare, setpriv, pivot_root, mount -a
 #   iproute2: brings up lo in a machine  e2fsprogs: mkfs.ext4 for disk images
 #   attr: overlayfs opaque-dir xattrs    zstd: zstd layer fixtures in tests
-PACKAGES=(busybox-static util-linux mount iproute2 e2fsprogs attr zstd)
+#   docker-registry: a real registry for image tests
+PACKAGES=(busybox-static util-linux mount iproute2 e2fsprogs attr zstd docker-registry)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

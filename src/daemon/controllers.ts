@@ -1,7 +1,9 @@
 // Registers each kind's controller with the manager and hands the API the routes that need controller state.
 import type { AegisPaths } from '../config/paths.js';
 import type { RouteRegistrar } from '../api/app.js';
+import { imageRoutes } from '../api/routes/images.js';
 import { taskRoutes } from '../api/routes/tasks.js';
+import type { ImageStore } from '../images/image-store.js';
 import { TaskLogs } from '../logs/task-logs.js';
 import { Controller } from '../reconciler/controller.js';
 import { TaskReconciler } from '../reconciler/controllers/task.js';
@@ -23,6 +25,7 @@ export function registerControllers(deps: {
   manager: ControllerManager;
   paths: AegisPaths;
   host: () => Promise<MachineHost>;
+  images: ImageStore;
   onError: (kind: string, key: string, err: unknown, terminal: boolean) => void;
   /** Booted machines kept ready for tasks (0 disables the pool). */
   warmMachines: number;
@@ -32,7 +35,7 @@ export function registerControllers(deps: {
   const pool = new MachinePool(deps.host, deps.paths.machines, deps.warmMachines);
   // Warming up is best effort: when no backend can run, tasks report that themselves.
   void pool.start().catch(() => undefined);
-  const tasks = new TaskReconciler({ store, logs, host: deps.host, pool });
+  const tasks = new TaskReconciler({ store, logs, host: deps.host, pool, images: deps.images });
   manager.register(
     'Task',
     new Controller<string>({
@@ -46,7 +49,7 @@ export function registerControllers(deps: {
     }),
   );
   return {
-    routes: [taskRoutes(logs)],
+    routes: [taskRoutes(logs), imageRoutes(deps.images)],
     close: async () => {
       await tasks.close();
       await pool.close();

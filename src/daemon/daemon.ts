@@ -4,7 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/app.js';
 import type { ApiServices } from '../api/services.js';
 import type { AegisPaths } from '../config/paths.js';
+import { loadDaemonConfig } from '../config/daemon-config.js';
 import { AEGIS_VERSION } from '../config/version.js';
+import { ImageStore } from '../images/image-store.js';
 import { ControllerManager } from '../reconciler/manager.js';
 import type { Kind } from '../resources/kinds.js';
 import { Store } from '../store/store.js';
@@ -25,7 +27,9 @@ const DEFAULT_WARM_MACHINES = 1;
 export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = process.env): Promise<Daemon> {
   fs.mkdirSync(paths.data, { recursive: true, mode: 0o700 });
   fs.chmodSync(paths.home, 0o700);
+  const config = loadDaemonConfig(paths.config);
   const store = Store.open(paths.db, paths.keyFile);
+  const images = new ImageStore(paths.images, { insecureRegistries: config.images.insecureRegistries });
   const manager = new ControllerManager();
   const selection = await selectBackend(paths, env);
 
@@ -45,6 +49,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     manager,
     paths,
     host: selection.host,
+    images,
     onError: (kind, key, err, terminal) => api.log.error({ kind, key, terminal, err }, 'reconcile failed'),
     warmMachines: env.AEGIS_WARM_MACHINES === undefined ? DEFAULT_WARM_MACHINES : Number(env.AEGIS_WARM_MACHINES) || 0,
   });

@@ -6,6 +6,7 @@ export const ErrorCodes = {
   AEGIS_CONFLICT: 409,
   AEGIS_TOO_LARGE: 413,
   AEGIS_NOT_SUPPORTED: 501,
+  AEGIS_UPSTREAM: 502,
   AEGIS_UNAVAILABLE: 503,
   AEGIS_INTERNAL: 500,
 } as const;
@@ -45,6 +46,8 @@ export const invalid = (message: string, issues: FieldIssue[] = []) => new Aegis
 export const notFound = (message: string) => new AegisError('AEGIS_NOT_FOUND', message);
 export const conflict = (message: string) => new AegisError('AEGIS_CONFLICT', message);
 export const notSupported = (message: string) => new AegisError('AEGIS_NOT_SUPPORTED', message);
+/** A server Aegis talks to (an image registry) failed, refused or could not be reached. */
+export const upstream = (message: string) => new AegisError('AEGIS_UPSTREAM', message);
 export const unavailable = (message: string) => new AegisError('AEGIS_UNAVAILABLE', message);
 
 export const isAegisError = (e: unknown): e is AegisError => e instanceof AegisError;

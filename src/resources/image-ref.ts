@@ -8,3 +8,7 @@ export const imageRefSchema = z
   .max(1024)
   .regex(/^\S+$/, 'image reference must not contain whitespace')
   .describe('OCI image reference (`alpine:3.21`, `ghcr.io/org/img@sha256:…`), `oci:DIR` or `docker-archive:FILE.tar`.');
+
+export const pullPolicySchema = z
+  .enum(['always', 'missing', 'never'])
+  .describe('When to contact the registry: `always`, `missing` (only when the image is not cached; the default) or `never`.');

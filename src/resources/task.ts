@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { commandSchema } from './command.js';
 import { baseStatusShape } from './conditions.js';
 import { envSchema } from './env.js';
-import { imageRefSchema } from './image-ref.js';
+import { imageRefSchema, pullPolicySchema } from './image-ref.js';
 import { machineResourcesSchema } from './machine-resources.js';
 import { nameSchema } from './names.js';
 
@@ -12,6 +12,7 @@ export const DEFAULT_TASK_TTL_SECONDS = 3600;
 export const taskSpecSchema = z
   .strictObject({
     image: imageRefSchema.optional().describe('Image to run in; absent = the base rootfs.'),
+    pull: pullPolicySchema.optional(),
     command: commandSchema,
     env: envSchema.default({}),
     app: nameSchema.optional().describe("App whose secrets (and workspace secrets) the task receives."),

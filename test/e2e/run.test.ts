@@ -96,10 +96,10 @@ describe('aegis run (task mode)', () => {
     await waitFor(() => taskMachines().length === 0, { what: 'machine teardown' });
   });
 
-  it('fails before start with exit 125: images are not supported yet', async () => {
-    const r = await t.aegis(['run', '--image', 'alpine:3.21', '--', 'echo', 'hi']);
+  it('fails before start with exit 125 on a bad image reference', async () => {
+    const r = await t.aegis(['run', '--image', 'Alpine:3.21', '--', 'echo', 'hi']);
     expect(r.code).toBe(125);
-    expect(r.stderr).toBe('error: images are not supported yet: run without --image to use the base rootfs\n');
+    expect(r.stderr).toMatch(/^error: invalid image reference "Alpine:3.21": the repository must be lowercase[^\n]*\n$/);
   });
 
   it('--app resolves workspace and app secrets through the allow-list at every run; explicit env wins', async () => {

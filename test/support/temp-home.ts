@@ -19,7 +19,7 @@ export interface TempHome {
   home: string;
   env: NodeJS.ProcessEnv;
   /** Runs `aegis ARGS…` to completion. */
-  aegis(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CliResult>;
+  aegis(args: string[], opts?: { input?: string; timeoutMs?: number; cwd?: string }): Promise<CliResult>;
   /** Starts `aegis ARGS…` and hands back the child (for Ctrl+C tests). */
   spawnAegis(args: string[], opts?: SpawnOptions): ReturnType<typeof spawn>;
   /** One JSON request to the daemon's API over its unix socket. */
@@ -41,9 +41,9 @@ export function withTempHome(): TempHome {
   };
   const spawnAegis = (args: string[], opts: SpawnOptions = {}) =>
     spawn(process.execPath, [AEGIS_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], ...opts });
-  const aegis = (args: string[], opts: { input?: string; timeoutMs?: number } = {}) =>
+  const aegis = (args: string[], opts: { input?: string; timeoutMs?: number; cwd?: string } = {}) =>
     new Promise<CliResult>((resolve, reject) => {
-      const child = spawnAegis(args);
+      const child = spawnAegis(args, opts.cwd ? { cwd: opts.cwd } : {});
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout!.on('data', (b: Buffer) => out.push(b));

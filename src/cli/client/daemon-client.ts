@@ -53,9 +53,9 @@ export class DaemonClient {
     return body as T;
   }
 
-  /** Streams an NDJSON response, one parsed object per line, in order. */
-  async *ndjson<T>(path: string, opts: RequestOptions = {}): AsyncGenerator<T> {
-    const res = await this.raw('GET', path, opts);
+  /** Streams an NDJSON response, one parsed object per line, in order (GET unless `opts.method` says otherwise). */
+  async *ndjson<T>(path: string, opts: RequestOptions & { method?: string } = {}): AsyncGenerator<T> {
+    const res = await this.raw(opts.method ?? 'GET', path, opts);
     if ((res.statusCode ?? 500) >= 400) {
       const text = await readAll(res);
       throw toDaemonError(res.statusCode ?? 500, safeParse(text), text);

@@ -1,6 +1,7 @@
 // Task controller: makes sure every pending task has a runner, every deleted one is torn down, and old ones expire.
 import type { TaskSpec, TaskStatus } from '../../resources/task.js';
 import type { Store } from '../../store/store.js';
+import type { ImageStore } from '../../images/image-store.js';
 import type { TaskLogs } from '../../logs/task-logs.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ReconcileResult } from '../controller.js';
@@ -15,6 +16,7 @@ export interface TaskControllerDeps {
   logs: TaskLogs;
   host: () => Promise<MachineHost>;
   pool: MachinePool;
+  images: ImageStore;
 }
 
 export class TaskReconciler {
@@ -63,7 +65,7 @@ export class TaskReconciler {
       await this.abandon(uid, task.status.machineId);
       return;
     }
-    this.runners.set(key, new TaskRunner(task, { store, host: this.deps.host, pool: this.deps.pool, log: logs.get(uid) }));
+    this.runners.set(key, new TaskRunner(task, { store, host: this.deps.host, pool: this.deps.pool, images: this.deps.images, log: logs.get(uid) }));
   };
 
   /** Stops every task machine this daemon runs (daemon shutdown): their output streams end with the daemon. */

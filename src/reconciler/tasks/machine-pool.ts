@@ -25,9 +25,12 @@ export interface MachineShape {
 
 export const newMachineId = () => `mach-${Date.now().toString(16)}${crypto.randomBytes(5).toString('hex')}`;
 
-/** Boots a machine on the base rootfs and connects to its harness; on failure nothing is left running. */
-export async function bootMachine(host: MachineHost, shape: MachineShape, id = newMachineId()): Promise<BootedMachine> {
-  const machine = await host.backend.start({ id, hostname: id, rootfsLayers: [host.baseRootfs], ...shape });
+/**
+ * Boots a machine on `layers` (lowest first; default: the base rootfs) and connects to its harness;
+ * on failure nothing is left running.
+ */
+export async function bootMachine(host: MachineHost, shape: MachineShape, layers = [host.baseRootfs], id = newMachineId()): Promise<BootedMachine> {
+  const machine = await host.backend.start({ id, hostname: id, rootfsLayers: layers, ...shape });
   try {
     const client = await ControlClient.connect(await machine.connect(BOOT_TIMEOUT_MS), { timeoutMs: BOOT_TIMEOUT_MS });
     return { machine, client };

@@ -1,6 +1,7 @@
 // Owns one task's machine from boot to exit: start, run the command, stream output to the log, record the outcome.
 import type { TaskSpec, TaskStatus } from '../../resources/task.js';
 import { setCondition } from '../../resources/conditions.js';
+import type { ImageStore, ResolvedImage } from '../../images/image-store.js';
 import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import type { Machine } from '../../vmm/backend.js';
@@ -20,6 +21,7 @@ export interface TaskRunnerDeps {
   /** The backend and base rootfs, prepared once by the daemon; rejects when no backend can run here. */
   host: () => Promise<MachineHost>;
   pool: MachinePool;
+  images: ImageStore;
   log: LogFile;
 }
 
@@ -27,6 +29,8 @@ export class TaskRunner {
   private machine: Machine | undefined;
   private client: ControlClient | undefined;
   private cancelled = false;
+  /** Releases the image's layers for garbage collection once the machine is gone. */
+  private releaseImage: (() => void) | undefined;
   readonly done: Promise<void>;
 
   constructor(
@@ -45,23 +49,31 @@ export class TaskRunner {
 
   private async run(): Promise<void> {
     const { spec } = this.task;
+    let image: ResolvedImage | undefined;
     if (spec.image) {
-      return this.finish({ code: null, signal: null, reason: 'ImageUnsupported', message: 'images are not supported yet: run without --image to use the base rootfs' });
+      try {
+        image = await this.deps.images.pull(spec.image, { policy: spec.pull ?? 'missing' });
+      } catch (err) {
+        return this.finish({ code: null, signal: null, reason: 'PullFailed', message: messageOf(err) });
+      }
+      this.releaseImage = this.deps.images.retain(image);
     }
     let env: Record<string, string>;
     try {
-      env = resolveEnvironment(this.deps.store, spec.app, spec.env ?? {});
+      env = { ...imageEnv(image), ...resolveEnvironment(this.deps.store, spec.app, spec.env ?? {}) };
     } catch (err) {
       return this.finish({ code: null, signal: null, reason: 'AppNotFound', message: messageOf(err) });
     }
     const shape = { memoryMiB: spec.resources?.memoryMiB ?? DEFAULT_MEMORY_MIB, vcpus: spec.resources?.vcpus ?? DEFAULT_VCPUS };
-    const booted = (await this.deps.pool.take(shape)) ?? (await bootMachine(await this.deps.host(), shape));
+    // Warm machines run the base rootfs, so only image-less tasks can take one.
+    const host = await this.deps.host();
+    const booted = (!image && (await this.deps.pool.take(shape))) || (await bootMachine(host, shape, image?.layerDirs));
     this.machine = booted.machine;
     this.client = booted.client;
     if (this.cancelled) return this.finish({ code: null, signal: null, reason: 'Cancelled', message: 'task was cancelled' });
     this.setStatus((s) => ({ ...s, phase: 'Running', startedAt: new Date().toISOString(), machineId: booted.machine.id }));
 
-    const exec = this.client.exec({ argv: spec.command, env, stdin: false, main: true });
+    const exec = this.client.exec({ argv: spec.command, env, ...(image?.config.workingDir ? { cwd: image.config.workingDir } : {}), stdin: false, main: true });
     const drained = Promise.all([this.pump(exec.stdout, 'stdout'), this.pump(exec.stderr, 'stderr')]);
     // exec.exit also settles (with an error) when the machine dies and takes the channel with it.
     const exit = await exec.exit;
@@ -104,10 +116,12 @@ export class TaskRunner {
   private async teardown(): Promise<void> {
     void this.client?.close();
     this.deps.pool.refill();
-    if (!this.machine) return;
-    const { backend } = await this.deps.host();
-    await this.machine.stop(STOP_GRACE_MS).catch(() => undefined);
-    await backend.destroy(this.machine.id).catch(() => undefined);
+    if (this.machine) {
+      const { backend } = await this.deps.host();
+      await this.machine.stop(STOP_GRACE_MS).catch(() => undefined);
+      await backend.destroy(this.machine.id).catch(() => undefined);
+    }
+    this.releaseImage?.();
   }
 
   private setStatus(change: (s: TaskStatus) => TaskStatus): void {
@@ -126,3 +140,13 @@ export class TaskRunner {
 }
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** The image's `Env` (`KEY=VALUE` lines) as the base of the command's environment. */
+function imageEnv(image: ResolvedImage | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of image?.config.env ?? []) {
+    const eq = line.indexOf('=');
+    if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return env;
+}

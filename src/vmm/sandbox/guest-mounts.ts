@@ -22,7 +22,7 @@ export interface GuestMountPaths {
 const OPTIONAL_PROC_RO = ['sysrq-trigger', 'irq'];
 
 /** Directories of the rootfs that must be real directories before anything is mounted on them. */
-export const GUEST_MOUNT_POINTS = ['proc', 'sys', 'dev', 'tmp', 'run', 'var', '.aegis', '.aegis-control', 'workspace'];
+export const GUEST_MOUNT_POINTS = ['proc', 'sys', 'dev', 'tmp', 'run', '.aegis', '.aegis-control', 'workspace'];
 
 /** Escapes one fstab field the way getmntent/libmount unescape it (octal for blanks and backslash). */
 export function fstabField(value: string): string {
@@ -53,7 +53,6 @@ export function guestFstab(p: GuestMountPaths): string {
     ['tmpfs', at('dev/shm'), 'tmpfs', 'nosuid,nodev,mode=1777'],
     ['tmpfs', at('tmp'), 'tmpfs', 'nosuid,nodev,mode=1777'],
     ['tmpfs', at('run'), 'tmpfs', 'nosuid,nodev,mode=755'],
-    ['tmpfs', at('var'), 'tmpfs', 'nosuid,nodev,mode=755'],
     [p.runtimeDir, at('.aegis'), 'none', 'bind,ro,nosuid,nodev'],
     [p.controlDir, at('.aegis-control'), 'none', 'bind,nosuid,nodev,noexec'],
   ];

@@ -33,13 +33,14 @@ echo "$6" > /proc/sys/kernel/hostname
 ip link set lo up
 cd "$r"
 pivot_root . .
-umount -l .
+# The image may have no umount of its own: use the runtime's.
+ld="/.aegis/lib/$7"
+"$ld" --library-path /.aegis/lib /.aegis/bin/umount -l .
 cd /
 caps=$AEGIS_GUEST_CAPS
 unset AEGIS_SETUP AEGIS_CGROUP_PROCS AEGIS_GUEST_CAPS OLDPWD PWD
 # Keep only the capabilities a container runtime grants by default: no mount, module, raw I/O, ptrace,
 # mknod or open_by_handle_at, so guest root cannot undo the pivot or reach host devices.
-ld="/.aegis/lib/$7"
 exec "$ld" --library-path /.aegis/lib /.aegis/bin/setpriv --bounding-set "$caps" --inh-caps -all -- \\
   "$ld" --library-path /.aegis/lib /.aegis/bin/node /.aegis/harness/aegis-harness.mjs
 `;

@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { flattenLayers, unpackLayer } from '../../../src/vmm/images/index.js';
-import { isRoot, makeTar, streamOf, tree, workArea, type FixtureEntry } from './tar-fixtures.js';
+import { flattenLayers, unpackLayer } from '../../../src/images/layers/index.js';
+import { isRoot, makeTar, streamOf, tree, workArea, type FixtureEntry } from '../../support/tar-fixtures.js';
 
 const lower: FixtureEntry[] = [
   { name: 'a/keep', content: 'keep' },

@@ -2,8 +2,8 @@
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
-import { compressionFromMagic, compressionFromMediaType, LayerDecoder } from '../../../src/vmm/images/index.js';
-import { gzip, hasZstd, streamOf, zstd } from './tar-fixtures.js';
+import { compressionFromMagic, compressionFromMediaType, LayerDecoder } from '../../../src/images/layers/index.js';
+import { gzip, hasZstd, streamOf, zstd } from '../../support/tar-fixtures.js';
 
 describe('compressionFromMediaType', () => {
   it('maps OCI and Docker layer types', () => {

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAegisError } from '../../../src/errors/codes.js';
-import { unpackLayer, WHITEOUT_RECORD, type WhiteoutRecord } from '../../../src/vmm/images/index.js';
-import { gzip, hasZstd, isRoot, makeTar, streamOf, tree, workArea, zstd, type FixtureEntry } from './tar-fixtures.js';
+import { unpackLayer, WHITEOUT_RECORD, type WhiteoutRecord } from '../../../src/images/layers/index.js';
+import { gzip, hasZstd, isRoot, makeTar, streamOf, tree, workArea, zstd, type FixtureEntry } from '../../support/tar-fixtures.js';
 
 const MTIME = new Date('2020-01-02T03:04:05Z');
 

@@ -27,7 +27,7 @@ describe('guest fstab', () => {
   it('mounts parents before children, the runtime read-only, and the workspace only when there is one', () => {
     const lines = guestFstab(base).trim().split('\n');
     const targets = lines.map((l) => l.split(' ')[1]);
-    expect(targets).toEqual(['proc', 'proc/sys', 'proc/sysrq-trigger', 'proc/irq', 'sys', 'dev', 'dev/pts', 'dev/shm', 'tmp', 'run', 'var', '.aegis', '.aegis-control'].map((t) => `/h/m/root/${t}`));
+    expect(targets).toEqual(['proc', 'proc/sys', 'proc/sysrq-trigger', 'proc/irq', 'sys', 'dev', 'dev/pts', 'dev/shm', 'tmp', 'run', '.aegis', '.aegis-control'].map((t) => `/h/m/root/${t}`));
     expect(lines.find((l) => l.includes('/.aegis '))).toMatch(/^\/h\/runtime\/abc \S+ none bind,ro,/);
     expect(lines.every((l) => l.split(' ').length === 6)).toBe(true);
     const withWs = guestFstab({ ...base, workspaceDir: '/my work' }).trim().split('\n');

@@ -3,7 +3,7 @@ import { Command, Option } from 'clipanion';
 import { AegisCommand } from '../../base-command.js';
 import { CliError } from '../../cli-error.js';
 
-export const GROUPS = ['app', 'secret', 'kit', 'instance', 'task'] as const;
+export const GROUPS = ['app', 'secret', 'kit', 'instance', 'task', 'image'] as const;
 
 export class HelpCommand extends AegisCommand {
   static override paths = [['help'], ['-h'], ['--help'], ...GROUPS.map((g) => [g, 'help'])];

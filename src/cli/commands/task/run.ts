@@ -3,7 +3,9 @@ import { Command, Option, UsageError } from 'clipanion';
 import * as t from 'typanion';
 import { AegisCommand } from '../../base-command.js';
 import { CliError, notAvailable } from '../../cli-error.js';
+import { PULL_POLICIES } from '../../../images/pull-policy.js';
 import { DaemonError, DaemonNotRunningError } from '../../client/daemon-client.js';
+import { imageRefFromCli, pullImage } from '../../client/image-pull.js';
 import { exitCodeOf, writeEntry, type TaskLogEntry, type TaskExit } from '../../client/task-output.js';
 
 /** Like `docker run`: the command never started (bad image, no backend, daemon down). */
@@ -18,7 +20,7 @@ export class RunCommand extends AegisCommand {
     details: `
       Without \`--expose\` (task mode) the command runs to completion in a fresh machine: its stdout and stderr stream to yours and \`aegis run\` exits with its exit code. Ctrl+C stops the task and exits 130. A failure before the command starts (no backend, bad image, daemon not running) exits 125; a command that is not found exits 127.
 
-      \`--env K=V\` sets a variable for the command (repeatable). \`--app APP\` runs with that app's secrets. \`--memory MiB\` and \`--vcpus N\` size the machine; a command that needs more memory than it has is killed (exit 137).
+      \`--image REF\` runs in that image instead of the base rootfs (pulled when not cached; \`--pull always|missing|never\`); the command replaces the image's entrypoint and cmd, and the image's environment and working directory apply. \`--env K=V\` sets a variable for the command (repeatable). \`--app APP\` runs with that app's secrets. \`--memory MiB\` and \`--vcpus N\` size the machine; a command that needs more memory than it has is killed (exit 137).
     `,
     examples: [
       ['Run a one-shot command', '$0 run -- echo "hello from aegis"'],
@@ -29,6 +31,7 @@ export class RunCommand extends AegisCommand {
   });
 
   image = Option.String('--image', { description: 'OCI image to use as the rootfs (default: the base rootfs)' });
+  pull = Option.String('--pull', 'missing', { description: 'Pull the image: always, missing (default) or never', validator: t.isEnum(PULL_POLICIES) });
   expose = Option.Array('--expose', [], { description: 'Port to expose; switches to serve mode (repeatable)' });
   env = Option.Array('--env,-e', [], { description: 'Environment variable K=V for the command (repeatable)' });
   app = Option.String('--app', { description: "Run with an app's secrets" });
@@ -40,10 +43,13 @@ export class RunCommand extends AegisCommand {
     if (this.expose.length > 0) throw notAvailable('run --expose', EXIT_NOT_STARTED);
     const { client, stderr } = this.context;
     const resources = this.memory || this.vcpus ? { resources: { ...(this.memory ? { memoryMiB: this.memory } : {}), ...(this.vcpus ? { vcpus: this.vcpus } : {}) } } : {};
-    const body = { command: this.command, env: parseEnv(this.env), ...(this.image ? { image: this.image } : {}), ...(this.app ? { app: this.app } : {}), ...resources };
+    const image = this.image ? imageRefFromCli(this.image) : undefined;
+    // The task would pull by itself; pulling first shows progress and keeps pull errors apart from run errors.
+    const body = { command: this.command, env: parseEnv(this.env), ...(image ? { image, pull: 'missing' } : {}), ...(this.app ? { app: this.app } : {}), ...resources };
 
     let id: string;
     try {
+      if (image) await pullImage(client, image, this.pull, stderr, EXIT_NOT_STARTED);
       id = (await client.post<{ id: string }>('/v1/tasks', body, { headers: { 'x-aegis-source': 'cli' } })).id;
     } catch (err) {
       if (err instanceof DaemonError || err instanceof DaemonNotRunningError) throw new CliError(err.message, EXIT_NOT_STARTED);

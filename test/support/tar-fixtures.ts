@@ -10,7 +10,8 @@ import tar from 'tar-stream';
 export interface FixtureEntry {
   name: string;
   type?: tar.Header['type'];
-  content?: string;
+  /** Buffers carry binary payloads (e.g. the host's busybox). */
+  content?: string | Buffer;
   linkname?: string;
   mode?: number;
   mtime?: Date;
@@ -22,7 +23,7 @@ export async function makeTar(entries: FixtureEntry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   const done = new Promise<void>((resolve, reject) => {
-    pack.on('data', (c: Buffer) => chunks.push(c));
+    pack.on('data', (c) => chunks.push(c as Buffer));
     pack.on('end', () => resolve());
     pack.on('error', reject);
   });
