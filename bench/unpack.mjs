@@ -5,11 +5,10 @@
 // level 6 (zlib's and `docker push`'s default). Each run unpacks the whole image both ways, order alternating;
 // figures are medians over BENCH_RUNS runs (default 5), after one untimed warm-up of each. A second line
 // does the same with the uncompressed layer tars (`tar -xf` against mediaType `…layer.v1.tar`).
-// Between measurements the output is removed and `sync` is run, untimed; no cache is dropped, so the layer
-// blobs are read from the page cache and neither side's writes are flushed inside the timed span.
-// Caveat: on ext4, inodes freed in the last 1-5 minutes make new-inode allocation scan (`recently_deleted`
-// in __ext4_new_inode), so the removals between runs (and earlier bench runs) inflate and scatter both sides'
-// times; BENCH_UNPACK_KEEP=1 keeps every output until the end instead (about 2 GiB, 170k inodes).
+// Outputs stay until the end (about 2 GiB, 170k inodes): on ext4, inodes freed in the last minutes make
+// new-inode allocation scan (`recently_deleted` in __ext4_new_inode), so removing them between runs inflated
+// and scattered both sides' times. `sync` runs between measurements, untimed; no cache is dropped, so the
+// layer blobs come from the page cache and neither side's writes are flushed inside the timed span.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,21 +26,10 @@ const MT_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const MT_TAR = 'application/vnd.oci.image.layer.v1.tar';
 const MIB = 1024 * 1024;
 
-// The layers module is being moved from src/vmm/images to src/images/layers: take whichever build exists.
 async function loadUnpacker() {
-  const candidates = ['dist/images/layers/index.js', 'dist/vmm/images/index.js'].map((p) => path.join(ROOT, p));
-  const errors = [];
-  for (const file of candidates) {
-    if (!fs.existsSync(file)) continue;
-    try {
-      const mod = await import(file);
-      if (typeof mod.unpackLayer === 'function') return mod.unpackLayer;
-      errors.push(`${file}: no unpackLayer export`);
-    } catch (err) {
-      errors.push(`${file}: ${err.message}`);
-    }
-  }
-  throw new Error(`cannot load unpackLayer (run \`npm run build\` first): ${errors.join('; ') || 'no dist build found'}`);
+  const file = path.join(ROOT, 'dist/images/layers/index.js');
+  if (!fs.existsSync(file)) throw new Error('dist/ is missing: run `npm run build` first');
+  return (await import(file)).unpackLayer;
 }
 
 // ---- deterministic image generation ----
@@ -197,8 +185,7 @@ async function generateImage(dir) {
 let seq = 0;
 const fresh = (work, tag) => path.join(work, `${tag}-${seq++}`);
 
-function clean(dirs) {
-  if (process.env.BENCH_UNPACK_KEEP !== '1') for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+function settle() {
   spawnSync('sync');
 }
 
@@ -211,7 +198,7 @@ function tarImage(work, files, flag) {
     if (r.status !== 0) throw new Error(`tar ${flag} ${f} failed (${r.status}): ${r.stderr}`);
   });
   const ms = performance.now() - t0;
-  clean(dests);
+  settle();
   return ms;
 }
 
@@ -219,10 +206,10 @@ async function aegisImage(unpackLayer, work, files, mediaType, check) {
   const dests = files.map(() => fresh(work, 'aegis'));
   const stats = [];
   const t0 = performance.now();
-  for (let i = 0; i < files.length; i++) stats.push(await unpackLayer(fs.createReadStream(files[i]), dests[i], { mediaType }));
+  for (let i = 0; i < files.length; i++) stats.push(await unpackLayer(fs.createReadStream(files[i], { highWaterMark: 1 << 20 }), dests[i], { mediaType })); // as LayerStore reads blobs
   const ms = performance.now() - t0;
   check?.(stats);
-  clean(dests);
+  settle();
   return ms;
 }
 

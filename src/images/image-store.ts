@@ -55,6 +55,7 @@ export class ImageStore {
   private readonly lock = new KeyedLock();
   /** Layer digests of machines that run now, with a count each: never removed while counted. */
   private readonly inUse = new Map<string, number>();
+  private activePulls = 0;
 
   constructor(
     readonly root: string,
@@ -132,6 +133,8 @@ export class ImageStore {
       this.refs.delete(record.ref);
       removed.push(record.ref);
     }
+    // Partial downloads of failed pulls wait in incoming/ to be resumed; prune gives up on them.
+    if (this.activePulls === 0) this.blobs.clearIncoming();
     return { removed, freedBytes: await this.collectGarbage() };
   }
 
@@ -166,7 +169,7 @@ export class ImageStore {
     const progress: PullProgress = { ref: ref.canonical, phase: 'resolving', layersTotal: 0, layersDone: 0, bytesTotal: 0, bytesDone: 0 };
     onProgress({ ...progress });
     const source = this.source(ref);
-    const started: Descriptor[] = [];
+    this.activePulls++;
     try {
       const top = await source.top();
       let manifestBytes = top;
@@ -181,7 +184,6 @@ export class ImageStore {
       const manifest = parsed.manifest;
       for (const layer of manifest.layers) assertLayerType(layer, what);
 
-      started.push(manifest.config);
       await source.withRetries(() => this.blobs.ingest(manifest.config, source.blob(manifest.config), `${what} config`));
       const config = parseImageConfig(this.blobs.read(manifest.config.digest), what);
       assertRunsHere(config, what);
@@ -193,7 +195,6 @@ export class ImageStore {
       await forEachLimit(manifest.layers, PARALLEL_LAYERS, async (layer) => {
         await this.lock.run(`layer:${layer.digest}`, async () => {
           if (!this.layers.has(layer.digest)) {
-            started.push(layer);
             await source.withRetries(() =>
               this.blobs.ingest(layer, source.blob(layer), `${what} layer ${layer.digest}`, (n) => {
                 progress.bytesDone += n;
@@ -225,11 +226,11 @@ export class ImageStore {
       onProgress({ ...progress });
       return this.resolved(record, config);
     } catch (err) {
-      // A failed pull leaves no partial download; complete, verified blobs stay for the next attempt.
-      await Promise.all(started.map((d) => this.blobs.discardPartial(d.digest)));
+      // Partial downloads stay in incoming/ (outside the cache proper): the next pull resumes them.
       if (isAegisError(err)) throw err;
       throw new AegisError('AEGIS_INTERNAL', `pulling ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
+      this.activePulls--;
       await source.close();
     }
   }

@@ -1,10 +1,11 @@
 // `aegis run --image` and `aegis image …` end to end: the built CLI, a real daemon, a real registry, sandbox machines.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, busyboxEntries, pushImage, writeDockerArchive, writeOciLayout, type BuiltImage } from '../support/oci-builder.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { withTempHome, type TempHome } from '../support/temp-home.js';
+import { AEGIS_BIN, withTempHome, type TempHome } from '../support/temp-home.js';
 
 describe('images end to end', () => {
   let t: TempHome;
@@ -81,6 +82,15 @@ describe('images end to end', () => {
     const pulled = await t.aegis(['image', 'pull', 'docker-archive:tool.tar'], { cwd: dir });
     expect(pulled.code, pulled.stderr).toBe(0);
     expect(pulled.stdout).toMatch(new RegExp(`^docker-archive:${dir}/tool.tar sha256:[0-9a-f]{64} \\d`));
+  });
+
+  it('draws pull progress on a terminal and clears it (and stays quiet when piped, as above)', async () => {
+    // util-linux script(1) gives the CLI a pseudo-terminal; --pull always makes it talk to the registry.
+    const cmd = `'${process.execPath}' '${AEGIS_BIN}' image pull --pull always ${ref}`;
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { env: t.env, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.stdout).toContain(`\r\x1b[2KPulling ${ref}: resolving`);
+    expect(r.stdout).toMatch(new RegExp(`\\r\\x1b\\[2K${ref.replace(/\./g, '\\.')} sha256:[0-9a-f]{64} `));
   });
 
   it('lists, removes and prunes cached images', async () => {

@@ -1,6 +1,7 @@
 // ImageStore against a real registry (Debian's docker-registry): pull, cache hits without the network, platform
 // selection, auth, every failure a one-line error with nothing half-written, local sources, malicious images.
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,6 +141,58 @@ describe('pull from a registry', () => {
     expect(store.list()).toEqual([]);
     expect(filesUnder(store.root).filter((f) => !f.startsWith('blobs/'))).toEqual([]);
     expect(fs.existsSync(path.join(store.root, 'blobs/sha256', hex))).toBe(false);
+  });
+});
+
+/** A proxy to the registry that cuts the first blob download longer than `cutAfter` bytes there, recording Range headers. */
+async function cuttingProxy(upstream: TestRegistry, cutAfter: number) {
+  const ranges: (string | undefined)[] = [];
+  let cut = false;
+  const server = http.createServer((req, res) => {
+    const isBlob = req.url!.includes('/blobs/sha256:');
+    if (isBlob) ranges.push(req.headers.range);
+    const up = http.request(`${upstream.url}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream.host } }, (ur) => {
+      res.writeHead(ur.statusCode!, ur.headers);
+      if (!isBlob || cut || ur.statusCode !== 200 || Number(ur.headers['content-length']) <= cutAfter) return void ur.pipe(res);
+      cut = true;
+      let sent = 0;
+      ur.on('data', (c: Buffer) => {
+        if (sent >= cutAfter) return;
+        res.write(c.subarray(0, cutAfter - sent));
+        sent += Math.min(c.length, cutAfter - sent);
+        if (sent >= cutAfter) setTimeout(() => res.socket?.destroy(), 50);
+      });
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  return { host, ranges, stop: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+describe('interrupted downloads', () => {
+  it('keep their partial blob outside the cache and the next pull resumes it with a Range request', async () => {
+    const big = await buildImage({ layers: [{ entries: [{ name: 'big', content: Buffer.from(Array.from({ length: 400_000 }, (_, i) => (i * 7919) % 251)) }], compression: 'none' }] });
+    await pushImage(registry.url, 'test/big', '1', big);
+    const proxy = await cuttingProxy(registry, 100_000);
+    try {
+      const root = fs.mkdtempSync(path.join(work, 'cache-'));
+      const once = new ImageStore(root, { retry: { attempts: 1, delayMs: 10 }, dockerConfigFile: path.join(work, 'none.json') });
+      const e = await failure(once.pull(`${proxy.host}/test/big:1`));
+      expect(e.code).toBe('AEGIS_UPSTREAM');
+      expect(once.list()).toEqual([]);
+      const partial = fs.readdirSync(path.join(root, 'incoming'));
+      expect(partial).toEqual([`${big.layers[0]!.digest.slice(7)}.partial`]);
+      expect(fs.statSync(path.join(root, 'incoming', partial[0]!)).size).toBe(100_000);
+      expect(fs.readdirSync(path.join(root, 'layers/sha256'))).toEqual([]);
+
+      const image = await once.pull(`${proxy.host}/test/big:1`);
+      expect(image.digest).toBe(big.manifestDigest);
+      expect(proxy.ranges.filter((r) => r !== undefined)).toEqual(['bytes=100000-']);
+      expect(fs.readdirSync(path.join(root, 'incoming'))).toEqual([]);
+    } finally {
+      await proxy.stop();
+    }
   });
 });
 

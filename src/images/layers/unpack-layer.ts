@@ -1,5 +1,4 @@
 // Unpacks one OCI layer tar into a new directory that can serve as an overlayfs lower dir, refusing any entry that would write outside it.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
@@ -7,8 +6,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { AegisError, conflict, invalid, isAegisError, notSupported } from '../../errors/codes.js';
+import { AegisError, conflict, invalid, isAegisError } from '../../errors/codes.js';
 import { LayerDecoder } from './layer-media.js';
+import { mkfifo, mknodWhiteout, setxattr } from '../../util/libc.js';
 import { renameIntoPlace } from './rename-into-place.js';
 
 export interface UnpackStats {
@@ -46,6 +46,12 @@ export interface WhiteoutRecord {
   opaqueDirs: string[];
 }
 
+/** This process's umask, read once (process.umask() without an argument is deprecated). */
+const UMASK = (() => {
+  const m = /^Umask:\s*([0-7]+)$/m.exec(fsSync.readFileSync('/proc/self/status', 'utf8'));
+  return m ? parseInt(m[1]!, 8) : 0o022;
+})();
+
 const WH_PREFIX = '.wh.';
 const WH_OPAQUE = '.wh..wh..opq';
 
@@ -77,12 +83,12 @@ interface DirMeta {
  *
  * Whiteouts are not materialized as `.wh.` files. With `asRoot` they take overlayfs form so the
  * directory can be a lower dir directly: a whiteout is a character device 0/0 (made with the
- * `mknod` CLI) and an opaque directory carries the xattr `trusted.overlay.opaque=y` (set with
- * `setfattr`, Debian package `attr`). Without root neither is possible, so they are recorded in
+ * libc's mknod) and an opaque directory carries the xattr `trusted.overlay.opaque=y`. Without root
+ * neither is possible, so they are recorded in
  * `WHITEOUT_RECORD` at the layer root; `flattenLayers` honours that record.
  *
- * Character and block devices are skipped and counted even as root: Node has no mknod, and guests
- * get their device nodes from devtmpfs, not from image layers. Fifos are created (`mkfifo` CLI).
+ * Character and block devices are skipped and counted even as root: guests get their device nodes
+ * from devtmpfs, not from image layers. Fifos are created.
  */
 export async function unpackLayer(input: Readable, destDir: string, opts: UnpackOptions = {}): Promise<UnpackStats> {
   const asRoot = opts.asRoot ?? process.getuid?.() === 0;
@@ -123,6 +129,8 @@ class LayerUnpacker {
   private readonly kinds = new Map<string, Kind>([['', 'dir']]);
   private readonly dirMeta = new Map<string, DirMeta>();
   private readonly record: WhiteoutRecord = { version: 1, whiteouts: [], opaqueDirs: [] };
+  private readonly uid = process.getuid?.();
+  private readonly gid = process.getgid?.();
 
   constructor(
     private readonly root: string,
@@ -147,9 +155,9 @@ class LayerUnpacker {
       throw invalid(`reading the layer failed (not a valid tar stream, or the input broke off): ${msg}`);
     }
     if (!this.asRoot && (this.record.whiteouts.length > 0 || this.record.opaqueDirs.length > 0)) {
-      await fs.writeFile(path.join(this.root, WHITEOUT_RECORD), JSON.stringify(this.record, null, 2) + '\n', { flag: 'wx', mode: 0o644 });
+      fsSync.writeFileSync(path.join(this.root, WHITEOUT_RECORD), JSON.stringify(this.record, null, 2) + '\n', { flag: 'wx', mode: 0o644 });
     }
-    await this.applyDirMeta();
+    this.applyDirMeta();
     return this.stats;
   }
 
@@ -208,7 +216,7 @@ class LayerUnpacker {
       if (kind === 'dir') continue;
       if (kind === 'symlink') throw invalid(`layer entry ${q(name)} goes through the symlink ${q(prefix)}`);
       if (kind !== undefined) throw invalid(`layer entry ${q(name)} goes through ${q(prefix)}, which is not a directory`);
-      await fs.mkdir(this.abs(prefix), { mode: 0o755 });
+      fsSync.mkdirSync(this.abs(prefix), { mode: 0o755 });
       this.kinds.set(prefix, 'dir');
     }
   }
@@ -218,7 +226,7 @@ class LayerUnpacker {
     const kind = this.kinds.get(rel);
     if (kind === undefined) return;
     if (kind === 'dir' && keepDir) return;
-    await fs.rm(this.abs(rel), { recursive: true, force: true });
+    fsSync.rmSync(this.abs(rel), { recursive: true, force: true });
     this.kinds.delete(rel);
     if (kind === 'dir') {
       const prefix = `${rel}/`;
@@ -240,7 +248,8 @@ class LayerUnpacker {
     // 'wx' is O_CREAT|O_EXCL: it never opens an existing path, symlink or not.
     // Synchronous calls on purpose: one thread-pool round trip per syscall made unpacking several
     // times slower than `tar -x`; each call is short and the loop still yields between chunks.
-    const fd = fsSync.openSync(target, 'wx', 0o600);
+    const mode = this.mode(h.mode, 0o644);
+    const fd = fsSync.openSync(target, 'wx', mode & 0o777);
     this.kinds.set(rel, 'file');
     try {
       for await (const chunk of entry) {
@@ -249,9 +258,9 @@ class LayerUnpacker {
         while (off < buf.length) off += fsSync.writeSync(fd, buf, off, buf.length - off);
         this.stats.bytes += buf.length;
       }
-      // A new file already belongs to us; most image files are root:root, so this skips a syscall per file.
-      if (this.asRoot && h.uid != null && h.gid != null && (h.uid !== process.getuid?.() || h.gid !== process.getgid?.())) fsSync.fchownSync(fd, h.uid, h.gid);
-      fsSync.fchmodSync(fd, this.mode(h.mode, 0o644));
+      if (this.chownNeeded(h)) fsSync.fchownSync(fd, h.uid!, h.gid!);
+      // open() created it with mode & ~umask: fix that up only when the umask or special bits were in the way.
+      if ((mode & ~UMASK) !== mode || mode & 0o7000) fsSync.fchmodSync(fd, mode);
       if (h.mtime) fsSync.futimesSync(fd, h.mtime, h.mtime);
     } finally {
       fsSync.closeSync(fd);
@@ -264,7 +273,7 @@ class LayerUnpacker {
       await this.parents(rel, name);
       await this.clear(rel, true);
       if (this.kinds.get(rel) !== 'dir') {
-        await fs.mkdir(this.abs(rel), { mode: 0o755 });
+        fsSync.mkdirSync(this.abs(rel), { mode: 0o755 });
         this.kinds.set(rel, 'dir');
       }
       this.stats.dirs++;
@@ -278,10 +287,10 @@ class LayerUnpacker {
     await this.parents(rel, name);
     await this.clear(rel, false);
     const target = this.abs(rel);
-    await fs.symlink(h.linkname, target);
+    fsSync.symlinkSync(h.linkname, target);
     this.kinds.set(rel, 'symlink');
-    if (this.asRoot && h.uid !== undefined && h.gid !== undefined) await fs.lchown(target, h.uid, h.gid);
-    if (h.mtime) await fs.lutimes(target, h.mtime, h.mtime);
+    if (this.chownNeeded(h)) fsSync.lchownSync(target, h.uid!, h.gid!);
+    if (h.mtime) fsSync.lutimesSync(target, h.mtime, h.mtime);
     this.stats.symlinks++;
   }
 
@@ -295,7 +304,7 @@ class LayerUnpacker {
     await this.parents(rel, name);
     if (targetRel === rel) return;
     await this.clear(rel, false);
-    await fs.link(this.abs(targetRel), this.abs(rel));
+    fsSync.linkSync(this.abs(targetRel), this.abs(rel));
     this.kinds.set(rel, 'file');
     this.stats.hardlinks++;
   }
@@ -304,10 +313,11 @@ class LayerUnpacker {
     await this.parents(rel, name);
     await this.clear(rel, false);
     const target = this.abs(rel);
-    tool('mkfifo', ['-m', (this.mode(h.mode, 0o644) & 0o777).toString(8), '--', target], { stdio: ['ignore', 'ignore', 'pipe'] });
+    mkfifo(target, this.mode(h.mode, 0o644) & 0o777);
+    fsSync.chmodSync(target, this.mode(h.mode, 0o644) & 0o777); // mkfifo's mode went through the umask
     this.kinds.set(rel, 'other');
-    if (this.asRoot && h.uid !== undefined && h.gid !== undefined) await fs.lchown(target, h.uid, h.gid);
-    if (h.mtime) await fs.lutimes(target, h.mtime, h.mtime);
+    if (this.chownNeeded(h)) fsSync.lchownSync(target, h.uid!, h.gid!);
+    if (h.mtime) fsSync.lutimesSync(target, h.mtime, h.mtime);
     this.stats.fifos++;
   }
 
@@ -321,7 +331,7 @@ class LayerUnpacker {
         this.record.opaqueDirs.push(dir);
         return;
       }
-      tool('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', '--', this.abs(dir)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      setxattr(this.abs(dir), 'trusted.overlay.opaque', 'y');
       return;
     }
     const hidden = base.slice(WH_PREFIX.length);
@@ -335,18 +345,23 @@ class LayerUnpacker {
       return;
     }
     await this.clear(hiddenRel, false);
-    tool('mknod', ['--', this.abs(hiddenRel), 'c', '0', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    mknodWhiteout(this.abs(hiddenRel));
     this.kinds.set(hiddenRel, 'other');
   }
 
-  private async applyDirMeta(): Promise<void> {
+  private applyDirMeta(): void {
     const dirs = [...this.dirMeta.entries()].sort((a, b) => depth(b[0]) - depth(a[0]));
     for (const [rel, meta] of dirs) {
       const target = this.abs(rel);
-      if (this.asRoot && meta.uid !== undefined && meta.gid !== undefined) await fs.lchown(target, meta.uid, meta.gid);
-      await fs.chmod(target, meta.mode);
-      if (meta.mtime) await fs.utimes(target, meta.mtime, meta.mtime);
+      if (this.chownNeeded(meta)) fsSync.lchownSync(target, meta.uid!, meta.gid!);
+      fsSync.chmodSync(target, meta.mode);
+      if (meta.mtime) fsSync.utimesSync(target, meta.mtime, meta.mtime);
     }
+  }
+
+  /** As root, whether an entry's owner differs from ours (what we create is ours already: most image files are root's). */
+  private chownNeeded(h: { uid?: number | undefined; gid?: number | undefined }): boolean {
+    return this.asRoot && h.uid != null && h.gid != null && (h.uid !== this.uid || h.gid !== this.gid);
   }
 
   /** The mode to keep: permission, sticky and (as root only) setuid/setgid bits. */
@@ -357,19 +372,6 @@ class LayerUnpacker {
 
   private abs(rel: string): string {
     return rel === '' ? this.root : path.join(this.root, rel);
-  }
-}
-
-const TOOL_PACKAGES: Record<string, string> = { mkfifo: 'coreutils', mknod: 'coreutils', setfattr: 'attr' };
-
-/** Runs a small system tool synchronously; a missing tool is a one-line "not supported" naming its Debian package. */
-function tool(cmd: string, args: string[], opts: Parameters<typeof execFileSync>[2]): void {
-  try {
-    execFileSync(cmd, args, opts);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notSupported(`${cmd} is needed to unpack this layer (Debian package ${TOOL_PACKAGES[cmd] ?? cmd})`);
-    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim().split('\n')[0];
-    throw new Error(`${cmd} failed${stderr ? `: ${stderr}` : ''}`);
   }
 }
 
