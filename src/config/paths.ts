@@ -15,6 +15,8 @@ export interface AegisPaths {
   rootfs: string;
   runtime: string;
   images: string;
+  /** Per-app persistent directories mounted at /workspace. */
+  workspaces: string;
   config: string;
 }
 
@@ -34,6 +36,7 @@ export function aegisPaths(env: NodeJS.ProcessEnv = process.env): AegisPaths {
     rootfs: path.join(data, 'rootfs'),
     runtime: path.join(data, 'runtime'),
     images: path.join(data, 'images'),
+    workspaces: path.join(data, 'workspaces'),
     config: path.join(home, 'config.yaml'),
   };
 }

@@ -2,10 +2,15 @@
 import type { AegisPaths } from '../config/paths.js';
 import type { RouteRegistrar } from '../api/app.js';
 import { imageRoutes } from '../api/routes/images.js';
+import { appRoutes } from '../api/routes/apps.js';
+import { secretRoutes } from '../api/routes/secrets.js';
 import { taskRoutes } from '../api/routes/tasks.js';
 import type { ImageStore } from '../images/image-store.js';
 import { TaskLogs } from '../logs/task-logs.js';
-import { Controller } from '../reconciler/controller.js';
+import { Controller, type ReconcileResult } from '../reconciler/controller.js';
+import type { Kind } from '../resources/kinds.js';
+import { AppReconciler } from '../reconciler/controllers/app.js';
+import { ReleaseReconciler } from '../reconciler/controllers/release.js';
 import { TaskReconciler } from '../reconciler/controllers/task.js';
 import { MachinePool } from '../reconciler/tasks/machine-pool.js';
 import type { ControllerManager } from '../reconciler/manager.js';
@@ -35,22 +40,33 @@ export function registerControllers(deps: {
   const pool = new MachinePool(deps.host, deps.paths.machines, deps.warmMachines);
   // Warming up is best effort: when no backend can run, tasks report that themselves.
   void pool.start().catch(() => undefined);
+  /** One controller per kind, its keys the resource names, resynced so drift is repaired. */
+  const register = (kind: Kind, reconcile: (name: string) => Promise<ReconcileResult | void>, workers: number) =>
+    manager.register(
+      kind,
+      new Controller<string>({
+        name: kind.toLowerCase(),
+        reconcile,
+        workers,
+        resyncMs: RESYNC_MS,
+        listKeys: () => store.list(kind).map((r) => r.metadata.name),
+        onError: (key, err, terminal) => deps.onError(kind, key, err, terminal),
+      }),
+    );
   const tasks = new TaskReconciler({ store, logs, host: deps.host, pool, images: deps.images });
-  manager.register(
-    'Task',
-    new Controller<string>({
-      name: 'task',
-      reconcile: tasks.reconcile,
-      // Tasks are independent: several may boot at once.
-      workers: 4,
-      resyncMs: RESYNC_MS,
-      listKeys: () => store.list('Task').map((t) => t.metadata.name),
-      onError: (key, err, terminal) => deps.onError('Task', key, err, terminal),
-    }),
-  );
+  // Tasks are independent: several may boot at once.
+  register('Task', tasks.reconcile, 4);
+  register('App', new AppReconciler({ store, workspacesDir: deps.paths.workspaces }).reconcile, 2);
+  // Each publish pulls an image: two at once share the link without starving each other.
+  register('Release', new ReleaseReconciler({ store, images: deps.images }).reconcile, 2);
+  // An app's status depends on its kit, secrets and releases: any change to those re-checks every app.
+  const unwatch = store.onChange((e) => {
+    if (e.kind === 'Secret' || e.kind === 'Kit' || e.kind === 'Release') for (const a of store.list('App')) manager.enqueue('App', a.metadata.name);
+  });
   return {
-    routes: [taskRoutes(logs), imageRoutes(deps.images)],
+    routes: [taskRoutes(logs), imageRoutes(deps.images), appRoutes, secretRoutes],
     close: async () => {
+      unwatch();
       await tasks.close();
       await pool.close();
     },

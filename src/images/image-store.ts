@@ -1,6 +1,7 @@
 // The image cache under `$AEGIS_HOME/data/images`: pulls references into verified blobs and unpacked
 // layers, resolves them without the network when cached, and removes what nothing references.
 import fs from 'node:fs';
+import path from 'node:path';
 import { AegisError, invalid, isAegisError, notFound, notSupported } from '../errors/codes.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { BlobStore } from './cache/blob-store.js';
@@ -56,6 +57,7 @@ export class ImageStore {
   /** Layer digests of machines that run now, with a count each: never removed while counted. */
   private readonly inUse = new Map<string, number>();
   private activePulls = 0;
+  private readonly pinDir: string;
 
   constructor(
     readonly root: string,
@@ -65,6 +67,8 @@ export class ImageStore {
     this.blobs = new BlobStore(root);
     this.layers = new LayerStore(root);
     this.refs = new RefIndex(root);
+    this.pinDir = path.join(root, 'pins');
+    fs.mkdirSync(this.pinDir, { recursive: true });
     // Only one daemon owns the cache, so anything half-done now was left by a dead one.
     this.blobs.clearIncoming();
     this.layers.clearPartial();
@@ -99,6 +103,30 @@ export class ImageStore {
 
   list(): ImageRecord[] {
     return this.refs.list();
+  }
+
+  /**
+   * Keeps an image's blobs and layers, whatever later happens to its ref (a moved tag, rm, prune), until
+   * `unpin(id)`: a release pins what it published. Returns the pin file, the release's rootfs artifact.
+   */
+  pin(id: string, image: ImageRecord): string {
+    const file = this.pinFile(id);
+    const tmp = `${file}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(image, null, 1));
+    fs.renameSync(tmp, file);
+    return file;
+  }
+
+  /** The image pinned as `id`, when it is still complete on disk. */
+  pinned(id: string): ResolvedImage | undefined {
+    const record = this.readPin(id);
+    if (!record || !this.blobs.has(record.configDigest) || record.layers.some((d) => !this.layers.has(d))) return undefined;
+    return this.resolved(record);
+  }
+
+  async unpin(id: string): Promise<void> {
+    fs.rmSync(this.pinFile(id), { force: true });
+    await this.collectGarbage();
   }
 
   /** Marks an image's layers as in use by a machine; call the returned function when the machine is gone. */
@@ -141,7 +169,7 @@ export class ImageStore {
   private async collectGarbage(): Promise<number> {
     return this.lock.run('gc', async () => {
       const wanted = new Set<string>(this.inUse.keys());
-      for (const r of this.refs.list()) for (const d of [r.digest, r.configDigest, ...r.layers, ...(r.indexDigest ? [r.indexDigest] : [])]) wanted.add(d);
+      for (const r of [...this.refs.list(), ...this.pins()]) for (const d of [r.digest, r.configDigest, ...r.layers, ...(r.indexDigest ? [r.indexDigest] : [])]) wanted.add(d);
       let freed = 0;
       for (const d of this.layers.list()) if (!wanted.has(d)) this.layers.remove(d);
       for (const d of this.blobs.list()) {
@@ -151,6 +179,27 @@ export class ImageStore {
       }
       return freed;
     });
+  }
+
+  private pinFile(id: string): string {
+    if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw invalid(`pin id ${JSON.stringify(id)} must be letters, digits, '.', '_' or '-'`);
+    return path.join(this.pinDir, `${id}.json`);
+  }
+
+  private readPin(id: string): ImageRecord | undefined {
+    try {
+      return JSON.parse(fs.readFileSync(this.pinFile(id), 'utf8')) as ImageRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private pins(): ImageRecord[] {
+    return fs
+      .readdirSync(this.pinDir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => this.readPin(f.slice(0, -'.json'.length)))
+      .filter((r): r is ImageRecord => r !== undefined);
   }
 
   private source(ref: ImageRef): ImageSource {

@@ -34,8 +34,8 @@ export const secretsAllowListSchema = z
     { when: (p) => Array.isArray(p.value) },
   )
   .describe(
-    'Secrets the app may read: [] none, a list of keys, or ["*"] all. Absent = ["*"], as the seed behaves. ' +
-      "A kit's required and optional secrets are allowed in any case.",
+    'Secrets the app may read: a list of keys (from its own and the workspace secrets), ["*"] for all of both, or [] for none. ' +
+      "Absent = all of the app's own secrets and none of the workspace's. A kit's required and optional secrets are allowed in any case.",
   );
 
 export const appSpecSchema = z

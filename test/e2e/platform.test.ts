@@ -68,9 +68,9 @@ describe('platform commands', () => {
   });
 
   it('a command whose feature has not landed says so and fails', async () => {
-    const r = await t.aegis(['kit', 'list']);
+    const r = await t.aegis(['instance', 'list']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('error: "aegis kit list" is not available yet in this build of aegis\n');
+    expect(r.stderr).toBe('error: "aegis instance list" is not available yet in this build of aegis\n');
     expect(r.stdout).toBe('');
   });
 

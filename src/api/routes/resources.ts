@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { invalid } from '../../errors/codes.js';
 import { parseKind } from '../../resources/kinds.js';
 import { present } from '../present.js';
+import { sourceOf } from '../request-source.js';
 import type { ApiServices } from '../services.js';
 
 interface KindParams { kind: string }
@@ -12,7 +13,6 @@ interface WriteBody {
   spec?: unknown;
 }
 
-const sourceOf = (headers: Record<string, unknown>) => (typeof headers['x-aegis-source'] === 'string' ? headers['x-aegis-source'] : 'api');
 
 export function resourceRoutes(app: FastifyInstance, s: ApiServices): void {
   app.get<{ Params: KindParams; Querystring: { labels?: string } }>('/v1/resources/:kind', async (req) => {

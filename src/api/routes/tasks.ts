@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TaskLogs } from '../../logs/task-logs.js';
 import { TASK_FINALIZER } from '../../reconciler/controllers/task.js';
 import { present } from '../present.js';
+import { sourceOf } from '../request-source.js';
 import type { ApiServices } from '../services.js';
 
 interface IdParams { id: string }
@@ -13,7 +14,7 @@ export function taskRoutes(logs: TaskLogs) {
     app.post<{ Body: Record<string, unknown> }>('/v1/tasks', async (req, reply) => {
       const task = s.store.create('Task', {
         spec: req.body,
-        source: typeof req.headers['x-aegis-source'] === 'string' ? req.headers['x-aegis-source'] : 'api',
+        source: sourceOf(req.headers),
         finalizers: [TASK_FINALIZER],
       });
       s.enqueue('Task', task.metadata.name);

@@ -25,6 +25,7 @@ export { SecretListCommand } from './secret/list.js';
 export { SecretDeleteCommand } from './secret/delete.js';
 export { SecretSetWorkspaceCommand } from './secret/set-workspace.js';
 export { SecretListWorkspaceCommand } from './secret/list-workspace.js';
+export { SecretDeleteWorkspaceCommand } from './secret/delete-workspace.js';
 export { KitInstallCommand } from './kit/install.js';
 export { KitListCommand } from './kit/list.js';
 export { KitInfoCommand } from './kit/info.js';

@@ -1,7 +1,9 @@
-// `aegis app list`: list all apps.
+// `aegis app list`: every app as a table (NAME, IMAGE, ID), as the seed prints it.
 import { Command } from 'clipanion';
+import type { AppSpec } from '../../../resources/app.js';
 import { AegisCommand } from '../../base-command.js';
-import { notAvailable } from '../../cli-error.js';
+import { renderTable } from '../../output/table.js';
+import type { ResourceView } from '../../output/resource-view.js';
 
 export class AppListCommand extends AegisCommand {
   static override paths = [['app', 'list']];
@@ -12,6 +14,21 @@ export class AppListCommand extends AegisCommand {
   });
 
   async execute(): Promise<number> {
-    throw notAvailable('app list');
+    const { items } = await this.context.client.get<{ items: ResourceView<AppSpec>[] }>('/v1/apps');
+    if (items.length === 0) {
+      this.out('No apps. Create one with: aegis app create --name NAME --image IMAGE -- CMD');
+      return 0;
+    }
+    this.context.stdout.write(
+      renderTable<ResourceView<AppSpec>>(
+        [
+          { header: 'NAME', width: 20, value: (a) => a.metadata.name },
+          { header: 'IMAGE', width: 30, value: (a) => a.spec.image ?? `(kit ${a.spec.kit})` },
+          { header: 'ID', width: 0, value: (a) => a.metadata.uid },
+        ],
+        items,
+      ),
+    );
+    return 0;
   }
 }

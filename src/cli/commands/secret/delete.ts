@@ -1,7 +1,6 @@
 // `aegis secret delete`: delete an app-scoped secret.
 import { Command, Option } from 'clipanion';
 import { AegisCommand } from '../../base-command.js';
-import { notAvailable } from '../../cli-error.js';
 
 export class SecretDeleteCommand extends AegisCommand {
   static override paths = [['secret', 'delete']];
@@ -15,6 +14,8 @@ export class SecretDeleteCommand extends AegisCommand {
   key = Option.String({ name: 'KEY' });
 
   async execute(): Promise<number> {
-    throw notAvailable('secret delete');
+    const r = await this.context.client.delete<{ app: string }>(`/v1/apps/${encodeURIComponent(this.app)}/secrets/${encodeURIComponent(this.key)}`);
+    this.out(`Secret ${this.key} deleted from ${r.app}`);
+    return 0;
   }
 }

@@ -1,11 +1,12 @@
 // `aegis run`: run a command in a fresh machine (task mode) and behave like running it locally.
-import { Command, Option, UsageError } from 'clipanion';
+import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { AegisCommand } from '../../base-command.js';
 import { CliError, notAvailable } from '../../cli-error.js';
 import { PULL_POLICIES } from '../../../images/pull-policy.js';
 import { DaemonError, DaemonNotRunningError } from '../../client/daemon-client.js';
 import { imageRefFromCli, pullImage } from '../../client/image-pull.js';
+import { parseEnvPairs } from '../../options/env-pairs.js';
 import { exitCodeOf, writeEntry, type TaskLogEntry, type TaskExit } from '../../client/task-output.js';
 
 /** Like `docker run`: the command never started (bad image, no backend, daemon down). */
@@ -45,7 +46,7 @@ export class RunCommand extends AegisCommand {
     const resources = this.memory || this.vcpus ? { resources: { ...(this.memory ? { memoryMiB: this.memory } : {}), ...(this.vcpus ? { vcpus: this.vcpus } : {}) } } : {};
     const image = this.image ? imageRefFromCli(this.image) : undefined;
     // The task would pull by itself; pulling first shows progress and keeps pull errors apart from run errors.
-    const body = { command: this.command, env: parseEnv(this.env), ...(image ? { image, pull: 'missing' } : {}), ...(this.app ? { app: this.app } : {}), ...resources };
+    const body = { command: this.command, env: parseEnvPairs(this.env), ...(image ? { image, pull: 'missing' } : {}), ...(this.app ? { app: this.app } : {}), ...resources };
 
     let id: string;
     try {
@@ -80,14 +81,4 @@ export class RunCommand extends AegisCommand {
     if (message) stderr.write(`error: ${message}\n`);
     return code;
   }
-}
-
-function parseEnv(pairs: string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--env expects KEY=VALUE, got "${pair}"`);
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return env;
 }

@@ -1,0 +1,76 @@
+// App controller: reports whether an app can run (kit installed, required secrets present, latest release)
+// and, when the app is deleted, deletes what belongs to it: releases, app secrets, and with purge its workspace.
+import fs from 'node:fs';
+import path from 'node:path';
+import { isAegisError } from '../../errors/codes.js';
+import type { AppSpec, AppStatus } from '../../resources/app.js';
+import { setCondition } from '../../resources/conditions.js';
+import type { ReleaseSpec, ReleaseStatus } from '../../resources/release.js';
+import type { SecretSpec } from '../../resources/secret.js';
+import type { Store } from '../../store/store.js';
+import type { StoredResource } from '../../store/stored-resource.js';
+import type { ReconcileResult } from '../controller.js';
+import { effectiveApp } from '../apps/effective-app.js';
+import { releasesOf } from '../apps/releases.js';
+
+export const APP_FINALIZER = 'aegis.dev/app-cleanup';
+/** Set by `aegis app delete --purge`: the app's workspace directory goes too. */
+export const PURGE_WORKSPACE_LABEL = 'aegis.dev/purge-workspace';
+
+type App = StoredResource<AppSpec, AppStatus>;
+
+export class AppReconciler {
+  constructor(private readonly deps: { store: Store; workspacesDir: string }) {}
+
+  readonly reconcile = async (name: string): Promise<ReconcileResult | void> => {
+    const { store } = this.deps;
+    const app = store.get<AppSpec, AppStatus>('App', name);
+    if (!app) return;
+    if (app.metadata.deletionTimestamp) return this.cleanUp(app);
+    // Apps created through the generic resource API lack the finalizer that guarantees clean-up.
+    if (!app.metadata.finalizers.includes(APP_FINALIZER)) store.addFinalizer('App', app.metadata.uid, APP_FINALIZER);
+    store.updateStatus('App', app.metadata.uid, this.status(app));
+  };
+
+  private status(app: App): AppStatus {
+    const { store } = this.deps;
+    const releases = releasesOf(store, app.metadata.name);
+    const latest = releases[0];
+    const pinned = app.spec.release ? releases.find((r) => r.spec.label === app.spec.release || r.metadata.uid === app.spec.release) : releases.find((r) => r.status.phase === 'Ready');
+    let ready: { status: 'True' | 'False'; reason: string; message: string };
+    try {
+      const eff = effectiveApp(store, app);
+      const available = new Set<string>();
+      for (const s of store.list<SecretSpec>('Secret')) {
+        if (s.spec.app === app.metadata.name || s.spec.app === undefined) for (const k of Object.keys(s.spec.data)) available.add(k);
+      }
+      const missing = eff.kitSecrets.required.filter((k) => !available.has(k));
+      ready = missing.length > 0
+        ? { status: 'False', reason: 'MissingSecrets', message: `missing required secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (set with: aegis secret set ${app.metadata.name} KEY VALUE)` }
+        : { status: 'True', reason: 'Ready', message: 'the app can run' };
+    } catch (err) {
+      if (!isAegisError(err)) throw err;
+      ready = { status: 'False', reason: 'KitNotFound', message: err.message };
+    }
+    const { latestRelease: _l, release: _r, ...rest } = app.status;
+    return {
+      ...rest,
+      observedGeneration: app.metadata.generation,
+      conditions: setCondition(app.status.conditions ?? [], { type: 'Ready', ...ready }, new Date()),
+      ...(latest ? { latestRelease: latest.metadata.name } : {}),
+      ...(pinned ? { release: pinned.metadata.name } : {}),
+    };
+  }
+
+  private cleanUp(app: App): ReconcileResult | void {
+    const { store } = this.deps;
+    const name = app.metadata.name;
+    const releases = store.list<ReleaseSpec, ReleaseStatus>('Release').filter((r) => r.spec.app === name);
+    for (const r of releases) if (!r.metadata.deletionTimestamp) store.delete('Release', r.metadata.uid);
+    for (const s of store.list<SecretSpec>('Secret')) if (s.spec.app === name) store.delete('Secret', s.metadata.uid);
+    // Releases unpin their images through their own finalizer: wait until they are gone.
+    if (store.list<ReleaseSpec>('Release').some((r) => r.spec.app === name)) return { requeueAfterMs: 100 };
+    if (app.metadata.labels[PURGE_WORKSPACE_LABEL] === 'true') fs.rmSync(path.join(this.deps.workspacesDir, name), { recursive: true, force: true });
+    store.removeFinalizer('App', app.metadata.uid, APP_FINALIZER);
+  }
+}
