@@ -17,6 +17,8 @@ export interface ApiServices {
   version: string;
   startedAt: Date;
   backend: BackendReport;
+  /** Where the router listens, once it does (`http://127.0.0.1:8099`). */
+  routerUrl?: () => string | undefined;
   /** Nudges the controller of a kind; handlers write desired state and enqueue, nothing else. */
   enqueue(kind: Kind, name: string): void;
 }

@@ -8,8 +8,3 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
-
-/** For commands whose feature has not landed yet: say so plainly instead of pretending. */
-export function notAvailable(command: string, exitCode = 1): CliError {
-  return new CliError(`"aegis ${command}" is not available yet in this build of aegis`, exitCode);
-}

@@ -6,4 +6,6 @@ export interface DaemonStatus {
   capabilities: { pauseResume: boolean; memorySnapshots: boolean; bootFromDiskLayers: boolean; isolation: 'vm' | 'namespace' } | null;
   backends: Record<string, { available: boolean; detail: string }>;
   counts: Record<string, number>;
+  /** The router's URL, or null when it is not listening. */
+  router: string | null;
 }

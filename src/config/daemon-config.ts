@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { invalid } from '../errors/codes.js';
+import { durationSchema } from '../resources/duration.js';
 
 export const daemonConfigSchema = z.strictObject({
   images: z
@@ -13,6 +14,19 @@ export const daemonConfigSchema = z.strictObject({
         .describe('Registries (host[:port]) reached over plain HTTP. localhost, 127.0.0.0/8 and ::1 always are.'),
     })
     .default({ insecureRegistries: [] }),
+  router: z
+    .strictObject({
+      host: z.string().default('127.0.0.1').describe('Address the router and the per-port listeners bind (keep it on loopback).'),
+      port: z.number().int().min(0).max(65535).default(8099).describe('Router port (0 picks a free one).'),
+      wakeTimeout: durationSchema.default('30s').describe('How long a request waits for a stopped or paused instance to wake before a 503.'),
+    })
+    .default({ host: '127.0.0.1', port: 8099, wakeTimeout: '30s' }),
+  idle: z
+    .strictObject({
+      pauseAfter: durationSchema.default('60s').describe('Pause an instance after this long without connections or activity.'),
+      stopAfter: durationSchema.default('5m').describe('Stop an instance after it has been paused this long.'),
+    })
+    .default({ pauseAfter: '60s', stopAfter: '5m' }),
 });
 
 export type DaemonConfig = z.infer<typeof daemonConfigSchema>;

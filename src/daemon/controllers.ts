@@ -3,6 +3,8 @@ import type { AegisPaths } from '../config/paths.js';
 import type { RouteRegistrar } from '../api/app.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { appRoutes } from '../api/routes/apps.js';
+import { instanceLogRoutes } from '../api/routes/instance-logs.js';
+import { instanceRoutes } from '../api/routes/instances.js';
 import { secretRoutes } from '../api/routes/secrets.js';
 import { taskRoutes } from '../api/routes/tasks.js';
 import type { ImageStore } from '../images/image-store.js';
@@ -10,7 +12,12 @@ import { TaskLogs } from '../logs/task-logs.js';
 import { Controller, type ReconcileResult } from '../reconciler/controller.js';
 import type { Kind } from '../resources/kinds.js';
 import { AppReconciler } from '../reconciler/controllers/app.js';
+import { InstanceReconciler } from '../reconciler/controllers/instance.js';
 import { ReleaseReconciler } from '../reconciler/controllers/release.js';
+import { RouterDirectory } from '../reconciler/instances/router-directory.js';
+import type { IdleTimes } from '../reconciler/instances/instance-plan.js';
+import { InstanceLogs } from '../logs/instance-log.js';
+import { DaemonPortListeners } from './port-listeners.js';
 import { TaskReconciler } from '../reconciler/controllers/task.js';
 import { MachinePool } from '../reconciler/tasks/machine-pool.js';
 import type { ControllerManager } from '../reconciler/manager.js';
@@ -22,6 +29,8 @@ const RESYNC_MS = 60_000;
 
 export interface ControllerRuntime {
   routes: RouteRegistrar[];
+  /** What the router routes to: the served instances. */
+  directory: RouterDirectory;
   close(): Promise<void>;
 }
 
@@ -34,6 +43,8 @@ export function registerControllers(deps: {
   onError: (kind: string, key: string, err: unknown, terminal: boolean) => void;
   /** Booted machines kept ready for tasks (0 disables the pool). */
   warmMachines: number;
+  idleDefaults: IdleTimes;
+  listen: { host: string; wakeTimeoutMs: number; routerUrl: () => string | undefined };
 }): ControllerRuntime {
   const { store, manager } = deps;
   const logs = new TaskLogs(deps.paths.logs);
@@ -59,14 +70,30 @@ export function registerControllers(deps: {
   register('App', new AppReconciler({ store, workspacesDir: deps.paths.workspaces }).reconcile, 2);
   // Each publish pulls an image: two at once share the link without starving each other.
   register('Release', new ReleaseReconciler({ store, images: deps.images }).reconcile, 2);
+  const instanceLogs = new InstanceLogs(deps.paths.logs);
+  let directory: RouterDirectory | undefined;
+  const instances = new InstanceReconciler({
+    store,
+    images: deps.images,
+    host: deps.host,
+    logs: instanceLogs,
+    listeners: new DaemonPortListeners(() => directory!, deps.listen),
+    workspacesDir: deps.paths.workspaces,
+    idleDefaults: deps.idleDefaults,
+  });
+  directory = new RouterDirectory(instances);
+  register('Instance', instances.reconcile, 4);
   // An app's status depends on its kit, secrets and releases: any change to those re-checks every app.
   const unwatch = store.onChange((e) => {
     if (e.kind === 'Secret' || e.kind === 'Kit' || e.kind === 'Release') for (const a of store.list('App')) manager.enqueue('App', a.metadata.name);
   });
   return {
-    routes: [taskRoutes(logs), imageRoutes(deps.images), appRoutes, secretRoutes],
+    routes: [taskRoutes(logs), imageRoutes(deps.images), appRoutes, secretRoutes, instanceRoutes(instances), instanceLogRoutes(instanceLogs)],
+    directory,
     close: async () => {
       unwatch();
+      await instances.close();
+      instanceLogs.close();
       await tasks.close();
       await pool.close();
     },

@@ -7,6 +7,8 @@ import type { AegisPaths } from '../config/paths.js';
 import { loadDaemonConfig } from '../config/daemon-config.js';
 import { AEGIS_VERSION } from '../config/version.js';
 import { ImageStore } from '../images/image-store.js';
+import { parseDuration } from '../resources/duration.js';
+import { startRouter, type RunningRouter } from '../router/router.js';
 import { ControllerManager } from '../reconciler/manager.js';
 import type { Kind } from '../resources/kinds.js';
 import { Store } from '../store/store.js';
@@ -44,6 +46,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
   const api = buildApi(services, {
     logger: { level: env.AEGIS_LOG_LEVEL ?? 'info', file: paths.daemonLog },
   });
+  let router: RunningRouter | undefined;
   const runtime = registerControllers({
     store,
     manager,
@@ -51,12 +54,22 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     host: selection.host,
     images,
     onError: (kind, key, err, terminal) => api.log.error({ kind, key, terminal, err }, 'reconcile failed'),
+    idleDefaults: { pauseAfterMs: parseDuration(config.idle.pauseAfter), stopAfterMs: parseDuration(config.idle.stopAfter) },
+    listen: { host: config.router.host, wakeTimeoutMs: parseDuration(config.router.wakeTimeout), routerUrl: () => router?.url },
     warmMachines: env.AEGIS_WARM_MACHINES === undefined ? DEFAULT_WARM_MACHINES : Number(env.AEGIS_WARM_MACHINES) || 0,
   });
   for (const register of runtime.routes) register(api, services);
 
   // Store writes from any source (API, controllers) wake the kind's controller: triggers only enqueue keys.
   store.onChange((e) => manager.enqueue(e.kind, e.name));
+
+  // A router that cannot bind (port taken) leaves the daemon usable for everything else; status says so.
+  try {
+    router = await startRouter(runtime.directory, { host: config.router.host, port: config.router.port, wakeTimeoutMs: parseDuration(config.router.wakeTimeout) });
+  } catch (err) {
+    api.log.error({ err }, `router cannot listen on ${config.router.host}:${config.router.port}`);
+  }
+  services.routerUrl = () => router?.url;
 
   fs.rmSync(paths.socket, { force: true });
   await api.listen({ path: paths.socket });
@@ -75,6 +88,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
       try {
         // Close the listener first (new requests are refused), then let reconciles finish, then the store.
         await api.close();
+        await router?.close();
         await manager.stop(STOP_DEADLINE_MS);
         await runtime.close();
         store.close();

@@ -67,13 +67,6 @@ describe('platform commands', () => {
     expect(app.stdout).not.toContain('aegis kit install');
   });
 
-  it('a command whose feature has not landed says so and fails', async () => {
-    const r = await t.aegis(['instance', 'list']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toBe('error: "aegis instance list" is not available yet in this build of aegis\n');
-    expect(r.stdout).toBe('');
-  });
-
   it('bad flags are usage errors with a non-zero exit', async () => {
     const r = await t.aegis(['app', 'create', '--image', 'x', '--', 'true']);
     expect(r.code).not.toBe(0);

@@ -31,6 +31,8 @@ export interface TempHome {
 export function withTempHome(): TempHome {
   // Short path: unix socket paths are limited to 108 bytes and machines nest theirs under AEGIS_HOME.
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-'));
+  // Test daemons run side by side: each router takes a free port instead of the default 8099.
+  fs.writeFileSync(path.join(home, 'config.yaml'), 'router:\n  port: 0\n');
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,

@@ -12,5 +12,6 @@ export function statusRoutes(app: FastifyInstance, s: ApiServices): void {
     capabilities: s.backend.capabilities,
     backends: s.backend.probes,
     counts: s.store.counts(),
+    router: s.routerUrl?.() ?? null,
   }));
 }

@@ -25,6 +25,8 @@ export class DaemonNotRunningError extends Error {
 
 export interface RequestOptions {
   body?: unknown;
+  /** A raw request body streamed as is (e.g. stdin for `aegis exec -i`); set its content-type in headers. */
+  stream?: Readable;
   headers?: Record<string, string>;
   signal?: AbortSignal;
 }
@@ -94,7 +96,8 @@ export class DaemonClient {
       req.on('error', (err: NodeJS.ErrnoException) => {
         reject(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new DaemonNotRunningError(this.socketPath) : err);
       });
-      req.end(payload);
+      if (opts.stream) opts.stream.pipe(req);
+      else req.end(payload);
     });
   }
 }

@@ -25,12 +25,25 @@ export interface MachineShape {
 
 export const newMachineId = () => `mach-${Date.now().toString(16)}${crypto.randomBytes(5).toString('hex')}`;
 
-/**
- * Boots a machine on `layers` (lowest first; default: the base rootfs) and connects to its harness;
- * on failure nothing is left running.
- */
-export async function bootMachine(host: MachineHost, shape: MachineShape, layers = [host.baseRootfs], id = newMachineId()): Promise<BootedMachine> {
-  const machine = await host.backend.start({ id, hostname: id, rootfsLayers: layers, ...shape });
+/** What a boot may set beyond the shape; every field has a default (base rootfs, hostname = machine id). */
+export interface BootOptions {
+  /** Read-only layers, lowest first (default: the base rootfs). */
+  layers?: string[];
+  hostname?: string;
+  workspaceDir?: string;
+  id?: string;
+}
+
+/** Boots a machine and connects to its harness; on failure nothing is left running. */
+export async function bootMachine(host: MachineHost, shape: MachineShape, opts: BootOptions = {}): Promise<BootedMachine> {
+  const id = opts.id ?? newMachineId();
+  const machine = await host.backend.start({
+    id,
+    hostname: opts.hostname ?? id,
+    rootfsLayers: opts.layers ?? [host.baseRootfs],
+    ...shape,
+    ...(opts.workspaceDir ? { workspaceDir: opts.workspaceDir } : {}),
+  });
   try {
     const client = await ControlClient.connect(await machine.connect(BOOT_TIMEOUT_MS), { timeoutMs: BOOT_TIMEOUT_MS });
     return { machine, client };

@@ -8,6 +8,7 @@ import type { Machine } from '../../vmm/backend.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ControlClient } from '../../vmm/channel/control-client.js';
 import { resolveEnvironment } from './environment.js';
+import { imageEnv } from '../../images/image-env.js';
 import { bootMachine, DEFAULT_MEMORY_MIB, DEFAULT_VCPUS, type MachinePool } from './machine-pool.js';
 import { chunkEntry, splitAtCharBoundary, type LogExit } from '../../logs/log-entry.js';
 import type { LogFile } from '../../logs/log-file.js';
@@ -67,7 +68,7 @@ export class TaskRunner {
     const shape = { memoryMiB: spec.resources?.memoryMiB ?? DEFAULT_MEMORY_MIB, vcpus: spec.resources?.vcpus ?? DEFAULT_VCPUS };
     // Warm machines run the base rootfs, so only image-less tasks can take one.
     const host = await this.deps.host();
-    const booted = (!image && (await this.deps.pool.take(shape))) || (await bootMachine(host, shape, image?.layerDirs));
+    const booted = (!image && (await this.deps.pool.take(shape))) || (await bootMachine(host, shape, image ? { layers: image.layerDirs } : {}));
     this.machine = booted.machine;
     this.client = booted.client;
     if (this.cancelled) return this.finish({ code: null, signal: null, reason: 'Cancelled', message: 'task was cancelled' });
@@ -141,12 +142,3 @@ export class TaskRunner {
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-/** The image's `Env` (`KEY=VALUE` lines) as the base of the command's environment. */
-function imageEnv(image: ResolvedImage | undefined): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of image?.config.env ?? []) {
-    const eq = line.indexOf('=');
-    if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-  return env;
-}

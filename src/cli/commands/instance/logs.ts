@@ -1,20 +1,85 @@
-// `aegis logs`: stream instance logs.
+// `aegis logs`: print (and with --follow, stream) the logs of an instance or an app's instance.
 import { Command, Option } from 'clipanion';
+import * as t from 'typanion';
 import { AegisCommand } from '../../base-command.js';
-import { notAvailable } from '../../cli-error.js';
+import type { AegisContext } from '../../context.js';
+import { formatLogLine, logLineStyle, type LogLineEntry } from '../../output/log-line.js';
+
+export interface LogFlags {
+  follow: boolean;
+  tail?: number;
+  since?: string;
+  source?: string;
+  json: boolean;
+}
+
+export const tailOption = () =>
+  Option.String('--tail', { description: 'Show only the last N lines of history', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(0)]) });
+
+/** `inst-…` is an instance id; anything else names an app, whose newest instance the daemon picks. */
+export function logsPath(target: string, kind: 'auto' | 'app'): string {
+  const base = kind === 'auto' && target.startsWith('inst-') ? `/v1/instances/${encodeURIComponent(target)}` : `/v1/apps/${encodeURIComponent(target)}`;
+  return base;
+}
+
+/** Streams log entries to stdout until the log ends, or, following, until Ctrl+C (which is a clean exit 0). */
+export async function printLogs(context: AegisContext, path: string, flags: LogFlags): Promise<number> {
+  const { client, stdout } = context;
+  const query = new URLSearchParams();
+  if (flags.follow) query.set('follow', 'true');
+  if (flags.tail !== undefined) query.set('tail', String(flags.tail));
+  if (flags.since) query.set('since', flags.since);
+  if (flags.source) query.set('source', flags.source);
+  const qs = query.toString();
+  const style = logLineStyle({ json: flags.json, isTTY: (stdout as { isTTY?: boolean }).isTTY, env: context.env });
+
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // `aegis logs app | head`: the reader left, which ends us as quietly as Ctrl+C does.
+  const onStdoutError = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') stop();
+  };
+  stdout.on('error', onStdoutError);
+  try {
+    for await (const entry of client.ndjson<LogLineEntry>(`${path}/logs${qs ? `?${qs}` : ''}`, { signal: abort.signal })) {
+      if (abort.signal.aborted) break;
+      // Wait for a slow terminal or pipe: the daemon then waits for us, and no line is lost.
+      if (!stdout.write(formatLogLine(entry, style))) await new Promise((resolve) => stdout.once('drain', resolve));
+    }
+    return 0;
+  } catch (err) {
+    if (abort.signal.aborted) return 0;
+    throw err;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    stdout.off('error', onStdoutError);
+  }
+}
 
 export class LogsCommand extends AegisCommand {
   static override paths = [['logs']];
   static override usage = Command.Usage({
     category: 'Instance commands',
     description: 'stream instance logs',
+    details: `
+      TARGET is an app name (its serving instance) or an instance id (\`inst-…\`). Prints the stored history, then with \`--follow\` keeps streaming new lines until Ctrl+C. On a terminal each line is tagged with its source (boot, server, exec, system) and stderr lines are red (no colour with NO_COLOR); piped, only the lines are printed. \`--json\` prints the raw entries.
+
+      \`--tail N\` keeps the last N lines of history, \`--since\` takes a duration (10s, 5m, 2h, 1d) or a time (2026-02-19T10:35:00Z), \`--source\` a comma-separated list of sources.
+    `,
     examples: [['Follow logs', '$0 logs myapp --follow']],
   });
 
   follow = Option.Boolean('-f,--follow', false, { description: 'Stream live logs' });
+  tail = tailOption();
+  since = Option.String('--since', { description: 'Only lines since a duration ago (5m) or a time (ISO 8601)' });
+  source = Option.String('--source', { description: 'Only these sources: boot, server, exec, system (comma-separated)' });
+  json = Option.Boolean('--json', false, { description: 'Print raw JSON entries' });
   target = Option.String({ name: 'APP_NAME' });
 
   async execute(): Promise<number> {
-    throw notAvailable('logs');
+    return printLogs(this.context, logsPath(this.target, 'auto'), this);
   }
 }

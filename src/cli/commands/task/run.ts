@@ -2,10 +2,11 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { AegisCommand } from '../../base-command.js';
-import { CliError, notAvailable } from '../../cli-error.js';
+import { CliError } from '../../cli-error.js';
 import { PULL_POLICIES } from '../../../images/pull-policy.js';
 import { DaemonError, DaemonNotRunningError } from '../../client/daemon-client.js';
 import { imageRefFromCli, pullImage } from '../../client/image-pull.js';
+import { serveUntilInterrupted } from '../../client/serve-session.js';
 import { parseEnvPairs } from '../../options/env-pairs.js';
 import { exitCodeOf, writeEntry, type TaskLogEntry, type TaskExit } from '../../client/task-output.js';
 
@@ -41,8 +42,8 @@ export class RunCommand extends AegisCommand {
   command = Option.Rest({ required: 1 });
 
   async execute(): Promise<number> {
-    if (this.expose.length > 0) throw notAvailable('run --expose', EXIT_NOT_STARTED);
     const { client, stderr } = this.context;
+    if (this.expose.length > 0) return this.serve();
     const resources = this.memory || this.vcpus ? { resources: { ...(this.memory ? { memoryMiB: this.memory } : {}), ...(this.vcpus ? { vcpus: this.vcpus } : {}) } } : {};
     const image = this.image ? imageRefFromCli(this.image) : undefined;
     // The task would pull by itself; pulling first shows progress and keeps pull errors apart from run errors.
@@ -80,5 +81,26 @@ export class RunCommand extends AegisCommand {
     const { code, message } = exitCodeOf(exit);
     if (message) stderr.write(`error: ${message}\n`);
     return code;
+  }
+
+  /** Serve mode: an ad-hoc Instance (image or base rootfs, command, ports) served until Ctrl+C. */
+  private async serve(): Promise<number> {
+    const { client, stderr, stdout } = this.context;
+    const expose = this.expose.map((p) => {
+      if (!/^\d+$/.test(p)) throw new CliError(`--expose expects a port number, got "${p}"`, EXIT_NOT_STARTED);
+      return Number(p);
+    });
+    const image = this.image ? imageRefFromCli(this.image) : undefined;
+    const resources = this.memory || this.vcpus ? { resources: { ...(this.memory ? { memoryMiB: this.memory } : {}), ...(this.vcpus ? { vcpus: this.vcpus } : {}) } } : {};
+    let id: string;
+    try {
+      if (image) await pullImage(client, image, this.pull, stderr, EXIT_NOT_STARTED);
+      const body = { command: this.command, expose, env: parseEnvPairs(this.env), ...(image ? { image } : {}), ...resources };
+      id = (await client.post<{ metadata: { uid: string } }>('/v1/instances', body, { headers: { 'x-aegis-source': 'cli' } })).metadata.uid;
+    } catch (err) {
+      if (err instanceof DaemonError || err instanceof DaemonNotRunningError) throw new CliError(err.message, EXIT_NOT_STARTED);
+      throw err;
+    }
+    return serveUntilInterrupted(client, stdout, id, (url) => `Serving on ${url}`);
   }
 }

@@ -1,0 +1,76 @@
+// Instance log endpoints: GET /v1/instances/{id}/logs and GET /v1/apps/{app}/logs (NDJSON; follow, tail, since, source).
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { invalid, notFound } from '../../errors/codes.js';
+import { isLogSource, LOG_SOURCES, type LogSource } from '../../logs/instance-log-entry.js';
+import type { InstanceLogs, ReadOptions } from '../../logs/instance-log.js';
+import { tryParseDuration } from '../../resources/duration.js';
+import type { StoredResource } from '../../store/stored-resource.js';
+import type { ApiServices } from '../services.js';
+
+interface LogQuery {
+  follow?: string;
+  tail?: string;
+  since?: string;
+  source?: string;
+}
+
+export function instanceLogRoutes(logs: InstanceLogs) {
+  return (app: FastifyInstance, s: ApiServices): void => {
+    const stream = (instance: StoredResource, req: FastifyRequest<{ Querystring: LogQuery }>, reply: FastifyReply) => {
+      const opts = readOptions(req.query);
+      const abort = new AbortController();
+      // A client that goes away ends its reader (and stops counting as activity for the idle timer).
+      reply.raw.on('close', () => abort.abort());
+      const entries = logs.read(instance.metadata.uid, { ...opts, signal: abort.signal });
+      return reply.type('application/x-ndjson').send(Readable.from(ndjson(entries), { objectMode: false }));
+    };
+
+    app.get<{ Params: { id: string }; Querystring: LogQuery }>('/v1/instances/:id/logs', async (req, reply) =>
+      stream(s.store.mustGet('Instance', req.params.id), req, reply),
+    );
+
+    app.get<{ Params: { app: string }; Querystring: LogQuery }>('/v1/apps/:app/logs', async (req, reply) => {
+      const appRes = s.store.mustGet('App', req.params.app);
+      const name = appRes.metadata.name;
+      // The newest instance of the app: `app serve` keeps one, a replaced one may linger while it is deleted.
+      const instance = s.store
+        .list<{ app?: string }>('Instance')
+        .filter((i) => i.spec.app === name)
+        .reduce<StoredResource<{ app?: string }> | undefined>((a, b) => (a && a.metadata.sequence > b.metadata.sequence ? a : b), undefined);
+      if (!instance) throw notFound(`app "${name}" has no instance (serve it with: aegis app serve ${name})`);
+      return stream(instance as StoredResource, req, reply);
+    });
+  };
+}
+
+/** Reads the query; anything malformed is a 400 naming the accepted forms, never silently ignored. */
+export function readOptions(q: LogQuery, now = Date.now()): Omit<ReadOptions, 'signal'> {
+  const opts: Omit<ReadOptions, 'signal'> = { follow: q.follow === 'true' || q.follow === '1' };
+  if (q.tail !== undefined && q.tail !== '') {
+    if (!/^\d+$/.test(q.tail) || !Number.isSafeInteger(Number(q.tail))) throw invalid(`invalid tail ${JSON.stringify(q.tail)}: expected a number of lines (0 or more)`);
+    opts.tail = Number(q.tail);
+  }
+  if (q.since !== undefined && q.since !== '') opts.since = parseSince(q.since, now);
+  if (q.source !== undefined && q.source !== '') {
+    const sources = q.source.split(',').map((x) => x.trim()).filter(Boolean);
+    const bad = sources.filter((x) => !isLogSource(x));
+    if (bad.length > 0) throw invalid(`invalid source ${JSON.stringify(bad[0])}: expected one or more of ${LOG_SOURCES.join(', ')} (comma-separated)`);
+    opts.source = sources as LogSource[];
+  }
+  return opts;
+}
+
+/** `10s`, `5m`, `2h`, `1d` (back from now) or an ISO 8601 time. */
+export function parseSince(since: string, now = Date.now()): Date {
+  const ms = tryParseDuration(since);
+  if (ms !== undefined) return new Date(now - ms);
+  // Only ISO-looking times: Date.parse alone accepts odd strings ("1", "May") that are surely typos.
+  const t = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(since) ? Date.parse(since) : NaN;
+  if (Number.isNaN(t)) throw invalid(`invalid since ${JSON.stringify(since)}: expected a duration such as 10s, 5m, 2h or 1d, or a time such as 2026-02-19T10:35:00Z`);
+  return new Date(t);
+}
+
+async function* ndjson(entries: AsyncIterable<unknown>): AsyncGenerator<string> {
+  for await (const e of entries) yield JSON.stringify(e) + '\n';
+}

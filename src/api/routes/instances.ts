@@ -1,0 +1,133 @@
+// Instance endpoints: POST/GET /v1/instances, GET/DELETE /v1/instances/{id}, POST /v1/apps/{app}/serve,
+// POST /v1/instances/{id}/exec (NDJSON output, exit last), POST /v1/instances/{id}/keepalive.
+import crypto from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { conflict, invalid, notFound } from '../../errors/codes.js';
+import { chunkEntry } from '../../logs/log-entry.js';
+import { effectiveApp } from '../../reconciler/apps/effective-app.js';
+import { INSTANCE_FINALIZER, type InstanceReconciler } from '../../reconciler/controllers/instance.js';
+import { pickRelease } from '../../reconciler/instances/instance-plan.js';
+import type { AppSpec } from '../../resources/app.js';
+import type { InstanceSpec } from '../../resources/instance.js';
+import type { StoredResource } from '../../store/stored-resource.js';
+import { present } from '../present.js';
+import { sourceOf } from '../request-source.js';
+import type { ApiServices } from '../services.js';
+
+interface IdParams { id: string }
+interface ExecBody { command?: unknown; env?: unknown; workdir?: unknown }
+
+/** An instance by id or name, or the instance serving an app of that name. */
+export function findInstance(s: ApiServices, target: string): StoredResource<InstanceSpec> {
+  const direct = s.store.get<InstanceSpec>('Instance', target);
+  if (direct) return direct;
+  const app = s.store.get('App', target);
+  const served = app && s.store.list<InstanceSpec>('Instance').filter((i) => i.spec.app === app.metadata.name && !i.metadata.deletionTimestamp).sort((a, b) => b.metadata.sequence - a.metadata.sequence)[0];
+  if (served) return served;
+  throw notFound(app ? `app "${app.metadata.name}" has no instance (serve it with: aegis app serve ${app.metadata.name})` : `no instance or app named "${target}"`);
+}
+
+function execRequest(req: FastifyRequest): ExecBody {
+  // With stdin the body is the input stream and the request rides in a header.
+  if (req.headers['content-type']?.startsWith('application/octet-stream')) {
+    try {
+      return JSON.parse(String(req.headers['x-aegis-exec'] ?? '{}')) as ExecBody;
+    } catch {
+      throw invalid('x-aegis-exec must be a JSON object');
+    }
+  }
+  return (req.body ?? {}) as ExecBody;
+}
+
+export function instanceRoutes(instances: InstanceReconciler) {
+  return (app: FastifyInstance, s: ApiServices): void => {
+    app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+
+    const create = (spec: Record<string, unknown>, source: string) => {
+      const inst = s.store.create('Instance', { spec, source, finalizers: [INSTANCE_FINALIZER] });
+      s.enqueue('Instance', inst.metadata.name);
+      return inst;
+    };
+
+    app.post<{ Body: Record<string, unknown> }>('/v1/instances', async (req, reply) => {
+      if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body)) throw invalid('request body must be a JSON object (the Instance spec)');
+      return reply.status(201).send(present(create(req.body, sourceOf(req.headers))));
+    });
+
+    app.get('/v1/instances', async () => ({ items: s.store.list('Instance').map(present) }));
+    app.get<{ Params: IdParams }>('/v1/instances/:id', async (req) => present(findInstance(s, req.params.id)));
+
+    app.delete<{ Params: IdParams }>('/v1/instances/:id', async (req) => {
+      const inst = s.store.mustGet('Instance', req.params.id);
+      const result = s.store.delete('Instance', inst.metadata.uid);
+      s.enqueue('Instance', inst.metadata.name);
+      return { id: inst.metadata.uid, result };
+    });
+
+    // Serving an app that is served already returns its instance (200); otherwise a new one (201).
+    app.post<{ Params: { app: string } }>('/v1/apps/:app/serve', async (req, reply) => {
+      const target = s.store.mustGet<AppSpec>('App', req.params.app);
+      const name = target.metadata.name;
+      const existing = s.store.list<InstanceSpec>('Instance').find((i) => i.spec.app === name && !i.metadata.deletionTimestamp);
+      if (existing) return reply.status(200).send(present(existing));
+      if (effectiveApp(s.store, target).expose.length === 0) throw invalid(`app "${name}" exposes no port, so there is nothing to serve; recreate it with --expose PORT`);
+      // Fail now, not in the background, when there is no release to run.
+      pickRelease(s.store, name, target.spec.release);
+      return reply.status(201).send(present(create({ app: name }, sourceOf(req.headers))));
+    });
+
+    app.post<{ Params: IdParams }>('/v1/instances/:id/keepalive', async (req) => {
+      const inst = findInstance(s, req.params.id);
+      instances.runtime(inst.metadata.uid)?.touch();
+      return { id: inst.metadata.uid };
+    });
+
+    app.post<{ Params: IdParams }>('/v1/instances/:id/exec', async (req, reply) => {
+      const inst = findInstance(s, req.params.id);
+      const body = execRequest(req);
+      if (!Array.isArray(body.command) || body.command.length === 0 || !body.command.every((a) => typeof a === 'string')) throw invalid('exec needs "command": a non-empty array of strings');
+      if (body.env !== undefined && (typeof body.env !== 'object' || body.env === null || Object.values(body.env).some((v) => typeof v !== 'string'))) throw invalid('"env" must map names to strings');
+      if (body.workdir !== undefined && typeof body.workdir !== 'string') throw invalid('"workdir" must be a string');
+      const rt = instances.runtime(inst.metadata.uid);
+      const stopped = () => conflict(`instance ${inst.metadata.uid} is stopped; it starts again on its next connection (or: aegis app serve)`);
+      if (!rt) throw stopped();
+      const client = await rt.wakeIfAlive();
+      if (!client) throw stopped();
+      const release = rt.hold();
+      const execId = `exec-${crypto.randomBytes(4).toString('hex')}`;
+      const stdin = req.headers['content-type']?.startsWith('application/octet-stream') ? (req.body as Readable) : undefined;
+      const handle = client.exec(
+        { argv: body.command as string[], env: { ...rt.env, ...((body.env as Record<string, string>) ?? {}) }, ...(body.workdir ? { cwd: body.workdir as string } : {}), stdin: false },
+        stdin ? { stdin } : {},
+      );
+      reply.raw.on('close', () => {
+        // The client went away mid-exec: stop the command rather than leave it running unseen.
+        void handle.execId.then((id) => client.signal(id, 'SIGKILL')).catch(() => undefined);
+      });
+      // NDJSON in the task log's format (so the CLI renders both alike); a slow reader pauses the command's output.
+      const out = new PassThrough();
+      let open = 2;
+      for (const name of ['stdout', 'stderr'] as const) {
+        const stream = handle[name];
+        stream.on('data', (chunk: Buffer) => {
+          rt.log.write(name, 'exec', chunk, execId);
+          if (!out.write(JSON.stringify(chunkEntry(name, chunk)) + '\n')) {
+            stream.pause();
+            out.once('drain', () => stream.resume());
+          }
+        });
+        stream.on('end', () => {
+          if (--open > 0) return;
+          void handle.exit.then((exit) => {
+            release();
+            // The seed's contract: an exec cut off by the instance stopping exits with -1.
+            const record = exit.error ? { code: -1, signal: null, reason: 'InstanceStopped', message: exit.error } : exit;
+            out.end(JSON.stringify({ ts: new Date().toISOString(), stream: 'system', exec_id: execId, exit: record }) + '\n');
+          });
+        });
+      }
+      return reply.type('application/x-ndjson').send(out);
+    });
+  };
+}

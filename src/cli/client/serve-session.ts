@@ -1,0 +1,36 @@
+// The blocking half of serve mode (`aegis run --expose`, `aegis app serve`): print where it is served, then
+// wait until Ctrl+C (which deletes the instance) or until the instance is deleted elsewhere.
+import type { Writable } from 'node:stream';
+import type { DaemonStatus } from '../daemon-status.js';
+import { DaemonError, type DaemonClient } from './daemon-client.js';
+
+const POLL_MS = 1_000;
+
+export async function serveUntilInterrupted(client: DaemonClient, stdout: Writable, instanceId: string, heading: (routerUrl: string) => string): Promise<number> {
+  const status = await client.get<DaemonStatus>('/v1/status');
+  stdout.write(`${heading(status.router ?? 'http://127.0.0.1:8099')}\nInstance: ${instanceId}\nPress Ctrl+C to stop\n`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      clearInterval(timer);
+      client.delete(`/v1/instances/${instanceId}`).then(
+        () => resolve(0),
+        () => resolve(0),
+      );
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    // Someone else deleting the instance (aegis app delete, the API) ends the session too.
+    const timer = setInterval(() => {
+      client.get(`/v1/instances/${instanceId}`).catch((err: unknown) => {
+        if (err instanceof DaemonError && err.status === 404) {
+          clearInterval(timer);
+          stdout.write('The instance was deleted.\n');
+          resolve(0);
+        }
+      });
+    }, POLL_MS);
+  });
+}

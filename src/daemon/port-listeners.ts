@@ -1,0 +1,39 @@
+// One stable loopback TCP listener per exposed port of each instance, kept across pause, stop and boot;
+// a restarted daemon asks for the same host ports again.
+import type { PortListeners } from '../reconciler/controllers/instance.js';
+import type { Endpoint } from '../resources/instance.js';
+import type { InstanceDirectory } from '../router/instance-directory.js';
+import { listenPort, type PortListener } from '../router/port-listener.js';
+
+export class DaemonPortListeners implements PortListeners {
+  private readonly open = new Map<string, PortListener[]>();
+
+  constructor(
+    private readonly dir: () => InstanceDirectory,
+    private readonly opts: { host: string; wakeTimeoutMs: number; routerUrl: () => string | undefined },
+  ) {}
+
+  async listen(instance: string, ports: number[], previous: Endpoint[]): Promise<Endpoint[]> {
+    await this.close(instance);
+    const listeners: PortListener[] = [];
+    const endpoints: Endpoint[] = [];
+    for (const port of ports) {
+      const target = { instance, app: instance, port };
+      const wanted = previous.find((e) => e.port === port)?.hostPort ?? 0;
+      // The old host port may be taken by now: then any free one.
+      const l = await listenPort(this.dir(), target, port, { host: this.opts.host, port: wanted, wakeTimeoutMs: this.opts.wakeTimeoutMs }).catch(() =>
+        listenPort(this.dir(), target, port, { host: this.opts.host, port: 0, wakeTimeoutMs: this.opts.wakeTimeoutMs }),
+      );
+      listeners.push(l);
+      endpoints.push({ port, hostPort: l.port, ...(this.opts.routerUrl() ? { url: this.opts.routerUrl() } : {}) });
+    }
+    this.open.set(instance, listeners);
+    return endpoints;
+  }
+
+  async close(instance: string): Promise<void> {
+    const listeners = this.open.get(instance) ?? [];
+    this.open.delete(instance);
+    await Promise.all(listeners.map((l) => l.close()));
+  }
+}

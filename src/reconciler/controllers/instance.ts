@@ -1,0 +1,185 @@
+// Instance controller: one InstanceRuntime per Instance resource (booted when created, woken by traffic,
+// paused and stopped when idle), a stable host port per exposed port, and the status the CLI shows.
+import type { ImageStore } from '../../images/image-store.js';
+import { setCondition } from '../../resources/conditions.js';
+import type { Endpoint, InstanceSpec, InstanceStatus } from '../../resources/instance.js';
+import type { Store } from '../../store/store.js';
+import type { StoredResource } from '../../store/stored-resource.js';
+import type { MachineHost } from '../../vmm/machine-host.js';
+import type { ReconcileResult } from '../controller.js';
+import { exposedPorts, planInstance, type IdleTimes } from '../instances/instance-plan.js';
+import { InstanceRuntime, type InstanceLogSink } from '../instances/instance-runtime.js';
+
+export const INSTANCE_FINALIZER = 'aegis.dev/instance-machine';
+/** Idle timers are checked this often; tests use sub-second idle times. */
+const TICK_MS = 100;
+/** Last Active moves on every request; the stored copy is refreshed at most this often. */
+const ACTIVITY_WRITE_MS = 2_000;
+
+type Instance = StoredResource<InstanceSpec, InstanceStatus>;
+
+export interface InstanceLogs {
+  writer(instance: string, app: string): InstanceLogSink & { close(): void };
+  remove(instance: string): void;
+  /** Readers following the instance's log right now: they count as activity. */
+  followers(instance: string): number;
+}
+
+/** Per-port listeners, opened by the daemon (they live as long as the instance, across machines). */
+export interface PortListeners {
+  listen(instance: string, ports: number[], previous: Endpoint[]): Promise<Endpoint[]>;
+  close(instance: string): Promise<void>;
+}
+
+export interface InstanceControllerDeps {
+  store: Store;
+  images: ImageStore;
+  host: () => Promise<MachineHost>;
+  logs: InstanceLogs;
+  listeners: PortListeners;
+  workspacesDir: string;
+  idleDefaults: IdleTimes;
+}
+
+interface Entry {
+  runtime: InstanceRuntime;
+  log: InstanceLogSink & { close(): void };
+  endpoints: Endpoint[];
+  lastWrite: number;
+  lastActiveWritten: string;
+}
+
+export class InstanceReconciler {
+  private readonly entries = new Map<string, Entry>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly deps: InstanceControllerDeps) {
+    this.timer = setInterval(() => {
+      for (const [uid, e] of this.entries) {
+        if (this.deps.logs.followers(uid) > 0) e.runtime.touch();
+        void e.runtime.tick().catch(() => undefined);
+        // Last Active and CONNS change without state changes: flush them now and then.
+        if (Date.now() - e.lastWrite >= ACTIVITY_WRITE_MS && e.runtime.status.lastActiveAt !== e.lastActiveWritten) this.writeStatus(uid);
+      }
+    }, TICK_MS);
+    this.timer.unref();
+  }
+
+  /** The runtime of an instance this daemon manages (by uid). */
+  runtime(uid: string): InstanceRuntime | undefined {
+    return this.entries.get(uid)?.runtime;
+  }
+
+  /** Every managed instance with its app name, for the router. */
+  managed(): { uid: string; name: string; app: string; ports: number[] }[] {
+    const out = [];
+    for (const uid of this.entries.keys()) {
+      const inst = this.deps.store.get<InstanceSpec>('Instance', uid);
+      if (!inst || inst.metadata.deletionTimestamp) continue;
+      out.push({ uid, name: inst.metadata.name, app: inst.spec.app ?? inst.metadata.name, ports: exposedPorts(this.deps.store, inst.spec) });
+    }
+    return out;
+  }
+
+  readonly reconcile = async (name: string): Promise<ReconcileResult | void> => {
+    const { store } = this.deps;
+    const inst = store.get<InstanceSpec, InstanceStatus>('Instance', name);
+    if (!inst) return;
+    const uid = inst.metadata.uid;
+    if (inst.metadata.deletionTimestamp) {
+      const e = this.entries.get(uid);
+      this.entries.delete(uid);
+      if (e) {
+        await e.runtime.delete();
+        e.log.close();
+      } else await this.stopLeftover(inst);
+      await this.deps.listeners.close(uid);
+      this.deps.logs.remove(uid);
+      store.removeFinalizer('Instance', uid, INSTANCE_FINALIZER);
+      return;
+    }
+    if (!inst.metadata.finalizers.includes(INSTANCE_FINALIZER)) store.addFinalizer('Instance', uid, INSTANCE_FINALIZER);
+    if (this.entries.has(uid)) return;
+    await this.stopLeftover(inst);
+    this.start(inst);
+  };
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    const entries = [...this.entries.entries()];
+    this.entries.clear();
+    await Promise.all(
+      entries.map(async ([uid, e]) => {
+        await e.runtime.delete();
+        e.log.close();
+        await this.deps.listeners.close(uid);
+      }),
+    );
+  }
+
+  private start(inst: Instance): void {
+    const uid = inst.metadata.uid;
+    const app = inst.spec.app ?? inst.metadata.name;
+    const log = this.deps.logs.writer(uid, app);
+    const runtime = new InstanceRuntime({
+      host: this.deps.host,
+      plan: () => {
+        const cur = this.deps.store.mustGet<InstanceSpec>('Instance', uid);
+        return planInstance({ store: this.deps.store, images: this.deps.images, workspacesDir: this.deps.workspacesDir, idleDefaults: this.deps.idleDefaults }, cur);
+      },
+      log,
+      retainImage: (image) => this.deps.images.retain(image),
+      changed: () => this.writeStatus(uid),
+      hostname: app,
+    });
+    const entry: Entry = { runtime, log, endpoints: inst.status.endpoints ?? [], lastWrite: 0, lastActiveWritten: '' };
+    this.entries.set(uid, entry);
+    void this.deps.listeners
+      .listen(uid, exposedPorts(this.deps.store, inst.spec), inst.status.endpoints ?? [])
+      .then((endpoints) => {
+        entry.endpoints = endpoints;
+        this.writeStatus(uid);
+      })
+      .catch((err: unknown) => log.system(`port listeners failed: ${err instanceof Error ? err.message : String(err)}`));
+    // Serving starts right away; later wakes come from traffic.
+    void runtime.wake().catch(() => undefined);
+  }
+
+  /** A machine an earlier daemon left running for this instance: its server's output stream is gone, so stop it. */
+  private async stopLeftover(inst: Instance): Promise<void> {
+    const id = inst.status.machineId;
+    if (!id) return;
+    try {
+      const { backend } = await this.deps.host();
+      const machine = await backend.adopt(id);
+      await machine?.stop(1000);
+      await backend.destroy(id);
+    } catch {
+      /* nothing left to stop */
+    }
+  }
+
+  private writeStatus(uid: string): void {
+    const e = this.entries.get(uid);
+    const cur = this.deps.store.get<InstanceSpec, InstanceStatus>('Instance', uid);
+    if (!e || !cur || cur.metadata.deletionTimestamp) return;
+    const s = e.runtime.status;
+    const ready = s.state === 'running' || s.state === 'paused';
+    const { machineId: _m, startedAt: _s, release: _r, ...rest } = cur.status;
+    const next: InstanceStatus = {
+      ...rest,
+      observedGeneration: cur.metadata.generation,
+      state: s.state,
+      connections: s.connections,
+      lastActiveAt: s.lastActiveAt,
+      ...(s.startedAt ? { startedAt: s.startedAt } : {}),
+      ...(s.machineId ? { machineId: s.machineId } : {}),
+      ...(s.release ? { release: s.release } : {}),
+      endpoints: e.endpoints,
+      conditions: setCondition(cur.status.conditions ?? [], { type: 'Ready', status: ready ? 'True' : s.state === 'failed' ? 'False' : 'Unknown', reason: s.reason, message: s.message }, new Date()),
+    };
+    e.lastWrite = Date.now();
+    e.lastActiveWritten = s.lastActiveAt;
+    this.deps.store.updateStatus('Instance', uid, next);
+  }
+}

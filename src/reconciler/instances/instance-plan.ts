@@ -1,0 +1,104 @@
+// What an instance boots, worked out again at every boot (so rotated secrets and a new pinned release
+// apply): an app instance runs its release's pinned image with the app's command, ports and secrets; an
+// ad-hoc instance runs its own image (or the base rootfs) and command.
+import path from 'node:path';
+import { conflict, invalid, unavailable } from '../../errors/codes.js';
+import { imageEnv } from '../../images/image-env.js';
+import type { ImageStore, ResolvedImage } from '../../images/image-store.js';
+import { parseDuration } from '../../resources/duration.js';
+import type { InstanceSpec } from '../../resources/instance.js';
+import { resolveResources, type MachineResources } from '../../resources/machine-resources.js';
+import type { AppSpec } from '../../resources/app.js';
+import type { Store } from '../../store/store.js';
+import type { StoredResource } from '../../store/stored-resource.js';
+import { effectiveApp } from '../apps/effective-app.js';
+import { releasesOf, type Release } from '../apps/releases.js';
+import { resolveEnvironment } from '../tasks/environment.js';
+
+export interface IdleTimes {
+  pauseAfterMs: number;
+  stopAfterMs: number;
+}
+
+export interface InstancePlan {
+  /** App name; an ad-hoc instance goes by its own name. */
+  app: string;
+  appId?: string;
+  release?: string;
+  image?: ResolvedImage;
+  command: string[];
+  expose: number[];
+  env: Record<string, string>;
+  cwd?: string;
+  resources: MachineResources;
+  workspaceDir?: string;
+  idle: IdleTimes;
+}
+
+export interface PlanDeps {
+  store: Store;
+  images: ImageStore;
+  workspacesDir: string;
+  idleDefaults: IdleTimes;
+}
+
+const idleTimes = (defaults: IdleTimes, ...layers: ({ pauseAfter?: string; stopAfter?: string } | undefined)[]): IdleTimes => {
+  const pick = (f: 'pauseAfter' | 'stopAfter') => layers.find((l) => l?.[f] !== undefined)?.[f];
+  const pause = pick('pauseAfter');
+  const stop = pick('stopAfter');
+  return { pauseAfterMs: pause ? parseDuration(pause) : defaults.pauseAfterMs, stopAfterMs: stop ? parseDuration(stop) : defaults.stopAfterMs };
+};
+
+/** The release an app instance runs: the pinned one (label or id), else the newest Ready one; refused when none is Ready. */
+export function pickRelease(store: Store, app: string, pin: string | undefined): Release {
+  const releases = releasesOf(store, app);
+  const release = pin ? releases.find((r) => r.spec.label === pin || r.metadata.uid === pin || r.metadata.name === pin) : releases.find((r) => r.status.phase === 'Ready');
+  if (!release) throw conflict(pin ? `app "${app}" has no release ${pin}` : `app "${app}" has no published release; run: aegis app publish ${app}`);
+  if (release.status.phase !== 'Ready') throw conflict(`release ${release.metadata.uid} of app "${app}" is ${release.status.phase ?? 'Pending'}, not Ready`);
+  return release;
+}
+
+/** The ports an instance exposes, without pulling anything (for listeners and the router). */
+export function exposedPorts(store: Store, spec: InstanceSpec): number[] {
+  if (!spec.app) return spec.expose ?? [];
+  const app = store.get<AppSpec>('App', spec.app);
+  return app ? effectiveApp(store, app).expose : [];
+}
+
+export async function planInstance(deps: PlanDeps, inst: StoredResource<InstanceSpec>): Promise<InstancePlan> {
+  const { store, images } = deps;
+  const spec = inst.spec;
+  if (!spec.app) {
+    const image = spec.image ? await images.pull(spec.image, { policy: 'missing' }) : undefined;
+    return {
+      app: inst.metadata.name,
+      ...(image ? { image } : {}),
+      command: spec.command ?? [],
+      expose: spec.expose ?? [],
+      env: { ...imageEnv(image), ...spec.env },
+      ...(image?.config.workingDir ? { cwd: image.config.workingDir } : {}),
+      resources: resolveResources(spec.resources),
+      idle: idleTimes(deps.idleDefaults, spec.idle),
+    };
+  }
+  const app = store.mustGet<AppSpec>('App', spec.app);
+  const eff = effectiveApp(store, app);
+  const release = pickRelease(store, eff.name, spec.release ?? app.spec.release);
+  const image = images.pinned(release.metadata.uid);
+  if (!image) throw unavailable(`the image of release ${release.metadata.uid} is missing from the cache; publish the app again`);
+  if (eff.command.length === 0) throw invalid(`app "${eff.name}" has no command`);
+  return {
+    app: eff.name,
+    appId: app.metadata.uid,
+    release: release.metadata.uid,
+    image,
+    command: eff.command,
+    expose: eff.expose,
+    env: { ...imageEnv(image), ...resolveEnvironment(store, app.metadata.uid, spec.env) },
+    ...(image.config.workingDir ? { cwd: image.config.workingDir } : {}),
+    resources: spec.resources ?? eff.resources,
+    workspaceDir: path.join(deps.workspacesDir, eff.name),
+    idle: idleTimes(deps.idleDefaults, spec.idle, app.spec.idle),
+  };
+}
+

@@ -1,0 +1,60 @@
+// The router's view of instances (InstanceDirectory) over the instance controller: targets by app name,
+// wake-then-forward through the control channel, and connection accounting into each runtime.
+import type { Duplex } from 'node:stream';
+import { WakeTimeoutError, type InstanceDirectory, type RouteTarget } from '../../router/instance-directory.js';
+import { ChannelError } from '../../vmm/channel/channel-error.js';
+import type { InstanceReconciler } from '../controllers/instance.js';
+import { WakeRefusedError } from './instance-runtime.js';
+
+/** Right after a boot the server may not listen yet: refused forwards are retried this often. */
+const REFUSED_RETRY_MS = 50;
+
+export class RouterDirectory implements InstanceDirectory {
+  constructor(private readonly instances: InstanceReconciler) {}
+
+  served(): RouteTarget[] {
+    return this.instances
+      .managed()
+      .filter((m) => m.ports.length > 0)
+      .map((m) => ({ instance: m.uid, app: m.app, port: m.ports[0]! }));
+  }
+
+  byApp(nameOrId: string): RouteTarget | undefined {
+    const m = this.instances.managed().find((i) => i.app === nameOrId || i.uid === nameOrId || i.name === nameOrId);
+    return m && m.ports.length > 0 ? { instance: m.uid, app: m.app, port: m.ports[0]! } : undefined;
+  }
+
+  async connect(target: RouteTarget, port: number, signal: AbortSignal): Promise<Duplex> {
+    const rt = this.instances.runtime(target.instance);
+    if (!rt) throw new Error(`instance ${target.instance} is gone`);
+    let client;
+    try {
+      client = await rt.wake();
+    } catch (err) {
+      if (err instanceof WakeRefusedError) throw new WakeTimeoutError(Math.max(1, err.retryAfterSeconds), err.message);
+      throw err;
+    }
+    for (;;) {
+      try {
+        return await client.forward(port);
+      } catch (err) {
+        const refused = err instanceof ChannelError && err.code === 'FORWARD_REFUSED';
+        if (!refused || signal.aborted) throw err;
+        await new Promise((r) => setTimeout(r, REFUSED_RETRY_MS));
+        if (signal.aborted) throw signal.reason ?? err;
+      }
+    }
+  }
+
+  connectionOpened(instance: string): void {
+    this.instances.runtime(instance)?.connectionOpened();
+  }
+
+  connectionClosed(instance: string): void {
+    this.instances.runtime(instance)?.connectionClosed();
+  }
+
+  activity(instance: string): void {
+    this.instances.runtime(instance)?.touch();
+  }
+}

@@ -1,0 +1,192 @@
+// The HTTP router: picks the app per request, wakes its instance through the directory, and proxies
+// HTTP/1.1 (streaming both ways, back-pressured) or raw upgraded streams (WebSocket) to the guest port.
+// One upstream stream per client request: each connect() is the wake point, so a pooled stream can
+// never be parked on a paused guest.
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream';
+import { connectUpstream } from './connect-upstream.js';
+import { ConnectionAccounting } from './connection-accounting.js';
+import { requestHeaders, stripHopByHop } from './forward-headers.js';
+import { WakeTimeoutError, type InstanceDirectory, type RouteTarget } from './instance-directory.js';
+import { badGatewayPage, notFoundPage, rawResponse, redirectPage, startingPage, wantsHtml, type Page } from './pages.js';
+import { pickTarget } from './pick-target.js';
+import { splice } from './splice.js';
+
+export interface RouterOptions {
+  /** Listen address; 127.0.0.1 unless told. */
+  host?: string;
+  /** 8099 in the daemon, 0 (pick) in tests. */
+  port: number;
+  /** How long a request waits for a waking instance before a 503 (default 30 s). */
+  wakeTimeoutMs?: number;
+}
+
+export interface RunningRouter {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+const DEFAULT_WAKE_TIMEOUT_MS = 30_000;
+
+function send(res: http.ServerResponse, p: Page): void {
+  res.writeHead(p.status, { ...p.headers, 'content-length': Buffer.byteLength(p.body) });
+  res.end(p.body);
+}
+
+function failurePage(target: RouteTarget, err: unknown, html: boolean): Page {
+  return err instanceof WakeTimeoutError ? startingPage(target, err.retryAfterSeconds, html) : badGatewayPage(target, err);
+}
+
+export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): Promise<RunningRouter> {
+  const host = opts.host ?? '127.0.0.1';
+  const wakeTimeoutMs = opts.wakeTimeoutMs ?? DEFAULT_WAKE_TIMEOUT_MS;
+  const accounting = new ConnectionAccounting(dir);
+  // Upgraded sockets leave the HTTP server's bookkeeping; close() must still end them.
+  const hijacked = new Set<Duplex>();
+  let port = opts.port;
+
+  // requestTimeout 0: a large upload or a slow client is not a reason to cut the request.
+  const server = http.createServer({ keepAlive: true, requestTimeout: 0 });
+  // Short: an idle keep-alive socket counts as an open connection, which keeps its instance from pausing.
+  server.keepAliveTimeout = 5_000;
+
+  server.on('request', (req, res) => {
+    void handleRequest(req, res);
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    handleUpgrade(req, socket, head);
+  });
+
+  async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const html = wantsHtml(req.headers);
+    const decision = pickTarget(dir, req.url ?? '/', req.headers);
+    if (decision.kind === 'not-found') return send(res, notFoundPage(decision.wanted, dir.served(), html, port));
+    if (decision.kind === 'redirect') return send(res, redirectPage(decision.location));
+    const { target } = decision;
+    accounting.attribute(req.socket, target.instance);
+    accounting.activity(target.instance);
+
+    const clientGone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) clientGone.abort(new Error('client went away'));
+    });
+    let upstream: Duplex;
+    try {
+      upstream = await connectUpstream(dir, target, target.port, clientGone.signal, wakeTimeoutMs);
+    } catch (err) {
+      if (!res.destroyed && !res.headersSent) send(res, failurePage(target, err, html));
+      return;
+    }
+    forward(req, res, upstream, target, decision.path, decision.prefix);
+  }
+
+  function forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    upstream: Duplex,
+    target: RouteTarget,
+    path: string,
+    prefix: string,
+  ): void {
+    const headers = requestHeaders(req.rawHeaders, { clientAddress: req.socket.remoteAddress, prefix, upgrade: false });
+    const chunked = req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined;
+    // The client's framing was hop-by-hop; a body of unknown length is re-chunked on the guest hop.
+    if (chunked) headers.push('Transfer-Encoding', 'chunked');
+    let upReq: http.ClientRequest;
+    try {
+      upReq = http.request({
+        method: req.method,
+        path,
+        headers,
+        setHost: false,
+        createConnection: () => upstream as Socket,
+      });
+    } catch (err) {
+      upstream.destroy();
+      return send(res, badGatewayPage(target, err));
+    }
+    const onData = (): void => accounting.activity(target.instance);
+
+    upReq.on('response', (upRes) => {
+      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, stripHopByHop(upRes.rawHeaders));
+      res.flushHeaders(); // event streams: the client sees the headers before the first event
+      pipeline(upRes, res, () => {
+        /* errors destroy both sides; a truncated body is all the client can be told */
+      });
+      upRes.on('data', onData);
+    });
+    upReq.on('error', (err) => {
+      if (!res.headersSent && !res.destroyed) {
+        const p = badGatewayPage(target, err);
+        // The request body may still be unread: close instead of keeping a half-read connection alive.
+        res.shouldKeepAlive = false;
+        send(res, p);
+      } else res.destroy();
+    });
+    // Client gone before the exchange completed: the guest need not keep working for nobody.
+    res.once('close', () => {
+      if (!res.writableFinished) upReq.destroy();
+    });
+
+    // Plain pipe (not pipeline): an early guest response must not tear down the client's keep-alive socket.
+    req.pipe(upReq);
+    req.on('data', onData);
+    req.on('error', () => upReq.destroy());
+    const hasBody = chunked || Number(req.headers['content-length'] ?? 0) > 0;
+    if (hasBody) upReq.flushHeaders(); // the guest sees a slow upload's request line at once
+  }
+
+  function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    hijacked.add(socket);
+    socket.on('close', () => hijacked.delete(socket));
+    socket.on('error', () => socket.destroy());
+    const html = wantsHtml(req.headers);
+    const decision = pickTarget(dir, req.url ?? '/', req.headers);
+    if (decision.kind === 'not-found') return void socket.end(rawResponse(notFoundPage(decision.wanted, dir.served(), html, port)));
+    if (decision.kind === 'redirect') return void socket.end(rawResponse(redirectPage(decision.location)));
+    const { target } = decision;
+    accounting.attribute(socket, target.instance);
+    accounting.activity(target.instance);
+
+    const clientGone = new AbortController();
+    socket.once('close', () => clientGone.abort(new Error('client went away')));
+    connectUpstream(dir, target, target.port, clientGone.signal, wakeTimeoutMs).then(
+      (upstream) => {
+        const headers = requestHeaders(req.rawHeaders, { clientAddress: req.socket.remoteAddress, prefix: decision.prefix, upgrade: true });
+        let text = `${req.method} ${decision.path} HTTP/1.1\r\n`;
+        for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+        upstream.write(text + '\r\n');
+        if (head.length > 0) upstream.write(head);
+        splice(socket, upstream, () => accounting.activity(target.instance));
+      },
+      (err: unknown) => {
+        if (!socket.destroyed) socket.end(rawResponse(failurePage(target, err, html)));
+      },
+    );
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  port = typeof address === 'object' && address ? address.port : opts.port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  return {
+    port,
+    url: `http://${urlHost}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        for (const s of hijacked) s.destroy();
+      }),
+  };
+}

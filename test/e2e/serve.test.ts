@@ -1,0 +1,157 @@
+// Serve mode end to end: instances behind the router, idle pause and stop, wake on request, exec, logs.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImage, busyboxEntries, pushImage } from '../support/oci-builder.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { AEGIS_BIN, waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
+
+interface InstanceView {
+  metadata: { uid: string; name: string };
+  spec: { app?: string };
+  status: { state?: string; connections?: number; lastActiveAt?: string; endpoints?: { port: number; hostPort?: number }[] };
+}
+
+describe('serve mode', () => {
+  let t: TempHome;
+  let registry: TestRegistry;
+  let router: string;
+
+  const instances = async () => (await t.api('GET', '/v1/instances')).body.items as InstanceView[];
+  const instanceOf = async (app: string) => (await instances()).find((i) => i.spec.app === app);
+  const stateOf = async (id: string) => ((await t.api('GET', `/v1/instances/${id}`)).body as InstanceView).status.state;
+  // One connection per request (no keep-alive): an open idle socket would rightly keep the instance awake.
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+      http
+        .get(url, { agent: false, headers }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+        })
+        .on('error', reject);
+    });
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    const entries = [...busyboxEntries(), { name: 'bin/httpd', type: 'symlink' as const, linkname: 'busybox' }, { name: 'www/index.html', content: 'hello from myapp\n' }];
+    await pushImage(registry.url, 'test/web', '1', await buildImage({ layers: [{ entries }], config: { Env: ['PATH=/bin'] } }));
+    t = withTempHome();
+    t.env.AEGIS_WARM_MACHINES = '0';
+    // Sub-second idle times so pause and stop happen within the test.
+    fs.writeFileSync(path.join(t.home, 'config.yaml'), 'router:\n  port: 0\n  wakeTimeout: 5s\nidle:\n  pauseAfter: 700ms\n  stopAfter: 1s\n');
+    expect((await t.aegis(['up'])).code).toBe(0);
+    router = (await t.api('GET', '/v1/status')).body.router;
+    expect(router).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const image = `${registry.host}/test/web:1`;
+    expect((await t.aegis(['app', 'create', '--name', 'myapp', '--image', image, '--expose', '80', '--', 'sh', '-c', 'echo server starting; exec httpd -f -v -p 127.0.0.1:80 -h /www'])).code).toBe(0);
+    expect((await t.aegis(['app', 'publish', 'myapp', '--label', 'v1'])).code).toBe(0);
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.dispose();
+    await registry?.stop();
+  });
+
+  it('app serve prints the seed lines, routes by Host, prefix and header, and Ctrl+C deletes the instance', async () => {
+    const child = spawn(process.execPath, [AEGIS_BIN, 'app', 'serve', 'myapp'], { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    await waitFor(() => out.includes('Press Ctrl+C to stop'), { what: 'serve output' });
+    const inst = (await instanceOf('myapp'))!;
+    expect(out).toBe(`Serving myapp on ${router}\nInstance: ${inst.metadata.uid}\nPress Ctrl+C to stop\n`);
+    // A second serve returns the same instance.
+    expect((await t.api('POST', '/v1/apps/myapp/serve', {})).body.metadata.uid).toBe(inst.metadata.uid);
+
+    // The server binds the guest's 127.0.0.1 only: traffic still reaches it through the channel's forward.
+    const port = router.split(':').pop();
+    expect(await get(`${router}/`, { host: `myapp.localhost:${port}` })).toMatchObject({ status: 200, body: 'hello from myapp\n' });
+    expect(await get(`${router}/app/myapp/index.html`)).toMatchObject({ status: 200, body: 'hello from myapp\n' });
+    expect(await get(`${router}/index.html`, { 'x-aegis-app': 'myapp' })).toMatchObject({ status: 200 });
+    const unknown = await get(`${router}/`, { 'x-aegis-app': 'other' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toContain('myapp');
+
+    // The per-port listener reaches the same server.
+    const hostPort = (await waitFor(async () => (await instanceOf('myapp'))?.status.endpoints?.[0]?.hostPort, { what: 'endpoint' }))!;
+    expect(await get(`http://127.0.0.1:${hostPort}/`)).toMatchObject({ status: 200, body: 'hello from myapp\n' });
+
+    child.kill('SIGINT');
+    expect(await new Promise((r) => child.on('close', r))).toBe(0);
+    await waitFor(async () => (await instanceOf('myapp')) === undefined, { what: 'instance deletion' });
+  });
+
+  it('pauses when idle, stops later, and a request wakes it (the wait is part of the request)', async () => {
+    const inst = (await t.api('POST', '/v1/apps/myapp/serve', {})).body as InstanceView;
+    const id = inst.metadata.uid;
+    await waitFor(async () => (await stateOf(id)) === 'running', { what: 'running' });
+    await waitFor(async () => (await stateOf(id)) === 'paused', { what: 'paused', timeoutMs: 5_000 });
+    // A paused instance resumes for a request.
+    expect(await get(`${router}/app/myapp/`)).toMatchObject({ status: 200, body: 'hello from myapp\n' });
+    await waitFor(async () => (await stateOf(id)) === 'stopped', { what: 'stopped', timeoutMs: 10_000 });
+    // A stopped one boots again.
+    expect(await get(`${router}/app/myapp/`)).toMatchObject({ status: 200, body: 'hello from myapp\n' });
+    expect(await stateOf(id)).toBe('running');
+    const info = await t.aegis(['instance', 'info', id]);
+    expect(info.stdout).toMatch(new RegExp(`^ID: {10}${id}\\nState: {7}running\\nApp: {9}app-[0-9a-f]{20}\\nRelease: {5}rel-[0-9a-f]{20}\\nCommand: {5}sh -c 'echo server starting; exec httpd -f -v -p 127\\.0\\.0\\.1:80 -h /www'\\nPorts: {7}80\\n`));
+    expect(info.stdout).toMatch(/\nConnections: \d+\nCreated: {5}\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\nLast Active: \d{4}-/);
+    const list = await t.aegis(['instance', 'list']);
+    expect(list.stdout).toMatch(new RegExp(`^ID {29}STATE {6}APP {18}CONNS\\n${id} +(running|paused) +app-[0-9a-f]{20} +\\d+\\n`));
+  });
+
+  it('exec runs in the instance (resuming a paused one), keeps streams apart and returns the exit code; a stopped one is refused', async () => {
+    const id = (await instanceOf('myapp'))!.metadata.uid;
+    await waitFor(async () => (await stateOf(id)) === 'paused', { what: 'paused', timeoutMs: 5_000 });
+    const r = await t.aegis(['exec', 'myapp', '--env', 'X=42', '--', 'sh', '-c', 'echo out $X; echo err >&2; cat /www/index.html; exit 7']);
+    expect(r).toMatchObject({ code: 7, stdout: 'out 42\nhello from myapp\n', stderr: 'err\n' });
+    expect(await t.aegis(['exec', id, '-i', '--', 'cat'], { input: 'piped stdin\n' })).toMatchObject({ code: 0, stdout: 'piped stdin\n' });
+    await waitFor(async () => (await stateOf(id)) === 'stopped', { what: 'stopped', timeoutMs: 10_000 });
+    const refused = await t.aegis(['exec', 'myapp', '--', 'true']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`error: instance ${id} is stopped; it starts again on its next connection (or: aegis app serve)\n`);
+  });
+
+  it('logs keep server output, exec output and system lines, from the file', async () => {
+    const id = (await instanceOf('myapp'))!.metadata.uid;
+    const logs = await t.aegis(['logs', 'myapp']);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain('server starting\n');
+    expect(logs.stdout).toContain('out 42\n');
+    expect(logs.stdout).toMatch(/machine mach-\S+ booted/);
+    expect(logs.stdout).toContain('paused (idle)');
+    const json = await t.aegis(['app', 'logs', 'myapp', '--json', '--source', 'exec']);
+    const entries = json.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(entries.length).toBeGreaterThan(0);
+    for (const e of entries) expect(e).toMatchObject({ source: 'exec', instance: id, app: 'myapp' });
+    expect(fs.existsSync(path.join(t.home, 'data', 'logs', `${id}.ndjson`))).toBe(true);
+  });
+
+  it('run --expose serves an ad-hoc command; a server that keeps exiting is logged and backed off', async () => {
+    const child = spawn(process.execPath, [AEGIS_BIN, 'run', '--expose', '8080', '--', 'sh', '-c', 'echo bye; exit 3'], { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    await waitFor(() => out.includes('Press Ctrl+C to stop'), { what: 'serve output' });
+    expect(out).toMatch(new RegExp(`^Serving on ${router.replace(/\./g, '\\.')}\\nInstance: inst-[0-9a-f]{20}\\nPress Ctrl\\+C to stop\\n$`));
+    const id = out.match(/Instance: (\S+)/)![1]!;
+    await waitFor(async () => (await stateOf(id)) === 'stopped', { what: 'stopped after exit' });
+    await waitFor(async () => (await t.aegis(['logs', id])).stdout.includes('server exited with code 3'), { what: 'exit logged' });
+    // Woken again right away it dies again; the next wake is refused for a while instead of a tight loop.
+    await get(`${router}/`, { 'x-aegis-app': id });
+    await waitFor(async () => (await stateOf(id)) === 'stopped', { what: 'stopped again' });
+    const backedOff = await get(`${router}/`, { 'x-aegis-app': id, accept: 'text/html' });
+    expect(backedOff.status).toBe(503);
+    expect(Number(backedOff.headers['retry-after'])).toBeGreaterThan(0);
+    expect(backedOff.body).toContain('http-equiv="refresh"');
+    child.kill('SIGINT');
+    expect(await new Promise((r) => child.on('close', r))).toBe(0);
+  });
+
+  it('refuses to serve an app without a port or without a release', async () => {
+    await t.aegis(['app', 'create', '--name', 'noport', '--image', `${registry.host}/test/web:1`, '--', 'true']);
+    expect(await t.aegis(['app', 'serve', 'noport'])).toMatchObject({ code: 1, stderr: 'error: app "noport" exposes no port, so there is nothing to serve; recreate it with --expose PORT\n' });
+    await t.aegis(['app', 'create', '--name', 'unpublished', '--image', `${registry.host}/test/web:1`, '--expose', '80', '--', 'true']);
+    expect(await t.aegis(['app', 'serve', 'unpublished'])).toMatchObject({ code: 1, stderr: 'error: app "unpublished" has no published release; run: aegis app publish unpublished\n' });
+  });
+});
