@@ -148,6 +148,44 @@ describe('serve mode', () => {
     expect(await new Promise((r) => child.on('close', r))).toBe(0);
   });
 
+  it('serves two apps at once, each by host and by prefix, neither answering for the other', async () => {
+    await t.aegis(['app', 'create', '--name', 'second', '--image', `${registry.host}/test/web:1`, '--expose', '80', '--', 'sh', '-c', 'echo second > /www/index.html; exec httpd -f -p 80 -h /www']);
+    expect((await t.aegis(['app', 'publish', 'second'])).code).toBe(0);
+    await t.api('POST', '/v1/apps/myapp/serve', {});
+    await t.api('POST', '/v1/apps/second/serve', {});
+    const port = router.split(':').pop();
+    for (let i = 0; i < 3; i++) {
+      expect(await get(`${router}/`, { host: `myapp.localhost:${port}` })).toMatchObject({ status: 200, body: 'hello from myapp\n' });
+      expect(await get(`${router}/`, { host: `second.localhost:${port}` })).toMatchObject({ status: 200, body: 'second\n' });
+      expect(await get(`${router}/app/myapp/`)).toMatchObject({ body: 'hello from myapp\n' });
+      expect(await get(`${router}/app/second/`)).toMatchObject({ body: 'second\n' });
+    }
+    // With two apps served, a request that names none is not guessed.
+    const unnamed = await get(`${router}/`);
+    expect(unnamed.status).toBe(404);
+    expect(unnamed.body).toContain('myapp');
+    expect(unnamed.body).toContain('second');
+    expect((await get(`${router}/`, { host: `third.localhost:${port}` })).status).toBe(404);
+  });
+
+  it('a long exec and an open download keep the instance running past pauseAfter', async () => {
+    const id = (await instanceOf('second'))!.metadata.uid;
+    await waitFor(async () => (await stateOf(id)) === 'running' || (await stateOf(id)) === 'paused', { what: 'up' });
+    const exec = t.aegis(['exec', 'second', '--', 'sleep', '2']);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await stateOf(id)).toBe('running');
+    expect((await exec).code).toBe(0);
+    // A client that holds a connection open (a slow download) counts too.
+    const socket = (await import('node:net')).connect(Number(router.split(':').pop()), '127.0.0.1');
+    socket.write(`GET /app/second/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    await new Promise((r) => socket.once('data', r));
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await stateOf(id)).toBe('running');
+    expect(((await t.api('GET', `/v1/instances/${id}`)).body as InstanceView).status.connections).toBeGreaterThanOrEqual(1);
+    socket.destroy();
+    await waitFor(async () => (await stateOf(id)) === 'paused', { what: 'paused after the connection closed', timeoutMs: 5_000 });
+  });
+
   it('refuses to serve an app without a port or without a release', async () => {
     await t.aegis(['app', 'create', '--name', 'noport', '--image', `${registry.host}/test/web:1`, '--', 'true']);
     expect(await t.aegis(['app', 'serve', 'noport'])).toMatchObject({ code: 1, stderr: 'error: app "noport" exposes no port, so there is nothing to serve; recreate it with --expose PORT\n' });

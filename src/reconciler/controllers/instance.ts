@@ -47,6 +47,7 @@ interface Entry {
   endpoints: Endpoint[];
   lastWrite: number;
   lastActiveWritten: string;
+  connsWritten: number;
 }
 
 export class InstanceReconciler {
@@ -58,8 +59,9 @@ export class InstanceReconciler {
       for (const [uid, e] of this.entries) {
         if (this.deps.logs.followers(uid) > 0) e.runtime.touch();
         void e.runtime.tick().catch(() => undefined);
-        // Last Active and CONNS change without state changes: flush them now and then.
-        if (Date.now() - e.lastWrite >= ACTIVITY_WRITE_MS && e.runtime.status.lastActiveAt !== e.lastActiveWritten) this.writeStatus(uid);
+        // CONNS and Last Active change without state changes: CONNS is written at once, Last Active now and then.
+        const st = e.runtime.status;
+        if (st.connections !== e.connsWritten || (Date.now() - e.lastWrite >= ACTIVITY_WRITE_MS && st.lastActiveAt !== e.lastActiveWritten)) this.writeStatus(uid);
       }
     }, TICK_MS);
     this.timer.unref();
@@ -132,7 +134,7 @@ export class InstanceReconciler {
       changed: () => this.writeStatus(uid),
       hostname: app,
     });
-    const entry: Entry = { runtime, log, endpoints: inst.status.endpoints ?? [], lastWrite: 0, lastActiveWritten: '' };
+    const entry: Entry = { runtime, log, endpoints: inst.status.endpoints ?? [], lastWrite: 0, lastActiveWritten: '', connsWritten: 0 };
     this.entries.set(uid, entry);
     void this.deps.listeners
       .listen(uid, exposedPorts(this.deps.store, inst.spec), inst.status.endpoints ?? [])
@@ -180,6 +182,7 @@ export class InstanceReconciler {
     };
     e.lastWrite = Date.now();
     e.lastActiveWritten = s.lastActiveAt;
+    e.connsWritten = s.connections;
     this.deps.store.updateStatus('Instance', uid, next);
   }
 }
