@@ -1,6 +1,7 @@
 // Builds the daemon's HTTP API without listening, so tests can drive it through inject().
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { installErrorHandling } from './error-handler.js';
+import { applyRoutes } from './routes/apply.js';
 import { kitRoutes } from './routes/kits.js';
 import { resourceRoutes } from './routes/resources.js';
 import { statusRoutes } from './routes/status.js';
@@ -19,6 +20,6 @@ export function buildApi(services: ApiServices, opts: { logger?: FastifyServerOp
     forceCloseConnections: true,
   });
   installErrorHandling(app);
-  for (const register of [statusRoutes, resourceRoutes, kitRoutes, ...(opts.routes ?? [])]) register(app, services);
+  for (const register of [statusRoutes, resourceRoutes, kitRoutes, applyRoutes, ...(opts.routes ?? [])]) register(app, services);
   return app;
 }

@@ -1,4 +1,5 @@
 // What the API layer is handed by the daemon: the store, a way to wake controllers, and facts for /v1/status.
+import type { WatchStatus } from '../apply/directory-watcher.js';
 import type { AegisPaths } from '../config/paths.js';
 import type { Kind } from '../resources/kinds.js';
 import type { Store } from '../store/store.js';
@@ -19,6 +20,8 @@ export interface ApiServices {
   backend: BackendReport;
   /** Where the router listens, once it does (`http://127.0.0.1:8099`). */
   routerUrl?: () => string | undefined;
+  /** The watched directory's last apply, when a directory is watched. */
+  watchStatus?: () => WatchStatus | undefined;
   /** Nudges the controller of a kind; handlers write desired state and enqueue, nothing else. */
   enqueue(kind: Kind, name: string): void;
 }

@@ -8,4 +8,5 @@ export interface DaemonStatus {
   counts: Record<string, number>;
   /** The router's URL, or null when it is not listening. */
   router: string | null;
+  watch: { dir: string; revision?: string; lastAppliedAt?: string; result: string; message: string } | null;
 }

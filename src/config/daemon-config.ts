@@ -27,6 +27,8 @@ export const daemonConfigSchema = z.strictObject({
       stopAfter: durationSchema.default('5m').describe('Stop an instance after it has been paused this long.'),
     })
     .default({ pauseAfter: '60s', stopAfter: '5m' }),
+  watch: z.string().min(1).optional().describe('A directory of manifests the daemon applies (with prune) whenever it changes.'),
+  watchInterval: durationSchema.default('30s').describe('How often the watched directory is applied again anyway, repairing drift.'),
 });
 
 export type DaemonConfig = z.infer<typeof daemonConfigSchema>;

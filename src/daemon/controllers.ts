@@ -86,6 +86,8 @@ export function registerControllers(deps: {
   // An app's status depends on its kit, secrets and releases: any change to those re-checks every app.
   const unwatch = store.onChange((e) => {
     if (e.kind === 'Secret' || e.kind === 'Kit' || e.kind === 'Release') for (const a of store.list('App')) manager.enqueue('App', a.metadata.name);
+    // A changed app or a new release may mean its instances must restart on the new definition.
+    if (e.kind === 'App' || e.kind === 'Release') for (const i of store.list('Instance')) if (i.spec.app) manager.enqueue('Instance', i.metadata.name);
   });
   return {
     routes: [taskRoutes(logs), imageRoutes(deps.images), appRoutes, secretRoutes, instanceRoutes(instances), instanceLogRoutes(instanceLogs)],

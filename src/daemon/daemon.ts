@@ -1,5 +1,7 @@
 // aegisd's composition root: store, backend, controllers and API wired together, with an orderly shutdown.
 import fs from 'node:fs';
+import path from 'node:path';
+import { DirectoryWatcher } from '../apply/directory-watcher.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/app.js';
 import type { ApiServices } from '../api/services.js';
@@ -75,6 +77,11 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
   await api.listen({ path: paths.socket });
   fs.chmodSync(paths.socket, 0o600);
   manager.start();
+  // The watched directory: `aegis up --watch DIR` (AEGIS_WATCH) or `watch:` in config.yaml.
+  const watchDir = env.AEGIS_WATCH || config.watch;
+  const watcher = watchDir ? new DirectoryWatcher(path.resolve(paths.home, watchDir), store, { intervalMs: parseDuration(config.watchInterval), log: (m) => api.log.info(m) }) : undefined;
+  services.watchStatus = () => watcher?.status;
+  watcher?.start();
   writePid(paths.pidFile, process.pid);
   api.log.info({ backend: selection.report.name, pid: process.pid }, 'aegisd ready');
 
@@ -88,6 +95,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
       try {
         // Close the listener first (new requests are refused), then let reconciles finish, then the store.
         await api.close();
+        await watcher?.close();
         await router?.close();
         await manager.stop(STOP_DEADLINE_MS);
         await runtime.close();

@@ -13,5 +13,6 @@ export function statusRoutes(app: FastifyInstance, s: ApiServices): void {
     backends: s.backend.probes,
     counts: s.store.counts(),
     router: s.routerUrl?.() ?? null,
+    watch: s.watchStatus?.() ?? null,
   }));
 }

@@ -30,3 +30,8 @@ export { KitInstallCommand } from './kit/install.js';
 export { KitListCommand } from './kit/list.js';
 export { KitInfoCommand } from './kit/info.js';
 export { KitUninstallCommand } from './kit/uninstall.js';
+export { ApplyCommand } from './declarative/apply.js';
+export { DiffCommand } from './declarative/diff.js';
+export { GetCommand } from './declarative/get.js';
+export { DescribeCommand } from './declarative/describe.js';
+export { DeleteCommand } from './declarative/delete.js';

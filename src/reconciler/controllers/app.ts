@@ -11,7 +11,8 @@ import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import type { ReconcileResult } from '../controller.js';
 import { effectiveApp } from '../apps/effective-app.js';
-import { releasesOf } from '../apps/releases.js';
+import { nextReleaseSequence, releasesOf } from '../apps/releases.js';
+import { RELEASE_FINALIZER } from './release.js';
 
 export const APP_FINALIZER = 'aegis.dev/app-cleanup';
 /** Set by `aegis app delete --purge`: the app's workspace directory goes too. */
@@ -29,8 +30,34 @@ export class AppReconciler {
     if (app.metadata.deletionTimestamp) return this.cleanUp(app);
     // Apps created through the generic resource API lack the finalizer that guarantees clean-up.
     if (!app.metadata.finalizers.includes(APP_FINALIZER)) store.addFinalizer('App', app.metadata.uid, APP_FINALIZER);
+    this.republishIfServed(app);
     store.updateStatus('App', app.metadata.uid, this.status(app));
   };
+
+  /**
+   * A served app whose image changed (an apply, an edit) gets a new release, which its instance then
+   * restarts on: the change reaches the running server without a manual publish.
+   */
+  private republishIfServed(app: App): void {
+    const { store } = this.deps;
+    const name = app.metadata.name;
+    if (!store.list<{ app?: string }>('Instance').some((i) => i.spec.app === name && !i.metadata.deletionTimestamp)) return;
+    const latest = releasesOf(store, name)[0];
+    if (!latest || latest.status.phase === 'Pending' || latest.status.phase === 'Pulling') return;
+    let image: string;
+    try {
+      image = effectiveApp(store, app).image;
+    } catch {
+      return;
+    }
+    if (latest.spec.image === image) return;
+    store.create('Release', {
+      spec: { app: name, image },
+      status: { phase: 'Pending', sequence: nextReleaseSequence(store, name), conditions: [] },
+      source: 'aegisd',
+      finalizers: [RELEASE_FINALIZER],
+    });
+  }
 
   private status(app: App): AppStatus {
     const { store } = this.deps;

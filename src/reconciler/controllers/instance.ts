@@ -7,7 +7,9 @@ import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ReconcileResult } from '../controller.js';
-import { exposedPorts, planInstance, type IdleTimes } from '../instances/instance-plan.js';
+import type { AppSpec } from '../../resources/app.js';
+import { effectiveApp } from '../apps/effective-app.js';
+import { exposedPorts, pickRelease, planInstance, type IdleTimes } from '../instances/instance-plan.js';
 import { InstanceRuntime, type InstanceLogSink } from '../instances/instance-runtime.js';
 
 export const INSTANCE_FINALIZER = 'aegis.dev/instance-machine';
@@ -101,7 +103,12 @@ export class InstanceReconciler {
       return;
     }
     if (!inst.metadata.finalizers.includes(INSTANCE_FINALIZER)) store.addFinalizer('Instance', uid, INSTANCE_FINALIZER);
-    if (this.entries.has(uid)) return;
+    const entry = this.entries.get(uid);
+    if (entry) {
+      const why = this.staleBecause(inst, entry.runtime);
+      if (why) await entry.runtime.restart(why);
+      return;
+    }
     await this.stopLeftover(inst);
     this.start(inst);
   };
@@ -145,6 +152,27 @@ export class InstanceReconciler {
       .catch((err: unknown) => log.system(`port listeners failed: ${err instanceof Error ? err.message : String(err)}`));
     // Serving starts right away; later wakes come from traffic.
     void runtime.wake().catch(() => undefined);
+  }
+
+  /**
+   * Why a running app instance no longer matches its app (a new release is Ready, the command or ports
+   * changed), or undefined. Env and secret changes are not a reason: they apply at the next boot.
+   */
+  private staleBecause(inst: Instance, runtime: InstanceRuntime): string | undefined {
+    const plan = runtime.bootedPlan;
+    if (!plan || !inst.spec.app) return undefined;
+    const app = this.deps.store.get<AppSpec>('App', inst.spec.app);
+    if (!app) return undefined;
+    try {
+      const eff = effectiveApp(this.deps.store, app);
+      const release = pickRelease(this.deps.store, eff.name, inst.spec.release ?? app.spec.release);
+      if (release.metadata.uid !== plan.release) return `release ${release.metadata.uid} is ready`;
+      if (JSON.stringify(eff.command) !== JSON.stringify(plan.command)) return 'the command changed';
+      if (JSON.stringify(eff.expose) !== JSON.stringify(plan.expose)) return 'the exposed ports changed';
+    } catch {
+      // No runnable release or no kit: keep serving what runs rather than tear it down.
+    }
+    return undefined;
   }
 
   /** A machine an earlier daemon left running for this instance: its server's output stream is gone, so stop it. */

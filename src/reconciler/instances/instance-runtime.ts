@@ -94,6 +94,19 @@ export class InstanceRuntime {
     return { ...(this.plan?.env ?? {}) };
   }
 
+  /** What the running machine was booted from (undefined before the first boot). */
+  get bootedPlan(): InstancePlan | undefined {
+    return this.machine ? this.plan : undefined;
+  }
+
+  /** Replaces a running or paused machine with a fresh boot of the current definition (the app changed). */
+  async restart(why: string): Promise<void> {
+    if (!this.machine || this.booting) return;
+    this.deps.log.system(`restarting: ${why}`);
+    await this.stopMachine('Restarting', why);
+    await this.wake().catch(() => undefined);
+  }
+
   get log(): InstanceLogSink {
     return this.deps.log;
   }

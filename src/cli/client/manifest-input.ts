@@ -1,0 +1,28 @@
+// The -f/-R inputs of apply, diff and delete: manifests loaded and validated on this side (valueFrom read
+// from this process's environment and files), and the apply source that owns them for prune.
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { loadManifests, type LoadedManifest } from '../../apply/load-manifests.js';
+import { DaemonError } from './daemon-client.js';
+import { isAegisError } from '../../errors/codes.js';
+
+export async function readInputs(files: string[], recursive: boolean, stdin: Readable): Promise<LoadedManifest[]> {
+  let stdinText: string | undefined;
+  if (files.includes('-')) {
+    const parts: Buffer[] = [];
+    for await (const c of stdin) parts.push(Buffer.from(c as Buffer));
+    stdinText = Buffer.concat(parts).toString('utf8');
+  }
+  try {
+    return loadManifests(files.map((f) => (f === '-' ? f : path.resolve(f))), { recursive, env: process.env, ...(stdinText !== undefined ? { stdinText } : {}) });
+  } catch (err) {
+    // Shown like a daemon validation error: one line, then each problem with its file:line:col.
+    if (isAegisError(err)) throw new DaemonError(400, err.code, err.message, err.issues);
+    throw err;
+  }
+}
+
+/** Who owns what this apply writes: the absolute paths given, so the same -f set prunes only its own objects. */
+export const applySource = (files: string[]) => `file:${files.map((f) => (f === '-' ? 'stdin' : path.resolve(f))).join('+')}`;
+
+export const objectId = (kind: string, name: string) => `${kind.toLowerCase()}/${name}`;

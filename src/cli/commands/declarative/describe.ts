@@ -1,0 +1,41 @@
+// `aegis describe KIND NAME`: one resource for people: identity, spec, and its conditions with reasons.
+import { Command, Option } from 'clipanion';
+import YAML from 'yaml';
+import { AegisCommand } from '../../base-command.js';
+import type { ResourceView } from '../../output/resource-view.js';
+import { age } from './get.js';
+
+export class DescribeCommand extends AegisCommand {
+  static override paths = [['describe']];
+  static override usage = Command.Usage({
+    category: 'Declarative commands',
+    description: 'show one resource with its status conditions',
+    examples: [['Describe an app', '$0 describe app web']],
+  });
+
+  kind = Option.String({ name: 'KIND' });
+  name = Option.String({ name: 'NAME' });
+
+  async execute(): Promise<number> {
+    const r = await this.context.client.get<ResourceView & { metadata: { source?: string; generation?: number } }>(`/v1/resources/${encodeURIComponent(this.kind)}/${encodeURIComponent(this.name)}`);
+    const indent = (text: string) => text.trimEnd().split('\n').map((l) => `  ${l}`).join('\n');
+    const { conditions = [], ...rest } = r.status;
+    const lines = [
+      `Name:       ${r.metadata.name}`,
+      `Kind:       ${r.kind}`,
+      `ID:         ${r.metadata.uid}`,
+      `Source:     ${r.metadata.source ?? '-'}`,
+      `Created:    ${r.metadata.createdAt} (${age(r.metadata.createdAt)} ago)`,
+      `Labels:     ${Object.entries(r.metadata.labels).map(([k, v]) => `${k}=${v}`).join(', ') || '-'}`,
+      ...(r.metadata.deletionTimestamp ? [`Deleting:   since ${r.metadata.deletionTimestamp}`] : []),
+      'Spec:',
+      indent(YAML.stringify(r.spec)),
+    ];
+    if (Object.keys(rest).length) lines.push('Status:', indent(YAML.stringify(rest)));
+    lines.push('Conditions:');
+    if (conditions.length === 0) lines.push('  (none: nothing reconciles this kind, or not yet)');
+    for (const c of conditions) lines.push(`  ${c.type}=${c.status}  ${c.reason}: ${c.message}  (since ${(c as { lastTransitionTime?: string }).lastTransitionTime ?? '?'})`);
+    this.out(lines.join('\n'));
+    return 0;
+  }
+}
