@@ -2,6 +2,7 @@
 // Loading clipanion, fastify and zod as hundreds of separate modules made every `aegis` command and the
 // daemon's start-up several times slower. Native addons stay external.
 import { build } from 'esbuild';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,9 +15,16 @@ const entries = [
 
 for (const { name, entry, out } of entries) {
   const started = Date.now();
+  const outdir = path.join(root, path.dirname(out));
+  // Split: code a command loads with import() (manifest schemas, YAML) lands in chunks that only that
+  // command pays for, so `aegis --version` and the like start fast.
+  fs.rmSync(path.join(outdir, 'chunks'), { recursive: true, force: true });
   await build({
-    entryPoints: [path.join(root, entry)],
-    outfile: path.join(root, out),
+    entryPoints: { [path.basename(out, '.mjs')]: path.join(root, entry) },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -2,9 +2,12 @@
 // from this process's environment and files), and the apply source that owns them for prune.
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { loadManifests, type LoadedManifest } from '../../apply/load-manifests.js';
+import type { LoadedManifest } from '../../apply/load-manifests.js';
 import { DaemonError } from './daemon-client.js';
 import { isAegisError } from '../../errors/codes.js';
+
+// Loaded on use: the manifest schemas (zod) and the YAML parser would slow every other command's start.
+const loader = () => import('../../apply/load-manifests.js');
 
 export async function readInputs(files: string[], recursive: boolean, stdin: Readable): Promise<LoadedManifest[]> {
   let stdinText: string | undefined;
@@ -14,6 +17,7 @@ export async function readInputs(files: string[], recursive: boolean, stdin: Rea
     stdinText = Buffer.concat(parts).toString('utf8');
   }
   try {
+    const { loadManifests } = await loader();
     return loadManifests(files.map((f) => (f === '-' ? f : path.resolve(f))), { recursive, env: process.env, ...(stdinText !== undefined ? { stdinText } : {}) });
   } catch (err) {
     // Shown like a daemon validation error: one line, then each problem with its file:line:col.

@@ -1,7 +1,6 @@
 // `aegis apply -f PATH`: make the daemon's resources match a set of manifest files (all or nothing).
 import { Command, Option } from 'clipanion';
 import type { ApplyResult } from '../../../apply/apply-objects.js';
-import { parseDuration } from '../../../resources/duration.js';
 import { AegisCommand } from '../../base-command.js';
 import { CliError } from '../../cli-error.js';
 import { applySource, objectId, readInputs } from '../../client/manifest-input.js';
@@ -52,6 +51,7 @@ export class ApplyCommand extends AegisCommand {
   }
 
   private async waitReady(results: ApplyResult[]): Promise<void> {
+    const { parseDuration } = await import('../../../resources/duration.js');
     const timeoutMs = parseDuration(this.timeout);
     for (const r of results) {
       await pollUntil(

@@ -1,6 +1,5 @@
 // `aegis delete KIND NAME` and `aegis delete -f PATH`: delete resources by name or by the files that define them.
 import { Command, Option, UsageError } from 'clipanion';
-import { KINDS } from '../../../resources/kinds.js';
 import { AegisCommand } from '../../base-command.js';
 import { DaemonError } from '../../client/daemon-client.js';
 import { objectId, readInputs } from '../../client/manifest-input.js';
@@ -29,6 +28,7 @@ export class DeleteCommand extends AegisCommand {
     if (this.files.length > 0) {
       if (this.args.length > 0) throw new UsageError('give either KIND NAME or -f PATH, not both');
       const loaded = await readInputs(this.files, this.recursive, this.context.stdin);
+      const { KINDS } = await import('../../../resources/kinds.js');
       targets = loaded.map((l) => ({ kind: l.manifest.kind, name: l.manifest.metadata.name })).sort((a, b) => KINDS.indexOf(b.kind as never) - KINDS.indexOf(a.kind as never));
     } else {
       if (this.args.length !== 2) throw new UsageError('usage: aegis delete KIND NAME (or aegis delete -f PATH)');

@@ -1,6 +1,5 @@
 // `aegis describe KIND NAME`: one resource for people: identity, spec, and its conditions with reasons.
 import { Command, Option } from 'clipanion';
-import YAML from 'yaml';
 import { AegisCommand } from '../../base-command.js';
 import type { ResourceView } from '../../output/resource-view.js';
 import { age } from './get.js';
@@ -18,6 +17,7 @@ export class DescribeCommand extends AegisCommand {
 
   async execute(): Promise<number> {
     const r = await this.context.client.get<ResourceView & { metadata: { source?: string; generation?: number } }>(`/v1/resources/${encodeURIComponent(this.kind)}/${encodeURIComponent(this.name)}`);
+    const { default: YAML } = await import('yaml');
     const indent = (text: string) => text.trimEnd().split('\n').map((l) => `  ${l}`).join('\n');
     const { conditions = [], ...rest } = r.status;
     const lines = [

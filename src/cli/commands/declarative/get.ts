@@ -1,6 +1,5 @@
 // `aegis get KIND [NAME]`: resources as a table (NAME READY REASON AGE), wide, YAML (re-appliable) or JSON.
 import { Command, Option } from 'clipanion';
-import YAML from 'yaml';
 import { AegisCommand } from '../../base-command.js';
 import { CliError } from '../../cli-error.js';
 import type { ResourceView } from '../../output/resource-view.js';
@@ -53,9 +52,11 @@ export class GetCommand extends AegisCommand {
       case 'json':
         this.out(JSON.stringify(this.name ? items[0] : { items }, null, 2));
         return 0;
-      case 'yaml':
+      case 'yaml': {
+        const { default: YAML } = await import('yaml');
         this.context.stdout.write(items.map((r) => YAML.stringify(asManifest(r))).join('---\n'));
         return 0;
+      }
       case 'table':
       case 'wide':
         break;

@@ -2,7 +2,7 @@
 import { Command, Option } from 'clipanion';
 import { AegisCommand } from '../../base-command.js';
 import { DaemonError } from '../../client/daemon-client.js';
-import { parseKitManifest, readManifestText, type KitResource } from '../../client/kit-manifest.js';
+import type { KitResource } from '../../client/kit-manifest.js';
 
 export class KitInstallCommand extends AegisCommand {
   static override paths = [['kit', 'install']];
@@ -23,6 +23,7 @@ export class KitInstallCommand extends AegisCommand {
   manifest = Option.String({ name: 'MANIFEST.yaml' });
 
   async execute(): Promise<number> {
+    const { parseKitManifest, readManifestText } = await import('../../client/kit-manifest.js');
     const text = await readManifestText(this.manifest, this.context.stdin);
     const file = parseKitManifest(text, this.manifest);
     let kit: KitResource;
