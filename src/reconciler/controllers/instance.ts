@@ -20,6 +20,16 @@ const ACTIVITY_WRITE_MS = 2_000;
 
 type Instance = StoredResource<InstanceSpec, InstanceStatus>;
 
+export interface ManagedInstance {
+  uid: string;
+  name: string;
+  /** The app name (an ad-hoc instance's own name). */
+  app: string;
+  ports: number[];
+}
+
+const MANAGED_TTL_MS = 1_000;
+
 export interface InstanceLogs {
   writer(instance: string, app: string): InstanceLogSink & { close(): void };
   remove(instance: string): void;
@@ -55,6 +65,7 @@ interface Entry {
 export class InstanceReconciler {
   private readonly entries = new Map<string, Entry>();
   private readonly timer: NodeJS.Timeout;
+  private managedCache: { at: number; value: ManagedInstance[] } | undefined;
 
   constructor(private readonly deps: InstanceControllerDeps) {
     this.timer = setInterval(() => {
@@ -74,8 +85,19 @@ export class InstanceReconciler {
     return this.entries.get(uid)?.runtime;
   }
 
-  /** Every managed instance with its app name, for the router. */
-  managed(): { uid: string; name: string; app: string; ports: number[] }[] {
+  /**
+   * Every managed instance with its app name and ports, for the router. It asks on every request, so the
+   * answer is kept until an instance is reconciled (created, deleted, or its app changed) and for at most
+   * MANAGED_TTL_MS: reading the store per request cost a good part of the router's throughput.
+   */
+  managed(): ManagedInstance[] {
+    if (this.managedCache && Date.now() - this.managedCache.at < MANAGED_TTL_MS) return this.managedCache.value;
+    const value = this.readManaged();
+    this.managedCache = { at: Date.now(), value };
+    return value;
+  }
+
+  private readManaged(): ManagedInstance[] {
     const out = [];
     for (const uid of this.entries.keys()) {
       const inst = this.deps.store.get<InstanceSpec>('Instance', uid);
@@ -87,6 +109,7 @@ export class InstanceReconciler {
 
   readonly reconcile = async (name: string): Promise<ReconcileResult | void> => {
     const { store } = this.deps;
+    this.managedCache = undefined;
     const inst = store.get<InstanceSpec, InstanceStatus>('Instance', name);
     if (!inst) return;
     const uid = inst.metadata.uid;
@@ -143,6 +166,7 @@ export class InstanceReconciler {
     });
     const entry: Entry = { runtime, log, endpoints: inst.status.endpoints ?? [], lastWrite: 0, lastActiveWritten: '', connsWritten: 0 };
     this.entries.set(uid, entry);
+    this.managedCache = undefined;
     void this.deps.listeners
       .listen(uid, exposedPorts(this.deps.store, inst.spec), inst.status.endpoints ?? [])
       .then((endpoints) => {
