@@ -186,6 +186,31 @@ describe('serve mode', () => {
     await waitFor(async () => (await stateOf(id)) === 'paused', { what: 'paused after the connection closed', timeoutMs: 5_000 });
   });
 
+  it('an exec cut off by the instance stopping exits 255 (the API says -1)', async () => {
+    const inst = (await t.api('POST', '/v1/apps/myapp/serve', {})).body as InstanceView;
+    // It may have stopped while idle: a request wakes it.
+    expect((await get(`${router}/app/myapp/`)).status).toBe(200);
+    const exec = t.aegis(['exec', inst.metadata.uid, '--', 'sleep', '30']);
+    await new Promise((r) => setTimeout(r, 800));
+    await t.api('DELETE', `/v1/instances/${inst.metadata.uid}`);
+    const r = await exec;
+    expect(r.code).toBe(255);
+    expect(r.stderr).toMatch(/^error: /);
+  });
+
+  it('keeps instance logs across a daemon restart', async () => {
+    const id = (await t.api('POST', '/v1/apps/second/serve', {})).body.metadata.uid as string;
+    await waitFor(async () => (await t.aegis(['logs', id])).stdout.includes('booted'), { what: 'boot logged' });
+    expect((await t.aegis(['down'])).code).toBe(0);
+    expect((await t.aegis(['up'])).code).toBe(0);
+    router = (await t.api('GET', '/v1/status')).body.router;
+    const logs = await t.aegis(['logs', id]);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toMatch(/machine mach-\S+ booted/);
+    // The instance is served again by the new daemon.
+    expect(await get(`${router}/app/second/`)).toMatchObject({ status: 200, body: 'second\n' });
+  });
+
   it('refuses to serve an app without a port or without a release', async () => {
     await t.aegis(['app', 'create', '--name', 'noport', '--image', `${registry.host}/test/web:1`, '--', 'true']);
     expect(await t.aegis(['app', 'serve', 'noport'])).toMatchObject({ code: 1, stderr: 'error: app "noport" exposes no port, so there is nothing to serve; recreate it with --expose PORT\n' });
