@@ -9,6 +9,8 @@ import type { AegisPaths } from '../config/paths.js';
 import { loadDaemonConfig } from '../config/daemon-config.js';
 import { AEGIS_VERSION } from '../config/version.js';
 import { ImageStore } from '../images/image-store.js';
+import { eventRoutes } from '../api/routes/events.js';
+import { EventRecorder } from '../reconciler/event-recorder.js';
 import { parseDuration } from '../resources/duration.js';
 import { startRouter, type RunningRouter } from '../router/router.js';
 import { ControllerManager } from '../reconciler/manager.js';
@@ -33,6 +35,8 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
   fs.chmodSync(paths.home, 0o700);
   const config = loadDaemonConfig(paths.config);
   const store = Store.open(paths.db, paths.keyFile);
+  // Subscribed before anything writes, so every resource's history starts with its creation.
+  const events = new EventRecorder(store);
   const images = new ImageStore(paths.images, { insecureRegistries: config.images.insecureRegistries });
   const manager = new ControllerManager();
   const selection = await selectBackend(paths, env);
@@ -60,7 +64,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     listen: { host: config.router.host, wakeTimeoutMs: parseDuration(config.router.wakeTimeout), routerUrl: () => router?.url },
     warmMachines: env.AEGIS_WARM_MACHINES === undefined ? DEFAULT_WARM_MACHINES : Number(env.AEGIS_WARM_MACHINES) || 0,
   });
-  for (const register of runtime.routes) register(api, services);
+  for (const register of [...runtime.routes, eventRoutes(events)]) register(api, services);
 
   // Store writes from any source (API, controllers) wake the kind's controller: triggers only enqueue keys.
   store.onChange((e) => manager.enqueue(e.kind, e.name));
@@ -99,6 +103,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
         await router?.close();
         await manager.stop(STOP_DEADLINE_MS);
         await runtime.close();
+        events.close();
         store.close();
         fs.rmSync(paths.socket, { force: true });
         removePid(paths.pidFile, process.pid);

@@ -124,6 +124,7 @@ describe('declarative apply', () => {
     const described = await t.aegis(['describe', 'app', 'alpha']);
     expect(described.stdout).toMatch(/^Name: +alpha\nKind: +App\nID: +app-/);
     expect(described.stdout).toContain('Ready=True  Ready: the app can run');
+    expect(described.stdout).toMatch(/\nEvents:\n +\d+[smhd] ago  Normal +Created: app alpha created\n/);
     expect(await t.aegis(['get', 'widgets'])).toMatchObject({ code: 1 });
   });
 

@@ -35,6 +35,12 @@ export class DescribeCommand extends AegisCommand {
     lines.push('Conditions:');
     if (conditions.length === 0) lines.push('  (none: nothing reconciles this kind, or not yet)');
     for (const c of conditions) lines.push(`  ${c.type}=${c.status}  ${c.reason}: ${c.message}  (since ${(c as { lastTransitionTime?: string }).lastTransitionTime ?? '?'})`);
+    const { items: events } = await this.context.client.get<{ items: { time: string; type: string; reason: string; message: string }[] }>(
+      `/v1/resources/${encodeURIComponent(this.kind)}/${encodeURIComponent(this.name)}/events`,
+    );
+    lines.push('Events:');
+    if (events.length === 0) lines.push('  (none since the daemon started)');
+    for (const e of events.slice(-10)) lines.push(`  ${age(e.time).padStart(4)} ago  ${e.type.padEnd(7)}  ${e.reason}: ${e.message}`);
     this.out(lines.join('\n'));
     return 0;
   }
