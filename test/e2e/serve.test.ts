@@ -211,6 +211,13 @@ describe('serve mode', () => {
     expect(await get(`${router}/app/second/`)).toMatchObject({ status: 200, body: 'second\n' });
   });
 
+  it('app delete stops and deletes the app\'s instance first', async () => {
+    const id = (await t.api('POST', '/v1/apps/second/serve', {})).body.metadata.uid as string;
+    expect(await t.aegis(['app', 'delete', 'second'])).toMatchObject({ code: 0, stdout: 'App "second" deleted\n' });
+    expect((await t.api('GET', `/v1/instances/${id}`)).status).toBe(404);
+    expect(fs.readdirSync(path.join(t.home, 'data', 'machines')).filter((m) => fs.existsSync(path.join(t.home, 'data', 'machines', m, 'state.json')))).toEqual([]);
+  });
+
   it('refuses to serve an app without a port or without a release', async () => {
     await t.aegis(['app', 'create', '--name', 'noport', '--image', `${registry.host}/test/web:1`, '--', 'true']);
     expect(await t.aegis(['app', 'serve', 'noport'])).toMatchObject({ code: 1, stderr: 'error: app "noport" exposes no port, so there is nothing to serve; recreate it with --expose PORT\n' });

@@ -1,5 +1,5 @@
 // App controller: reports whether an app can run (kit installed, required secrets present, latest release)
-// and, when the app is deleted, deletes what belongs to it: releases, app secrets, and with purge its workspace.
+// and, when the app is deleted, deletes what belongs to it: instances, releases, app secrets, and with purge its workspace.
 import fs from 'node:fs';
 import path from 'node:path';
 import { isAegisError } from '../../errors/codes.js';
@@ -92,6 +92,10 @@ export class AppReconciler {
   private cleanUp(app: App): ReconcileResult | void {
     const { store } = this.deps;
     const name = app.metadata.name;
+    // Instances first: they run the releases' images.
+    const instances = store.list<{ app?: string }>('Instance').filter((i) => i.spec.app === name);
+    for (const i of instances) if (!i.metadata.deletionTimestamp) store.delete('Instance', i.metadata.uid);
+    if (instances.length > 0) return { requeueAfterMs: 100 };
     const releases = store.list<ReleaseSpec, ReleaseStatus>('Release').filter((r) => r.spec.app === name);
     for (const r of releases) if (!r.metadata.deletionTimestamp) store.delete('Release', r.metadata.uid);
     for (const s of store.list<SecretSpec>('Secret')) if (s.spec.app === name) store.delete('Secret', s.metadata.uid);
