@@ -42,6 +42,8 @@ export interface MachineStats {
   /** Times the kernel's OOM killer fired inside the machine's memory limit. */
   oomKills: number;
   memoryLimitBytes: number;
+  /** CPU time used so far, in microseconds, when the backend can tell: idle detection watches it grow. */
+  cpuMicros?: number;
 }
 
 export interface Machine {

@@ -186,6 +186,19 @@ describe('serve mode', () => {
     await waitFor(async () => (await stateOf(id)) === 'paused', { what: 'paused after the connection closed', timeoutMs: 5_000 });
   });
 
+  it('a server busy without any connection (CPU above the noise floor) is not paused', async () => {
+    const child = spawn(process.execPath, [AEGIS_BIN, 'run', '--expose', '9000', '--', 'sh', '-c', 'while :; do :; done'], { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    await waitFor(() => out.includes('Press Ctrl+C'), { what: 'serve output' });
+    const id = out.match(/Instance: (\S+)/)![1]!;
+    await waitFor(async () => (await stateOf(id)) === 'running', { what: 'running' });
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await stateOf(id)).toBe('running');
+    child.kill('SIGINT');
+    expect(await new Promise((r) => child.on('close', r))).toBe(0);
+  });
+
   it('an exec cut off by the instance stopping exits 255 (the API says -1)', async () => {
     const inst = (await t.api('POST', '/v1/apps/myapp/serve', {})).body as InstanceView;
     // It may have stopped while idle: a request wakes it.

@@ -45,6 +45,10 @@ const STOP_GRACE_MS = 2_000;
 /** A server that exits sooner than this after its boot counts as crashing: the next boot waits. */
 const QUICK_EXIT_MS = 10_000;
 const MAX_BACKOFF_MS = 60_000;
+/** How often the CPU heartbeat is sampled. */
+const CPU_SAMPLE_MS = 500;
+/** Share of one CPU above which an instance without connections still counts as active. */
+const CPU_NOISE_FLOOR = 0.05;
 
 export interface RuntimeDeps {
   host: () => Promise<MachineHost>;
@@ -78,6 +82,7 @@ export class InstanceRuntime {
   private busy = 0;
   private lastActive: number;
   private pausedAt = 0;
+  private cpuSample: { at: number; micros: number } | undefined;
   private readonly now: () => number;
 
   constructor(private readonly deps: RuntimeDeps) {
@@ -182,6 +187,7 @@ export class InstanceRuntime {
   async tick(): Promise<void> {
     const plan = this.plan;
     if (!plan || this.booting || this.deleted) return;
+    if (this.stateValue === 'running' && this.now() - (this.cpuSample?.at ?? 0) >= CPU_SAMPLE_MS && (await this.cpuBusy())) this.touch();
     const now = this.now();
     if (this.stateValue === 'running' && this.conns === 0 && this.busy === 0 && now - this.lastActive >= plan.idle.pauseAfterMs) {
       await this.serialize(async () => {
@@ -194,6 +200,19 @@ export class InstanceRuntime {
     } else if (this.stateValue === 'paused' && this.conns === 0 && this.busy === 0 && now - this.pausedAt >= plan.idle.stopAfterMs) {
       await this.stopMachine('Idle', `stopped after ${Math.round(plan.idle.stopAfterMs / 1000)} s paused`);
     }
+  }
+
+  /**
+   * The heartbeat: whether the machine used more than CPU_NOISE_FLOOR of a CPU since the last look, as a
+   * server working without any connection (a job, a download it started) would. Idle servers stay below.
+   */
+  private async cpuBusy(): Promise<boolean> {
+    const stats = await this.machine?.stats().catch(() => undefined);
+    const now = this.now();
+    const prev = this.cpuSample;
+    this.cpuSample = stats?.cpuMicros !== undefined ? { at: now, micros: stats.cpuMicros } : undefined;
+    if (!prev || !this.cpuSample || now <= prev.at) return false;
+    return (this.cpuSample.micros - prev.micros) / ((now - prev.at) * 1000) > CPU_NOISE_FLOOR;
   }
 
   /** Stops the machine for good (the instance is deleted). */

@@ -7,6 +7,8 @@ const ROOT = '/sys/fs/cgroup';
 const PARENT = 'aegis';
 const CPU_PERIOD_US = 100_000;
 const PIDS_MAX = 4096;
+/** USER_HZ: what /proc/<pid>/stat counts CPU time in (100 on every Linux architecture Aegis runs on). */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 export type CgroupVersion = 1 | 2;
 
@@ -134,6 +136,33 @@ export class MachineCgroups {
       return m ? Number(m[1]) : 0;
     } catch {
       return 0;
+    }
+  }
+
+  /**
+   * CPU time the machine's processes have used, in microseconds: v2 counts it per cgroup; on v1 (no
+   * cpuacct group here) it is the sum over the live processes, enough to tell a busy machine from an idle one.
+   */
+  cpuMicros(): number | undefined {
+    try {
+      if (this.version === 2) {
+        const m = /^usage_usec (\d+)$/m.exec(fs.readFileSync(path.join(this.dirs.unified, 'cpu.stat'), 'utf8'));
+        return m ? Number(m[1]) : undefined;
+      }
+      let ticks = 0;
+      for (const pid of fs.readFileSync(path.join(this.dirs.pids, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+        try {
+          // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+          const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          ticks += Number(fields[11]) + Number(fields[12]);
+        } catch {
+          /* exited between the listing and the read */
+        }
+      }
+      return (ticks * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+    } catch {
+      return undefined;
     }
   }
 

@@ -87,7 +87,8 @@ export class SandboxMachine implements Machine {
   }
 
   async stats(): Promise<MachineStats> {
-    return { oomKills: this.finalOomKills ?? this.cgroups.oomKills(), memoryLimitBytes: this.record.spec.memoryMiB * 1024 * 1024 };
+    const cpuMicros = this.exit ? undefined : this.cgroups.cpuMicros();
+    return { oomKills: this.finalOomKills ?? this.cgroups.oomKills(), memoryLimitBytes: this.record.spec.memoryMiB * 1024 * 1024, ...(cpuMicros !== undefined ? { cpuMicros } : {}) };
   }
 
   private async pollUntilGone(): Promise<MachineExit> {
