@@ -49,6 +49,8 @@ export interface MachineStats {
 export interface Machine {
   readonly id: string;
   readonly pid: number;
+  /** File the machine's console output goes to (boot messages, the harness's own lines), if it has one. */
+  readonly consoleFile?: string;
   state(): MachineState;
   /** Opens the control byte stream to the harness, waiting until it listens (or the machine exits). */
   connect(timeoutMs?: number): Promise<Duplex>;

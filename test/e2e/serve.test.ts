@@ -121,6 +121,9 @@ describe('serve mode', () => {
     expect(logs.stdout).toContain('out 42\n');
     expect(logs.stdout).toMatch(/machine mach-\S+ booted/);
     expect(logs.stdout).toContain('paused (idle)');
+    // The boot itself is logged: the harness's start-up line from the machine's console.
+    const boot = await t.aegis(['logs', 'myapp', '--source', 'boot']);
+    expect(boot.stdout).toMatch(/aegis-harness: listening on /);
     const json = await t.aegis(['app', 'logs', 'myapp', '--json', '--source', 'exec']);
     const entries = json.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(entries.length).toBeGreaterThan(0);

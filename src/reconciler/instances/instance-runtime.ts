@@ -14,7 +14,7 @@ import type { InstancePlan } from './instance-plan.js';
 
 /** Where an instance's output goes (InstanceLogs' writer). */
 export interface InstanceLogSink {
-  write(stream: 'stdout' | 'stderr', source: 'server' | 'exec', chunk: Buffer, execId?: string): void;
+  write(stream: 'stdout' | 'stderr', source: 'boot' | 'server' | 'exec', chunk: Buffer, execId?: string): void;
   system(message: string): void;
 }
 
@@ -45,6 +45,8 @@ const STOP_GRACE_MS = 2_000;
 /** A server that exits sooner than this after its boot counts as crashing: the next boot waits. */
 const QUICK_EXIT_MS = 10_000;
 const MAX_BACKOFF_MS = 60_000;
+/** A boot log longer than this (a chatty kernel) keeps only its end. */
+const MAX_BOOT_LOG_BYTES = 64 * 1024;
 /** How often the CPU heartbeat is sampled. */
 const CPU_SAMPLE_MS = 500;
 /** Share of one CPU above which an instance without connections still counts as active. */
@@ -239,6 +241,7 @@ export class InstanceRuntime {
       this.machine = booted.machine;
       this.client = booted.client;
       this.bootedAt = this.now();
+      this.copyBootLog(booted.machine);
       this.deps.log.system(`machine ${booted.machine.id} booted`);
       const main = booted.client.exec({ argv: plan.command, env: plan.env, ...(plan.cwd ? { cwd: plan.cwd } : {}), stdin: false, main: true });
       this.main = main;
@@ -258,6 +261,17 @@ export class InstanceRuntime {
       this.noteCrash();
       this.set('failed', 'StartFailed', message);
       throw new WakeRefusedError(Math.max(1, Math.ceil((this.backoffUntil - this.now()) / 1000)), message);
+    }
+  }
+
+  /** The console output of the boot (kernel and harness start-up lines) into the log, so it has no gap before the server. */
+  private copyBootLog(machine: Machine): void {
+    if (!machine.consoleFile) return;
+    try {
+      const text = fs.readFileSync(machine.consoleFile);
+      if (text.length > 0) this.deps.log.write('stdout', 'boot', text.subarray(-MAX_BOOT_LOG_BYTES));
+    } catch {
+      /* no console file: nothing to copy */
     }
   }
 

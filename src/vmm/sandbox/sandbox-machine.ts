@@ -38,6 +38,10 @@ export class SandboxMachine implements Machine {
     return this.record.id;
   }
 
+  get consoleFile(): string {
+    return this.dirs.console;
+  }
+
   get pid(): number {
     return this.record.pid;
   }
