@@ -138,6 +138,7 @@ export class InstanceRuntime {
     if (this.stateValue === 'paused' && this.machine && this.client) {
       const client = this.client;
       await this.serialize(async () => {
+        if (this.stateValue !== 'paused') return; // another waker resumed it first
         await this.machine?.resume();
         this.set('running', 'Resumed', 'resumed on demand');
         this.deps.log.system('resumed');
