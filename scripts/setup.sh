@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 #   iproute2: brings up lo in a machine  e2fsprogs: mkfs.ext4 for disk images
 #   attr: overlayfs opaque-dir xattrs    zstd: zstd layer fixtures in tests
 #   docker-registry: a real registry for image tests
-PACKAGES=(busybox-static util-linux mount iproute2 e2fsprogs attr zstd docker-registry)
+#   qemu-system-x86: the qemu backend's VMM  qemu-utils: qemu-img for disk images
+PACKAGES=(busybox-static util-linux mount iproute2 e2fsprogs attr zstd docker-registry qemu-system-x86 qemu-utils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,7 +1,8 @@
 // PID 1 entry of the guest: serve the control channel on AEGIS_CONTROL_SOCKET until told to stop.
 //
 // Contract: `node aegis-harness.mjs`, with
-//   AEGIS_CONTROL_SOCKET      unix socket path to listen on (required; a stale file is replaced)
+//   AEGIS_CONTROL_SOCKET      unix socket path to listen on (a stale file is replaced), or
+//   AEGIS_CONTROL_DEVICE      a character device to serve instead (a VM's virtio-serial port)
 //   AEGIS_SHUTDOWN_GRACE_MS   SIGTERM→SIGKILL grace for children on SIGTERM/shutdown (default 5000)
 // Prints `aegis-harness: listening on PATH (protocol N)` on stderr once ready. SIGTERM/SIGINT stop
 // every child and exit 0. Children never see the harness's own environment.
@@ -9,6 +10,7 @@ import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { HarnessContext } from './context.js';
 import { log } from './log.js';
 import { ProcessTable } from './process.js';
+import { serveDevice, type DeviceChannel } from './device-channel.js';
 import { ControlServer } from './server.js';
 import { stopEverything } from './shutdown.js';
 
@@ -23,13 +25,15 @@ function graceFromEnv(value: string | undefined): number {
 
 async function main(): Promise<void> {
   const socketPath = process.env.AEGIS_CONTROL_SOCKET;
-  if (!socketPath) {
-    log('AEGIS_CONTROL_SOCKET is not set');
+  const device = process.env.AEGIS_CONTROL_DEVICE;
+  if (!socketPath && !device) {
+    log('neither AEGIS_CONTROL_SOCKET nor AEGIS_CONTROL_DEVICE is set');
     process.exit(2);
   }
   const shutdownGraceMs = graceFromEnv(process.env.AEGIS_SHUTDOWN_GRACE_MS);
 
   let server: ControlServer | undefined;
+  let channel: DeviceChannel | undefined;
   let exiting = false;
   const ctx: HarnessContext = {
     procs: new ProcessTable(),
@@ -40,8 +44,13 @@ async function main(): Promise<void> {
     exit(code) {
       if (exiting) return;
       exiting = true;
-      server?.close();
-      process.exit(code);
+      const stop = () => {
+        server?.close();
+        process.exit(code);
+      };
+      // A device's writes are asynchronous: let the last reply (to shutdown, say) reach the host first.
+      if (channel) void channel.drain(1000).then(stop);
+      else stop();
     },
   };
 
@@ -56,8 +65,10 @@ async function main(): Promise<void> {
   }
 
   server = new ControlServer(ctx);
-  await server.listen(socketPath);
-  log(`listening on ${socketPath} (protocol ${PROTOCOL_VERSION})`);
+  const control = server;
+  if (device) channel = await serveDevice(device, (conn) => control.accept(conn));
+  else await server.listen(socketPath!);
+  log(`listening on ${device ?? socketPath} (protocol ${PROTOCOL_VERSION})`);
 }
 
 main().catch((err: Error) => {

@@ -1,4 +1,5 @@
 // Picks the backend machines run on: AEGIS_BACKEND when set, else the best one that can run on this host.
+// qemu under TCG boots in seconds, so it is picked automatically only when KVM was proved to work.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BackendReport } from '../api/services.js';
@@ -7,6 +8,8 @@ import { unavailable } from '../errors/codes.js';
 import type { BackendName, BackendProbe } from './backend.js';
 import type { MachineHost } from './machine-host.js';
 import { probeLibkrun } from './libkrun/probe.js';
+import { provisionQemuAssets } from './qemu/qemu-assets.js';
+import { QEMU_CAPABILITIES, QemuBackend } from './qemu/qemu-backend.js';
 import { probeQemu } from './qemu/probe.js';
 import { removeStaleBuilds } from './build-once.js';
 import { ensureBaseRootfs } from './rootfs/base-rootfs.js';
@@ -26,24 +29,27 @@ export interface BackendSelection {
 export const harnessBundlePath = () => fileURLToPath(new URL('../harness/aegis-harness.mjs', import.meta.url));
 
 export async function selectBackend(paths: AegisPaths, env: NodeJS.ProcessEnv): Promise<BackendSelection> {
+  const qemuProbe = await probeQemu(paths);
   const probes: Record<BackendName, BackendProbe> = {
     libkrun: await probeLibkrun(),
-    qemu: await probeQemu(),
+    qemu: qemuProbe,
     sandbox: await probeSandbox(),
   };
   const wanted = env.AEGIS_BACKEND as BackendName | undefined;
   if (wanted && !PREFERENCE.includes(wanted)) throw new Error(`AEGIS_BACKEND=${wanted} is not a backend (known: ${PREFERENCE.join(', ')})`);
-  const name = wanted ? (probes[wanted].available ? wanted : null) : (PREFERENCE.find((n) => probes[n].available) ?? null);
+  const eligible = (n: BackendName) => probes[n].available && (n !== 'qemu' || qemuProbe.kvm);
+  const name = wanted ? (probes[wanted].available ? wanted : null) : (PREFERENCE.find(eligible) ?? null);
   const why = wanted ? `backend ${wanted} cannot run here: ${probes[wanted].detail}` : 'no backend can run on this host (see aegis doctor)';
 
   const prepare = async (): Promise<MachineHost> => {
-    if (name !== 'sandbox') throw unavailable(why);
+    if (name !== 'sandbox' && name !== 'qemu') throw unavailable(why);
     const bundle = harnessBundlePath();
     if (!fs.existsSync(bundle)) throw unavailable(`the guest harness is not built (${bundle} is missing): run npm run build`);
     // Builders that died half-way (a killed daemon) leave .tmp- dirs behind: clear them before building.
     removeStaleBuilds(paths.runtime);
     removeStaleBuilds(paths.rootfs);
     const [runtimeDir, baseRootfs] = await Promise.all([provisionRuntime(paths, bundle), ensureBaseRootfs(paths)]);
+    if (name === 'qemu') return { backend: new QemuBackend({ paths, assets: await provisionQemuAssets(paths, runtimeDir) }), baseRootfs };
     return { backend: new SandboxBackend({ paths, runtimeDir }), baseRootfs };
   };
   let prepared: Promise<MachineHost> | undefined;
@@ -54,7 +60,7 @@ export async function selectBackend(paths: AegisPaths, env: NodeJS.ProcessEnv): 
       throw err;
     }));
   return {
-    report: { name, capabilities: name === 'sandbox' ? SANDBOX_CAPABILITIES : null, probes },
+    report: { name, capabilities: name === 'sandbox' ? SANDBOX_CAPABILITIES : name === 'qemu' ? QEMU_CAPABILITIES : null, probes },
     host,
   };
 }

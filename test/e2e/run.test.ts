@@ -154,11 +154,11 @@ describe('aegis run without a usable backend', () => {
   it('exits 125 naming the cause', async () => {
     const t = withTempHome();
     try {
-      t.env.AEGIS_BACKEND = 'qemu';
+      t.env.AEGIS_BACKEND = 'libkrun';
       expect((await t.aegis(['up'])).code).toBe(0);
       const r = await t.aegis(['run', '--', 'true']);
       expect(r.code).toBe(125);
-      expect(r.stderr).toMatch(/^error: backend qemu cannot run here: /);
+      expect(r.stderr).toMatch(/^error: backend libkrun cannot run here: /);
       const status = await t.aegis(['status']);
       expect(status.stdout).toMatch(/backend: none/);
     } finally {

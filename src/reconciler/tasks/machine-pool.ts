@@ -32,6 +32,8 @@ export interface BootOptions {
   hostname?: string;
   workspaceDir?: string;
   id?: string;
+  /** Told the machine as soon as it exists, before the (possibly long) wait for its harness. */
+  onStarted?: (machine: Machine) => void;
 }
 
 /** Boots a machine and connects to its harness; on failure nothing is left running. */
@@ -44,6 +46,7 @@ export async function bootMachine(host: MachineHost, shape: MachineShape, opts: 
     ...shape,
     ...(opts.workspaceDir ? { workspaceDir: opts.workspaceDir } : {}),
   });
+  opts.onStarted?.(machine);
   try {
     const client = await ControlClient.connect(await machine.connect(BOOT_TIMEOUT_MS), { timeoutMs: BOOT_TIMEOUT_MS });
     return { machine, client };
@@ -56,6 +59,8 @@ export async function bootMachine(host: MachineHost, shape: MachineShape, opts: 
 
 export class MachinePool {
   private ready: Promise<BootedMachine | undefined>[] = [];
+  /** Machines whose boot is still waiting for the harness (seconds on a VM under TCG). */
+  private readonly starting = new Set<Machine>();
   private closed = false;
 
   constructor(
@@ -92,6 +97,8 @@ export class MachinePool {
     this.closed = true;
     const pending = this.ready;
     this.ready = [];
+    // A boot in progress is cut short: waiting for it could outlast the daemon's shutdown and orphan the machine.
+    for (const m of this.starting) void m.stop(0).catch(() => undefined);
     const host = await this.host().catch(() => undefined);
     await Promise.all(
       pending.map(async (p) => {
@@ -113,7 +120,12 @@ export class MachinePool {
       this.ready.push(
         this.host()
           .then(async (host) => {
-            const booted = await bootMachine(host, { memoryMiB: DEFAULT_MEMORY_MIB, vcpus: DEFAULT_VCPUS });
+            let started: Machine | undefined;
+            const booted = await bootMachine(
+              host,
+              { memoryMiB: DEFAULT_MEMORY_MIB, vcpus: DEFAULT_VCPUS },
+              { onStarted: (m) => this.starting.add((started = m)) },
+            ).finally(() => started && this.starting.delete(started));
             // One throwaway exec warms the harness's exec path, so the task's first command is not the slow one.
             const warm = booted.client.exec({ argv: ['true'], env: {}, stdin: false });
             warm.stdout.resume();

@@ -1,5 +1,6 @@
 // A sandbox machine's record on disk, so that a restarted daemon can find and re-adopt it.
 import fs from 'node:fs';
+import { readRecord as readRecordFile, writeRecord as writeRecordFile } from '../record-file.js';
 import path from 'node:path';
 import type { MachineSpec } from '../backend.js';
 import type { CgroupVersion } from './cgroups.js';
@@ -56,17 +57,11 @@ export function machineDirs(machinesDir: string, id: string): MachineDirs {
 }
 
 export function writeRecord(file: string, record: MachineRecord): void {
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  writeRecordFile(file, record);
 }
 
 export function readRecord(file: string): MachineRecord | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as MachineRecord;
-  } catch {
-    return undefined;
-  }
+  return readRecordFile<MachineRecord>(file);
 }
 
 /** Field 22 of /proc/PID/stat, or undefined when the process is gone. */

@@ -1,10 +1,10 @@
 // One running sandbox machine: its control socket, its cgroups, and how to pause, stop and watch it.
 import fs from 'node:fs';
-import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MachineStateError, type Machine, type MachineExit, type MachineState, type MachineStats } from '../backend.js';
 import type { MachineCgroups } from './cgroups.js';
 import { guestInitPid, pidStartTime, type MachineDirs, type MachineRecord } from './machine-state.js';
+import { connectWhenReady, signal } from '../process-util.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How often an adopted machine (not our child, so no exit event) is checked for life. */
@@ -51,16 +51,7 @@ export class SandboxMachine implements Machine {
   }
 
   async connect(timeoutMs = 30_000): Promise<Duplex> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (this.exit) throw new Error(`machine ${this.id} exited before its harness listened${this.consoleTail()}`);
-      if (fs.existsSync(this.dirs.socket)) {
-        const socket = await tryConnect(this.dirs.socket);
-        if (socket) return socket;
-      }
-      if (Date.now() > deadline) throw new Error(`machine ${this.id}: harness did not listen within ${timeoutMs} ms${this.consoleTail()}`);
-      await sleep(3);
-    }
+    return connectWhenReady({ id: this.id, socket: this.dirs.socket, ready: () => fs.existsSync(this.dirs.socket), exited: () => !!this.exit, detail: () => this.consoleTail(), timeoutMs, pollMs: 3 });
   }
 
   async pause(): Promise<void> {
@@ -108,26 +99,4 @@ export class SandboxMachine implements Machine {
       return '';
     }
   }
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    /* already gone */
-  }
-}
-
-function tryConnect(socketPath: string): Promise<net.Socket | undefined> {
-  return new Promise((resolve) => {
-    const s = net.connect(socketPath);
-    s.once('connect', () => {
-      s.removeAllListeners('error');
-      resolve(s);
-    });
-    s.once('error', () => {
-      s.destroy();
-      resolve(undefined);
-    });
-  });
 }

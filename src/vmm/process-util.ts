@@ -1,0 +1,51 @@
+// Small process and socket helpers both backends use to drive their machines from the host.
+import net from 'node:net';
+
+/** Sends a signal, ignoring a process that is already gone. */
+export function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* already gone */
+  }
+}
+
+/** A connected unix socket, or undefined when nothing listens there (yet). */
+export function tryConnect(socketPath: string): Promise<net.Socket | undefined> {
+  return new Promise((resolve) => {
+    const s = net.connect(socketPath);
+    s.once('connect', () => {
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+    s.once('error', () => {
+      s.destroy();
+      resolve(undefined);
+    });
+  });
+}
+
+/**
+ * Polls until the machine's harness accepts on its control socket: rejects when the machine exits first
+ * or the deadline passes, naming the last console lines (`detail()`) so a failed boot explains itself.
+ */
+export async function connectWhenReady(m: {
+  id: string;
+  socket: string;
+  ready: () => boolean;
+  exited: () => boolean;
+  detail: () => string;
+  timeoutMs: number;
+  pollMs: number;
+}): Promise<net.Socket> {
+  const deadline = Date.now() + m.timeoutMs;
+  for (;;) {
+    if (m.exited()) throw new Error(`machine ${m.id} exited before its harness listened${m.detail()}`);
+    if (m.ready()) {
+      const socket = await tryConnect(m.socket);
+      if (socket) return socket;
+    }
+    if (Date.now() > deadline) throw new Error(`machine ${m.id}: harness did not listen within ${m.timeoutMs} ms${m.detail()}`);
+    await new Promise((r) => setTimeout(r, m.pollMs));
+  }
+}

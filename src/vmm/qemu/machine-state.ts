@@ -1,0 +1,42 @@
+// A qemu machine's files and its record on disk, so that a restarted daemon can re-adopt the running qemu.
+import path from 'node:path';
+import type { MachineSpec } from '../backend.js';
+import type { Accel } from './qemu-args.js';
+
+export interface QemuMachineRecord {
+  backend: 'qemu';
+  id: string;
+  /** Host pid of qemu-system-x86_64. */
+  pid: number;
+  /** The pid's start time (clock ticks since boot), which tells a recycled pid apart. */
+  pidStartTime: number;
+  accel: Accel;
+  /** The guest runtime the runtime disk was made from (so an unused older runtime can be deleted safely). */
+  runtimeDir: string;
+  /** Host path of the unix socket behind the guest's virtio-serial control port. */
+  socketPath: string;
+  qmpSocket: string;
+  /** What `-m` gave the guest, in MiB (the workload's memory plus the harness's share). */
+  guestMemoryMiB: number;
+  spec: MachineSpec;
+  startedAt: string;
+}
+
+export interface QemuMachineDirs {
+  dir: string;
+  socket: string;
+  qmp: string;
+  console: string;
+  state: string;
+}
+
+export function qemuMachineDirs(machinesDir: string, id: string): QemuMachineDirs {
+  const dir = path.join(machinesDir, id);
+  return {
+    dir,
+    socket: path.join(dir, 'control.sock'),
+    qmp: path.join(dir, 'qmp.sock'),
+    console: path.join(dir, 'console.log'),
+    state: path.join(dir, 'state.json'),
+  };
+}

@@ -1,0 +1,60 @@
+// The qemu-system-x86_64 command line of one machine: a microvm (virtio-mmio devices, no firmware
+// detour, ACPI kept on because this kernel cannot take virtio-mmio devices from its command line),
+// two read-only disks (rootfs, runtime), a virtio-serial port for the control channel, and QMP.
+import { CONTROL_PORT_NAME } from './init-script.js';
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface QemuLaunch {
+  accel: Accel;
+  memoryMiB: number;
+  vcpus: number;
+  kernel: string;
+  initrd: string;
+  /** Extra kernel parameters (aegis.*). */
+  params: string[];
+  console: string;
+  /** Absent for a probe boot, which never leaves the initramfs. */
+  rootImage?: string;
+  runtimeImage?: string;
+  controlSocket?: string;
+  qmpSocket?: string;
+}
+
+/**
+ * The guest kernel's command line. tsc_early_khz/tsc=reliable: without them TSC calibration under TCG
+ * hangs now and then. panic=-1 with -no-reboot turns the harness's exit (PID 1 dies) into qemu exiting.
+ */
+export function kernelCommandLine(params: string[]): string {
+  return ['console=ttyS0', 'panic=-1', 'tsc_early_khz=2000000', 'tsc=reliable', 'quiet', ...params].join(' ');
+}
+
+export function qemuArgs(l: QemuLaunch): string[] {
+  // The paths go through qemu's option parser, where ',' separates options: doubling escapes it.
+  const q = (p: string) => p.replace(/,/g, ',,');
+  const args = [
+    '-M', `microvm,accel=${l.accel},acpi=on`,
+    '-cpu', l.accel === 'kvm' ? 'host' : 'max',
+    '-m', String(l.memoryMiB),
+    '-smp', String(l.vcpus),
+    '-nodefaults', '-no-user-config',
+    // No display and nothing on stdio (-nographic would put the serial port or a monitor there).
+    '-display', 'none',
+    '-no-reboot',
+    '-kernel', l.kernel,
+    '-initrd', l.initrd,
+    '-append', kernelCommandLine(l.params),
+    '-serial', `file:${l.console}`,
+  ];
+  if (l.rootImage) args.push('-drive', `id=root,file=${q(l.rootImage)},format=raw,if=none,readonly=on`, '-device', 'virtio-blk-device,drive=root');
+  if (l.runtimeImage) args.push('-drive', `id=runtime,file=${q(l.runtimeImage)},format=raw,if=none,readonly=on`, '-device', 'virtio-blk-device,drive=runtime');
+  if (l.controlSocket) {
+    args.push(
+      '-device', 'virtio-serial-device',
+      '-chardev', `socket,id=ctl,path=${q(l.controlSocket)},server=on,wait=off`,
+      '-device', `virtserialport,chardev=ctl,name=${CONTROL_PORT_NAME}`,
+    );
+  }
+  if (l.qmpSocket) args.push('-qmp', `unix:${q(l.qmpSocket)},server=on,wait=off`);
+  return args;
+}

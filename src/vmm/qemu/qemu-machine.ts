@@ -1,0 +1,139 @@
+// One running qemu machine: its control socket, QMP for pause/resume, and how to stop and watch it.
+import fs from 'node:fs';
+import os from 'node:os';
+import type { Duplex } from 'node:stream';
+import { MachineStateError, type Machine, type MachineExit, type MachineState, type MachineStats } from '../backend.js';
+import { pidStartTime } from '../sandbox/machine-state.js';
+import type { QemuMachineDirs, QemuMachineRecord } from './machine-state.js';
+import { qmpExecute } from './qmp-client.js';
+import { connectWhenReady, signal } from '../process-util.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ADOPTED_POLL_MS = 250;
+const CONSOLE_TAIL_BYTES = 2_000;
+/** The harness's stderr (the guest console) says this once it serves the control port. */
+const READY_LINE = 'aegis-harness: listening on';
+/** After SIGTERM, how long qemu may take to exit before SIGKILL. */
+const TERM_GRACE_MS = 3_000;
+
+export class QemuMachine implements Machine {
+  readonly exited: Promise<MachineExit>;
+  private exit: MachineExit | undefined;
+  private paused: boolean;
+
+  constructor(
+    readonly record: QemuMachineRecord,
+    private readonly dirs: QemuMachineDirs,
+    /** Resolves when our own qemu child exits; absent for an adopted machine, which is polled instead. */
+    childExit?: Promise<MachineExit>,
+    paused = false,
+  ) {
+    this.paused = paused;
+    this.exited = (childExit ?? this.pollUntilGone()).then((e) => {
+      // qemu exits 0 both when the guest's PID 1 dies and on SIGTERM: the panic line tells the harness's status.
+      const guest = guestExitFromConsole(this.dirs.console);
+      this.exit = e.code === 0 && guest ? guest : e;
+      return this.exit;
+    });
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  /** The guest's serial console: kernel boot messages, then the harness's own lines. */
+  get consoleFile(): string {
+    return this.dirs.console;
+  }
+
+  get pid(): number {
+    return this.record.pid;
+  }
+
+  state(): MachineState {
+    return this.exit ? 'exited' : this.paused ? 'paused' : 'running';
+  }
+
+  /** Waits for the harness's ready line on the console, then connects to the port's unix socket. */
+  async connect(timeoutMs = 60_000): Promise<Duplex> {
+    return connectWhenReady({ id: this.id, socket: this.dirs.socket, ready: () => this.harnessReady(), exited: () => !!this.exit, detail: () => this.consoleTail(), timeoutMs, pollMs: 20 });
+  }
+
+  async pause(): Promise<void> {
+    if (this.exit) throw new MachineStateError('pause', 'exited');
+    await qmpExecute(this.record.qmpSocket, 'stop');
+    this.paused = true;
+  }
+
+  async resume(): Promise<void> {
+    if (this.exit) throw new MachineStateError('resume', 'exited');
+    await qmpExecute(this.record.qmpSocket, 'cont');
+    this.paused = false;
+  }
+
+  /**
+   * Ends the VM: SIGTERM makes qemu stop the guest and exit (its disks are read-only or tmpfs, so nothing
+   * is lost), SIGKILL after graceMs. Guest processes get no signal of their own: callers that want the
+   * workload to stop gracefully ask the harness first (its shutdown call), as for every backend.
+   */
+  async stop(graceMs = 2_000): Promise<MachineExit> {
+    if (this.exit) return this.exit;
+    signal(this.pid, 'SIGTERM');
+    const graceful = await Promise.race([this.exited, sleep(Math.max(graceMs, TERM_GRACE_MS)).then(() => undefined)]);
+    if (graceful) return graceful;
+    signal(this.pid, 'SIGKILL');
+    return this.exited;
+  }
+
+  async stats(): Promise<MachineStats> {
+    return { oomKills: oomKillsFromConsole(this.dirs.console), memoryLimitBytes: this.record.guestMemoryMiB * 1024 * 1024 };
+  }
+
+  private harnessReady(): boolean {
+    try {
+      return fs.readFileSync(this.dirs.console, 'utf8').includes(READY_LINE);
+    } catch {
+      return false;
+    }
+  }
+
+  private async pollUntilGone(): Promise<MachineExit> {
+    while (pidStartTime(this.pid) === this.record.pidStartTime) await sleep(ADOPTED_POLL_MS);
+    return { code: null, signal: null };
+  }
+
+  private consoleTail(): string {
+    try {
+      const text = fs.readFileSync(this.dirs.console, 'utf8').slice(-CONSOLE_TAIL_BYTES).trim();
+      return text ? `: ${text.split('\n').slice(-3).join(' | ')}` : '';
+    } catch {
+      return '';
+    }
+  }
+}
+
+/** The harness's wait status from the guest's "Attempted to kill init! exitcode=0x…" panic, if it died that way. */
+export function guestExitFromConsole(consoleFile: string): MachineExit | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(consoleFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /Attempted to kill init! exitcode=0x([0-9a-f]+)/.exec(text);
+  if (!m) return undefined;
+  const status = parseInt(m[1], 16);
+  const sig = status & 0x7f;
+  if (sig === 0) return { code: (status >> 8) & 0xff, signal: null };
+  const name = Object.entries(os.constants.signals).find(([, n]) => n === sig)?.[0] as NodeJS.Signals | undefined;
+  return { code: null, signal: name ?? null };
+}
+
+/** The guest kernel's OOM kills: it reports each on the console (an error-level line, shown even with `quiet`). */
+export function oomKillsFromConsole(consoleFile: string): number {
+  try {
+    return fs.readFileSync(consoleFile, 'utf8').match(/Out of memory: Killed process/g)?.length ?? 0;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,107 @@
+// Real microVMs under whatever accelerator works here (TCG on the build machines: seconds per boot, so few boots).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aegisPaths } from '../../../src/config/paths.js';
+import { ControlClient } from '../../../src/vmm/channel/control-client.js';
+import { ensureBaseRootfs } from '../../../src/vmm/rootfs/base-rootfs.js';
+import { provisionRuntime } from '../../../src/vmm/runtime/node-runtime.js';
+import { provisionGuestKernel } from '../../../src/vmm/qemu/guest-kernel.js';
+import { probeBoot } from '../../../src/vmm/qemu/kvm-probe.js';
+import { provisionQemuAssets, type QemuAssets } from '../../../src/vmm/qemu/qemu-assets.js';
+import { QemuBackend } from '../../../src/vmm/qemu/qemu-backend.js';
+import type { QemuMachine } from '../../../src/vmm/qemu/qemu-machine.js';
+import { which } from '../../../src/util/which.js';
+import { HARNESS } from '../sandbox/sandbox-fixture.js';
+
+const hasQemu = which('qemu-system-x86_64') !== undefined;
+if (!hasQemu) console.warn('skipping the qemu backend tests: qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)');
+
+const BOOT_MS = 60_000;
+
+async function run(client: ControlClient, argv: string[]): Promise<{ code: number | null; stdout: string }> {
+  const h = client.exec({ argv, env: {}, stdin: false });
+  let stdout = '';
+  h.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  h.stderr.resume();
+  const exit = await h.exit;
+  return { code: exit.code, stdout };
+}
+
+describe.skipIf(!hasQemu)('qemu backend', () => {
+  let home: string;
+  let backend: QemuBackend;
+  let baseRootfs: string;
+  let machine: QemuMachine;
+  let client: ControlClient;
+  let assets: QemuAssets;
+
+  beforeAll(async () => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-qemu-'));
+    const paths = aegisPaths({ AEGIS_HOME: home });
+    const runtimeDir = await provisionRuntime(paths, HARNESS);
+    baseRootfs = await ensureBaseRootfs(paths);
+    // The kernel package is a 27 MB download: keep one copy across test runs, linked into each fresh home.
+    const shared = await provisionGuestKernel(path.join(os.tmpdir(), 'aegis-test-cache', 'qemu'));
+    fs.mkdirSync(path.join(paths.data, 'qemu'), { recursive: true });
+    fs.symlinkSync(shared.dir, path.join(paths.data, 'qemu', path.basename(shared.dir)));
+    assets = await provisionQemuAssets(paths, runtimeDir);
+    backend = new QemuBackend({ paths, assets });
+    machine = await backend.start({ id: 'vm1', hostname: 'vm1', rootfsLayers: [baseRootfs], memoryMiB: 256, vcpus: 1 });
+    client = await ControlClient.connect(await machine.connect(BOOT_MS), { timeoutMs: BOOT_MS });
+  }, 180_000);
+
+  afterAll(async () => {
+    await client?.close();
+    if (machine) await backend.destroy(machine.id);
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('runs commands in a guest kernel, not the host one', async () => {
+    const { code, stdout } = await run(client, ['uname', '-r']);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/cloud-amd64$/);
+    expect(stdout.trim()).not.toBe(os.release());
+    expect((await run(client, ['hostname'])).stdout.trim()).toBe('vm1');
+  }, 30_000);
+
+  it('pauses and resumes the VM through QMP', async () => {
+    await machine.pause();
+    expect(machine.state()).toBe('paused');
+    // A paused guest answers nothing: an exec must not complete while the vCPUs are stopped.
+    const pending = run(client, ['echo', 'after-resume']);
+    const early = await Promise.race([pending.then(() => 'done'), new Promise((r) => setTimeout(() => r('waiting'), 1_000))]);
+    expect(early).toBe('waiting');
+    await machine.resume();
+    expect(machine.state()).toBe('running');
+    expect((await pending).stdout.trim()).toBe('after-resume');
+  }, 30_000);
+
+  it('is re-adopted from its record and keeps answering', async () => {
+    const adopted = await backend.adopt(machine.id);
+    expect(adopted?.pid).toBe(machine.pid);
+    expect(adopted?.state()).toBe('running');
+  });
+
+  it('boots the probe initramfs under TCG, and probes KVM by booting, not by /dev/kvm existing', async () => {
+    const tcg = await probeBoot(assets.qemuBin, assets.kernel.kernel, assets.initrd, 'tcg', BOOT_MS);
+    expect(tcg).toMatchObject({ usable: true, detail: expect.stringMatching(/^a TCG probe boot took \d+ ms$/) });
+    // On these build machines KVM is missing or broken; where it works the verdict says so and qemu runs on it.
+    const kvm = await probeBoot(assets.qemuBin, assets.kernel.kernel, assets.initrd, 'kvm', 20_000);
+    expect(assets.accel).toBe(kvm.usable ? 'kvm' : 'tcg');
+    if (!kvm.usable) expect(kvm.detail).toMatch(/^a KVM probe boot (failed|did not finish)/);
+  }, 90_000);
+
+  it('stops, leaving no qemu process and a clean machine dir after destroy', async () => {
+    const pid = machine.pid;
+    await client.close();
+    const exit = await machine.stop(1_000);
+    expect(exit.signal === 'SIGTERM' || exit.code !== null).toBe(true);
+    expect(machine.state()).toBe('exited');
+    expect(() => process.kill(pid, 0)).toThrow();
+    await backend.destroy(machine.id);
+    expect(fs.existsSync(path.join(home, 'data', 'machines', machine.id))).toBe(false);
+    expect(await backend.adopt(machine.id)).toBeUndefined();
+  }, 30_000);
+});
