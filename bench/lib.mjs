@@ -2,6 +2,7 @@
 import { spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,4 +89,48 @@ export async function waitUntil(predicate, what, timeoutMs = 30_000) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+// ---- serve mode: an httpd instance and time to first byte through the router ----
+
+/** Connect, send one GET (Connection: close), and time until the first response byte; checks for a 200. */
+export function ttfb(router, id) {
+  const u = new URL(router);
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let first;
+    let head = '';
+    const sock = net.connect(Number(u.port), u.hostname);
+    sock.setTimeout(60_000, () => sock.destroy(new Error('no response in 60 s')));
+    sock.on('connect', () => sock.write(`GET /passwd HTTP/1.1\r\nHost: ${u.host}\r\nX-Aegis-App: ${id}\r\nConnection: close\r\n\r\n`));
+    sock.on('data', (c) => {
+      first ??= performance.now() - t0;
+      if (head.length < 64) head += c;
+    });
+    sock.on('end', () => (head.startsWith('HTTP/1.1 200') ? resolve(first) : reject(new Error(`unexpected response: ${head}`))));
+    sock.on('error', reject);
+  });
+}
+
+/** An ad-hoc busybox httpd instance; resolves once a request through the router is answered. */
+async function serveInstance(api) {
+  const router = (await api('GET', '/v1/status')).router;
+  const id = (await api('POST', '/v1/instances', { command: ['httpd', '-f', '-p', '8080', '-h', '/etc'], expose: [8080] })).metadata.uid;
+  await waitUntil(() => ttfb(router, id), 'the instance to serve');
+  const state = async () => (await api('GET', `/v1/instances/${id}`)).status.state;
+  return { router, id, state };
+}
+
+/** `runs` times: wait for `idleState`, time one request (the wake), then 3 requests while it runs. */
+export async function measureWake(api, idleState, runs) {
+  const { router, id, state } = await serveInstance(api);
+  const wake = [];
+  const running = [];
+  for (let i = 0; i < runs; i++) {
+    await waitUntil(async () => (await state()) === idleState, idleState);
+    wake.push(await ttfb(router, id));
+    for (let j = 0; j < 3; j++) running.push(await ttfb(router, id));
+  }
+  if ((await state()) !== 'running') throw new Error('the instance should be running right after a request');
+  return { wake, running };
 }

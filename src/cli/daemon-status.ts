@@ -3,7 +3,7 @@ export interface DaemonStatus {
   version: string;
   pid: number;
   backend: string | null;
-  capabilities: { pauseResume: boolean; memorySnapshots: boolean; bootFromDiskLayers: boolean; isolation: 'vm' | 'namespace' } | null;
+  capabilities: { pauseResume: boolean; memorySnapshots: boolean; bootFromDiskLayers: boolean; workspaceMounts?: boolean; isolation: 'vm' | 'namespace' } | null;
   backends: Record<string, { available: boolean; detail: string }>;
   counts: Record<string, number>;
   /** The router's URL, or null when it is not listening. */

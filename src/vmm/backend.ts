@@ -8,6 +8,8 @@ export interface BackendCapabilities {
   pauseResume: boolean;
   memorySnapshots: boolean;
   bootFromDiskLayers: boolean;
+  /** Whether a host directory can be mounted at /workspace (MachineSpec.workspaceDir). */
+  workspaceMounts: boolean;
   isolation: 'vm' | 'namespace';
 }
 

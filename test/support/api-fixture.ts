@@ -29,7 +29,7 @@ export async function apiFixture(): Promise<ApiFixture> {
     startedAt: new Date(),
     backend: {
       name: 'sandbox',
-      capabilities: { pauseResume: true, memorySnapshots: false, bootFromDiskLayers: false, isolation: 'namespace' },
+      capabilities: { pauseResume: true, memorySnapshots: false, bootFromDiskLayers: false, workspaceMounts: true, isolation: 'namespace' },
       probes: {
         sandbox: { available: true, detail: 'test' },
         qemu: { available: false, detail: 'test' },

@@ -40,6 +40,8 @@ export function withTempHome(): TempHome {
     NO_COLOR: '1', // output assertions must not see escape codes
     TZ: 'UTC', // dates in output are stable
     COLUMNS: '120', // help text wraps the same everywhere
+    // The e2e suite as a matrix: AEGIS_TEST_BACKEND=qemu runs it on real VMs (slow under TCG).
+    ...(process.env.AEGIS_TEST_BACKEND ? { AEGIS_BACKEND: process.env.AEGIS_TEST_BACKEND } : {}),
   };
   const spawnAegis = (args: string[], opts: SpawnOptions = {}) =>
     spawn(process.execPath, [AEGIS_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], ...opts });

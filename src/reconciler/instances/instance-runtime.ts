@@ -232,12 +232,15 @@ export class InstanceRuntime {
       this.plan = plan;
       const host = await this.deps.host();
       if (plan.image) this.releaseImage = this.deps.retainImage(plan.image);
+      // A backend that cannot mount a host directory boots without /workspace rather than not at all.
+      const workspaceDir = plan.workspaceDir && host.backend.capabilities.workspaceMounts ? plan.workspaceDir : undefined;
+      if (plan.workspaceDir && !workspaceDir) this.deps.log.system(`no /workspace: the ${host.backend.name} backend cannot mount host directories yet`);
       // The workspace outlives machines (and the app, unless purged): created on first boot.
-      if (plan.workspaceDir) fs.mkdirSync(plan.workspaceDir, { recursive: true });
+      if (workspaceDir) fs.mkdirSync(workspaceDir, { recursive: true });
       const booted = await bootMachine(host, plan.resources, {
         ...(plan.image ? { layers: plan.image.layerDirs } : {}),
         hostname: this.deps.hostname,
-        ...(plan.workspaceDir ? { workspaceDir: plan.workspaceDir } : {}),
+        ...(workspaceDir ? { workspaceDir } : {}),
       });
       this.machine = booted.machine;
       this.client = booted.client;

@@ -20,6 +20,8 @@ export const QEMU_CAPABILITIES: BackendCapabilities = {
   pauseResume: true,
   memorySnapshots: false,
   bootFromDiskLayers: true,
+  // This guest kernel has no 9p, and virtiofs does not work on microvm: no host directory share yet.
+  workspaceMounts: false,
   isolation: 'vm',
 };
 

@@ -18,6 +18,7 @@ export const SANDBOX_CAPABILITIES: BackendCapabilities = {
   pauseResume: true,
   memorySnapshots: false,
   bootFromDiskLayers: false,
+  workspaceMounts: true,
   isolation: 'namespace',
 };
 

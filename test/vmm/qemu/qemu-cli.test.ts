@@ -1,11 +1,12 @@
 // End to end on the qemu backend: the built CLI and daemon run a task in a real microVM.
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionGuestKernel } from '../../../src/vmm/qemu/guest-kernel.js';
 import { which } from '../../../src/util/which.js';
-import { withTempHome, type TempHome } from '../../support/temp-home.js';
+import { waitFor, withTempHome, type TempHome } from '../../support/temp-home.js';
 
 const hasQemu = which('qemu-system-x86_64') !== undefined;
 if (!hasQemu) console.warn('skipping the qemu CLI test: qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)');
@@ -21,6 +22,8 @@ describe.skipIf(!hasQemu)('AEGIS_BACKEND=qemu aegis run', () => {
     const shared = await provisionGuestKernel(path.join(os.tmpdir(), 'aegis-test-cache', 'qemu'));
     fs.mkdirSync(path.join(t.home, 'data', 'qemu'), { recursive: true });
     fs.symlinkSync(shared.dir, path.join(t.home, 'data', 'qemu', path.basename(shared.dir)));
+    // Short idle times: the serve test below pauses the VM (QMP stop) and wakes it with a request.
+    fs.writeFileSync(path.join(t.home, 'config.yaml'), 'router:\n  port: 0\n  wakeTimeout: 2m\nidle:\n  pauseAfter: 1s\n  stopAfter: 1h\n');
     expect((await t.aegis(['up'])).code).toBe(0);
   }, 60_000);
 
@@ -37,4 +40,27 @@ describe.skipIf(!hasQemu)('AEGIS_BACKEND=qemu aegis run', () => {
     const status = await t.aegis(['status']);
     expect(status.stdout).toMatch(/qemu/);
   }, 150_000);
+
+  it('serves through the router, execs, and wakes a paused VM on the next request', async () => {
+    const router = (await t.api('GET', '/v1/status')).body.router as string;
+    const inst = await t.api('POST', '/v1/instances', { command: ['httpd', '-f', '-p', '8080', '-h', '/etc'], expose: [8080] });
+    const id = inst.body.metadata.uid as string;
+    // A connection per request: an open keep-alive socket would keep the VM from pausing.
+    const get = () =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        http.get(`${router}/os-release`, { agent: false, headers: { 'x-aegis-app': id } }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        }).on('error', reject);
+      });
+    // The first request waits for the cold boot (seconds under TCG).
+    expect(await get()).toMatchObject({ status: 200, body: expect.stringContaining('Aegis base') });
+    const exec = await t.aegis(['exec', id, '--', 'uname', '-r'], { timeoutMs: 60_000 });
+    expect(exec.stdout.trim()).toMatch(/cloud-amd64$/);
+    await waitFor(async () => (await t.api('GET', `/v1/instances/${id}`)).body.status.state === 'paused', { what: 'paused', timeoutMs: 30_000 });
+    expect(await get()).toMatchObject({ status: 200 });
+    expect((await t.api('GET', `/v1/instances/${id}`)).body.status.state).toBe('running');
+    await t.api('DELETE', `/v1/instances/${id}`);
+  }, 240_000);
 });

@@ -35,6 +35,7 @@ export class DoctorCommand extends AegisCommand {
       lines.push(`  Pause/Resume:          ${yesNo(s.capabilities?.pauseResume)}`);
       lines.push(`  Memory Snapshots:      ${yesNo(s.capabilities?.memorySnapshots)}`);
       lines.push(`  Boot from disk layers: ${yesNo(s.capabilities?.bootFromDiskLayers)}`);
+      lines.push(`  Workspace mounts:      ${yesNo(s.capabilities?.workspaceMounts)}`);
       lines.push(`Installed kits: ${s.counts.Kit ?? 0}`);
     }
     this.out(lines.join('\n'));
