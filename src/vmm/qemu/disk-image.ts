@@ -63,3 +63,31 @@ export async function rootfsImage(qemuDir: string, layers: string[]): Promise<st
   });
   return path.join(dir, IMAGE);
 }
+
+/**
+ * Deletes cached disks built from things that are gone: rootfs images whose layers were removed (image
+ * rm/prune) and runtime images of runtimes that were replaced. A running VM keeps its open image file.
+ */
+export function removeOrphanImages(qemuDir: string, currentRuntimeDir: string): string[] {
+  const removed: string[] = [];
+  const rootfsDir = path.join(qemuDir, 'rootfs');
+  for (const key of fs.existsSync(rootfsDir) ? fs.readdirSync(rootfsDir) : []) {
+    if (key.includes('.tmp-')) continue;
+    let layers: string[];
+    try {
+      layers = JSON.parse(fs.readFileSync(path.join(rootfsDir, key, 'layers.json'), 'utf8')) as string[];
+    } catch {
+      continue; // not finished by this code: leave it
+    }
+    if (layers.every((l) => fs.existsSync(l))) continue;
+    fs.rmSync(path.join(rootfsDir, key), { recursive: true, force: true });
+    removed.push(key);
+  }
+  const current = `runtime-${path.basename(currentRuntimeDir)}`;
+  for (const entry of fs.existsSync(qemuDir) ? fs.readdirSync(qemuDir) : []) {
+    if (!entry.startsWith('runtime-') || entry === current || entry.includes('.tmp-')) continue;
+    fs.rmSync(path.join(qemuDir, entry), { recursive: true, force: true });
+    removed.push(entry);
+  }
+  return removed;
+}

@@ -5,7 +5,7 @@ import type { AegisPaths } from '../../config/paths.js';
 import { unavailable } from '../../errors/codes.js';
 import { which } from '../../util/which.js';
 import { removeStaleBuilds } from '../build-once.js';
-import { runtimeImage } from './disk-image.js';
+import { removeOrphanImages, runtimeImage } from './disk-image.js';
 import { provisionGuestKernel, type GuestKernel } from './guest-kernel.js';
 import { provisionInitramfs } from './initramfs.js';
 import { probeKvm, type KvmVerdict } from './kvm-probe.js';
@@ -31,6 +31,7 @@ export async function provisionQemuAssets(paths: AegisPaths, runtimeDir: string)
   const dir = qemuDataDir(paths);
   removeStaleBuilds(dir);
   removeStaleBuilds(path.join(dir, 'rootfs'));
+  removeOrphanImages(dir, runtimeDir);
   const kernel = await provisionGuestKernel(dir);
   const [initrd, image] = await Promise.all([provisionInitramfs(dir, kernel), runtimeImage(dir, runtimeDir)]);
   const kvm = await probeKvm(dir, qemuBin, kernel.kernel, initrd);

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cpioNewc } from '../../../src/vmm/qemu/cpio.js';
+import { removeOrphanImages } from '../../../src/vmm/qemu/disk-image.js';
 import { resolveModules } from '../../../src/vmm/qemu/kernel-modules.js';
 import { qemuArgs } from '../../../src/vmm/qemu/qemu-args.js';
 import { guestExitFromConsole, oomKillsFromConsole } from '../../../src/vmm/qemu/qemu-machine.js';
@@ -84,5 +85,25 @@ describe('qemuArgs', () => {
     expect(args).toContain('microvm,accel=tcg,acpi=on');
     expect(args).toContain('id=root,file=/a,,b/root.ext4,format=raw,if=none,readonly=on');
     expect(args[args.indexOf('-append') + 1]).toMatch(/tsc_early_khz=2000000 tsc=reliable .*aegis\.hostname=h$/);
+  });
+});
+
+describe('removeOrphanImages', () => {
+  it('removes rootfs disks whose layers are gone and runtime disks of replaced runtimes, nothing else', () => {
+    const dir = tmp();
+    const layer = fs.mkdtempSync(path.join(dir, 'layer-'));
+    const mk = (rel: string, layers?: string[]) => {
+      fs.mkdirSync(path.join(dir, rel), { recursive: true });
+      if (layers) fs.writeFileSync(path.join(dir, rel, 'layers.json'), JSON.stringify(layers));
+    };
+    mk('rootfs/alive', [layer]);
+    mk('rootfs/orphan', [path.join(dir, 'gone-layer')]);
+    mk('rootfs/abc.tmp-123');
+    mk('runtime-current');
+    mk('runtime-old');
+    const removed = removeOrphanImages(dir, '/data/runtime/current');
+    expect(removed.sort()).toEqual(['orphan', 'runtime-old']);
+    expect(fs.readdirSync(path.join(dir, 'rootfs')).sort()).toEqual(['abc.tmp-123', 'alive']);
+    expect(fs.existsSync(path.join(dir, 'runtime-current'))).toBe(true);
   });
 });
