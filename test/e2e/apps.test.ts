@@ -67,6 +67,16 @@ describe('apps, releases and secrets', () => {
     expect((await t.aegis(['app', 'info', 'broken'])).stdout).toMatch(/\n {2}rel-[0-9a-f]{20} \(v1\) Failed: registry .* has no manifest missing/);
   });
 
+  it('a publish asks the registry again, so a tag that moved gives a release of the new digest', async () => {
+    const latest = async () => (await t.api('GET', '/v1/apps/myapp/releases')).body.items[0].status.imageDigest as string;
+    const before = await latest();
+    const moved = await buildImage({ layers: [{ entries: [...busyboxEntries(), { name: 'etc/version', content: '2\n' }] }] });
+    await pushImage(registry.url, 'test/web', '1', moved);
+    expect((await t.aegis(['app', 'publish', 'myapp', '--label', 'v2'])).code).toBe(0);
+    expect(await latest()).toBe(moved.manifestDigest);
+    expect(moved.manifestDigest).not.toBe(before);
+  });
+
   it('sets, lists and deletes app secrets; a run with --app sees the value current at its boot', async () => {
     const first = 'sk-first-3f9a8b7c';
     const second = 'sk-second-77d1e2aa';

@@ -37,7 +37,8 @@ export class ReleaseReconciler {
     };
     set({ phase: 'Pulling' }, 'Unknown', 'Pulling', `pulling ${rel.spec.image}`);
     try {
-      const image = await images.pull(rel.spec.image, { policy: 'missing' });
+      // Always asks the registry: publishing is when a moved tag (a new :latest) should be picked up.
+      const image = await images.pull(rel.spec.image, { policy: 'always' });
       const rootfs = images.pin(uid, image);
       set({ phase: 'Ready', imageDigest: image.digest, rootfs }, 'True', 'Published', `image ${image.ref} at ${image.digest}`);
     } catch (err) {

@@ -18,7 +18,7 @@ export class AppPublishCommand extends AegisCommand {
     category: 'App commands',
     description: 'publish a new release for an app',
     details: `
-      Creates a release of the app's current image, then waits while the daemon pulls the image (progress on a terminal) and pins it for the release. The release is immutable; publish again after changing the app. A failed publish leaves a Failed release with the reason.
+      Creates a release of the app's current image, then waits while the daemon pulls it (always asking the registry, so a tag that moved is picked up; progress on a terminal) and pins it for the release. The release is immutable; publish again after changing the app. A failed publish leaves a Failed release with the reason.
     `,
     examples: [['Publish release v1', '$0 app publish myapp --label v1']],
   });
@@ -31,7 +31,7 @@ export class AppPublishCommand extends AegisCommand {
     const rel = await client.post<Release>(`/v1/apps/${encodeURIComponent(this.app)}/publish`, this.label ? { label: this.label } : {}, { headers: { 'x-aegis-source': 'cli' } });
     // Joins the release's own pull (the daemon pulls a ref once at a time) to show its progress; the
     // outcome is the release's, so a pull error here is reported from the release below.
-    await pullImage(client, rel.spec.image, 'missing', stderr).catch(() => undefined);
+    await pullImage(client, rel.spec.image, 'always', stderr).catch(() => undefined);
     const done = await pollUntil(
       async () => {
         const cur = await client.get<Release>(`/v1/resources/releases/${rel.metadata.uid}`);
