@@ -17,6 +17,8 @@ export interface AegisPaths {
   images: string;
   /** Per-app persistent directories mounted at /workspace. */
   workspaces: string;
+  /** Per-instance state that outlives machines (the writable rootfs layer). */
+  instances: string;
   config: string;
 }
 
@@ -37,6 +39,7 @@ export function aegisPaths(env: NodeJS.ProcessEnv = process.env): AegisPaths {
     runtime: path.join(data, 'runtime'),
     images: path.join(data, 'images'),
     workspaces: path.join(data, 'workspaces'),
+    instances: path.join(data, 'instances'),
     config: path.join(home, 'config.yaml'),
   };
 }

@@ -79,6 +79,7 @@ export function registerControllers(deps: {
     logs: instanceLogs,
     listeners: new DaemonPortListeners(() => directory!, deps.listen),
     workspacesDir: deps.paths.workspaces,
+    instancesDir: deps.paths.instances,
     idleDefaults: deps.idleDefaults,
   });
   directory = new RouterDirectory(instances);

@@ -30,6 +30,11 @@ export interface MachineSpec {
   vcpus: number;
   /** Host directory mounted read-write at /workspace, if any. */
   workspaceDir?: string;
+  /**
+   * Host directory that holds the machine's writable rootfs layer and outlives the machine (an instance
+   * keeps its changes across stop and start). Absent: the layer is the machine's and goes with it.
+   */
+  stateDir?: string;
 }
 
 export type MachineState = 'running' | 'paused' | 'exited';

@@ -113,6 +113,16 @@ describe('serve mode', () => {
     expect(refused.stderr).toBe(`error: instance ${id} is stopped; it starts again on its next connection (or: aegis app serve)\n`);
   });
 
+  it('keeps changes to the rootfs across stop and start of the same instance', async () => {
+    const id = (await instanceOf('myapp'))!.metadata.uid;
+    expect((await get(`${router}/app/myapp/`)).status).toBe(200);
+    expect((await t.aegis(['exec', 'myapp', '--', 'sh', '-c', 'echo kept > /etc/state-marker'])).code).toBe(0);
+    await waitFor(async () => (await stateOf(id)) === 'stopped', { what: 'stopped', timeoutMs: 10_000 });
+    expect((await get(`${router}/app/myapp/`)).status).toBe(200);
+    expect(await t.aegis(['exec', 'myapp', '--', 'cat', '/etc/state-marker'])).toMatchObject({ code: 0, stdout: 'kept\n' });
+    expect(fs.existsSync(path.join(t.home, 'data', 'instances', id, 'rootfs', 'upper', 'etc', 'state-marker'))).toBe(true);
+  });
+
   it('logs keep server output, exec output and system lines, from the file', async () => {
     const id = (await instanceOf('myapp'))!.metadata.uid;
     const logs = await t.aegis(['logs', 'myapp']);
@@ -231,6 +241,7 @@ describe('serve mode', () => {
     const id = (await t.api('POST', '/v1/apps/second/serve', {})).body.metadata.uid as string;
     expect(await t.aegis(['app', 'delete', 'second'])).toMatchObject({ code: 0, stdout: 'App "second" deleted\n' });
     expect((await t.api('GET', `/v1/instances/${id}`)).status).toBe(404);
+    expect(fs.existsSync(path.join(t.home, 'data', 'instances', id))).toBe(false);
     expect(fs.readdirSync(path.join(t.home, 'data', 'machines')).filter((m) => fs.existsSync(path.join(t.home, 'data', 'machines', m, 'state.json')))).toEqual([]);
   });
 

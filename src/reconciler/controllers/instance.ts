@@ -1,5 +1,7 @@
 // Instance controller: one InstanceRuntime per Instance resource (booted when created, woken by traffic,
 // paused and stopped when idle), a stable host port per exposed port, and the status the CLI shows.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { ImageStore } from '../../images/image-store.js';
 import { setCondition } from '../../resources/conditions.js';
 import type { Endpoint, InstanceSpec, InstanceStatus } from '../../resources/instance.js';
@@ -50,6 +52,8 @@ export interface InstanceControllerDeps {
   logs: InstanceLogs;
   listeners: PortListeners;
   workspacesDir: string;
+  /** Per-instance state (the writable rootfs layer), removed with the instance. */
+  instancesDir: string;
   idleDefaults: IdleTimes;
 }
 
@@ -122,6 +126,7 @@ export class InstanceReconciler {
       } else await this.stopLeftover(inst);
       await this.deps.listeners.close(uid);
       this.deps.logs.remove(uid);
+      fs.rmSync(path.join(this.deps.instancesDir, uid), { recursive: true, force: true });
       store.removeFinalizer('Instance', uid, INSTANCE_FINALIZER);
       return;
     }
@@ -163,6 +168,7 @@ export class InstanceReconciler {
       retainImage: (image) => this.deps.images.retain(image),
       changed: () => this.writeStatus(uid),
       hostname: app,
+      stateDir: path.join(this.deps.instancesDir, uid, 'rootfs'),
     });
     const entry: Entry = { runtime, log, endpoints: inst.status.endpoints ?? [], lastWrite: 0, lastActiveWritten: '', connsWritten: 0 };
     this.entries.set(uid, entry);

@@ -2,6 +2,7 @@
 // next connection. The boot belongs to the instance, not to the request that triggered it: a caller that
 // gives up does not cancel it. A server that keeps dying right after boot is backed off.
 import fs from 'node:fs';
+import path from 'node:path';
 import type { ResolvedImage } from '../../images/image-store.js';
 import type { ExecExit } from '../../protocol/messages.js';
 import type { ExecHandle } from '../../vmm/channel/exec.js';
@@ -52,6 +53,20 @@ const CPU_SAMPLE_MS = 500;
 /** Share of one CPU above which an instance without connections still counts as active. */
 const CPU_NOISE_FLOOR = 0.05;
 
+const SYNC_TIMEOUT_MS = 5_000;
+
+/** Runs `sync` in the guest, best effort and bounded: a stuck guest must not hold up its own stop. */
+async function syncGuest(client: ControlClient): Promise<void> {
+  try {
+    const h = client.exec({ argv: ['sync'], env: {}, stdin: false });
+    h.stdout.resume();
+    h.stderr.resume();
+    await Promise.race([h.exit, new Promise((r) => setTimeout(r, SYNC_TIMEOUT_MS))]);
+  } catch {
+    /* the channel is gone: nothing to flush through it */
+  }
+}
+
 export interface RuntimeDeps {
   host: () => Promise<MachineHost>;
   plan: () => Promise<InstancePlan>;
@@ -61,6 +76,8 @@ export interface RuntimeDeps {
   /** Called whenever something the status shows changed. */
   changed: () => void;
   hostname: string;
+  /** Where the instance's writable rootfs layer lives between machines. */
+  stateDir: string;
   now?: () => number;
 }
 
@@ -241,6 +258,7 @@ export class InstanceRuntime {
         ...(plan.image ? { layers: plan.image.layerDirs } : {}),
         hostname: this.deps.hostname,
         ...(workspaceDir ? { workspaceDir } : {}),
+        stateDir: this.stateFor(plan),
       });
       this.machine = booted.machine;
       this.client = booted.client;
@@ -266,6 +284,29 @@ export class InstanceRuntime {
       this.set('failed', 'StartFailed', message);
       throw new WakeRefusedError(Math.max(1, Math.ceil((this.backoffUntil - this.now()) / 1000)), message);
     }
+  }
+
+  /**
+   * The writable layer's directory for this boot. Changes to the rootfs survive stop and start, but not a
+   * new image: a layer written over one release's files is dropped when the instance boots another.
+   */
+  private stateFor(plan: InstancePlan): string {
+    const dir = this.deps.stateDir;
+    const marker = path.join(dir, 'image');
+    const image = plan.image?.digest ?? 'base';
+    let previous: string | undefined;
+    try {
+      previous = fs.readFileSync(marker, 'utf8');
+    } catch {
+      /* first boot */
+    }
+    if (previous !== undefined && previous !== image) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      this.deps.log.system('the image changed: the rootfs changes of the previous image were dropped');
+    }
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(marker, image);
+    return dir;
   }
 
   /** The console output of the boot (kernel and harness start-up lines) into the log, so it has no gap before the server. */
@@ -328,6 +369,9 @@ export class InstanceRuntime {
   private async teardown(): Promise<void> {
     const machine = this.machine;
     const client = this.client;
+    // The writable layer outlives the machine: flush the guest's page cache before the machine goes (a VM
+    // killed with unwritten pages would lose the instance's latest changes).
+    if (client && machine?.state() === 'running') await syncGuest(client);
     this.machine = undefined;
     this.client = undefined;
     this.main = undefined;

@@ -31,6 +31,8 @@ export interface BootOptions {
   layers?: string[];
   hostname?: string;
   workspaceDir?: string;
+  /** Keeps the writable layer beyond the machine (MachineSpec.stateDir). */
+  stateDir?: string;
   id?: string;
   /** Told the machine as soon as it exists, before the (possibly long) wait for its harness. */
   onStarted?: (machine: Machine) => void;
@@ -45,6 +47,7 @@ export async function bootMachine(host: MachineHost, shape: MachineShape, opts: 
     rootfsLayers: opts.layers ?? [host.baseRootfs],
     ...shape,
     ...(opts.workspaceDir ? { workspaceDir: opts.workspaceDir } : {}),
+    ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
   });
   opts.onStarted?.(machine);
   try {

@@ -39,6 +39,26 @@ export async function makeExt4Image(srcDir: string, image: string): Promise<void
   await promisify(execFile)(mkfs, ['-q', '-F', '-O', '^has_journal', '-N', String(Math.ceil(inodes * 1.1) + 64), '-d', srcDir, image, `${sizeKiB}k`]);
 }
 
+/** Size of an instance's state disk: sparse, so only what the guest writes takes host space. */
+const STATE_DISK_BYTES = 4 * 1024 * 1024 * 1024;
+
+/** The writable ext4 disk in `stateDir` that holds a machine's upper layer, made (empty, sparse) on first use. */
+export async function stateDisk(stateDir: string): Promise<string> {
+  const image = path.join(stateDir, 'upper.ext4');
+  if (fs.existsSync(image)) return image;
+  const mkfs = which('mkfs.ext4');
+  if (!mkfs) throw unavailable('mkfs.ext4 is not installed: apt-get install e2fsprogs');
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const tmp = `${image}.tmp`;
+  fs.rmSync(tmp, { force: true });
+  fs.closeSync(fs.openSync(tmp, 'w', 0o600));
+  fs.truncateSync(tmp, STATE_DISK_BYTES);
+  // With a journal: this disk is written, and a VM killed mid-write must not leave it unmountable.
+  await promisify(execFile)(mkfs, ['-q', '-F', tmp]);
+  fs.renameSync(tmp, image);
+  return image;
+}
+
 /** The runtime dir (node, its libraries, the harness) as a disk, built once per runtime dir. */
 export async function runtimeImage(qemuDir: string, runtimeDir: string): Promise<string> {
   const dir = await buildOnce(path.join(qemuDir, `runtime-${path.basename(runtimeDir)}`), (tmp) => makeExt4Image(runtimeDir, path.join(tmp, IMAGE)));

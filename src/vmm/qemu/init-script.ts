@@ -1,5 +1,5 @@
 // The initramfs's /init (busybox sh): load the virtio modules, build the guest's root from the read-only
-// rootfs disk plus a tmpfs upper layer, mount the runtime disk at /.aegis, and switch_root into the harness.
+// rootfs disk plus an upper layer (tmpfs, or the instance's state disk), mount the runtime disk at /.aegis, and switch_root into the harness.
 // Parameters come on the kernel command line (aegis.*), never spliced into this text.
 
 /** The virtio-serial port name the host gives the control channel (`-device virtserialport,name=…`). */
@@ -15,12 +15,13 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 fail() { echo "aegis-init: $*"; poweroff -f; }
 for m in $(cat /modules/order); do insmod /modules/$m.ko || fail "insmod $m failed"; done
-host=aegis loader=ld-linux-x86-64.so.2 probe=
+host=aegis loader=ld-linux-x86-64.so.2 probe= upperdisk=
 for a in $(cat /proc/cmdline); do
   case "$a" in
     aegis.hostname=*) host=\${a#*=} ;;
     aegis.loader=*) loader=\${a#*=} ;;
     aegis.probe=*) probe=\${a#*=} ;;
+    aegis.upper=*) upperdisk=\${a#*=} ;;
   esac
 done
 if [ -n "$probe" ]; then echo "${PROBE_MARKER}"; poweroff -f; fi
@@ -29,8 +30,15 @@ i=0
 while [ ! -b /dev/vdb ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
 mkdir -p /ro /rw /newroot
 mount -t ext4 -o ro /dev/vda /ro || fail "cannot mount the rootfs disk"
-mount -t tmpfs -o mode=755 tmpfs /rw
-mkdir /rw/upper /rw/work
+if [ -n "$upperdisk" ]; then
+  # The instance's own disk: its changes to the rootfs survive this VM.
+  i=0
+  while [ ! -b /dev/vdc ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+  mount -t ext4 /dev/vdc /rw || fail "cannot mount the state disk"
+else
+  mount -t tmpfs -o mode=755 tmpfs /rw
+fi
+mkdir -p /rw/upper /rw/work
 mount -t overlay -o lowerdir=/ro,upperdir=/rw/upper,workdir=/rw/work overlay /newroot || fail "cannot mount the overlay"
 r=/newroot
 # Mount points must be real directories: an image's symlink (/.aegis -> elsewhere) must not redirect them.

@@ -17,6 +17,8 @@ export interface QemuLaunch {
   /** Absent for a probe boot, which never leaves the initramfs. */
   rootImage?: string;
   runtimeImage?: string;
+  /** A writable disk for the rootfs's upper layer that outlives the VM (an instance's state). */
+  upperImage?: string;
   controlSocket?: string;
   qmpSocket?: string;
 }
@@ -48,6 +50,8 @@ export function qemuArgs(l: QemuLaunch): string[] {
   ];
   if (l.rootImage) args.push('-drive', `id=root,file=${q(l.rootImage)},format=raw,if=none,readonly=on`, '-device', 'virtio-blk-device,drive=root');
   if (l.runtimeImage) args.push('-drive', `id=runtime,file=${q(l.runtimeImage)},format=raw,if=none,readonly=on`, '-device', 'virtio-blk-device,drive=runtime');
+  // Third disk (/dev/vdc): the guest finds the disks by their order on this command line.
+  if (l.upperImage) args.push('-drive', `id=upper,file=${q(l.upperImage)},format=raw,if=none`, '-device', 'virtio-blk-device,drive=upper');
   if (l.controlSocket) {
     args.push(
       '-device', 'virtio-serial-device',

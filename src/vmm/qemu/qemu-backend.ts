@@ -8,7 +8,7 @@ import type { Backend, BackendCapabilities, BackendProbe, MachineExit, MachineSp
 import { readRuntimeInfo } from '../runtime/node-runtime.js';
 import { pidStartTime } from '../sandbox/machine-state.js';
 import { writeRecord, readRecord } from '../record-file.js';
-import { rootfsImage } from './disk-image.js';
+import { rootfsImage, stateDisk } from './disk-image.js';
 import { qemuMachineDirs, type QemuMachineRecord } from './machine-state.js';
 import { probeQemu } from './probe.js';
 import type { QemuAssets } from './qemu-assets.js';
@@ -53,6 +53,7 @@ export class QemuBackend implements Backend {
     fs.rmSync(dirs.dir, { recursive: true, force: true });
     fs.mkdirSync(dirs.dir, { recursive: true, mode: 0o700 });
     const rootImage = await rootfsImage(assets.dir, spec.rootfsLayers);
+    const upperImage = spec.stateDir ? await stateDisk(spec.stateDir) : undefined;
 
     const guestMemoryMiB = spec.memoryMiB + GUEST_OVERHEAD_MIB;
     const args = qemuArgs({
@@ -61,10 +62,11 @@ export class QemuBackend implements Backend {
       vcpus: spec.vcpus,
       kernel: assets.kernel.kernel,
       initrd: assets.initrd,
-      params: [`aegis.hostname=${spec.hostname}`, `aegis.loader=${this.loader}`],
+      params: [`aegis.hostname=${spec.hostname}`, `aegis.loader=${this.loader}`, ...(upperImage ? ['aegis.upper=disk'] : [])],
       console: dirs.console,
       rootImage,
       runtimeImage: assets.runtimeImage,
+      ...(upperImage ? { upperImage } : {}),
       controlSocket: dirs.socket,
       qmpSocket: dirs.qmp,
     });

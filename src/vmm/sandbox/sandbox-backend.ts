@@ -2,6 +2,7 @@
 // Not a VM: the guest shares the host kernel, and `aegis doctor` says so.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { AegisPaths } from '../../config/paths.js';
 import { conflict, invalid } from '../../errors/codes.js';
 import type { Backend, BackendCapabilities, BackendProbe, MachineExit, MachineSpec } from '../backend.js';
@@ -51,7 +52,11 @@ export class SandboxBackend implements Backend {
     assertOverlayPath(dirs.dir, 'machine dir');
     if (await this.adopt(spec.id)) throw conflict(`machine ${spec.id} is already running`);
     fs.rmSync(dirs.dir, { recursive: true, force: true });
-    for (const d of [dirs.root, dirs.upper, dirs.work, dirs.devUpper, dirs.devWork, dirs.control]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    // A state dir keeps the writable layer beyond this machine; overlayfs wants upper and work side by side.
+    if (spec.stateDir) assertOverlayPath(spec.stateDir, 'state dir');
+    const upper = spec.stateDir ? path.join(spec.stateDir, 'upper') : dirs.upper;
+    const work = spec.stateDir ? path.join(spec.stateDir, 'work') : dirs.work;
+    for (const d of [dirs.root, upper, work, dirs.devUpper, dirs.devWork, dirs.control]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
     const devTemplate = await (this.devTemplate ??= ensureDevTemplate(paths.rootfs));
     fs.writeFileSync(
       dirs.fstab,
@@ -65,7 +70,7 @@ export class SandboxBackend implements Backend {
 
     const consoleFd = fs.openSync(dirs.console, 'a', 0o600);
     const lower = [...spec.rootfsLayers].reverse().join(':');
-    const child = spawn('/bin/sh', ['-c', OUTER_SCRIPT, 'aegis-launch', dirs.root, lower, dirs.upper, dirs.work, dirs.fstab, spec.hostname, this.loader], {
+    const child = spawn('/bin/sh', ['-c', OUTER_SCRIPT, 'aegis-launch', dirs.root, lower, upper, work, dirs.fstab, spec.hostname, this.loader], {
       // Its own process group: a Ctrl+C aimed at the daemon's terminal must not reach machines.
       detached: true,
       stdio: ['ignore', consoleFd, consoleFd],

@@ -104,4 +104,26 @@ describe.skipIf(!hasQemu)('qemu backend', () => {
     expect(fs.existsSync(path.join(home, 'data', 'machines', machine.id))).toBe(false);
     expect(await backend.adopt(machine.id)).toBeUndefined();
   }, 30_000);
+
+  it('keeps a state dir\'s rootfs changes for the next machine (the writable layer on its own disk)', async () => {
+    const stateDir = path.join(home, 'state-1');
+    const boot = async (id: string) => {
+      const m = await backend.start({ id, hostname: id, rootfsLayers: [baseRootfs], memoryMiB: 256, vcpus: 1, stateDir });
+      return { m, c: await ControlClient.connect(await m.connect(BOOT_MS), { timeoutMs: BOOT_MS }) };
+    };
+    const first = await boot('vm-state-1');
+    expect((await run(first.c, ['sh', '-c', 'echo persisted > /root/note; sync'])).code).toBe(0);
+    await first.c.close();
+    await first.m.stop(1_000);
+    await backend.destroy(first.m.id);
+    const second = await boot('vm-state-2');
+    try {
+      expect((await run(second.c, ['cat', '/root/note'])).stdout).toBe('persisted\n');
+    } finally {
+      await second.c.close();
+      await second.m.stop(1_000);
+      await backend.destroy(second.m.id);
+    }
+    expect(fs.existsSync(path.join(stateDir, 'upper.ext4'))).toBe(true);
+  }, 180_000);
 });
