@@ -8,7 +8,11 @@ const POLL_MS = 1_000;
 
 export async function serveUntilInterrupted(client: DaemonClient, stdout: Writable, instanceId: string, heading: (routerUrl: string) => string): Promise<number> {
   const status = await client.get<DaemonStatus>('/v1/status');
-  stdout.write(`${heading(status.router ?? 'http://127.0.0.1:8099')}\nInstance: ${instanceId}\nPress Ctrl+C to stop\n`);
+  // The daemon runs without a router when its port was taken: say so rather than print a dead URL.
+  const first = status.router
+    ? heading(status.router)
+    : `Serving (the router is not listening, see $AEGIS_HOME/data/aegisd.log; aegis instance info ${instanceId} shows the instance's own ports)`;
+  stdout.write(`${first}\nInstance: ${instanceId}\nPress Ctrl+C to stop\n`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = () => {

@@ -35,7 +35,7 @@ export class StatusCommand extends AegisCommand {
     this.out('aegisd: running');
     this.out(`backend: ${status.backend ?? 'none (no backend can run here; see aegis doctor)'}`);
     if (status.capabilities?.isolation === 'namespace') this.out('isolation: namespaces (not a VM)');
-    if (status.router) this.out(`router: ${status.router}`);
+    this.out(`router: ${status.router ?? 'not listening (its port is taken? see $AEGIS_HOME/data/aegisd.log)'}`);
     if (status.watch) {
       const w = status.watch;
       this.out(`watch: ${w.dir}${w.revision ? ` @ ${w.revision}` : ''}: ${w.result}${w.lastAppliedAt ? ` (applied ${w.lastAppliedAt})` : ''}: ${w.message}`);
