@@ -1,5 +1,6 @@
 // Runs the bundled harness on the host as a normal child process and connects ControlClients to it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -21,11 +22,26 @@ export interface RunningHarness {
   stop(): Promise<number | null>;
 }
 
-/** Bundles src/harness into a temp dir (once per test file: esbuild takes ~100 ms). */
+/**
+ * Bundles src/harness (once per test file: esbuild takes ~100 ms) into a cache keyed by the bundle's
+ * content, so test runs reuse one file per harness version instead of leaving a temp dir each.
+ */
 export async function buildHarness(): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-harness-bundle-'));
-  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  return bundleHarness({ outfile: path.join(dir, 'aegis-harness.mjs'), minify: false });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-harness-build-'));
+  try {
+    const built = await bundleHarness({ outfile: path.join(dir, 'aegis-harness.mjs'), minify: false });
+    const hash = crypto.createHash('sha256').update(fs.readFileSync(built)).digest('hex').slice(0, 16);
+    const cached = path.join(os.tmpdir(), 'aegis-test-cache', 'harness', hash, 'aegis-harness.mjs');
+    if (!fs.existsSync(cached)) {
+      fs.mkdirSync(path.dirname(cached), { recursive: true });
+      // Rename is atomic: a parallel test file building the same bundle never sees half a file.
+      fs.renameSync(built, `${cached}.${process.pid}`);
+      fs.renameSync(`${cached}.${process.pid}`, cached);
+    }
+    return cached;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export async function startHarness(bundle: string, extraEnv: Record<string, string> = {}): Promise<RunningHarness> {
