@@ -25,7 +25,8 @@ export class DaemonPortListeners implements PortListeners {
         listenPort(this.dir(), target, port, { host: this.opts.host, port: 0, wakeTimeoutMs: this.opts.wakeTimeoutMs }),
       );
       listeners.push(l);
-      endpoints.push({ port, hostPort: l.port, ...(this.opts.routerUrl() ? { url: this.opts.routerUrl() } : {}) });
+      const url = this.opts.routerUrl();
+      endpoints.push({ port, hostPort: l.port, ...(url ? { url } : {}) });
     }
     this.open.set(instance, listeners);
     return endpoints;

@@ -116,7 +116,7 @@ describe('declarative apply', () => {
     fs.writeFileSync(file, yaml.stdout);
     // Another source applying the same object takes it over (configured), but changes nothing in its spec.
     const back = await t.aegis(['diff', '-f', file]);
-    expect(back.stdout).not.toContain('/command');
+    expect(back).toMatchObject({ code: 1, stdout: 'app/alpha configured\n' });
     const table = await t.aegis(['get', 'apps', '-l', 'team=search']);
     expect(table.stdout.split('\n')[0]).toMatch(/^NAME +READY +REASON +AGE$/);
     expect(table.stdout).toMatch(/\nalpha +True +Ready +\d+[smhd]\n/);

@@ -2,9 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { conflict, invalid } from '../../errors/codes.js';
 import { effectiveApp } from '../../reconciler/apps/effective-app.js';
-import { nextReleaseSequence, releasesOf } from '../../reconciler/apps/releases.js';
+import { createRelease, releasesOf } from '../../reconciler/apps/releases.js';
 import { APP_FINALIZER, PURGE_WORKSPACE_LABEL } from '../../reconciler/controllers/app.js';
-import { RELEASE_FINALIZER } from '../../reconciler/controllers/release.js';
 import type { AppSpec } from '../../resources/app.js';
 import { present } from '../present.js';
 import { sourceOf } from '../request-source.js';
@@ -49,12 +48,7 @@ export function appRoutes(app: FastifyInstance, s: ApiServices): void {
       if (taken) throw conflict(`app "${name}" already has a release labelled ${label} (${taken.metadata.uid})`);
       // The image is fixed at publish time: a later change of the app (or its kit) makes a new release.
       const image = effectiveApp(s.store, target).image;
-      return s.store.create('Release', {
-        spec: { app: name, image, ...(label ? { label } : {}) },
-        status: { phase: 'Pending', sequence: nextReleaseSequence(s.store, name), conditions: [] },
-        source: sourceOf(req.headers),
-        finalizers: [RELEASE_FINALIZER],
-      });
+      return createRelease(s.store, name, image, { ...(label ? { label } : {}), source: sourceOf(req.headers) });
     });
     s.enqueue('Release', created.metadata.name);
     return reply.status(201).send(present(created));

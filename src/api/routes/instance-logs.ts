@@ -6,6 +6,7 @@ import { isLogSource, LOG_SOURCES, type LogSource } from '../../logs/instance-lo
 import type { InstanceLogs, ReadOptions } from '../../logs/instance-log.js';
 import { tryParseDuration } from '../../resources/duration.js';
 import type { StoredResource } from '../../store/stored-resource.js';
+import { appInstance } from '../../reconciler/instances/app-instance.js';
 import type { ApiServices } from '../services.js';
 
 interface LogQuery {
@@ -33,11 +34,7 @@ export function instanceLogRoutes(logs: InstanceLogs) {
     app.get<{ Params: { app: string }; Querystring: LogQuery }>('/v1/apps/:app/logs', async (req, reply) => {
       const appRes = s.store.mustGet('App', req.params.app);
       const name = appRes.metadata.name;
-      // The newest instance of the app: `app serve` keeps one, a replaced one may linger while it is deleted.
-      const instance = s.store
-        .list<{ app?: string }>('Instance')
-        .filter((i) => i.spec.app === name)
-        .reduce<StoredResource<{ app?: string }> | undefined>((a, b) => (a && a.metadata.sequence > b.metadata.sequence ? a : b), undefined);
+      const instance = appInstance(s.store, name);
       if (!instance) throw notFound(`app "${name}" has no instance (serve it with: aegis app serve ${name})`);
       return stream(instance as StoredResource, req, reply);
     });

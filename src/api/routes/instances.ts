@@ -7,6 +7,7 @@ import { conflict, invalid, notFound } from '../../errors/codes.js';
 import { chunkEntry } from '../../logs/log-entry.js';
 import { effectiveApp } from '../../reconciler/apps/effective-app.js';
 import { INSTANCE_FINALIZER, type InstanceReconciler } from '../../reconciler/controllers/instance.js';
+import { appInstance } from '../../reconciler/instances/app-instance.js';
 import { pickRelease } from '../../reconciler/instances/instance-plan.js';
 import type { AppSpec } from '../../resources/app.js';
 import type { InstanceSpec } from '../../resources/instance.js';
@@ -23,7 +24,7 @@ export function findInstance(s: ApiServices, target: string): StoredResource<Ins
   const direct = s.store.get<InstanceSpec>('Instance', target);
   if (direct) return direct;
   const app = s.store.get('App', target);
-  const served = app && s.store.list<InstanceSpec>('Instance').filter((i) => i.spec.app === app.metadata.name && !i.metadata.deletionTimestamp).sort((a, b) => b.metadata.sequence - a.metadata.sequence)[0];
+  const served = app && appInstance(s.store, app.metadata.name);
   if (served) return served;
   throw notFound(app ? `app "${app.metadata.name}" has no instance (serve it with: aegis app serve ${app.metadata.name})` : `no instance or app named "${target}"`);
 }
@@ -69,7 +70,7 @@ export function instanceRoutes(instances: InstanceReconciler) {
     app.post<{ Params: { app: string } }>('/v1/apps/:app/serve', async (req, reply) => {
       const target = s.store.mustGet<AppSpec>('App', req.params.app);
       const name = target.metadata.name;
-      const existing = s.store.list<InstanceSpec>('Instance').find((i) => i.spec.app === name && !i.metadata.deletionTimestamp);
+      const existing = appInstance(s.store, name);
       if (existing) return reply.status(200).send(present(existing));
       if (effectiveApp(s.store, target).expose.length === 0) throw invalid(`app "${name}" exposes no port, so there is nothing to serve; recreate it with --expose PORT`);
       // Fail now, not in the background, when there is no release to run.

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { invalid } from '../../errors/codes.js';
 import { parseKind } from '../../resources/kinds.js';
+import { parseLabelSelector, SELECTOR_RULE } from '../../resources/label-selector.js';
 import { present } from '../present.js';
 import { sourceOf } from '../request-source.js';
 import type { ApiServices } from '../services.js';
@@ -18,6 +19,7 @@ export function resourceRoutes(app: FastifyInstance, s: ApiServices): void {
   app.get<{ Params: KindParams; Querystring: { labels?: string } }>('/v1/resources/:kind', async (req) => {
     const kind = parseKind(req.params.kind);
     const labels = req.query.labels ? parseLabelSelector(req.query.labels) : undefined;
+    if (req.query.labels && !labels) throw invalid(`bad label selector "${req.query.labels}": ${SELECTOR_RULE}`);
     return { items: s.store.list(kind, { labels }).map(present) };
   });
 
@@ -60,15 +62,4 @@ export function resourceRoutes(app: FastifyInstance, s: ApiServices): void {
 function requireBody(body: WriteBody | undefined): WriteBody {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalid('request body must be a JSON object with metadata and spec');
   return body;
-}
-
-/** `a=b,c=d` → {a: 'b', c: 'd'} */
-export function parseLabelSelector(sel: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of sel.split(',').filter(Boolean)) {
-    const [k, v, extra] = part.split('=');
-    if (!k || v === undefined || extra !== undefined) throw invalid(`bad label selector "${sel}": expected key=value[,key=value]`);
-    out[k.trim()] = v.trim();
-  }
-  return out;
 }

@@ -25,9 +25,7 @@ function checkValue(body: { value?: unknown } | undefined): string {
 
 export function secretRoutes(app: FastifyInstance, s: ApiServices): void {
   const appScope = (ref: string): SecretScope => s.store.mustGet('App', ref).metadata.name;
-  const changed = (scope: SecretScope) => {
-    for (const a of scope === undefined ? s.store.list('App') : [s.store.mustGet('App', scope)]) s.enqueue('App', a.metadata.name);
-  };
+
 
   app.get<{ Params: { app: string } }>('/v1/apps/:app/secrets', async (req) => {
     const scope = appScope(req.params.app);
@@ -37,13 +35,11 @@ export function secretRoutes(app: FastifyInstance, s: ApiServices): void {
     const scope = appScope(req.params.app);
     checkKey(req.params.key);
     setSecretKey(s.store, scope, req.params.key, checkValue(req.body), sourceOf(req.headers));
-    changed(scope);
     return { app: scope, key: req.params.key };
   });
   app.delete<{ Params: { app: string; key: string } }>('/v1/apps/:app/secrets/:key', async (req) => {
     const scope = appScope(req.params.app);
     deleteSecretKey(s.store, scope, req.params.key);
-    changed(scope);
     return { app: scope, key: req.params.key };
   });
 
@@ -51,12 +47,10 @@ export function secretRoutes(app: FastifyInstance, s: ApiServices): void {
   app.put<{ Params: { key: string }; Body: { value?: unknown } }>('/v1/secrets/:key', async (req) => {
     checkKey(req.params.key);
     setSecretKey(s.store, undefined, req.params.key, checkValue(req.body), sourceOf(req.headers));
-    changed(undefined);
     return { key: req.params.key };
   });
   app.delete<{ Params: { key: string } }>('/v1/secrets/:key', async (req) => {
     deleteSecretKey(s.store, undefined, req.params.key);
-    changed(undefined);
     return { key: req.params.key };
   });
 }

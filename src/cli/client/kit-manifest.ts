@@ -7,6 +7,7 @@ import { lineColumns, yamlLocator, type SourceLocator } from '../../resources/so
 import type { StoredResource } from '../../store/stored-resource.js';
 import { CliError } from '../cli-error.js';
 import { DaemonError } from './daemon-client.js';
+import { readStdin } from './read-stdin.js';
 
 /** A Kit as the daemon returns it from /v1/kits. */
 export type KitResource = StoredResource<KitSpec>;
@@ -22,11 +23,7 @@ const STDIN = '-';
 
 /** Reads FILE (relative to the working directory) or stdin for `-`; a failure is one line naming the file and the cause. */
 export async function readManifestText(file: string, stdin: NodeJS.ReadableStream): Promise<string> {
-  if (file === STDIN) {
-    const parts: Buffer[] = [];
-    for await (const chunk of stdin) parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    return Buffer.concat(parts).toString('utf8');
-  }
+  if (file === STDIN) return readStdin(stdin);
   try {
     return fs.readFileSync(path.resolve(process.cwd(), file), 'utf8');
   } catch (e) {

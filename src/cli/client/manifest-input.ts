@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LoadedManifest } from '../../apply/load-manifests.js';
 import { DaemonError } from './daemon-client.js';
+import { readStdin } from './read-stdin.js';
 import { isAegisError } from '../../errors/codes.js';
 
 // Loaded on use: the manifest schemas (zod) and the YAML parser would slow every other command's start.
@@ -11,11 +12,7 @@ const loader = () => import('../../apply/load-manifests.js');
 
 export async function readInputs(files: string[], recursive: boolean, stdin: Readable): Promise<LoadedManifest[]> {
   let stdinText: string | undefined;
-  if (files.includes('-')) {
-    const parts: Buffer[] = [];
-    for await (const c of stdin) parts.push(Buffer.from(c as Buffer));
-    stdinText = Buffer.concat(parts).toString('utf8');
-  }
+  if (files.includes('-')) stdinText = await readStdin(stdin);
   try {
     const { loadManifests } = await loader();
     return loadManifests(files.map((f) => (f === '-' ? f : path.resolve(f))), { recursive, env: process.env, ...(stdinText !== undefined ? { stdinText } : {}) });

@@ -11,8 +11,7 @@ import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import type { ReconcileResult } from '../controller.js';
 import { effectiveApp } from '../apps/effective-app.js';
-import { nextReleaseSequence, releasesOf } from '../apps/releases.js';
-import { RELEASE_FINALIZER } from './release.js';
+import { createRelease, releasesOf } from '../apps/releases.js';
 
 export const APP_FINALIZER = 'aegis.dev/app-cleanup';
 /** Set by `aegis app delete --purge`: the app's workspace directory goes too. */
@@ -51,12 +50,7 @@ export class AppReconciler {
       return;
     }
     if (latest.spec.image === image) return;
-    store.create('Release', {
-      spec: { app: name, image },
-      status: { phase: 'Pending', sequence: nextReleaseSequence(store, name), conditions: [] },
-      source: 'aegisd',
-      finalizers: [RELEASE_FINALIZER],
-    });
+    createRelease(store, name, image, { source: 'aegisd' });
   }
 
   private status(app: App): AppStatus {

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { AegisPaths } from '../../config/paths.js';
-import { conflict, invalid, notSupported } from '../../errors/codes.js';
+import { conflict, notSupported } from '../../errors/codes.js';
 import type { Backend, BackendCapabilities, BackendProbe, MachineExit, MachineSpec } from '../backend.js';
 import { readRuntimeInfo } from '../runtime/node-runtime.js';
 import { pidStartTime } from '../sandbox/machine-state.js';
@@ -15,6 +15,7 @@ import type { QemuAssets } from './qemu-assets.js';
 import { qemuArgs } from './qemu-args.js';
 import { QemuMachine } from './qemu-machine.js';
 import { qmpStatus } from './qmp-client.js';
+import { checkMachineSpec } from '../check-machine-spec.js';
 
 export const QEMU_CAPABILITIES: BackendCapabilities = {
   pauseResume: true,
@@ -43,10 +44,7 @@ export class QemuBackend implements Backend {
 
   async start(spec: MachineSpec): Promise<QemuMachine> {
     const { paths, assets } = this.opts;
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(spec.id)) throw invalid(`machine id ${JSON.stringify(spec.id)} must be letters, digits, '.', '_' or '-'`);
-    // The hostname travels on the kernel command line: no spaces or quotes can get in.
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(spec.hostname)) throw invalid(`hostname ${JSON.stringify(spec.hostname)} is not a valid host name`);
-    if (spec.rootfsLayers.length === 0) throw invalid('a machine needs at least one rootfs layer');
+    checkMachineSpec(spec);
     if (spec.workspaceDir) throw notSupported('the qemu backend cannot share a workspace directory yet');
     const dirs = qemuMachineDirs(paths.machines, spec.id);
     if (await this.adopt(spec.id)) throw conflict(`machine ${spec.id} is already running`);

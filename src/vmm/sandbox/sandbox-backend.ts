@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AegisPaths } from '../../config/paths.js';
-import { conflict, invalid } from '../../errors/codes.js';
+import { conflict } from '../../errors/codes.js';
 import type { Backend, BackendCapabilities, BackendProbe, MachineExit, MachineSpec } from '../backend.js';
 import { readRuntimeInfo } from '../runtime/node-runtime.js';
 import { cgroupVersion, MachineCgroups } from './cgroups.js';
@@ -14,6 +14,7 @@ import { GUEST_CAPABILITIES, GUEST_CONTROL_SOCKET, OUTER_SCRIPT, SETUP_SCRIPT } 
 import { machineDirs, pidStartTime, readRecord, writeRecord, type MachineRecord } from './machine-state.js';
 import { probeSandbox } from './probe.js';
 import { SandboxMachine } from './sandbox-machine.js';
+import { checkMachineSpec } from '../check-machine-spec.js';
 
 export const SANDBOX_CAPABILITIES: BackendCapabilities = {
   pauseResume: true,
@@ -43,10 +44,7 @@ export class SandboxBackend implements Backend {
 
   async start(spec: MachineSpec): Promise<SandboxMachine> {
     const { paths, runtimeDir } = this.opts;
-    // The id names a directory and cgroups, and the hostname goes to the kernel as is.
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(spec.id)) throw invalid(`machine id ${JSON.stringify(spec.id)} must be letters, digits, '.', '_' or '-'`);
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(spec.hostname)) throw invalid(`hostname ${JSON.stringify(spec.hostname)} is not a valid host name`);
-    if (spec.rootfsLayers.length === 0) throw invalid('a machine needs at least one rootfs layer');
+    checkMachineSpec(spec);
     for (const layer of spec.rootfsLayers) assertOverlayPath(layer, 'rootfs layer path');
     const dirs = machineDirs(paths.machines, spec.id);
     assertOverlayPath(dirs.dir, 'machine dir');

@@ -45,9 +45,10 @@ export class GetCommand extends AegisCommand {
   async execute(): Promise<number> {
     const { client } = this.context;
     const base = `/v1/resources/${encodeURIComponent(this.kind)}`;
+    if (this.selector) parseSelector(this.selector); // a malformed -l is a usage error here, not a daemon 400
     const items = this.name
       ? [await client.get<ResourceView>(`${base}/${encodeURIComponent(this.name)}`)]
-      : (await client.get<{ items: ResourceView[] }>(`${base}${this.selector ? `?labels=${encodeURIComponent(Object.entries(parseSelector(this.selector)).map(([k, v]) => `${k}=${v}`).join(','))}` : ''}`)).items;
+      : (await client.get<{ items: ResourceView[] }>(`${base}${this.selector ? `?labels=${encodeURIComponent(this.selector)}` : ''}`)).items;
     switch (this.output) {
       case 'json':
         this.out(JSON.stringify(this.name ? items[0] : { items }, null, 2));
