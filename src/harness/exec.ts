@@ -9,13 +9,13 @@ import {
   parseExecRequestJson,
   type ExecExit,
   type ExecRequest,
-  type ExecStarted,
 } from '../protocol/messages.js';
 import { FRAME_CONTENT_TYPE, HEADERS } from '../protocol/routes.js';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION } from '../protocol/version.js';
 import { resolveCommand } from './command-path.js';
 import type { HarnessContext } from './context.js';
 import type { TrackedProcess } from './process.js';
+import { streamProcessFrames } from './process-stream.js';
 import { isOpen, sendError } from './respond.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -121,6 +121,9 @@ export async function handleExec(stream: ServerHttp2Stream, headers: IncomingHtt
   } else {
     failure = prepared;
   }
+  const failedExit: ExecExit | undefined = failure ? { code: failure.code, signal: null } : undefined;
+  // Recorded even when the host is gone already: health and attach report it.
+  if (main && failure && failedExit) ctx.procs.recordMainFailure(execId, failedExit, failure.message);
 
   if (!isOpen(stream)) {
     // The host gave up while we were spawning: a non-main process has nobody to report to.
@@ -135,56 +138,33 @@ export async function handleExec(stream: ServerHttp2Stream, headers: IncomingHtt
   });
 
   if (!proc) {
-    const f = failure as Failure;
-    const exit: ExecExit = { code: f.code, signal: null };
-    if (main) ctx.procs.recordMainFailure(execId, exit);
     stream.resume(); // discard any stdin
-    stream.write(encodeFrame(FRAME_TYPES.stderr, Buffer.from(`${f.message}\n`)));
-    stream.end(encodeJsonFrame(FRAME_TYPES.exit, exit));
+    stream.write(encodeFrame(FRAME_TYPES.stderr, Buffer.from(`${(failure as Failure).message}\n`)));
+    stream.end(encodeJsonFrame(FRAME_TYPES.exit, failedExit));
     return;
   }
   streamProcess(stream, proc, req.stdin);
 }
 
-/** Wires one running process to its exec stream, with back-pressure both ways. */
+/** Wires one running process to its exec stream: frames out, the request body into its stdin. */
 function streamProcess(stream: ServerHttp2Stream, proc: TrackedProcess, stdin: boolean): void {
-  const started: ExecStarted = { execId: proc.execId, pid: proc.pid };
-  stream.write(encodeJsonFrame(FRAME_TYPES.started, started));
-
-  // Output: when HTTP/2 flow control pushes back, the table pauses both pipes and the child blocks.
-  stream.on('drain', () => proc.resumeOutput());
-  proc.attach((kind, chunk) => {
-    if (!isOpen(stream)) {
-      proc.detach();
-      return true;
-    }
-    return stream.write(encodeFrame(kind === 'stdout' ? FRAME_TYPES.stdout : FRAME_TYPES.stderr, chunk));
-  });
-
-  // Input: the request body feeds the child's stdin (pipe() applies back-pressure to the stream).
   const childStdin = proc.child.stdin;
+  streamProcessFrames(stream, proc, {
+    onFinished: () => {
+      if (!childStdin) return;
+      stream.unpipe(childStdin);
+      childStdin.destroy();
+    },
+    // The host reset the stream or the connection dropped: an exec nobody watches is killed; the
+    // main process lives on (a host finds it through health and gets its output again with attach).
+    onAbandoned: () => {
+      if (!proc.main) proc.signal('SIGKILL');
+    },
+  });
+  // Input: the request body feeds the child's stdin (pipe() applies back-pressure to the stream).
   if (stdin && childStdin) {
     stream.pipe(childStdin);
   } else {
     stream.resume();
   }
-
-  let finished = false;
-  void proc.finished.then((exit) => {
-    finished = true;
-    if (childStdin) {
-      stream.unpipe(childStdin);
-      childStdin.destroy();
-    }
-    if (!isOpen(stream)) return;
-    stream.resume(); // discard stdin the child never read, so the host's side can finish
-    stream.end(encodeJsonFrame(FRAME_TYPES.exit, exit));
-  });
-
-  stream.once('close', () => {
-    proc.detach();
-    // The host reset the stream or the connection dropped: an exec nobody watches is killed; the
-    // main process lives on (a restarted daemon re-adopts it through health).
-    if (!finished && !proc.main) proc.signal('SIGKILL');
-  });
 }

@@ -56,6 +56,9 @@ export class TrackedProcess {
   readonly finished: Promise<ExecExit>;
   exit: ExecExit | undefined;
   private sink: OutputSink | null = null;
+  /** Tells the current sink's owner that another one took over (a second attach to the main process). */
+  private onReplaced: (() => void) | null = null;
+  private done = false;
   private paused = false;
 
   constructor(execId: string, child: ChildProcess, spec: SpawnSpec) {
@@ -87,22 +90,40 @@ export class TrackedProcess {
         }
       });
     });
-    void this.finished.then(() => this.detach());
+    void this.finished.then(() => {
+      this.done = true;
+      this.detach();
+    });
   }
 
   get running(): boolean {
     return this.exit === undefined;
   }
 
-  /** Sends output to `sink` from now on. */
-  attach(sink: OutputSink): void {
+  /**
+   * Sends output to `sink` from now on, replacing any earlier sink (whose `onReplaced` runs). Output
+   * from before the call is gone: it was dropped or went to the earlier sink. No-op once finished.
+   */
+  attach(sink: OutputSink, onReplaced?: () => void): void {
+    if (this.done) return;
+    const previous = this.onReplaced;
     this.sink = sink;
+    this.onReplaced = onReplaced ?? null;
+    this.resumeOutput(); // a pause asked for by the earlier sink is not the new one's
+    previous?.();
   }
 
-  /** Stops forwarding; output keeps being read and dropped. */
-  detach(): void {
+  /** Stops forwarding (only if `sink`, when given, is still the current one); output keeps being read and dropped. */
+  detach(sink?: OutputSink): void {
+    if (sink && this.sink !== sink) return;
     this.sink = null;
+    this.onReplaced = null;
     this.resumeOutput();
+  }
+
+  /** Whether `sink` is the one output goes to. */
+  isAttached(sink: OutputSink): boolean {
+    return this.sink === sink;
   }
 
   resumeOutput(): void {
@@ -137,10 +158,17 @@ export class TrackedProcess {
   }
 }
 
+/** A main process whose spawn failed: its exit status and the one-line reason exec sent on stderr. */
+export interface MainFailure {
+  execId: string;
+  exit: ExecExit;
+  message: string;
+}
+
 export class ProcessTable {
   private readonly procs = new Map<string, TrackedProcess>();
   private mainProc: TrackedProcess | undefined;
-  private mainFailure: { execId: string; exit: ExecExit } | undefined;
+  private mainFailure: MainFailure | undefined;
 
   newExecId(): string {
     return `exec-${randomBytes(6).toString('hex')}`;
@@ -173,10 +201,18 @@ export class ProcessTable {
     return Promise.resolve(proc);
   }
 
-  /** Records a main process that never started, so health reports why. */
-  recordMainFailure(execId: string, exit: ExecExit): void {
+  /** Records a main process that never started, so health and attach report why. */
+  recordMainFailure(execId: string, exit: ExecExit, message: string): void {
     this.mainProc = undefined;
-    this.mainFailure = { execId, exit };
+    this.mainFailure = { execId, exit, message };
+  }
+
+  /**
+   * The latest main process: running or exited (it stays here with its exit until the next main
+   * starts), or the failure of one that never started; undefined when none was ever asked for.
+   */
+  main(): TrackedProcess | MainFailure | undefined {
+    return this.mainProc ?? this.mainFailure;
   }
 
   get(execId: string): TrackedProcess | undefined {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ROUTE_METHODS, ROUTES, type RouteName } from '../protocol/routes.js';
 import { isCompatibleVersion, parseProtocolVersion, PROTOCOL_HEADER, PROTOCOL_VERSION, versionMismatchMessage } from '../protocol/version.js';
+import { handleAttach } from './attach.js';
 import type { HarnessContext, RouteHandler } from './context.js';
 import { handleExec } from './exec.js';
 import { handleForward } from './forward.js';
@@ -29,6 +30,7 @@ const HANDLERS: Record<RouteName, RouteHandler> = {
   signal: handleSignal,
   shutdown: handleShutdown,
   forward: handleForward,
+  attach: handleAttach,
 };
 
 const BY_PATH = new Map<string, RouteName>(Object.entries(ROUTES).map(([name, p]) => [p, name as RouteName]));

@@ -12,6 +12,8 @@ export const ROUTES = {
   shutdown: '/v1/shutdown',
   /** POST with `aegis-port`; after a 200 the stream carries raw TCP bytes both ways. */
   forward: '/v1/forward',
+  /** POST, no body; response body = the main process's frame stream from now on, as exec sends it. */
+  attach: '/v1/attach',
 } as const;
 
 export type RouteName = keyof typeof ROUTES;
@@ -23,6 +25,7 @@ export const ROUTE_METHODS: Record<RouteName, 'GET' | 'POST'> = {
   signal: 'POST',
   shutdown: 'POST',
   forward: 'POST',
+  attach: 'POST',
 };
 
 /** Extra headers of the protocol (the version header lives in version.ts). */
@@ -31,11 +34,11 @@ export const HEADERS = {
   exec: 'aegis-exec',
   /** Request, instead of `aegis-exec` for a big request: the body starts with that many bytes of ExecRequest JSON. */
   execLength: 'aegis-exec-length',
-  /** Response of exec: the id the harness gave the exec (known before the process starts). */
+  /** Response of exec and attach: the id the harness gave the exec (known before the process starts). */
   execId: 'aegis-exec-id',
   /** Request of forward: the guest TCP port on 127.0.0.1. */
   port: 'aegis-port',
 } as const;
 
-/** Content type of the exec response body (frames, see frames.ts). */
+/** Content type of the exec and attach response bodies (frames, see frames.ts). */
 export const FRAME_CONTENT_TYPE = 'application/vnd.aegis.frames';

@@ -4,6 +4,7 @@ import http2, { type ClientHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ExecRequest, HealthResponse, ShutdownRequest, ShutdownResponse, SignalRequest } from '../../protocol/messages.js';
 import { isCompatibleVersion, PROTOCOL_VERSION, versionMismatchMessage } from '../../protocol/version.js';
+import { attachMain } from './attach.js';
 import { callJson, type CallOptions } from './call.js';
 import { ChannelError } from './channel-error.js';
 import { startExec, type ExecHandle, type ExecOptions } from './exec.js';
@@ -92,6 +93,17 @@ export class ControlClient extends EventEmitter {
   /** Runs a command; output and exit arrive on the handle. Never throws: failures resolve `exit` with an error. */
   exec(req: ExecRequest, opts: ExecOptions = {}): ExecHandle {
     return startExec(this.session, this.version, req, opts, (execId, sig) => this.signal(execId, sig));
+  }
+
+  /**
+   * Re-connects to the machine's main process (after a daemon restart, or on a VM restored from a
+   * snapshot): its output from now on (output written while nobody was attached is gone) and its exit,
+   * at once if it already ended. `execId` and `pid` reject with a ChannelError NO_MAIN when no main
+   * process was ever started; `exit` then resolves with that error. A later attach (from any host)
+   * takes over: this handle's exit then resolves with an error while the process runs on. stdin is null.
+   */
+  attachMain(): ExecHandle {
+    return attachMain(this.session, this.version, (execId, sig) => this.signal(execId, sig));
   }
 
   /** Signals an exec's process group; rejects with NO_SUCH_EXEC once it has exited. */
