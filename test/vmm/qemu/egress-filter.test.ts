@@ -1,0 +1,190 @@
+// The qemu egress filter: a process in the filtered cgroup cannot reach loopback or private addresses
+// (EPERM from the connect and sendmsg hooks), DNS on port 53 stays reachable, and the rest of the host is
+// unaffected. Probes run in child processes; every server binds to loopback only.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isBlockedDestination, parseCidr } from '../../../src/vmm/qemu/egress-bpf.js';
+import { attachedEgressFilters, egressFilterSupport, ensureEgressCgroup, joinCgroup } from '../../../src/vmm/qemu/egress-filter.js';
+
+describe('egress address ranges', () => {
+  it('matches addresses by prefix, with v4-mapped v6 and the DNS port exception', () => {
+    expect(parseCidr('172.16.0.0/12')).toEqual({ bytes: Uint8Array.from([172, 16, 0, 0]), prefix: 12 });
+    expect(parseCidr('fe80::/10').bytes[0]).toBe(0xfe);
+    expect(() => parseCidr('10.0.0.0/33')).toThrow('bad CIDR');
+    for (const a of ['127.0.0.1', '10.1.2.3', '172.31.255.255', '192.168.0.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fd00::2', 'fe80::1', '::ffff:127.0.0.1', '::ffff:a00:1'])
+      expect(isBlockedDestination(a, 80), a).toBe(true);
+    for (const a of ['8.8.8.8', '172.32.0.1', '172.15.255.255', '100.128.0.1', '192.169.0.1', '2001:db8::1', 'fec0::1', '::ffff:8.8.8.8', '::2'])
+      expect(isBlockedDestination(a, 80), a).toBe(false);
+    expect(isBlockedDestination('127.0.0.53', 53)).toBe(false);
+    expect(isBlockedDestination('::ffff:10.0.0.1', 53)).toBe(false);
+  });
+});
+
+interface Probe {
+  kind: 'tcp' | 'udp-connect' | 'udp-send';
+  host: string;
+  port: number;
+}
+
+// Runs each probe in order and prints one result per probe: OK, TIMEOUT or the error code. UDP connect sends
+// nothing, so it can ask the connect hook about any address without touching the network.
+const PROBE_SCRIPT = `
+import net from 'node:net';
+import dgram from 'node:dgram';
+const probes = JSON.parse(process.env.PROBES);
+const family = (host) => (net.isIPv6(host) ? 'udp6' : 'udp4');
+function tcp({ host, port }) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (r) => { s.destroy(); resolve(r); };
+    s.setTimeout(700, () => done('TIMEOUT'));
+    s.once('connect', () => done('OK'));
+    s.once('error', (e) => done(e.code));
+  });
+}
+function udp({ kind, host, port }) {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket(family(host));
+    const done = (e) => { s.close(); resolve(e ? e.code : 'OK'); };
+    s.once('error', done);
+    if (kind === 'udp-connect') s.connect(port, host, done);
+    else s.send('x', port, host, done);
+  });
+}
+async function run() {
+  const out = [];
+  for (const p of probes) out.push(p.kind === 'tcp' ? await tcp(p) : await udp(p));
+  process.stdout.write(JSON.stringify(out));
+}
+if (process.env.WAIT_FOR_STDIN) process.stdin.once('data', () => { process.stdin.pause(); run(); });
+else run();
+`;
+
+function collect(child: ReturnType<typeof spawn>): Promise<string[]> {
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  child.stderr!.on('data', (d: Buffer) => (err += d));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`probe exited ${code}: ${err}`))));
+  });
+}
+
+/** Runs the probes in a child that joins `cgroupDir` (when given) before its first instruction. */
+function probe(probes: Probe[], cgroupDir?: string): Promise<string[]> {
+  const env = { ...process.env, PROBES: JSON.stringify(probes) };
+  const args = ['--input-type=module', '-e', PROBE_SCRIPT];
+  const child = cgroupDir
+    ? spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroupDir, process.execPath, ...args], { env })
+    : spawn(process.execPath, args, { env });
+  return collect(child);
+}
+
+const support = egressFilterSupport();
+
+describe.skipIf(!support.supported)(`egress filter (${support.detail})`, () => {
+  const name = `aegis-egress-test-${process.pid}`;
+  let dir: string;
+  const servers: net.Server[] = [];
+  let port4: number;
+  let port6: number;
+
+  const listen = (host: string) =>
+    new Promise<number>((resolve, reject) => {
+      const server = net.createServer((s) => s.destroy());
+      servers.push(server);
+      server.once('error', reject);
+      server.listen(0, host, () => resolve((server.address() as net.AddressInfo).port));
+    });
+
+  beforeAll(async () => {
+    dir = ensureEgressCgroup(name);
+    port4 = await listen('127.0.0.1');
+    port6 = await listen('::1');
+  });
+
+  afterAll(async () => {
+    for (const s of servers) await new Promise((r) => s.close(r));
+    if (!dir) return;
+    // The probes have exited, but the kernel may count the cgroup busy for a moment after.
+    const deadline = Date.now() + 2_000;
+    for (;;) {
+      try {
+        fs.rmdirSync(dir);
+        return;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return;
+        if (code !== 'EBUSY' || Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  });
+
+  it('attaches each hook once, however often it is ensured', () => {
+    expect(ensureEgressCgroup(name)).toBe(dir);
+    expect(attachedEgressFilters(dir)).toEqual({
+      aegis_egr4_conn: ['aegis_egr4_conn'],
+      aegis_egr6_conn: ['aegis_egr6_conn'],
+      aegis_egr4_send: ['aegis_egr4_send'],
+      aegis_egr6_send: ['aegis_egr6_send'],
+    });
+  });
+
+  it('refuses loopback inside the cgroup, not outside; keeps DNS and public addresses', async () => {
+    const probes: Probe[] = [
+      { kind: 'tcp', host: '127.0.0.1', port: port4 },
+      { kind: 'tcp', host: '::1', port: port6 },
+      { kind: 'tcp', host: '::ffff:127.0.0.1', port: port4 },
+      { kind: 'udp-send', host: '127.0.0.1', port: port4 },
+      { kind: 'udp-send', host: '::1', port: port6 },
+      { kind: 'udp-send', host: '::ffff:127.0.0.1', port: port4 },
+      { kind: 'udp-connect', host: '127.0.0.1', port: port4 },
+      { kind: 'tcp', host: '127.0.0.1', port: 53 },
+      { kind: 'tcp', host: '198.51.100.1', port: 9 },
+    ];
+    // The child is moved in by joinCgroup while it waits, before it opens any socket.
+    const child = spawn(process.execPath, ['--input-type=module', '-e', PROBE_SCRIPT], {
+      env: { ...process.env, PROBES: JSON.stringify(probes), WAIT_FOR_STDIN: '1' },
+    });
+    const inside = collect(child);
+    joinCgroup(dir, child.pid!);
+    expect(fs.readFileSync(`/proc/${child.pid}/cgroup`, 'utf8')).toContain(`0::/${name}\n`);
+    child.stdin.end('go\n');
+    const [tcp4, tcp6, tcpMapped, send4, send6, sendMapped, udpConnect, dns, publicAddr] = await inside;
+    expect({ tcp4, tcp6, tcpMapped, send4, send6, sendMapped, udpConnect }).toEqual({
+      tcp4: 'EPERM',
+      tcp6: 'EPERM',
+      tcpMapped: 'EPERM',
+      send4: 'EPERM',
+      send6: 'EPERM',
+      sendMapped: 'EPERM',
+      udpConnect: 'EPERM',
+    });
+    expect(dns).not.toBe('EPERM');
+    expect(publicAddr).not.toBe('EPERM');
+
+    const outside = await probe(probes.slice(0, 7));
+    expect(outside).toEqual(['OK', 'OK', 'OK', 'OK', 'OK', 'OK', 'OK']);
+  });
+
+  it('decides every range boundary the way the address table says', async () => {
+    const v4 = [
+      '0.0.0.1', '1.0.0.0', '9.255.255.255', '10.0.0.0', '10.255.255.255', '11.0.0.0', '100.63.255.255', '100.64.0.0',
+      '100.127.255.255', '100.128.0.0', '126.255.255.255', '127.0.0.1', '127.255.255.254', '128.0.0.0', '169.253.255.255',
+      '169.254.0.1', '169.254.255.255', '169.255.0.0', '172.15.255.255', '172.16.0.0', '172.31.255.255', '172.32.0.0',
+      '192.167.255.255', '192.168.0.0', '192.168.255.255', '192.169.0.0', '198.51.100.1', '8.8.8.8', '223.255.255.255',
+      '224.0.0.251', '239.255.255.255',
+    ];
+    const v6 = ['::', '::1', '::2', 'fbff::1', 'fc00::1', 'fdff:ffff::1', 'fe00::1', 'fe80::1', 'febf:ffff::1', 'fec0::1', 'ff02::1', '2001:db8::1', '64:ff9b::a00:1'];
+    const hosts = [...v4, ...v4.map((a) => `::ffff:${a}`), ...v6];
+    const probes: Probe[] = [...hosts.map((host) => ({ kind: 'udp-connect' as const, host, port: 80 })), ...hosts.map((host) => ({ kind: 'udp-connect' as const, host, port: 53 }))];
+    const results = await probe(probes, dir);
+    const decided = probes.map((p, i) => `${p.host} ${p.port} ${results[i] === 'EPERM' ? 'blocked' : 'allowed'}`);
+    const expected = probes.map((p) => `${p.host} ${p.port} ${isBlockedDestination(p.host, p.port) ? 'blocked' : 'allowed'}`);
+    expect(decided).toEqual(expected);
+  });
+});
