@@ -1,9 +1,11 @@
 // Serves the control protocol over a character device (a qemu virtio-serial port) instead of a socket.
 // A port is one byte stream that outlives host connections: read() returns 0 while no host end is
-// attached, so every host connection becomes a fresh Duplex (and HTTP/2 session) that ends at that EOF.
+// attached, so every host connection becomes a fresh Duplex (and HTTP/2 session) that ends at that EOF,
+// or at the next host's HELLO when a reconnect was too quick to see (src/protocol/port-sync.ts).
 // net.Socket cannot wrap a char device, so reads and writes go through fs on one O_RDWR descriptor.
 import fs from 'node:fs';
 import { Duplex } from 'node:stream';
+import { parsePortHello, portReadyLine } from '../protocol/port-sync.js';
 import { log } from './log.js';
 
 /** How often to look again while no host is attached (reads return EOF at once then). */
@@ -12,9 +14,26 @@ const READ_CHUNK = 64 * 1024;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** One host connection over the port: reads are pushed by the loop below, writes go straight to the fd. */
+/**
+ * Writes to the port one at a time, in order, across connections: a write issued after the host left
+ * blocks until the next host comes, and it must reach that host before the new session's READY line
+ * (which the host then discards it with), never after. Writes of a connection that ended are dropped.
+ */
+class PortWriter {
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(private readonly fd: number) {}
+
+  write(chunk: Buffer, conn: PortConnection): Promise<void> {
+    const next = this.tail.then(() => (conn.destroyed ? undefined : writeAll(this.fd, chunk)));
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** One host connection over the port: reads are pushed by the loop below, writes go through the PortWriter. */
 class PortConnection extends Duplex {
-  constructor(private readonly fd: number) {
+  constructor(private readonly writer: PortWriter) {
     super({ allowHalfOpen: false });
   }
 
@@ -23,7 +42,7 @@ class PortConnection extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    writeAll(this.fd, chunk).then(() => done(), done);
+    this.writer.write(chunk, this).then(() => done(), done);
   }
 }
 
@@ -49,7 +68,14 @@ export interface DeviceChannel {
 /** Opens `device` and hands each host connection to `accept` as a Duplex; runs until the process exits. */
 export async function serveDevice(device: string, accept: (conn: Duplex) => void): Promise<DeviceChannel> {
   const fd = fs.openSync(device, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  const writer = new PortWriter(fd);
   let conn: PortConnection | undefined;
+  const endConnection = () => {
+    if (!conn) return;
+    conn.push(null);
+    conn.destroy();
+    conn = undefined;
+  };
   void (async () => {
     for (;;) {
       const buf = Buffer.allocUnsafe(READ_CHUNK);
@@ -61,19 +87,24 @@ export async function serveDevice(device: string, accept: (conn: Duplex) => void
         n = 0;
       }
       if (n > 0) {
-        if (!conn || conn.destroyed) {
-          conn = new PortConnection(fd);
+        let data: Buffer = buf.subarray(0, n);
+        const hello = parsePortHello(data);
+        if (hello) {
+          // A host (re)connected: the session we had is over, even if its EOF was never seen.
+          endConnection();
+          conn = new PortConnection(writer);
+          conn.write(portReadyLine(hello.nonce));
+          accept(conn);
+          data = hello.rest;
+        } else if (!conn || conn.destroyed) {
+          conn = new PortConnection(writer);
           accept(conn);
         }
-        conn.push(buf.subarray(0, n));
+        if (data.length) conn.push(data);
         continue;
       }
       // EOF: the host end went away (or never came); the session over it is over.
-      if (conn) {
-        conn.push(null);
-        conn.destroy();
-        conn = undefined;
-      }
+      endConnection();
       await sleep(IDLE_POLL_MS);
     }
   })();

@@ -7,6 +7,7 @@ import { pidStartTime } from '../sandbox/machine-state.js';
 import type { QemuMachineDirs, QemuMachineRecord } from './machine-state.js';
 import { qmpExecute } from './qmp-client.js';
 import { connectWhenReady, signal } from '../process-util.js';
+import { syncPort } from './port-handshake.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ADOPTED_POLL_MS = 250;
@@ -15,6 +16,8 @@ const CONSOLE_TAIL_BYTES = 2_000;
 const READY_LINE = 'aegis-harness: listening on';
 /** After SIGTERM, how long qemu may take to exit before SIGKILL. */
 const TERM_GRACE_MS = 3_000;
+/** The handshake's own budget when the boot took most of connect's: a paused guest answers only once resumed. */
+const PORT_SYNC_MIN_MS = 10_000;
 
 export class QemuMachine implements Machine {
   readonly exited: Promise<MachineExit>;
@@ -54,9 +57,11 @@ export class QemuMachine implements Machine {
     return this.exit ? 'exited' : this.paused ? 'paused' : 'running';
   }
 
-  /** Waits for the harness's ready line on the console, then connects to the port's unix socket. */
+  /** Waits for the harness's ready line on the console, connects to the port's unix socket and syncs the port. */
   async connect(timeoutMs = 60_000): Promise<Duplex> {
-    return connectWhenReady({ id: this.id, socket: this.dirs.socket, ready: () => this.harnessReady(), exited: () => !!this.exit, detail: () => this.consoleTail(), timeoutMs, pollMs: 20 });
+    const started = Date.now();
+    const socket = await connectWhenReady({ id: this.id, socket: this.dirs.socket, ready: () => this.harnessReady(), exited: () => !!this.exit, detail: () => this.consoleTail(), timeoutMs, pollMs: 20 });
+    return syncPort(socket, Math.max(PORT_SYNC_MIN_MS, timeoutMs - (Date.now() - started)));
   }
 
   async pause(): Promise<void> {
