@@ -35,6 +35,11 @@ export interface MachineSpec {
    * keeps its changes across stop and start). Absent: the layer is the machine's and goes with it.
    */
   stateDir?: string;
+  /**
+   * With stateDir on a backend with memory snapshots: what the workload running in the machine is (its
+   * command, env, release). A saved snapshot is restored only under the same key, else it is discarded.
+   */
+  snapshotKey?: string;
 }
 
 export type MachineState = 'running' | 'paused' | 'exited';
@@ -65,6 +70,15 @@ export interface Machine {
   resume(): Promise<void>;
   /** Graceful stop: SIGTERM to PID 1, then SIGKILL after graceMs; resolves when the machine is gone. */
   stop(graceMs?: number): Promise<MachineExit>;
+  /**
+   * Backends with memory snapshots: saves the machine's memory into its spec's stateDir and ends it, so
+   * that the next start() with that stateDir and snapshotKey resumes it instead of booting.
+   */
+  suspend?(): Promise<void>;
+  /** True when start() resumed a saved snapshot: the harness and its main process are already running. */
+  readonly restored?: boolean;
+  /** How the start went, when worth a line in the log (e.g. why a saved snapshot could not be used). */
+  readonly note?: string;
   stats(): Promise<MachineStats>;
   /** Resolves once when the machine's process has exited (for any reason). */
   readonly exited: Promise<MachineExit>;

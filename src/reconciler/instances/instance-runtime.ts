@@ -1,6 +1,7 @@
 // One instance's life: boot on demand, run its server, pause when idle, stop when idle longer, wake on the
 // next connection. The boot belongs to the instance, not to the request that triggered it: a caller that
 // gives up does not cancel it. A server that keeps dying right after boot is backed off.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ResolvedImage } from '../../images/image-store.js';
@@ -54,6 +55,12 @@ const CPU_SAMPLE_MS = 500;
 const CPU_NOISE_FLOOR = 0.05;
 
 const SYNC_TIMEOUT_MS = 5_000;
+
+/** What the server in a machine is: a memory snapshot is resumed only while this stays the same. */
+function snapshotKey(plan: InstancePlan): string {
+  const what = { release: plan.release ?? null, image: plan.image?.digest ?? null, command: plan.command, env: plan.env, cwd: plan.cwd ?? null };
+  return crypto.createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 32);
+}
 
 /** Runs `sync` in the guest, best effort and bounded: a stuck guest must not hold up its own stop. */
 async function syncGuest(client: ControlClient): Promise<void> {
@@ -218,7 +225,7 @@ export class InstanceRuntime {
         this.deps.log.system('paused (idle)');
       });
     } else if (this.stateValue === 'paused' && this.conns === 0 && this.busy === 0 && now - this.pausedAt >= plan.idle.stopAfterMs) {
-      await this.stopMachine('Idle', `stopped after ${Math.round(plan.idle.stopAfterMs / 1000)} s paused`);
+      await this.stopMachine('Idle', `stopped after ${Math.round(plan.idle.stopAfterMs / 1000)} s paused`, { suspend: true });
     }
   }
 
@@ -259,13 +266,22 @@ export class InstanceRuntime {
         hostname: this.deps.hostname,
         ...(workspaceDir ? { workspaceDir } : {}),
         stateDir: this.stateFor(plan),
+        snapshotKey: snapshotKey(plan),
       });
       this.machine = booted.machine;
       this.client = booted.client;
       this.bootedAt = this.now();
-      this.copyBootLog(booted.machine);
-      this.deps.log.system(`machine ${booted.machine.id} booted`);
-      const main = booted.client.exec({ argv: plan.command, env: plan.env, ...(plan.cwd ? { cwd: plan.cwd } : {}), stdin: false, main: true });
+      if (booted.machine.note) this.deps.log.system(booted.machine.note);
+      let main: ExecHandle;
+      if (booted.machine.restored) {
+        // The server never stopped: it was saved with the machine's memory and runs on from there.
+        this.deps.log.system(`machine ${booted.machine.id} resumed from its memory snapshot`);
+        main = booted.client.attachMain();
+      } else {
+        this.copyBootLog(booted.machine);
+        this.deps.log.system(`machine ${booted.machine.id} booted`);
+        main = booted.client.exec({ argv: plan.command, env: plan.env, ...(plan.cwd ? { cwd: plan.cwd } : {}), stdin: false, main: true });
+      }
       this.main = main;
       this.pump(main.stdout, 'stdout');
       this.pump(main.stderr, 'stderr');
@@ -348,7 +364,8 @@ export class InstanceRuntime {
     this.backoffUntil = this.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures - 1));
   }
 
-  private async stopMachine(reason: string, message: string): Promise<void> {
+  /** Ends the machine; with `suspend` on a backend that can, its memory is saved so the next wake resumes it. */
+  private async stopMachine(reason: string, message: string, opts: { suspend?: boolean } = {}): Promise<void> {
     await this.serialize(async () => {
       if (!this.machine) {
         if (this.stateValue !== 'failed') this.set('stopped', reason, message);
@@ -357,6 +374,7 @@ export class InstanceRuntime {
       this.stopping = true;
       try {
         if (this.stateValue === 'paused') await this.machine.resume().catch(() => undefined);
+        if (opts.suspend && (await this.suspend())) message += '; its memory is saved, the next request resumes it';
         await this.teardown();
         this.deps.log.system(reason === 'Deleted' ? 'stopped (deleted)' : `stopped: ${message}`);
         this.set('stopped', reason, message);
@@ -364,6 +382,22 @@ export class InstanceRuntime {
         this.stopping = false;
       }
     });
+  }
+
+  /** Saves the machine's memory to its state dir and ends it, when the backend can; false when it did not. */
+  private async suspend(): Promise<boolean> {
+    const machine = this.machine;
+    const { backend } = await this.deps.host();
+    if (!machine?.suspend || !backend.capabilities.memorySnapshots) return false;
+    // Flushed first: should the snapshot ever be unusable, the disk alone is consistent.
+    if (this.client) await syncGuest(this.client);
+    try {
+      await machine.suspend();
+      return true;
+    } catch (err) {
+      this.deps.log.system(`memory snapshot failed (${err instanceof Error ? err.message : String(err)}): stopping instead`);
+      return false;
+    }
   }
 
   private async teardown(): Promise<void> {

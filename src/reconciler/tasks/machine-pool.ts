@@ -33,6 +33,8 @@ export interface BootOptions {
   workspaceDir?: string;
   /** Keeps the writable layer beyond the machine (MachineSpec.stateDir). */
   stateDir?: string;
+  /** MachineSpec.snapshotKey: which saved memory snapshot in stateDir may be resumed. */
+  snapshotKey?: string;
   id?: string;
   /** Told the machine as soon as it exists, before the (possibly long) wait for its harness. */
   onStarted?: (machine: Machine) => void;
@@ -48,6 +50,7 @@ export async function bootMachine(host: MachineHost, shape: MachineShape, opts: 
     ...shape,
     ...(opts.workspaceDir ? { workspaceDir: opts.workspaceDir } : {}),
     ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
+    ...(opts.snapshotKey ? { snapshotKey: opts.snapshotKey } : {}),
   });
   opts.onStarted?.(machine);
   try {

@@ -19,6 +19,10 @@ export interface QemuMachineRecord {
   /** What `-m` gave the guest, in MiB (the workload's memory plus the harness's share). */
   guestMemoryMiB: number;
   spec: MachineSpec;
+  /** Under which fingerprint suspend() saves a memory snapshot (machines with a state dir). */
+  snapshotFingerprint?: string;
+  /** Resumed from a memory snapshot rather than booted: the harness was running before this qemu. */
+  restored?: boolean;
   startedAt: string;
 }
 

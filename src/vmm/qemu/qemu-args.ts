@@ -21,6 +21,8 @@ export interface QemuLaunch {
   upperImage?: string;
   controlSocket?: string;
   qmpSocket?: string;
+  /** Wait for a memory snapshot over QMP (`migrate-incoming`) instead of booting. */
+  incoming?: boolean;
 }
 
 /**
@@ -60,5 +62,6 @@ export function qemuArgs(l: QemuLaunch): string[] {
     );
   }
   if (l.qmpSocket) args.push('-qmp', `unix:${q(l.qmpSocket)},server=on,wait=off`);
+  if (l.incoming) args.push('-incoming', 'defer');
   return args;
 }

@@ -9,22 +9,27 @@ import { readRuntimeInfo } from '../runtime/node-runtime.js';
 import { pidStartTime } from '../sandbox/machine-state.js';
 import { writeRecord, readRecord } from '../record-file.js';
 import { rootfsImage, stateDisk } from './disk-image.js';
-import { qemuMachineDirs, type QemuMachineRecord } from './machine-state.js';
+import { qemuMachineDirs, type QemuMachineDirs, type QemuMachineRecord } from './machine-state.js';
+import { discardSnapshot, loadSnapshot, snapshotFingerprint, usableSnapshot } from './memory-snapshot.js';
 import { probeQemu } from './probe.js';
 import type { QemuAssets } from './qemu-assets.js';
-import { qemuArgs } from './qemu-args.js';
+import { qemuArgs, type QemuLaunch } from './qemu-args.js';
 import { QemuMachine } from './qemu-machine.js';
-import { qmpStatus } from './qmp-client.js';
+import { qmpExecute, qmpStatus, waitForQmp } from './qmp-client.js';
 import { checkMachineSpec } from '../check-machine-spec.js';
 
 export const QEMU_CAPABILITIES: BackendCapabilities = {
   pauseResume: true,
-  memorySnapshots: false,
+  memorySnapshots: true,
   bootFromDiskLayers: true,
   // This guest kernel has no 9p, and virtiofs does not work on microvm: no host directory share yet.
   workspaceMounts: false,
   isolation: 'vm',
 };
+
+/** How long qemu may take to open its QMP socket, and to load a snapshot (hundreds of MB through zstd). */
+const QMP_READY_TIMEOUT_MS = 10_000;
+const RESTORE_TIMEOUT_MS = 60_000;
 
 /** Guest memory on top of the workload's: the guest kernel, the harness (node) and the tmpfs upper layer. */
 export const GUEST_OVERHEAD_MIB = 64;
@@ -52,11 +57,9 @@ export class QemuBackend implements Backend {
     fs.mkdirSync(dirs.dir, { recursive: true, mode: 0o700 });
     const rootImage = await rootfsImage(assets.dir, spec.rootfsLayers);
     const upperImage = spec.stateDir ? await stateDisk(spec.stateDir) : undefined;
-
-    const guestMemoryMiB = spec.memoryMiB + GUEST_OVERHEAD_MIB;
-    const args = qemuArgs({
+    const launch: QemuLaunch = {
       accel: assets.accel,
-      memoryMiB: guestMemoryMiB,
+      memoryMiB: spec.memoryMiB + GUEST_OVERHEAD_MIB,
       vcpus: spec.vcpus,
       kernel: assets.kernel.kernel,
       initrd: assets.initrd,
@@ -67,9 +70,53 @@ export class QemuBackend implements Backend {
       ...(upperImage ? { upperImage } : {}),
       controlSocket: dirs.socket,
       qmpSocket: dirs.qmp,
-    });
+    };
+    if (!spec.stateDir) return this.spawn(spec, dirs, launch);
+    const fingerprint = this.fingerprint(launch, spec.snapshotKey);
+    const snapshot = usableSnapshot(spec.stateDir, fingerprint);
+    let note: string | undefined;
+    if (snapshot) {
+      try {
+        return await this.restore(spec, dirs, launch, snapshot);
+      } catch (err) {
+        // A snapshot that does not load is worth a boot, not a failure: the disk it belonged to is intact.
+        note = `memory snapshot not restored (${err instanceof Error ? err.message : String(err)}); booting instead`;
+        discardSnapshot(spec.stateDir);
+        fs.mkdirSync(dirs.dir, { recursive: true, mode: 0o700 });
+      }
+    }
+    return this.spawn(spec, dirs, launch, { fingerprint, ...(note ? { note } : {}) });
+  }
+
+  /** What a snapshot of this launch depends on: everything but the machine's own socket and console paths. */
+  private fingerprint(launch: QemuLaunch, snapshotKey: string | undefined): string {
+    const { console: _c, controlSocket: _s, qmpSocket: _q, ...machine } = launch;
+    const qemu = fs.statSync(this.opts.assets.qemuBin);
+    return snapshotFingerprint({ machine, snapshotKey: snapshotKey ?? null, qemu: [this.opts.assets.qemuBin, qemu.size, qemu.mtimeMs], loader: this.loader });
+  }
+
+  /** Starts qemu waiting for the snapshot, feeds it, and lets the guest run on from where it was saved. */
+  private async restore(spec: MachineSpec, dirs: QemuMachineDirs, launch: QemuLaunch, snapshot: { file: string; compressed: boolean }): Promise<QemuMachine> {
+    const fingerprint = this.fingerprint(launch, spec.snapshotKey);
+    const machine = this.spawn(spec, dirs, { ...launch, incoming: true }, { fingerprint, restored: true });
+    try {
+      await waitForQmp(dirs.qmp, () => machine.state() === 'exited', QMP_READY_TIMEOUT_MS);
+      await loadSnapshot(dirs.qmp, snapshot, RESTORE_TIMEOUT_MS);
+      if (!(await qmpStatus(dirs.qmp)).running) await qmpExecute(dirs.qmp, 'cont');
+      // Consumed: from here on the disk moves on from the state the snapshot knew.
+      discardSnapshot(spec.stateDir!);
+      return machine;
+    } catch (err) {
+      await machine.stop(0);
+      fs.rmSync(dirs.dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private spawn(spec: MachineSpec, dirs: QemuMachineDirs, launch: QemuLaunch, opts: { fingerprint?: string; restored?: boolean; note?: string } = {}): QemuMachine {
+    const { assets } = this.opts;
     const errFd = fs.openSync(`${dirs.dir}/qemu.log`, 'a', 0o600);
-    const child = spawn(assets.qemuBin, args, {
+    const child = spawn(assets.qemuBin, qemuArgs(launch), {
       // Its own process group: a Ctrl+C aimed at the daemon's terminal must not reach machines.
       detached: true,
       stdio: ['ignore', errFd, errFd],
@@ -91,12 +138,14 @@ export class QemuBackend implements Backend {
       runtimeDir: assets.runtimeDir,
       socketPath: dirs.socket,
       qmpSocket: dirs.qmp,
-      guestMemoryMiB,
+      guestMemoryMiB: launch.memoryMiB,
       spec,
+      ...(opts.fingerprint ? { snapshotFingerprint: opts.fingerprint } : {}),
+      ...(opts.restored ? { restored: true } : {}),
       startedAt: new Date().toISOString(),
     };
     writeRecord(dirs.state, record);
-    return new QemuMachine(record, dirs, childExit);
+    return new QemuMachine(record, dirs, { childExit, ...(opts.note ? { note: opts.note } : {}) });
   }
 
   async adopt(id: string): Promise<QemuMachine | undefined> {
@@ -105,7 +154,7 @@ export class QemuBackend implements Backend {
     if (!record || record.backend !== 'qemu' || pidStartTime(record.pid) !== record.pidStartTime) return undefined;
     // A paused VM stays paused across a daemon restart: ask qemu rather than assume.
     const status = await qmpStatus(record.qmpSocket).catch(() => undefined);
-    return new QemuMachine(record, dirs, undefined, status ? !status.running : false);
+    return new QemuMachine(record, dirs, { paused: status ? !status.running : false });
   }
 
   async destroy(id: string): Promise<void> {

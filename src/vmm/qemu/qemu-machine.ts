@@ -6,6 +6,7 @@ import { MachineStateError, type Machine, type MachineExit, type MachineState, t
 import { pidStartTime } from '../sandbox/machine-state.js';
 import type { QemuMachineDirs, QemuMachineRecord } from './machine-state.js';
 import { qmpExecute } from './qmp-client.js';
+import { discardSnapshot, saveSnapshot } from './memory-snapshot.js';
 import { connectWhenReady, signal } from '../process-util.js';
 import { syncPort } from './port-handshake.js';
 
@@ -18,21 +19,29 @@ const READY_LINE = 'aegis-harness: listening on';
 const TERM_GRACE_MS = 3_000;
 /** The handshake's own budget when the boot took most of connect's: a paused guest answers only once resumed. */
 const PORT_SYNC_MIN_MS = 10_000;
+/** Writing guest RAM through zstd: about a second per few hundred MB here. */
+const SNAPSHOT_SAVE_TIMEOUT_MS = 60_000;
 
 export class QemuMachine implements Machine {
   readonly exited: Promise<MachineExit>;
+  readonly note: string | undefined;
   private exit: MachineExit | undefined;
   private paused: boolean;
 
   constructor(
     readonly record: QemuMachineRecord,
     private readonly dirs: QemuMachineDirs,
-    /** Resolves when our own qemu child exits; absent for an adopted machine, which is polled instead. */
-    childExit?: Promise<MachineExit>,
-    paused = false,
+    opts: {
+      /** Resolves when our own qemu child exits; absent for an adopted machine, which is polled instead. */
+      childExit?: Promise<MachineExit>;
+      paused?: boolean;
+      /** How the start went, worth a line in the instance's log (a snapshot that could not be used). */
+      note?: string;
+    } = {},
   ) {
-    this.paused = paused;
-    this.exited = (childExit ?? this.pollUntilGone()).then((e) => {
+    this.paused = opts.paused ?? false;
+    this.note = opts.note;
+    this.exited = (opts.childExit ?? this.pollUntilGone()).then((e) => {
       // qemu exits 0 both when the guest's PID 1 dies and on SIGTERM: the panic line tells the harness's status.
       const guest = guestExitFromConsole(this.dirs.console);
       this.exit = e.code === 0 && guest ? guest : e;
@@ -47,6 +56,10 @@ export class QemuMachine implements Machine {
   /** The guest's serial console: kernel boot messages, then the harness's own lines. */
   get consoleFile(): string {
     return this.dirs.console;
+  }
+
+  get restored(): boolean {
+    return this.record.restored === true;
   }
 
   get pid(): number {
@@ -76,6 +89,23 @@ export class QemuMachine implements Machine {
     this.paused = false;
   }
 
+  /** Saves the guest's memory into the spec's state dir (see memory-snapshot.ts), then ends qemu. */
+  async suspend(): Promise<void> {
+    if (this.exit) throw new MachineStateError('suspend', 'exited');
+    const { stateDir } = this.record.spec;
+    const fingerprint = this.record.snapshotFingerprint;
+    if (!stateDir || !fingerprint) throw new Error(`machine ${this.id} has no state dir to keep its memory in`);
+    try {
+      await saveSnapshot(this.record.qmpSocket, stateDir, fingerprint, SNAPSHOT_SAVE_TIMEOUT_MS);
+    } catch (err) {
+      discardSnapshot(stateDir);
+      throw err;
+    }
+    this.paused = true;
+    await qmpExecute(this.record.qmpSocket, 'quit').catch(() => undefined);
+    await this.stop(0);
+  }
+
   /**
    * Ends the VM: SIGTERM makes qemu stop the guest and exit (its disks are read-only or tmpfs, so nothing
    * is lost), SIGKILL after graceMs. Guest processes get no signal of their own: callers that want the
@@ -95,6 +125,8 @@ export class QemuMachine implements Machine {
   }
 
   private harnessReady(): boolean {
+    // A restored guest's harness listened before this qemu existed: its console here starts empty.
+    if (this.restored) return true;
     try {
       return fs.readFileSync(this.dirs.console, 'utf8').includes(READY_LINE);
     } catch {

@@ -1,6 +1,7 @@
 // A tiny QMP client: JSON lines over the machine's QMP unix socket. One short connection per command
 // (greeting, qmp_capabilities, the command), so a restarted daemon needs no session state to resume.
 import net from 'node:net';
+import { tryConnect } from '../process-util.js';
 
 const DEFAULT_TIMEOUT_MS = 5_000;
 
@@ -55,4 +56,16 @@ export function qmpExecute<T = unknown>(socketPath: string, command: string, arg
 /** `query-status`: whether the vCPUs run (`running`) or are stopped (`paused`, `shutdown`...). */
 export async function qmpStatus(socketPath: string): Promise<{ running: boolean; status: string }> {
   return qmpExecute<{ running: boolean; status: string }>(socketPath, 'query-status');
+}
+
+/** Waits until qemu accepts on its QMP socket (it creates it a moment after starting). */
+export async function waitForQmp(socketPath: string, exited: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const sock = await tryConnect(socketPath);
+    if (sock) return void sock.destroy();
+    if (exited()) throw new QmpError('qemu exited before it opened its QMP socket');
+    if (Date.now() > deadline) throw new QmpError(`qemu did not open its QMP socket within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
