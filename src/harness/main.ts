@@ -3,6 +3,7 @@
 // Contract: `node aegis-harness.mjs`, with
 //   AEGIS_CONTROL_SOCKET      unix socket path to listen on (a stale file is replaced), or
 //   AEGIS_CONTROL_DEVICE      a character device to serve instead (a VM's virtio-serial port)
+//   AEGIS_OWN_CLOCK=1         the machine keeps its own clock (a VM): the clock call may set it
 //   AEGIS_SHUTDOWN_GRACE_MS   SIGTERM→SIGKILL grace for children on SIGTERM/shutdown (default 5000)
 // Prints `aegis-harness: listening on PATH (protocol N)` on stderr once ready. SIGTERM/SIGINT stop
 // every child and exit 0. Children never see the harness's own environment.

@@ -14,6 +14,7 @@ import { handleHealth } from './health.js';
 import { log } from './log.js';
 import { sendError } from './respond.js';
 import { handleShutdown } from './shutdown.js';
+import { handleClock } from './clock.js';
 import { handleSignal } from './signal.js';
 
 /** Flow-control window per stream: how much one slow reader may leave in flight before its writer pauses. */
@@ -29,6 +30,7 @@ const HANDLERS: Record<RouteName, RouteHandler> = {
   exec: handleExec,
   signal: handleSignal,
   shutdown: handleShutdown,
+  clock: handleClock,
   forward: handleForward,
   attach: handleAttach,
 };

@@ -85,6 +85,12 @@ export interface ShutdownResponse {
   killed: number;
 }
 
+/** Sets the guest's wall clock: a VM's stands still while it is paused or saved to disk. */
+export interface ClockRequest {
+  /** The host's time, milliseconds since the epoch. */
+  epochMs: number;
+}
+
 export interface OkResponse {
   ok: true;
 }
@@ -184,6 +190,14 @@ export function checkSignalRequest(value: unknown): SignalRequest {
   if (typeof value.execId !== 'string' || value.execId === '') throw new Error('signal request: execId is required');
   if (typeof value.signal !== 'string' || value.signal === '') throw new Error('signal request: signal is required');
   return { execId: value.execId, signal: value.signal };
+}
+
+/** Checks a ClockRequest body. */
+export function checkClockRequest(value: unknown): ClockRequest {
+  if (!isRecord(value) || typeof value.epochMs !== 'number' || !Number.isSafeInteger(value.epochMs) || value.epochMs <= 0) {
+    throw new Error('clock request: epochMs must be a positive integer');
+  }
+  return { epochMs: value.epochMs };
 }
 
 /** Checks a ShutdownRequest body. */

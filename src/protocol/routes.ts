@@ -10,6 +10,8 @@ export const ROUTES = {
   signal: '/v1/signal',
   /** POST ShutdownRequest → ShutdownResponse, then the harness exits. */
   shutdown: '/v1/shutdown',
+  /** POST ClockRequest → OkResponse: the guest's wall clock is set to the host's. */
+  clock: '/v1/clock',
   /** POST with `aegis-port`; after a 200 the stream carries raw TCP bytes both ways. */
   forward: '/v1/forward',
   /** POST, no body; response body = the main process's frame stream from now on, as exec sends it. */
@@ -24,6 +26,7 @@ export const ROUTE_METHODS: Record<RouteName, 'GET' | 'POST'> = {
   exec: 'POST',
   signal: 'POST',
   shutdown: 'POST',
+  clock: 'POST',
   forward: 'POST',
   attach: 'POST',
 };

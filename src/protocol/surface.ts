@@ -13,6 +13,7 @@ import {
   type MainProcessInfo,
   type OkResponse,
   type ShutdownRequest,
+  type ClockRequest,
   type ShutdownResponse,
   type SignalRequest,
 } from './messages.js';
@@ -46,6 +47,7 @@ const MESSAGES = {
   }),
   SignalRequest: fields<SignalRequest>({ execId: 'required', signal: 'required' }),
   ShutdownRequest: fields<ShutdownRequest>({ graceMs: 'optional' }),
+  ClockRequest: fields<ClockRequest>({ epochMs: 'required' }),
   ShutdownResponse: fields<ShutdownResponse>({ ok: 'required', killed: 'required' }),
   OkResponse: fields<OkResponse>({ ok: 'required' }),
   ErrorResponse: fields<ErrorResponse>({ code: 'required', message: 'required' }),

@@ -41,6 +41,13 @@ describe('connections', () => {
     await client.close();
   });
 
+  it("refuses to set the clock outside a VM: a sandbox's clock is the host's", async () => {
+    const h = await harness();
+    const client = await h.connect();
+    await expect(client.setClock(Date.now())).rejects.toThrow(/host's clock/);
+    await client.close();
+  });
+
   it('serves a new connection after the first one was destroyed', async () => {
     const h = await harness();
     const socket = h.socket();

@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import http2, { type ClientHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type { ExecRequest, HealthResponse, ShutdownRequest, ShutdownResponse, SignalRequest } from '../../protocol/messages.js';
+import type { ClockRequest, ExecRequest, HealthResponse, ShutdownRequest, ShutdownResponse, SignalRequest } from '../../protocol/messages.js';
 import { isCompatibleVersion, PROTOCOL_VERSION, versionMismatchMessage } from '../../protocol/version.js';
 import { attachMain } from './attach.js';
 import { callJson, type CallOptions } from './call.js';
@@ -116,6 +116,12 @@ export class ControlClient extends EventEmitter {
    * Asks the harness to stop every process (SIGTERM, SIGKILL after graceMs), sync and exit. Resolves
    * with its reply, or undefined when the connection dropped first (the harness exiting is the point).
    */
+  /** Sets the guest's wall clock to `epochMs` (a VM's clock stands still while it is paused or saved). */
+  async setClock(epochMs: number, opts: CallOptions = { timeoutMs: DEFAULT_CALL_TIMEOUT_MS }): Promise<void> {
+    const body: ClockRequest = { epochMs };
+    await callJson(this.session, 'clock', this.version, body, opts);
+  }
+
   async shutdown(graceMs?: number): Promise<ShutdownResponse | undefined> {
     const body: ShutdownRequest = graceMs === undefined ? {} : { graceMs };
     try {

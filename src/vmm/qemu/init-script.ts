@@ -62,6 +62,6 @@ for p in $r/sys/class/virtio-ports/*; do
 done
 [ -n "$dev" ] || fail "no virtio-serial port named ${CONTROL_PORT_NAME}"
 exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root HOSTNAME="$host" \\
-  AEGIS_CONTROL_DEVICE="$dev" /bin/switch_root $r \\
+  AEGIS_CONTROL_DEVICE="$dev" AEGIS_OWN_CLOCK=1 /bin/switch_root $r \\
   /.aegis/lib/$loader --library-path /.aegis/lib /.aegis/bin/node /.aegis/harness/aegis-harness.mjs
 `;

@@ -1,6 +1,6 @@
 // The guest's Node runtime: the host's node binary, the shared libraries it loads and their loader, plus the
-// harness bundle and the util-linux tools the launch runs inside the guest (setpriv drops capabilities, umount
-// detaches the host root), in one directory mounted read-only at /.aegis so any image (busybox, musl, glibc) can run it.
+// harness bundle and the tools the guest runs from it (setpriv drops capabilities, umount detaches the host
+// root, date sets a VM's clock), in one directory mounted read-only at /.aegis so any image (busybox, musl, glibc) can run it.
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -27,13 +27,14 @@ export function readRuntimeInfo(dir: string): RuntimeInfo {
 /** Builds (once per node version and harness build) and returns the runtime directory. */
 export async function provisionRuntime(paths: AegisPaths, harnessBundle: string): Promise<string> {
   const bundle = fs.readFileSync(harnessBundle);
-  const key = crypto.createHash('sha256').update(process.version).update(process.execPath).update(bundle).update('setpriv+umount').digest('hex').slice(0, 16);
+  const key = crypto.createHash('sha256').update(process.version).update(process.execPath).update(bundle).update('setpriv+umount+date').digest('hex').slice(0, 16);
   const dir = await buildOnce(path.join(paths.runtime, key), (tmp) => {
     for (const d of ['bin', 'lib', 'harness']) fs.mkdirSync(path.join(tmp, d));
-    // util-linux tools the launch needs after pivoting into an image that may not have them.
-    const tools = ['setpriv', 'umount'].map((name) => {
+    // util-linux tools the launch needs after pivoting into an image that may not have them, and date,
+    // which sets a VM's clock after a pause (the harness's clock call).
+    const tools = ['setpriv', 'umount', 'date'].map((name) => {
       const file = which(name);
-      if (!file) throw new Error(`${name} is not installed (apt-get install util-linux mount)`);
+      if (!file) throw new Error(`${name} is not installed (apt-get install util-linux mount coreutils)`);
       return [file, name] as const;
     });
     let loader = '';

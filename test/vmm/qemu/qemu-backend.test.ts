@@ -132,4 +132,42 @@ describe.skipIf(!hasQemu)('qemu backend', () => {
     }
     expect(fs.existsSync(path.join(stateDir, 'upper.ext4'))).toBe(true);
   }, 180_000);
+
+  it('saves its memory on suspend and resumes from it: tmpfs, the main process and its output live on', async () => {
+    const stateDir = path.join(home, 'state-snap');
+    const spec = { hostname: 'snap', rootfsLayers: [baseRootfs], memoryMiB: 128, vcpus: 1, stateDir, snapshotKey: 'server-v1' };
+    const first = await backend.start({ ...spec, id: 'vm-snap-1' });
+    const c1 = await ControlClient.connect(await first.connect(BOOT_MS), { timeoutMs: BOOT_MS });
+    expect((await run(c1, ['sh', '-c', 'echo only-in-ram > /tmp/note'])).code).toBe(0);
+    const main = c1.exec({ argv: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done'], env: {}, stdin: false, main: true });
+    main.stdout.resume();
+    const mainPid = await main.pid;
+    await first.pause();
+    await first.suspend!();
+    expect(first.state()).toBe('exited');
+    await c1.close();
+    await backend.destroy(first.id);
+    expect(fs.statSync(path.join(stateDir, 'memory.snap')).size).toBeGreaterThan(0);
+
+    const second = await backend.start({ ...spec, id: 'vm-snap-2' });
+    try {
+      expect(second.restored).toBe(true);
+      // Consumed by the restore: the disk moves on from here.
+      expect(fs.existsSync(path.join(stateDir, 'memory.snap'))).toBe(false);
+      const c2 = await ControlClient.connect(await second.connect(BOOT_MS), { timeoutMs: BOOT_MS });
+      expect((await run(c2, ['cat', '/tmp/note'])).stdout).toBe('only-in-ram\n');
+      const attached = c2.attachMain();
+      expect(await attached.pid).toBe(mainPid);
+      const line = await new Promise<string>((resolve) => attached.stdout.once('data', (d: Buffer) => resolve(d.toString())));
+      expect(line).toMatch(/^tick \d+/);
+      // The guest's clock stood still while it was on disk; the clock call puts it right.
+      await c2.setClock(Date.now());
+      const guestNow = Number((await run(c2, ['date', '+%s'])).stdout.trim());
+      expect(Math.abs(guestNow - Date.now() / 1000)).toBeLessThan(3);
+      await c2.close();
+    } finally {
+      await second.stop(1_000);
+      await backend.destroy(second.id);
+    }
+  }, 180_000);
 });

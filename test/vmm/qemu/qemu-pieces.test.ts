@@ -8,6 +8,7 @@ import { cpioNewc } from '../../../src/vmm/qemu/cpio.js';
 import { removeOrphanImages } from '../../../src/vmm/qemu/disk-image.js';
 import { resolveModules } from '../../../src/vmm/qemu/kernel-modules.js';
 import { qemuArgs } from '../../../src/vmm/qemu/qemu-args.js';
+import { usableSnapshot } from '../../../src/vmm/qemu/memory-snapshot.js';
 import { guestExitFromConsole, oomKillsFromConsole } from '../../../src/vmm/qemu/qemu-machine.js';
 
 const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p));
@@ -105,5 +106,20 @@ describe('removeOrphanImages', () => {
     expect(removed.sort()).toEqual(['orphan', 'runtime-old']);
     expect(fs.readdirSync(path.join(dir, 'rootfs')).sort()).toEqual(['abc.tmp-123', 'alive']);
     expect(fs.existsSync(path.join(dir, 'runtime-current'))).toBe(true);
+  });
+});
+
+describe('usableSnapshot', () => {
+  it('hands out a snapshot only under the fingerprint it was saved with, and discards any other', () => {
+    const dir = tmp();
+    const save = (fingerprint: string) => {
+      fs.writeFileSync(path.join(dir, 'memory.snap'), 'ram');
+      fs.writeFileSync(path.join(dir, 'memory.json'), JSON.stringify({ fingerprint, savedAt: '', compressed: false, bytes: 3 }));
+    };
+    save('a');
+    expect(usableSnapshot(dir, 'a')).toEqual({ file: path.join(dir, 'memory.snap'), compressed: false });
+    expect(usableSnapshot(dir, 'b')).toBeUndefined();
+    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(usableSnapshot(dir, 'a')).toBeUndefined();
   });
 });
