@@ -3,6 +3,8 @@
 // range and 1 otherwise. No maps and no helper calls: a straight run of masked compares over the context,
 // so the verifier has nothing to object to and the program needs no BTF.
 
+import os from 'node:os';
+
 export type Family = 4 | 6;
 
 /** Loopback, "this network" (connect(0.0.0.0) reaches loopback), RFC 1918, link-local, CGNAT, and
@@ -82,18 +84,29 @@ export function v4Mapped(range: AddressRange): AddressRange {
   return { bytes, prefix: 96 + range.prefix };
 }
 
-export function blockedRanges(family: Family): AddressRange[] {
-  const v4 = BLOCKED_V4.map(parseCidr);
-  return family === 4 ? v4 : [...BLOCKED_V6.map(parseCidr), ...v4.map(v4Mapped)];
+/** The fixed ranges plus `extra` CIDRs (the host's own addresses: services bound to 0.0.0.0 answer there too). */
+export function blockedRanges(family: Family, extra: string[] = []): AddressRange[] {
+  const all = [...BLOCKED_V4, ...BLOCKED_V6, ...extra].map(parseCidr);
+  const v4 = all.filter((r) => r.bytes.length === 4);
+  const v6 = all.filter((r) => r.bytes.length === 16);
+  return family === 4 ? v4 : [...v6, ...v4.map(v4Mapped)];
+}
+
+/** The host's non-loopback addresses as single-address CIDRs. */
+export function hostAddressCidrs(): string[] {
+  return Object.values(os.networkInterfaces())
+    .flat()
+    .filter((a): a is os.NetworkInterfaceInfo => !!a && !a.internal)
+    .map((a) => (a.family === 'IPv4' ? `${a.address}/32` : `${a.address.split('%')[0]}/128`));
 }
 
 /** True when the address (v4 dotted quad or v6 text) falls in a blocked range for its family: the same
  * decision the bytecode makes, for callers that want to explain or pre-check a destination. */
-export function isBlockedDestination(address: string, port: number): boolean {
+export function isBlockedDestination(address: string, port: number, extra: string[] = []): boolean {
   if (ALLOWED_PORTS.includes(port)) return false;
   const bytes = address.includes(':') ? parseV6(address) : parseV4(address);
   if (!bytes) throw new Error(`bad address ${address}`);
-  return blockedRanges(bytes.length === 4 ? 4 : 6).some((r) => {
+  return blockedRanges(bytes.length === 4 ? 4 : 6, extra).some((r) => {
     for (let bit = 0; bit < r.prefix; bit++) {
       const mask = 0x80 >> bit % 8;
       if ((bytes[bit >> 3] & mask) !== (r.bytes[bit >> 3] & mask)) return false;
@@ -174,7 +187,7 @@ function assemble(items: Item[]): Buffer {
 
 /** The program for a v4 hook (INET4_CONNECT, UDP4_SENDMSG) or a v6 one: the kernel refuses user_ip4 reads
  * in a v6 program and the other way round, so each family gets its own. */
-export function buildEgressProgram(family: Family): Buffer {
+export function buildEgressProgram(family: Family, extra: string[] = []): Buffer {
   const items: Item[] = [insn(LDX_MEM_W, R2, R1, CTX_USER_PORT, 0)];
   for (const port of ALLOWED_PORTS) {
     const netOrder = Buffer.alloc(2);
@@ -182,7 +195,7 @@ export function buildEgressProgram(family: Family): Buffer {
     items.push(insn(JMP32_JEQ_K, R2, 0, 0, netOrder.readUInt16LE(0), 'allow'));
   }
   const base = family === 4 ? CTX_USER_IP4 : CTX_USER_IP6;
-  blockedRanges(family).forEach((range, r) => {
+  blockedRanges(family, extra).forEach((range, r) => {
     const mask = prefixMask(range.prefix, range.bytes.length);
     for (let w = 0; w * 4 < range.bytes.length; w++) {
       const m = word(mask, w * 4);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import koffi from 'koffi';
-import { buildEgressProgram, type Family } from './egress-bpf.js';
+import { buildEgressProgram, hostAddressCidrs, type Family } from './egress-bpf.js';
 
 const SYS_BPF: Partial<Record<string, number>> = { x64: 321, arm64: 280 };
 
@@ -68,8 +68,8 @@ function closeFd(fd: number): void {
 }
 
 /** Loads one hook's program; returns its fd. On a verifier rejection the error carries the log. */
-function loadProgram(hook: Hook): number {
-  const insns = buildEgressProgram(hook.family);
+function loadProgram(hook: Hook, extra: string[] = []): number {
+  const insns = buildEgressProgram(hook.family, extra);
   const license = Buffer.from('Dual MIT/GPL\0');
   const attr = Buffer.alloc(72);
   const fill = (log?: Buffer) => {
@@ -182,11 +182,12 @@ export function egressFilterSupport(): { supported: boolean; detail: string } {
 
 /**
  * Creates (idempotently) `<cgroup2 root>/<parentName>` and makes sure each hook carries the current filter
- * exactly once; returns the directory. A filter left by an earlier daemon is recognised by its program name
- * and kept when its tag (a hash of the bytecode) matches, replaced when the bytecode has changed. The
+ * exactly once, blocking `extra` CIDRs too (by default the host's own addresses); returns the directory.
+ * A filter left by an earlier daemon is recognised by its program name and kept when its tag (a hash of
+ * the bytecode) matches, replaced when the bytecode has changed (other host addresses, say). The
  * attachments belong to the cgroup, not to our fds: they outlive this process and end when the dir is removed.
  */
-export function ensureEgressCgroup(parentName = 'aegis-qemu'): string {
+export function ensureEgressCgroup(parentName = 'aegis-qemu', extra: string[] = hostAddressCidrs()): string {
   const root = cgroup2Root();
   if (!root) throw new Error('cannot set up the egress filter: no cgroup2 mount in /proc/self/mounts');
   const dir = path.join(root, parentName);
@@ -200,7 +201,7 @@ export function ensureEgressCgroup(parentName = 'aegis-qemu'): string {
     for (const hook of HOOKS) {
       let progFd: number;
       try {
-        progFd = loadProgram(hook);
+        progFd = loadProgram(hook, extra);
       } catch (e) {
         throw new Error(`cannot load the egress filter: ${(e as Error).message}`);
       }

@@ -1,6 +1,7 @@
 // The guest kernel: Debian's cloud kernel package, downloaded with apt and unpacked into $AEGIS_HOME
 // (never installed as the host's kernel), keeping only the bzImage and the modules the guest loads.
 import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,11 +13,13 @@ import { resolveModules } from './kernel-modules.js';
 export const KERNEL_META_PACKAGE = 'linux-image-cloud-amd64';
 
 /**
- * What the initramfs loads: the virtio-mmio transport, the block and console (virtio-serial) drivers and
- * overlayfs for the writable layer. ext4 and its helpers are built into this kernel; dependencies are
- * added from the modules' own metadata whatever the kernel's config.
+ * What the initramfs loads: the virtio-mmio transport, the block, console (virtio-serial) and network
+ * drivers and overlayfs for the writable layer. ext4 and its helpers are built into this kernel;
+ * dependencies are added from the modules' own metadata whatever the kernel's config.
  */
-export const GUEST_MODULES = ['virtio_ring', 'virtio', 'virtio_mmio', 'virtio_blk', 'virtio_console', 'ext4', 'overlay'];
+export const GUEST_MODULES = ['virtio_ring', 'virtio', 'virtio_mmio', 'virtio_blk', 'virtio_console', 'virtio_net', 'ext4', 'overlay'];
+/** Part of the cache dir's name: a changed module list unpacks the package again. */
+const MODULES_KEY = crypto.createHash('sha256').update(GUEST_MODULES.join(',')).digest('hex').slice(0, 8);
 
 export interface GuestKernel {
   dir: string;
@@ -68,7 +71,7 @@ export async function provisionGuestKernel(qemuDir: string): Promise<GuestKernel
     if (cached.length > 0) return readGuestKernel(path.join(qemuDir, cached[cached.length - 1]));
     throw err;
   }
-  const dir = await buildOnce(path.join(qemuDir, `kernel-${wanted.pkg}-${wanted.version.replace(/[^A-Za-z0-9.+-]/g, '_')}`), async (tmp) => {
+  const dir = await buildOnce(path.join(qemuDir, `kernel-${wanted.pkg}-${wanted.version.replace(/[^A-Za-z0-9.+-]/g, '_')}-${MODULES_KEY}`), async (tmp) => {
     const download = path.join(tmp, 'download');
     const unpacked = path.join(tmp, 'unpacked');
     fs.mkdirSync(download);

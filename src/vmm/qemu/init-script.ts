@@ -15,13 +15,14 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 fail() { echo "aegis-init: $*"; poweroff -f; }
 for m in $(cat /modules/order); do insmod /modules/$m.ko || fail "insmod $m failed"; done
-host=aegis loader=ld-linux-x86-64.so.2 probe= upperdisk=
+host=aegis loader=ld-linux-x86-64.so.2 probe= upperdisk= net=
 for a in $(cat /proc/cmdline); do
   case "$a" in
     aegis.hostname=*) host=\${a#*=} ;;
     aegis.loader=*) loader=\${a#*=} ;;
     aegis.probe=*) probe=\${a#*=} ;;
     aegis.upper=*) upperdisk=\${a#*=} ;;
+    aegis.net=*) net=\${a#*=} ;;
   esac
 done
 if [ -n "$probe" ]; then echo "${PROBE_MARKER}"; poweroff -f; fi
@@ -56,6 +57,14 @@ mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs $r/tmp
 mount -t tmpfs -o nosuid,nodev,mode=755 tmpfs $r/run
 hostname "$host"
 ifconfig lo 127.0.0.1 up
+if [ "$net" = user ]; then
+  # qemu's user-mode network: fixed addresses, the gateway and DNS forwarder are qemu itself.
+  ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up || fail "cannot bring up eth0"
+  route add default gw 10.0.2.2
+  mkdir -p $r/etc
+  rm -f $r/etc/resolv.conf
+  echo "nameserver 10.0.2.3" > $r/etc/resolv.conf
+fi
 dev=
 for p in $r/sys/class/virtio-ports/*; do
   [ "$(cat $p/name 2>/dev/null)" = "${CONTROL_PORT_NAME}" ] && dev=/dev/\${p##*/}

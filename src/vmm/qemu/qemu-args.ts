@@ -1,6 +1,7 @@
 // The qemu-system-x86_64 command line of one machine: a microvm (virtio-mmio devices, no firmware
 // detour, ACPI kept on because this kernel cannot take virtio-mmio devices from its command line),
-// two read-only disks (rootfs, runtime), a virtio-serial port for the control channel, and QMP.
+// two read-only disks (rootfs, runtime), a virtio-serial port for the control channel, user-mode
+// networking when egress is allowed, and QMP.
 import { CONTROL_PORT_NAME } from './init-script.js';
 
 export type Accel = 'kvm' | 'tcg';
@@ -23,6 +24,8 @@ export interface QemuLaunch {
   qmpSocket?: string;
   /** Wait for a memory snapshot over QMP (`migrate-incoming`) instead of booting. */
   incoming?: boolean;
+  /** User-mode networking (slirp): the guest reaches out through qemu's own host sockets. */
+  network?: boolean;
 }
 
 /**
@@ -61,6 +64,8 @@ export function qemuArgs(l: QemuLaunch): string[] {
       '-device', `virtserialport,chardev=ctl,name=${CONTROL_PORT_NAME}`,
     );
   }
+  // IPv4 only: the guest's side is 10.0.2.15/24 with qemu at .2 (gateway) and .3 (DNS forwarder).
+  if (l.network) args.push('-netdev', 'user,id=net,ipv6=off', '-device', 'virtio-net-device,netdev=net');
   if (l.qmpSocket) args.push('-qmp', `unix:${q(l.qmpSocket)},server=on,wait=off`);
   if (l.incoming) args.push('-incoming', 'defer');
   return args;

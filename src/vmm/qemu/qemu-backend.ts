@@ -17,6 +17,7 @@ import { qemuArgs, type QemuLaunch } from './qemu-args.js';
 import { QemuMachine } from './qemu-machine.js';
 import { qmpExecute, qmpStatus, waitForQmp } from './qmp-client.js';
 import { checkMachineSpec } from '../check-machine-spec.js';
+import { egressFilterSupport, ensureEgressCgroup, joinCgroup } from './egress-filter.js';
 
 export const QEMU_CAPABILITIES: BackendCapabilities = {
   pauseResume: true,
@@ -39,12 +40,18 @@ export class QemuBackend implements Backend {
   readonly capabilities = QEMU_CAPABILITIES;
   private readonly loader: string;
 
+  /** The cgroup whose BPF filter keeps qemu's slirp sockets off the host and private networks; undefined: no egress. */
+  private readonly egressCgroup: string | undefined;
+  private readonly egressDetail: string;
+
   constructor(private readonly opts: { paths: AegisPaths; assets: QemuAssets }) {
     this.loader = readRuntimeInfo(opts.assets.runtimeDir).loader;
+    ({ cgroup: this.egressCgroup, detail: this.egressDetail } = prepareEgress());
   }
 
-  probe(): Promise<BackendProbe> {
-    return probeQemu(this.opts.paths);
+  async probe(): Promise<BackendProbe> {
+    const probe = await probeQemu(this.opts.paths);
+    return { ...probe, detail: `${probe.detail}; ${this.egressDetail}` };
   }
 
   async start(spec: MachineSpec): Promise<QemuMachine> {
@@ -70,7 +77,9 @@ export class QemuBackend implements Backend {
       ...(upperImage ? { upperImage } : {}),
       controlSocket: dirs.socket,
       qmpSocket: dirs.qmp,
+      ...(this.egressCgroup ? { network: true } : {}),
     };
+    if (this.egressCgroup) launch.params.push('aegis.net=user');
     if (!spec.stateDir) return this.spawn(spec, dirs, launch);
     const fingerprint = this.fingerprint(launch, spec.snapshotKey);
     const snapshot = usableSnapshot(spec.stateDir, fingerprint);
@@ -129,6 +138,15 @@ export class QemuBackend implements Backend {
     });
     child.unref();
     if (child.pid === undefined) throw new Error(`could not start machine ${spec.id}: ${assets.qemuBin} did not spawn`);
+    if (this.egressCgroup) {
+      // Before the guest is up, so before slirp opens its first socket: a VM with a network never runs unfiltered.
+      try {
+        joinCgroup(this.egressCgroup, child.pid);
+      } catch (err) {
+        child.kill('SIGKILL');
+        throw err;
+      }
+    }
     const record: QemuMachineRecord = {
       backend: 'qemu',
       id: spec.id,
@@ -161,5 +179,19 @@ export class QemuBackend implements Backend {
     const running = await this.adopt(id);
     if (running) await running.stop(0);
     fs.rmSync(qemuMachineDirs(this.opts.paths.machines, id).dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Egress for VMs only where the filter holds: without it a slirp network would reach the host's own
+ * services and the LAN, so such a VM gets no network device at all (like a sandbox).
+ */
+function prepareEgress(): { cgroup: string | undefined; detail: string } {
+  const support = egressFilterSupport();
+  if (!support.supported) return { cgroup: undefined, detail: `no network: ${support.detail}` };
+  try {
+    return { cgroup: ensureEgressCgroup(), detail: 'network: internet only (host and private addresses blocked by a cgroup BPF filter)' };
+  } catch (err) {
+    return { cgroup: undefined, detail: `no network: ${err instanceof Error ? err.message : String(err)}` };
   }
 }

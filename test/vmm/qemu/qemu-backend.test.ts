@@ -1,5 +1,6 @@
 // Real microVMs under whatever accelerator works here (TCG on the build machines: seconds per boot, so few boots).
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +65,29 @@ describe.skipIf(!hasQemu)('qemu backend', () => {
     expect(stdout.trim()).toMatch(/cloud-amd64$/);
     expect(stdout.trim()).not.toBe(os.release());
     expect((await run(client, ['hostname'])).stdout.trim()).toBe('vm1');
+  }, 30_000);
+
+  it("has a network, but the host's loopback is out of its reach (egress filter on qemu's slirp sockets)", async (ctx) => {
+    // Without the BPF filter (no cgroup2, no CAP_BPF) the VM gets no network at all: nothing to check.
+    if (!/network: internet only/.test((await backend.probe()).detail)) ctx.skip();
+    expect((await run(client, ['cat', '/etc/resolv.conf'])).stdout).toContain('nameserver 10.0.2.3');
+    expect((await run(client, ['ifconfig', 'eth0'])).stdout).toContain('inet addr:10.0.2.15');
+    // slirp maps 10.0.2.2 to the host's 127.0.0.1: without the filter this would reach the server.
+    let accepted = 0;
+    const server = net.createServer((s) => {
+      accepted++;
+      s.end('hello from the host\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const r = await run(client, ['sh', '-c', `nc -w 3 10.0.2.2 ${port} </dev/null; echo "exit $?"`]);
+      expect(r.stdout).not.toContain('hello from the host');
+      expect(r.stdout).toMatch(/exit [1-9]/);
+      expect(accepted).toBe(0);
+    } finally {
+      server.close();
+    }
   }, 30_000);
 
   it('pauses and resumes the VM through QMP', async () => {
