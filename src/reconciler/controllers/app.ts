@@ -12,6 +12,7 @@ import type { StoredResource } from '../../store/stored-resource.js';
 import type { ReconcileResult } from '../controller.js';
 import { effectiveApp } from '../apps/effective-app.js';
 import { createRelease, releasesOf } from '../apps/releases.js';
+import { workspaceDiskPath } from '../../vmm/qemu/disk-image.js';
 
 export const APP_FINALIZER = 'aegis.dev/app-cleanup';
 /** Set by `aegis app delete --purge`: the app's workspace directory goes too. */
@@ -95,7 +96,11 @@ export class AppReconciler {
     for (const s of store.list<SecretSpec>('Secret')) if (s.spec.app === name) store.delete('Secret', s.metadata.uid);
     // Releases unpin their images through their own finalizer: wait until they are gone.
     if (store.list<ReleaseSpec>('Release').some((r) => r.spec.app === name)) return { requeueAfterMs: 100 };
-    if (app.metadata.labels[PURGE_WORKSPACE_LABEL] === 'true') fs.rmSync(path.join(this.deps.workspacesDir, name), { recursive: true, force: true });
+    if (app.metadata.labels[PURGE_WORKSPACE_LABEL] === 'true') {
+      const dir = path.join(this.deps.workspacesDir, name);
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(workspaceDiskPath(dir), { force: true }); // where qemu VMs keep it
+    }
     store.removeFinalizer('App', app.metadata.uid, APP_FINALIZER);
   }
 }

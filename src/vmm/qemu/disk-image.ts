@@ -1,5 +1,6 @@
-// Read-only ext4 disk images for the guest, made from directories with `mkfs.ext4 -d` (no loop mounts,
-// no root needed) and cached: the runtime once per runtime build, a rootfs once per set of layers.
+// Ext4 disk images for the guest, made from directories with `mkfs.ext4 -d` (no loop mounts, no root
+// needed): read-only ones cached (the runtime once per runtime build, a rootfs once per set of layers),
+// writable ones that outlive machines (an instance's upper layer, an app's workspace).
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -39,25 +40,41 @@ export async function makeExt4Image(srcDir: string, image: string): Promise<void
   await promisify(execFile)(mkfs, ['-q', '-F', '-O', '^has_journal', '-N', String(Math.ceil(inodes * 1.1) + 64), '-d', srcDir, image, `${sizeKiB}k`]);
 }
 
-/** Size of an instance's state disk: sparse, so only what the guest writes takes host space. */
-const STATE_DISK_BYTES = 4 * 1024 * 1024 * 1024;
+/** Size of a writable disk (state, workspace): sparse, so only what the guest writes takes host space. */
+const WRITABLE_DISK_BYTES = 4 * 1024 * 1024 * 1024;
 
-/** The writable ext4 disk in `stateDir` that holds a machine's upper layer, made (empty, sparse) on first use. */
-export async function stateDisk(stateDir: string): Promise<string> {
-  const image = path.join(stateDir, 'upper.ext4');
+/** A writable, journaled ext4 disk at `image`, made on first use (empty, or holding `seedDir`'s files). */
+async function writableDisk(image: string, seedDir?: string): Promise<string> {
   if (fs.existsSync(image)) return image;
   const mkfs = which('mkfs.ext4');
   if (!mkfs) throw unavailable('mkfs.ext4 is not installed: apt-get install e2fsprogs');
-  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const tmp = `${image}.tmp`;
   fs.rmSync(tmp, { force: true });
   fs.closeSync(fs.openSync(tmp, 'w', 0o600));
-  fs.truncateSync(tmp, STATE_DISK_BYTES);
+  fs.truncateSync(tmp, WRITABLE_DISK_BYTES);
   // With a journal: this disk is written, and a VM killed mid-write must not leave it unmountable.
-  await promisify(execFile)(mkfs, ['-q', '-F', tmp]);
+  await promisify(execFile)(mkfs, ['-q', '-F', ...(seedDir ? ['-d', seedDir] : []), tmp]);
   fs.renameSync(tmp, image);
   return image;
 }
+
+/** The writable ext4 disk in `stateDir` that holds a machine's upper layer, made (empty, sparse) on first use. */
+export async function stateDisk(stateDir: string): Promise<string> {
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  return writableDisk(stateDiskPath(stateDir));
+}
+
+export const stateDiskPath = (stateDir: string) => path.join(stateDir, 'upper.ext4');
+
+/**
+ * An app's /workspace for VMs: a disk beside the workspace directory (`<dir>.ext4`), made on first use
+ * with whatever the directory holds. From then on the disk is the workspace; the directory is not synced.
+ */
+export async function workspaceDisk(workspaceDir: string): Promise<string> {
+  return writableDisk(workspaceDiskPath(workspaceDir), fs.existsSync(workspaceDir) ? workspaceDir : undefined);
+}
+
+export const workspaceDiskPath = (workspaceDir: string) => `${path.resolve(workspaceDir)}.ext4`;
 
 /** The runtime dir (node, its libraries, the harness) as a disk, built once per runtime dir. */
 export async function runtimeImage(qemuDir: string, runtimeDir: string): Promise<string> {

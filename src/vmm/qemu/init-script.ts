@@ -1,5 +1,6 @@
 // The initramfs's /init (busybox sh): load the virtio modules, build the guest's root from the read-only
-// rootfs disk plus an upper layer (tmpfs, or the instance's state disk), mount the runtime disk at /.aegis, and switch_root into the harness.
+// rootfs disk plus an upper layer (tmpfs, or the instance's state disk), mount the runtime disk at /.aegis
+// and the app's workspace disk at /workspace, bring up the network, and switch_root into the harness.
 // Parameters come on the kernel command line (aegis.*), never spliced into this text.
 
 /** The virtio-serial port name the host gives the control channel (`-device virtserialport,name=…`). */
@@ -15,27 +16,27 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 fail() { echo "aegis-init: $*"; poweroff -f; }
 for m in $(cat /modules/order); do insmod /modules/$m.ko || fail "insmod $m failed"; done
-host=aegis loader=ld-linux-x86-64.so.2 probe= upperdisk= net=
+host=aegis loader=ld-linux-x86-64.so.2 probe= upperdisk= workspacedisk= net=
 for a in $(cat /proc/cmdline); do
   case "$a" in
     aegis.hostname=*) host=\${a#*=} ;;
     aegis.loader=*) loader=\${a#*=} ;;
     aegis.probe=*) probe=\${a#*=} ;;
     aegis.upper=*) upperdisk=\${a#*=} ;;
+    aegis.workspace=*) workspacedisk=\${a#*=} ;;
     aegis.net=*) net=\${a#*=} ;;
   esac
 done
 if [ -n "$probe" ]; then echo "${PROBE_MARKER}"; poweroff -f; fi
-# Drivers bind asynchronously now and then: give the disks a moment to appear.
-i=0
-while [ ! -b /dev/vdb ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+# Drivers bind asynchronously now and then: give each disk a moment to appear.
+waitdisk() { i=0; while [ ! -b /dev/$1 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; }
+waitdisk vdb
 mkdir -p /ro /rw /newroot
 mount -t ext4 -o ro /dev/vda /ro || fail "cannot mount the rootfs disk"
 if [ -n "$upperdisk" ]; then
   # The instance's own disk: its changes to the rootfs survive this VM.
-  i=0
-  while [ ! -b /dev/vdc ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
-  mount -t ext4 /dev/vdc /rw || fail "cannot mount the state disk"
+  waitdisk $upperdisk
+  mount -t ext4 /dev/$upperdisk /rw || fail "cannot mount the state disk"
 else
   mount -t tmpfs -o mode=755 tmpfs /rw
 fi
@@ -43,10 +44,14 @@ mkdir -p /rw/upper /rw/work
 mount -t overlay -o lowerdir=/ro,upperdir=/rw/upper,workdir=/rw/work overlay /newroot || fail "cannot mount the overlay"
 r=/newroot
 # Mount points must be real directories: an image's symlink (/.aegis -> elsewhere) must not redirect them.
-for d in proc sys dev tmp run .aegis; do
+for d in proc sys dev tmp run .aegis \${workspacedisk:+workspace}; do
   if [ -L "$r/$d" ] || [ ! -d "$r/$d" ]; then rm -rf "$r/$d"; mkdir "$r/$d"; fi
 done
 mount -t ext4 -o ro /dev/vdb $r/.aegis || fail "cannot mount the runtime disk"
+if [ -n "$workspacedisk" ]; then
+  waitdisk $workspacedisk
+  mount -t ext4 /dev/$workspacedisk $r/workspace || fail "cannot mount the workspace disk"
+fi
 mount --move /dev $r/dev
 mount --move /proc $r/proc
 mount --move /sys $r/sys

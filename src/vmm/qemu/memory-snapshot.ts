@@ -3,8 +3,8 @@
 // state through zstd into a file, and a new qemu started with `-incoming defer` reads it back.
 //
 // A snapshot is only valid with the exact machine it came from (kernel, initramfs, disks, memory, CPUs,
-// qemu build) and the disk as it was when it was taken, so it is consumed by the first restore and
-// discarded by any boot that cannot use it.
+// qemu build) and its writable disks as they were when it was taken (the guest's page cache believes so),
+// so it is consumed by the first restore and discarded by any boot that cannot use it.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +22,22 @@ interface SnapshotMeta {
   savedAt: string;
   compressed: boolean;
   bytes: number;
+  /** Size and mtime of each writable disk when the snapshot was taken: any later write voids it. */
+  disks?: Record<string, DiskStamp>;
+}
+
+interface DiskStamp {
+  size: number;
+  mtimeMs: number;
+}
+
+function stamp(file: string): DiskStamp | undefined {
+  try {
+    const st = fs.statSync(file);
+    return { size: st.size, mtimeMs: st.mtimeMs };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Digest of everything the guest's saved state depends on; `parts` are launch parameters. */
@@ -33,7 +49,8 @@ export function snapshotFingerprint(parts: unknown): string {
 export function usableSnapshot(stateDir: string, fingerprint: string): { file: string; compressed: boolean } | undefined {
   const meta = readRecord<SnapshotMeta>(path.join(stateDir, SNAPSHOT_META));
   const file = path.join(stateDir, SNAPSHOT_FILE);
-  if (meta?.fingerprint === fingerprint && fs.existsSync(file)) return { file, compressed: meta.compressed };
+  const disksUntouched = Object.entries(meta?.disks ?? {}).every(([disk, was]) => JSON.stringify(stamp(disk)) === JSON.stringify(was));
+  if (meta?.fingerprint === fingerprint && disksUntouched && fs.existsSync(file)) return { file, compressed: meta.compressed };
   discardSnapshot(stateDir);
   return undefined;
 }
@@ -46,7 +63,7 @@ export function discardSnapshot(stateDir: string): void {
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Saves the (paused) VM's memory and device state into `stateDir`. The VM stays stopped afterwards. */
-export async function saveSnapshot(qmpSocket: string, stateDir: string, fingerprint: string, timeoutMs: number): Promise<void> {
+export async function saveSnapshot(qmpSocket: string, stateDir: string, fingerprint: string, disks: string[], timeoutMs: number): Promise<void> {
   discardSnapshot(stateDir);
   const partial = path.join(stateDir, `${SNAPSHOT_FILE}.partial`);
   // Guest RAM is mostly zero pages and text: zstd's fastest level shrinks it several times over for less
@@ -58,7 +75,8 @@ export async function saveSnapshot(qmpSocket: string, stateDir: string, fingerpr
   await waitForMigration(qmpSocket, timeoutMs, 'save');
   const file = path.join(stateDir, SNAPSHOT_FILE);
   fs.renameSync(partial, file);
-  writeRecord(path.join(stateDir, SNAPSHOT_META), { fingerprint, savedAt: new Date().toISOString(), compressed, bytes: fs.statSync(file).size } satisfies SnapshotMeta);
+  const stamps = Object.fromEntries(disks.map((d) => [d, stamp(d)]).filter(([, s]) => s));
+  writeRecord(path.join(stateDir, SNAPSHOT_META), { fingerprint, savedAt: new Date().toISOString(), compressed, bytes: fs.statSync(file).size, disks: stamps } satisfies SnapshotMeta);
 }
 
 /** Feeds a snapshot to a qemu started with `-incoming defer`; the VM is left paused. */

@@ -20,6 +20,8 @@ export interface QemuLaunch {
   runtimeImage?: string;
   /** A writable disk for the rootfs's upper layer that outlives the VM (an instance's state). */
   upperImage?: string;
+  /** A writable disk mounted at /workspace (the app's). */
+  workspaceImage?: string;
   controlSocket?: string;
   qmpSocket?: string;
   /** Wait for a memory snapshot over QMP (`migrate-incoming`) instead of booting. */
@@ -34,6 +36,15 @@ export interface QemuLaunch {
  */
 export function kernelCommandLine(params: string[]): string {
   return ['console=ttyS0', 'panic=-1', 'tsc_early_khz=2000000', 'tsc=reliable', 'quiet', ...params].join(' ');
+}
+
+/** Kernel parameters naming the writable disks' guest devices: they follow vda (rootfs) and vdb (runtime). */
+export function writableDiskParams(l: Pick<QemuLaunch, 'upperImage' | 'workspaceImage'>): string[] {
+  const params: string[] = [];
+  let next = 'c'.charCodeAt(0);
+  if (l.upperImage) params.push(`aegis.upper=vd${String.fromCharCode(next++)}`);
+  if (l.workspaceImage) params.push(`aegis.workspace=vd${String.fromCharCode(next++)}`);
+  return params;
 }
 
 export function qemuArgs(l: QemuLaunch): string[] {
@@ -55,8 +66,9 @@ export function qemuArgs(l: QemuLaunch): string[] {
   ];
   if (l.rootImage) args.push('-drive', `id=root,file=${q(l.rootImage)},format=raw,if=none,readonly=on`, '-device', 'virtio-blk-device,drive=root');
   if (l.runtimeImage) args.push('-drive', `id=runtime,file=${q(l.runtimeImage)},format=raw,if=none,readonly=on`, '-device', 'virtio-blk-device,drive=runtime');
-  // Third disk (/dev/vdc): the guest finds the disks by their order on this command line.
+  // The guest names disks by their order here: writableDiskParams tells it which is which.
   if (l.upperImage) args.push('-drive', `id=upper,file=${q(l.upperImage)},format=raw,if=none`, '-device', 'virtio-blk-device,drive=upper');
+  if (l.workspaceImage) args.push('-drive', `id=workspace,file=${q(l.workspaceImage)},format=raw,if=none`, '-device', 'virtio-blk-device,drive=workspace');
   if (l.controlSocket) {
     args.push(
       '-device', 'virtio-serial-device',

@@ -3,17 +3,17 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { AegisPaths } from '../../config/paths.js';
-import { conflict, notSupported } from '../../errors/codes.js';
+import { conflict } from '../../errors/codes.js';
 import type { Backend, BackendCapabilities, BackendProbe, MachineExit, MachineSpec } from '../backend.js';
 import { readRuntimeInfo } from '../runtime/node-runtime.js';
 import { pidStartTime } from '../sandbox/machine-state.js';
 import { writeRecord, readRecord } from '../record-file.js';
-import { rootfsImage, stateDisk } from './disk-image.js';
+import { rootfsImage, stateDisk, workspaceDisk, workspaceDiskPath } from './disk-image.js';
 import { qemuMachineDirs, type QemuMachineDirs, type QemuMachineRecord } from './machine-state.js';
 import { discardSnapshot, loadSnapshot, snapshotFingerprint, usableSnapshot } from './memory-snapshot.js';
 import { probeQemu } from './probe.js';
 import type { QemuAssets } from './qemu-assets.js';
-import { qemuArgs, type QemuLaunch } from './qemu-args.js';
+import { qemuArgs, writableDiskParams, type QemuLaunch } from './qemu-args.js';
 import { QemuMachine } from './qemu-machine.js';
 import { qmpExecute, qmpStatus, waitForQmp } from './qmp-client.js';
 import { checkMachineSpec } from '../check-machine-spec.js';
@@ -23,8 +23,8 @@ export const QEMU_CAPABILITIES: BackendCapabilities = {
   pauseResume: true,
   memorySnapshots: true,
   bootFromDiskLayers: true,
-  // This guest kernel has no 9p, and virtiofs does not work on microvm: no host directory share yet.
-  workspaceMounts: false,
+  // As a disk per app (this guest kernel has no 9p, and virtiofs does not work on microvm): see workspaceDisk.
+  workspaceMounts: true,
   isolation: 'vm',
 };
 
@@ -57,24 +57,26 @@ export class QemuBackend implements Backend {
   async start(spec: MachineSpec): Promise<QemuMachine> {
     const { paths, assets } = this.opts;
     checkMachineSpec(spec);
-    if (spec.workspaceDir) throw notSupported('the qemu backend cannot share a workspace directory yet');
     const dirs = qemuMachineDirs(paths.machines, spec.id);
     if (await this.adopt(spec.id)) throw conflict(`machine ${spec.id} is already running`);
     fs.rmSync(dirs.dir, { recursive: true, force: true });
     fs.mkdirSync(dirs.dir, { recursive: true, mode: 0o700 });
     const rootImage = await rootfsImage(assets.dir, spec.rootfsLayers);
     const upperImage = spec.stateDir ? await stateDisk(spec.stateDir) : undefined;
+    const workspaceImage = spec.workspaceDir ? await workspaceDisk(spec.workspaceDir) : undefined;
+    if (workspaceImage) await this.checkWorkspaceFree(workspaceImage, spec.id);
     const launch: QemuLaunch = {
       accel: assets.accel,
       memoryMiB: spec.memoryMiB + GUEST_OVERHEAD_MIB,
       vcpus: spec.vcpus,
       kernel: assets.kernel.kernel,
       initrd: assets.initrd,
-      params: [`aegis.hostname=${spec.hostname}`, `aegis.loader=${this.loader}`, ...(upperImage ? ['aegis.upper=disk'] : [])],
+      params: [`aegis.hostname=${spec.hostname}`, `aegis.loader=${this.loader}`, ...writableDiskParams({ upperImage, workspaceImage })],
       console: dirs.console,
       rootImage,
       runtimeImage: assets.runtimeImage,
       ...(upperImage ? { upperImage } : {}),
+      ...(workspaceImage ? { workspaceImage } : {}),
       controlSocket: dirs.socket,
       qmpSocket: dirs.qmp,
       ...(this.egressCgroup ? { network: true } : {}),
@@ -95,6 +97,20 @@ export class QemuBackend implements Backend {
       }
     }
     return this.spawn(spec, dirs, launch, { fingerprint, ...(note ? { note } : {}) });
+  }
+
+  /**
+   * A workspace disk is one machine's at a time (two kernels mounting one ext4 would corrupt it): the
+   * second machine of an app is refused while the first runs, where the sandbox would share the directory.
+   */
+  private async checkWorkspaceFree(image: string, id: string): Promise<void> {
+    const machines = this.opts.paths.machines;
+    for (const other of fs.existsSync(machines) ? fs.readdirSync(machines) : []) {
+      if (other === id) continue;
+      const record = readRecord<QemuMachineRecord>(qemuMachineDirs(machines, other).state);
+      if (!record?.spec.workspaceDir || workspaceDiskPath(record.spec.workspaceDir) !== image) continue;
+      if (await this.adopt(other)) throw conflict(`the workspace ${record.spec.workspaceDir} is in use by machine ${other}: on the qemu backend an app's workspace disk serves one machine at a time`);
+    }
   }
 
   /** What a snapshot of this launch depends on: everything but the machine's own socket and console paths. */

@@ -7,6 +7,7 @@ import { pidStartTime } from '../sandbox/machine-state.js';
 import type { QemuMachineDirs, QemuMachineRecord } from './machine-state.js';
 import { qmpExecute } from './qmp-client.js';
 import { discardSnapshot, saveSnapshot } from './memory-snapshot.js';
+import { stateDiskPath, workspaceDiskPath } from './disk-image.js';
 import { connectWhenReady, signal } from '../process-util.js';
 import { syncPort } from './port-handshake.js';
 
@@ -96,7 +97,9 @@ export class QemuMachine implements Machine {
     const fingerprint = this.record.snapshotFingerprint;
     if (!stateDir || !fingerprint) throw new Error(`machine ${this.id} has no state dir to keep its memory in`);
     try {
-      await saveSnapshot(this.record.qmpSocket, stateDir, fingerprint, SNAPSHOT_SAVE_TIMEOUT_MS);
+      const { workspaceDir } = this.record.spec;
+      const disks = [stateDiskPath(stateDir), ...(workspaceDir ? [workspaceDiskPath(workspaceDir)] : [])];
+      await saveSnapshot(this.record.qmpSocket, stateDir, fingerprint, disks, SNAPSHOT_SAVE_TIMEOUT_MS);
     } catch (err) {
       discardSnapshot(stateDir);
       throw err;

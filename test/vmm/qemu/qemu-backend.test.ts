@@ -135,26 +135,35 @@ describe.skipIf(!hasQemu)('qemu backend', () => {
     expect(await backend.adopt(machine.id)).toBeUndefined();
   }, 30_000);
 
-  it('keeps a state dir\'s rootfs changes for the next machine (the writable layer on its own disk)', async () => {
+  it("keeps a state dir's rootfs changes and the app's workspace disk for the next machine", async () => {
     const stateDir = path.join(home, 'state-1');
+    const workspaceDir = path.join(home, 'workspaces', 'app1');
+    fs.mkdirSync(workspaceDir, { recursive: true });
+    fs.writeFileSync(path.join(workspaceDir, 'seed.txt'), 'from the host\n');
+    const spec = { hostname: 'ws', rootfsLayers: [baseRootfs], memoryMiB: 256, vcpus: 1, stateDir, workspaceDir };
     const boot = async (id: string) => {
-      const m = await backend.start({ id, hostname: id, rootfsLayers: [baseRootfs], memoryMiB: 256, vcpus: 1, stateDir });
+      const m = await backend.start({ ...spec, id });
       return { m, c: await ControlClient.connect(await m.connect(BOOT_MS), { timeoutMs: BOOT_MS }) };
     };
     const first = await boot('vm-state-1');
-    expect((await run(first.c, ['sh', '-c', 'echo persisted > /root/note; sync'])).code).toBe(0);
+    expect((await run(first.c, ['cat', '/workspace/seed.txt'])).stdout).toBe('from the host\n');
+    expect((await run(first.c, ['sh', '-c', 'echo persisted > /root/note; echo work > /workspace/out; sync'])).code).toBe(0);
+    // One machine at a time per workspace disk: a second is refused before it boots.
+    await expect(backend.start({ ...spec, id: 'vm-state-x', stateDir: path.join(home, 'state-x') })).rejects.toThrow(/in use by machine vm-state-1/);
     await first.c.close();
     await first.m.stop(1_000);
     await backend.destroy(first.m.id);
     const second = await boot('vm-state-2');
     try {
       expect((await run(second.c, ['cat', '/root/note'])).stdout).toBe('persisted\n');
+      expect((await run(second.c, ['cat', '/workspace/out'])).stdout).toBe('work\n');
     } finally {
       await second.c.close();
       await second.m.stop(1_000);
       await backend.destroy(second.m.id);
     }
     expect(fs.existsSync(path.join(stateDir, 'upper.ext4'))).toBe(true);
+    expect(fs.existsSync(`${workspaceDir}.ext4`)).toBe(true);
   }, 180_000);
 
   it('saves its memory on suspend and resumes from it: tmpfs, the main process and its output live on', async () => {

@@ -122,4 +122,18 @@ describe('usableSnapshot', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
     expect(usableSnapshot(dir, 'a')).toBeUndefined();
   });
+
+  it('discards a snapshot once a disk it knew was written since', () => {
+    const dir = tmp();
+    const disk = path.join(dir, 'upper.ext4');
+    fs.writeFileSync(disk, 'fs');
+    const st = fs.statSync(disk);
+    fs.writeFileSync(path.join(dir, 'memory.snap'), 'ram');
+    const meta = { fingerprint: 'a', savedAt: '', compressed: true, bytes: 3, disks: { [disk]: { size: st.size, mtimeMs: st.mtimeMs } } };
+    fs.writeFileSync(path.join(dir, 'memory.json'), JSON.stringify(meta));
+    expect(usableSnapshot(dir, 'a')?.compressed).toBe(true);
+    fs.utimesSync(disk, new Date(), new Date(Date.now() + 5_000));
+    expect(usableSnapshot(dir, 'a')).toBeUndefined();
+    expect(fs.existsSync(path.join(dir, 'memory.snap'))).toBe(false);
+  });
 });
