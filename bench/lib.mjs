@@ -60,10 +60,11 @@ export async function withDaemonAsync(config, extraEnv, fn) {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let api;
   try {
     fs.writeFileSync(path.join(home, 'config.yaml'), config);
     execFileSync(AEGIS, ['up'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    const api = (method, urlPath, body) =>
+    api = (method, urlPath, body) =>
       new Promise((resolve, reject) => {
         const req = http.request({ socketPath: path.join(home, 'aegisd.sock'), method, path: urlPath, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
           let text = '';
@@ -77,8 +78,16 @@ export async function withDaemonAsync(config, extraEnv, fn) {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // Instance machines outlive `aegis down` (the next daemon adopts them): delete the instances first.
+    if (api) await deleteInstances(api).catch(() => undefined);
     cleanup();
   }
+}
+
+async function deleteInstances(api) {
+  const list = async () => (await api('GET', '/v1/instances')).items ?? [];
+  for (const i of await list()) await api('DELETE', `/v1/instances/${i.metadata.uid}`);
+  await waitUntil(async () => (await list()).length === 0, 'instances deleted');
 }
 
 export async function waitUntil(predicate, what, timeoutMs = 30_000) {
@@ -119,6 +128,20 @@ async function serveInstance(api) {
   await waitUntil(() => ttfb(router, id), 'the instance to serve');
   const state = async () => (await api('GET', `/v1/instances/${id}`)).status.state;
   return { router, id, state };
+}
+
+/** `runs` fresh instances: from creation to the first byte through the router (a cold boot), each deleted after. */
+export async function measureColdServe(api, runs) {
+  const router = (await api('GET', '/v1/status')).router;
+  const cold = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const id = (await api('POST', '/v1/instances', { command: ['httpd', '-f', '-p', '8080', '-h', '/etc'], expose: [8080] })).metadata.uid;
+    await waitUntil(() => ttfb(router, id), 'the instance to serve', 120_000);
+    cold.push(performance.now() - t0);
+    await api('DELETE', `/v1/instances/${id}`);
+  }
+  return cold;
 }
 
 /** `runs` times: wait for `idleState`, time one request (the wake), then 3 requests while it runs. */

@@ -81,12 +81,23 @@ export function withTempHome(): TempHome {
     spawnAegis,
     async dispose() {
       const pidFile = path.join(home, 'data', 'aegisd.pid');
-      if (fs.existsSync(pidFile)) await aegis(['down']).catch(() => undefined);
+      if (fs.existsSync(pidFile)) {
+        // Instance machines outlive `aegis down` (the next daemon adopts them): delete the instances first.
+        await deleteInstances(api).catch(() => undefined);
+        await aegis(['down']).catch(() => undefined);
+      }
       // Keep the daemon log of a failed run for inspection.
       if (process.env.AEGIS_KEEP_HOMES) return;
       fs.rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/** Deletes every instance and waits until they are gone (their machines stopped). */
+async function deleteInstances(api: TempHome['api']): Promise<void> {
+  const list = async () => ((await api('GET', '/v1/instances')).body.items ?? []) as { metadata: { uid: string } }[];
+  for (const i of await list()) await api('DELETE', `/v1/instances/${i.metadata.uid}`);
+  await waitFor(async () => (await list()).length === 0, { what: 'instances deleted', timeoutMs: 30_000 });
 }
 
 /** Polls until predicate is truthy; never a fixed sleep. */

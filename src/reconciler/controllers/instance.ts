@@ -7,6 +7,7 @@ import { setCondition } from '../../resources/conditions.js';
 import type { Endpoint, InstanceSpec, InstanceStatus } from '../../resources/instance.js';
 import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
+import type { Machine } from '../../vmm/backend.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ReconcileResult } from '../controller.js';
 import type { AppSpec } from '../../resources/app.js';
@@ -137,24 +138,28 @@ export class InstanceReconciler {
       if (why) await entry.runtime.restart(why);
       return;
     }
-    await this.stopLeftover(inst);
-    this.start(inst);
+    this.start(inst, await this.leftover(inst));
   };
 
+  /**
+   * Daemon shutdown: machines keep running (paused ones stay paused) for the next daemon to adopt; only
+   * this daemon's side goes (control channels, logs, port listeners). The entries stay until every
+   * runtime let go, so a boot that finishes meanwhile still records its machine in the status.
+   */
   async close(): Promise<void> {
     clearInterval(this.timer);
     const entries = [...this.entries.entries()];
-    this.entries.clear();
     await Promise.all(
       entries.map(async ([uid, e]) => {
-        await e.runtime.delete();
+        await e.runtime.detach();
         e.log.close();
         await this.deps.listeners.close(uid);
       }),
     );
+    this.entries.clear();
   }
 
-  private start(inst: Instance): void {
+  private start(inst: Instance, leftover?: Machine): void {
     const uid = inst.metadata.uid;
     const app = inst.spec.app ?? inst.metadata.name;
     const log = this.deps.logs.writer(uid, app);
@@ -180,8 +185,9 @@ export class InstanceReconciler {
         this.writeStatus(uid);
       })
       .catch((err: unknown) => log.system(`port listeners failed: ${err instanceof Error ? err.message : String(err)}`));
-    // Serving starts right away; later wakes come from traffic.
-    void runtime.wake().catch(() => undefined);
+    // Serving starts right away (or goes on, in a machine an earlier daemon left); later wakes come from traffic.
+    const serving = leftover ? runtime.adopt(leftover, { ...(inst.status.release ? { release: inst.status.release } : {}), ...(inst.status.startedAt ? { startedAt: inst.status.startedAt } : {}) }) : runtime.wake();
+    void serving.catch(() => undefined);
   }
 
   /**
@@ -205,7 +211,22 @@ export class InstanceReconciler {
     return undefined;
   }
 
-  /** A machine an earlier daemon left running for this instance: its server's output stream is gone, so stop it. */
+  /** The machine an earlier daemon left running for this instance (the runtime adopts it), if any. */
+  private async leftover(inst: Instance): Promise<Machine | undefined> {
+    const id = inst.status.machineId;
+    if (!id) return undefined;
+    try {
+      const { backend } = await this.deps.host();
+      const machine = await backend.adopt(id);
+      // Gone while no daemon watched it: what it left on disk goes, the instance boots fresh.
+      if (!machine) await backend.destroy(id);
+      return machine;
+    } catch {
+      return undefined; // no backend or no record: the instance boots fresh
+    }
+  }
+
+  /** A machine an earlier daemon left running for an instance deleted since: stop it. */
   private async stopLeftover(inst: Instance): Promise<void> {
     const id = inst.status.machineId;
     if (!id) return;

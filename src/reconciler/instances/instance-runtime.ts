@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { ResolvedImage } from '../../images/image-store.js';
 import type { ExecExit } from '../../protocol/messages.js';
 import type { ExecHandle } from '../../vmm/channel/exec.js';
-import type { ControlClient } from '../../vmm/channel/control-client.js';
+import { ControlClient } from '../../vmm/channel/control-client.js';
 import type { Machine } from '../../vmm/backend.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { InstanceState } from '../../resources/instance.js';
@@ -55,6 +55,8 @@ const CPU_SAMPLE_MS = 500;
 const CPU_NOISE_FLOOR = 0.05;
 
 const SYNC_TIMEOUT_MS = 5_000;
+/** How long an adopted machine's harness gets to answer before the instance boots fresh instead. */
+const ADOPT_CONNECT_MS = 10_000;
 
 /** What the server in a machine is: a memory snapshot is resumed only while this stays the same. */
 function snapshotKey(plan: InstancePlan): string {
@@ -100,6 +102,8 @@ export class InstanceRuntime {
   private transition: Promise<void> = Promise.resolve();
   private stopping = false;
   private deleted = false;
+  /** The daemon is shutting down: the machine is left running for the next daemon to adopt. */
+  private detached = false;
   private failures = 0;
   private backoffUntil = 0;
   private bootedAt = 0;
@@ -159,15 +163,18 @@ export class InstanceRuntime {
     if (this.deleted) throw new WakeRefusedError(0, 'the instance is being deleted');
     await this.transition;
     if (this.stateValue === 'running' && this.client) return this.client;
-    if (this.stateValue === 'paused' && this.machine && this.client) {
-      const client = this.client;
+    if (this.stateValue === 'paused' && this.machine) {
       await this.serialize(async () => {
-        if (this.stateValue !== 'paused') return; // another waker resumed it first
-        await this.machine?.resume();
+        if (this.stateValue !== 'paused' || !this.machine) return; // another waker resumed it first
+        await this.machine.resume();
+        // A machine adopted while paused is connected on its first wake: a paused guest cannot answer.
+        if (!this.client && !(await this.attachAdopted(this.machine, `re-attached to the server of machine ${this.machine.id}`))) return;
+        if (this.client) void this.setGuestClock(this.client);
         this.set('running', 'Resumed', 'resumed on demand');
         this.deps.log.system('resumed');
       });
-      return client;
+      // Not running now: the adopted machine could not be re-attached and was stopped, so boot fresh.
+      return this.wake();
     }
     const wait = this.backoffUntil - this.now();
     if (!this.booting && wait > 0) {
@@ -268,26 +275,19 @@ export class InstanceRuntime {
         stateDir: this.stateFor(plan),
         snapshotKey: snapshotKey(plan),
       });
-      this.machine = booted.machine;
-      this.client = booted.client;
+      this.own(booted.machine);
       this.bootedAt = this.now();
       if (booted.machine.note) this.deps.log.system(booted.machine.note);
-      let main: ExecHandle;
       if (booted.machine.restored) {
         // The server never stopped: it was saved with the machine's memory and runs on from there.
         this.deps.log.system(`machine ${booted.machine.id} resumed from its memory snapshot`);
-        main = booted.client.attachMain();
+        await this.setGuestClock(booted.client);
+        await this.follow(booted.client, booted.client.attachMain());
       } else {
         this.copyBootLog(booted.machine);
         this.deps.log.system(`machine ${booted.machine.id} booted`);
-        main = booted.client.exec({ argv: plan.command, env: plan.env, ...(plan.cwd ? { cwd: plan.cwd } : {}), stdin: false, main: true });
+        await this.follow(booted.client, booted.client.exec({ argv: plan.command, env: plan.env, ...(plan.cwd ? { cwd: plan.cwd } : {}), stdin: false, main: true }));
       }
-      this.main = main;
-      this.pump(main.stdout, 'stdout');
-      this.pump(main.stderr, 'stderr');
-      void main.exit.then((exit) => this.mainExited(main, exit));
-      void booted.machine.exited.then(() => this.machineExited(booted.machine));
-      await main.pid;
       if (this.deleted) throw new WakeRefusedError(0, 'the instance is being deleted');
       this.touch();
       this.set('running', 'Running', `serving ${plan.command.join(' ')}`);
@@ -300,6 +300,116 @@ export class InstanceRuntime {
       this.set('failed', 'StartFailed', message);
       throw new WakeRefusedError(Math.max(1, Math.ceil((this.backoffUntil - this.now()) / 1000)), message);
     }
+  }
+
+  /**
+   * Takes over a machine an earlier daemon left serving this instance: the server runs on, its output goes
+   * to the log again from now on, and a paused machine stays paused until the next wake. When it cannot
+   * (the server ended, the instance now runs another release, the harness does not answer), the machine
+   * is stopped and the instance boots fresh. `previous` is what the earlier daemon recorded in the status.
+   */
+  async adopt(machine: Machine, previous: { release?: string; startedAt?: string }): Promise<void> {
+    await this.serialize(async () => {
+      this.own(machine);
+      // The server started long ago: an exit soon after the adoption is no crash at boot.
+      this.bootedAt = Date.parse(previous.startedAt ?? '') || this.now();
+      this.set('starting', 'Adopting', `re-attaching to machine ${machine.id}`);
+      let plan: InstancePlan;
+      try {
+        plan = await this.deps.plan();
+        if (plan.release !== previous.release) throw new Error(`it runs release ${previous.release ?? 'none'}, the instance now runs ${plan.release ?? 'none'}`);
+        this.plan = plan;
+        if (plan.image) this.releaseImage = this.deps.retainImage(plan.image);
+      } catch (err) {
+        // Connected first, so that teardown flushes the guest's writes to the kept rootfs layer.
+        if (machine.state() === 'running') this.client = await this.connectAdopted(machine).catch(() => undefined);
+        await this.dropAdopted(machine, err);
+        return;
+      }
+      if (machine.state() === 'paused') {
+        this.pausedAt = this.now();
+        this.deps.log.system(`re-adopted paused machine ${machine.id} after a daemon restart; output while aegisd was down is not in this log`);
+        this.set('paused', 'Adopted', 'paused; re-adopted after a daemon restart');
+        return;
+      }
+      if (!(await this.attachAdopted(machine, `re-adopted machine ${machine.id} after a daemon restart; output while aegisd was down is not in this log`))) return;
+      this.touch();
+      this.set('running', 'Adopted', `serving ${plan.command.join(' ')}`);
+    });
+    if (this.stateValue === 'stopped') await this.wake();
+  }
+
+  /** Connects to an adopted, running machine and attaches to its server; false (machine stopped) when that fails. */
+  private async attachAdopted(machine: Machine, done: string): Promise<boolean> {
+    let client: ControlClient | undefined;
+    try {
+      client = await this.connectAdopted(machine);
+      if (!client.harness.main?.running) throw new Error(client.harness.main ? 'its server has exited' : 'it has no server');
+      await this.follow(client, client.attachMain());
+      this.deps.log.system(done);
+      return true;
+    } catch (err) {
+      this.client ??= client;
+      await this.dropAdopted(machine, err);
+      return false;
+    }
+  }
+
+  /** The control channel of an adopted machine (a booted one comes connected from bootMachine). */
+  private async connectAdopted(machine: Machine): Promise<ControlClient> {
+    return ControlClient.connect(await machine.connect(ADOPT_CONNECT_MS), { timeoutMs: ADOPT_CONNECT_MS });
+  }
+
+  /** Stops a machine that could not be adopted (runs inside a state transition: no stopMachine here). */
+  private async dropAdopted(machine: Machine, err: unknown): Promise<void> {
+    const why = err instanceof Error ? err.message : String(err);
+    this.deps.log.system(`cannot re-adopt machine ${machine.id} (${why}): stopping it and booting fresh`);
+    this.stopping = true;
+    try {
+      await this.teardown();
+    } finally {
+      this.stopping = false;
+    }
+    this.set('stopped', 'AdoptFailed', `machine ${machine.id} could not be re-adopted: ${why}`);
+  }
+
+  /** A VM's clock stands still while it is paused or saved: set it from the host's (a sandbox shares the host's). */
+  private async setGuestClock(client: ControlClient): Promise<void> {
+    const { backend } = await this.deps.host();
+    if (backend.capabilities.isolation !== 'vm') return;
+    await client.setClock(Date.now()).catch((err: unknown) => this.deps.log.system(`could not set the guest's clock: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  /** Makes `machine` the instance's machine; its exit from now on is handled as a crash. */
+  private own(machine: Machine): void {
+    this.machine = machine;
+    void machine.exited.then(() => this.machineExited(machine));
+  }
+
+  /** Follows the machine's server through `client`: its output into the log, its exit handled; resolves with its pid. */
+  private follow(client: ControlClient, main: ExecHandle): Promise<number> {
+    this.client = client;
+    this.main = main;
+    this.pump(main.stdout, 'stdout');
+    this.pump(main.stderr, 'stderr');
+    void main.exit.then((exit) => this.mainExited(main, exit));
+    return main.pid;
+  }
+
+  /**
+   * Lets go of the machine without stopping it (the daemon shuts down): the control channel closes and
+   * the server runs on (a paused machine stays paused) until the next daemon adopts it.
+   */
+  async detach(): Promise<void> {
+    this.detached = true;
+    await this.booting?.catch(() => undefined);
+    await this.transition;
+    const client = this.client;
+    this.client = undefined;
+    this.main = undefined;
+    await client?.close();
+    this.releaseImage?.();
+    this.releaseImage = undefined;
   }
 
   /**
@@ -344,7 +454,7 @@ export class InstanceRuntime {
   }
 
   private async mainExited(main: ExecHandle, exit: ExecExit): Promise<void> {
-    if (main !== this.main || this.stopping || this.deleted) return;
+    if (main !== this.main || this.stopping || this.deleted || this.detached) return;
     const how = exit.error ? `was lost (${exit.error})` : exit.code !== null ? `exited with code ${exit.code}` : `was killed by ${exit.signal}`;
     this.deps.log.system(`server ${how}`);
     if (this.now() - this.bootedAt < QUICK_EXIT_MS) this.noteCrash();
@@ -353,7 +463,7 @@ export class InstanceRuntime {
   }
 
   private async machineExited(machine: Machine): Promise<void> {
-    if (machine !== this.machine || this.stopping || this.deleted) return;
+    if (machine !== this.machine || this.stopping || this.deleted || this.detached) return;
     this.deps.log.system('machine exited unexpectedly');
     this.noteCrash();
     await this.stopMachine('MachineLost', 'the machine exited unexpectedly');
@@ -374,6 +484,8 @@ export class InstanceRuntime {
       this.stopping = true;
       try {
         if (this.stateValue === 'paused') await this.machine.resume().catch(() => undefined);
+        // Adopted while paused and never woken: connect now, so the guest's writes are flushed before it goes.
+        if (!this.client && this.machine.state() === 'running') this.client = await this.connectAdopted(this.machine).catch(() => undefined);
         if (opts.suspend && (await this.suspend())) message += '; its memory is saved, the next request resumes it';
         await this.teardown();
         this.deps.log.system(reason === 'Deleted' ? 'stopped (deleted)' : `stopped: ${message}`);

@@ -22,8 +22,9 @@ describe.skipIf(!hasQemu)('AEGIS_BACKEND=qemu aegis run', () => {
     const shared = await provisionGuestKernel(path.join(os.tmpdir(), 'aegis-test-cache', 'qemu'));
     fs.mkdirSync(path.join(t.home, 'data', 'qemu'), { recursive: true });
     fs.symlinkSync(shared.dir, path.join(t.home, 'data', 'qemu', path.basename(shared.dir)));
-    // Short idle times: the serve test below pauses the VM (QMP stop) and wakes it with a request.
-    fs.writeFileSync(path.join(t.home, 'config.yaml'), 'router:\n  port: 0\n  wakeTimeout: 2m\nidle:\n  pauseAfter: 1s\n  stopAfter: 1h\n');
+    // Short idle times: the serve test below pauses the VM (QMP stop), then lets it stop (its memory saved),
+    // and wakes it with a request each time.
+    fs.writeFileSync(path.join(t.home, 'config.yaml'), 'router:\n  port: 0\n  wakeTimeout: 2m\nidle:\n  pauseAfter: 1s\n  stopAfter: 3s\n');
     expect((await t.aegis(['up'])).code).toBe(0);
   }, 60_000);
 
@@ -41,7 +42,7 @@ describe.skipIf(!hasQemu)('AEGIS_BACKEND=qemu aegis run', () => {
     expect(status.stdout).toMatch(/qemu/);
   }, 150_000);
 
-  it('serves through the router, execs, and wakes a paused VM on the next request', async () => {
+  it('serves through the router, execs, and wakes a paused VM, then a stopped one from its memory snapshot', async () => {
     const router = (await t.api('GET', '/v1/status')).body.router as string;
     const inst = await t.api('POST', '/v1/instances', { command: ['httpd', '-f', '-p', '8080', '-h', '/etc'], expose: [8080] });
     const id = inst.body.metadata.uid as string;
@@ -56,11 +57,22 @@ describe.skipIf(!hasQemu)('AEGIS_BACKEND=qemu aegis run', () => {
       });
     // The first request waits for the cold boot (seconds under TCG).
     expect(await get()).toMatchObject({ status: 200, body: expect.stringContaining('Aegis base') });
-    const exec = await t.aegis(['exec', id, '--', 'uname', '-r'], { timeoutMs: 60_000 });
+    const exec = await t.aegis(['exec', id, '--', 'sh', '-c', 'uname -r; echo kept > /tmp/ram-only'], { timeoutMs: 60_000 });
     expect(exec.stdout.trim()).toMatch(/cloud-amd64$/);
-    await waitFor(async () => (await t.api('GET', `/v1/instances/${id}`)).body.status.state === 'paused', { what: 'paused', timeoutMs: 30_000 });
+    const state = async () => (await t.api('GET', `/v1/instances/${id}`)).body.status.state as string;
+    await waitFor(async () => (await state()) === 'paused', { what: 'paused', timeoutMs: 30_000 });
     expect(await get()).toMatchObject({ status: 200 });
-    expect((await t.api('GET', `/v1/instances/${id}`)).body.status.state).toBe('running');
+    expect(await state()).toBe('running');
+    // Stopped for idleness: the VM's memory went to disk, and the next request brings the same guest back.
+    await waitFor(async () => (await state()) === 'stopped', { what: 'stopped', timeoutMs: 60_000 });
+    expect(await get()).toMatchObject({ status: 200 });
+    const after = await t.aegis(['exec', id, '--', 'sh', '-c', 'cat /tmp/ram-only; date +%s'], { timeoutMs: 60_000 });
+    const [kept, guestNow] = after.stdout.trim().split('\n');
+    expect(kept).toBe('kept');
+    // Its clock stood still while it was on disk; the daemon set it on the way back.
+    expect(Math.abs(Number(guestNow) - Date.now() / 1000)).toBeLessThan(5);
+    const logs = await t.aegis(['logs', id]);
+    expect(logs.stdout).toMatch(/resumed from its memory snapshot/);
     await t.api('DELETE', `/v1/instances/${id}`);
   }, 240_000);
 });

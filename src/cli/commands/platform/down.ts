@@ -13,7 +13,7 @@ export class DownCommand extends AegisCommand {
     category: 'Platform commands',
     description: 'stop the aegisd daemon',
     details: `
-      Reads the PID file, sends SIGTERM and waits up to 5 seconds for the daemon to exit. Machines keep running and are re-adopted by the next daemon. If the daemon is not running, says so and exits without error.
+      Reads the PID file, sends SIGTERM and waits up to 5 seconds for the daemon to exit. Instance machines keep running (paused ones stay paused) and are re-adopted by the next daemon; running tasks are stopped. If the daemon is not running, says so and exits without error.
     `,
     examples: [['Stop the daemon', '$0 down']],
   });
