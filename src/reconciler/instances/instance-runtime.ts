@@ -55,6 +55,8 @@ const CPU_SAMPLE_MS = 500;
 const CPU_NOISE_FLOOR = 0.05;
 
 const SYNC_TIMEOUT_MS = 5_000;
+/** A VM paused at least this long has its clock set on resume (it stood still meanwhile). */
+const CLOCK_SKEW_MS = 1_000;
 /** How long an adopted machine's harness gets to answer before the instance boots fresh instead. */
 const ADOPT_CONNECT_MS = 10_000;
 
@@ -169,7 +171,8 @@ export class InstanceRuntime {
         await this.machine.resume();
         // A machine adopted while paused is connected on its first wake: a paused guest cannot answer.
         if (!this.client && !(await this.attachAdopted(this.machine, `re-attached to the server of machine ${this.machine.id}`))) return;
-        if (this.client) void this.setGuestClock(this.client);
+        // Not awaited: the request that woke it goes first; a short pause leaves a skew not worth a process.
+        if (this.client && this.now() - this.pausedAt >= CLOCK_SKEW_MS) void this.setGuestClock(this.client);
         this.set('running', 'Resumed', 'resumed on demand');
         this.deps.log.system('resumed');
       });
