@@ -6,6 +6,7 @@ import type { AegisPaths } from '../../config/paths.js';
 import type { BackendProbe } from '../backend.js';
 import { which } from '../../util/which.js';
 import { cachedKvmVerdict, kvmDeviceAccessible } from './kvm-probe.js';
+import { egressFilterSupport } from './egress-filter.js';
 
 export interface QemuProbe extends BackendProbe {
   /** True only when a KVM boot succeeded here: the only case in which qemu is picked without being asked for. */
@@ -17,6 +18,17 @@ const TCG = 'TCG (software emulation, slow boots)';
 export async function probeQemu(paths?: AegisPaths): Promise<QemuProbe> {
   const bin = which('qemu-system-x86_64');
   if (!bin) return { available: false, kvm: false, detail: 'qemu-system-x86_64 not found (apt-get install qemu-system-x86 qemu-utils)' };
+  const probe = await probeAccel(bin, paths);
+  return { ...probe, detail: `${probe.detail}; ${networkDetail()}` };
+}
+
+/** What the guests' network is: internet only where the egress filter loads, else none. */
+function networkDetail(): string {
+  const egress = egressFilterSupport();
+  return egress.supported ? 'network: internet only (host and private addresses blocked by a cgroup BPF filter)' : `no network: ${egress.detail}`;
+}
+
+async function probeAccel(bin: string, paths?: AegisPaths): Promise<QemuProbe> {
   if (!kvmDeviceAccessible()) return { available: true, kvm: false, detail: `${bin}, ${TCG}: /dev/kvm is missing or not accessible` };
   const verdict = paths ? cachedVerdict(paths, bin) : undefined;
   if (!verdict) return { available: true, kvm: false, detail: `${bin}, ${TCG}: /dev/kvm exists but no KVM boot has been tried yet (AEGIS_BACKEND=qemu tries one)` };

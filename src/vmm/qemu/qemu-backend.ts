@@ -42,16 +42,14 @@ export class QemuBackend implements Backend {
 
   /** The cgroup whose BPF filter keeps qemu's slirp sockets off the host and private networks; undefined: no egress. */
   private readonly egressCgroup: string | undefined;
-  private readonly egressDetail: string;
 
   constructor(private readonly opts: { paths: AegisPaths; assets: QemuAssets }) {
     this.loader = readRuntimeInfo(opts.assets.runtimeDir).loader;
-    ({ cgroup: this.egressCgroup, detail: this.egressDetail } = prepareEgress());
+    this.egressCgroup = prepareEgress();
   }
 
-  async probe(): Promise<BackendProbe> {
-    const probe = await probeQemu(this.opts.paths);
-    return { ...probe, detail: `${probe.detail}; ${this.egressDetail}` };
+  probe(): Promise<BackendProbe> {
+    return probeQemu(this.opts.paths);
   }
 
   async start(spec: MachineSpec): Promise<QemuMachine> {
@@ -200,14 +198,13 @@ export class QemuBackend implements Backend {
 
 /**
  * Egress for VMs only where the filter holds: without it a slirp network would reach the host's own
- * services and the LAN, so such a VM gets no network device at all (like a sandbox).
+ * services and the LAN, so such a VM gets no network device at all (like a sandbox). The probe line says which.
  */
-function prepareEgress(): { cgroup: string | undefined; detail: string } {
-  const support = egressFilterSupport();
-  if (!support.supported) return { cgroup: undefined, detail: `no network: ${support.detail}` };
+function prepareEgress(): string | undefined {
+  if (!egressFilterSupport().supported) return undefined;
   try {
-    return { cgroup: ensureEgressCgroup(), detail: 'network: internet only (host and private addresses blocked by a cgroup BPF filter)' };
-  } catch (err) {
-    return { cgroup: undefined, detail: `no network: ${err instanceof Error ? err.message : String(err)}` };
+    return ensureEgressCgroup();
+  } catch {
+    return undefined;
   }
 }
