@@ -1,8 +1,9 @@
 // Real VMs (the qemu backend): cold boot to the end of `aegis run -- true` (no warm machine), beside the
-// sandbox backend's cold run in the same run; and wake-from-pause time to first byte of an instance on
-// qemu (QMP stop/cont). Memory snapshots are not supported yet, which the last line says. Under TCG
-// (these build machines) boots take seconds; the script is the same on a KVM host.
-import { measureWake, percentile, report, round, timeRun, withDaemonAsync, AEGIS } from './lib.mjs';
+// sandbox backend's cold run in the same run; wake-from-pause time to first byte of an instance on qemu
+// (QMP stop/cont); and wake of a stopped instance from its memory snapshot, against a cold boot of the
+// same server to its first byte in the same daemon. Under TCG (these build machines) boots take
+// seconds; the script is the same on a KVM host.
+import { measureColdServe, measureWake, percentile, report, round, timeRun, withDaemonAsync, AEGIS } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_BOOT_RUNS ?? 3);
 const p50 = (xs) => round(percentile(xs, 50));
@@ -32,4 +33,18 @@ report({
 
 const resume = await withDaemonAsync('router:\n  port: 0\nidle:\n  pauseAfter: 300ms\n  stopAfter: 1h\n', { ...COLD, AEGIS_BACKEND: 'qemu' }, ({ api }) => measureWake(api, 'paused', RUNS * 2));
 report({ name: 'boot-resume-from-pause', backend: 'qemu', runs: RUNS * 2, ttfb_p50_ms: p50(resume.wake), running_ttfb_p50_ms: p50(resume.running) });
-report({ name: 'boot-restore-snapshot', backend: 'qemu', supported: false, note: 'memory snapshots are not implemented yet (doctor: Memory Snapshots no)' });
+
+// Stopped after 300 ms paused: each wake restores the memory snapshot the stop saved.
+const snapshots = await withDaemonAsync('router:\n  port: 0\nidle:\n  pauseAfter: 300ms\n  stopAfter: 300ms\n', { ...COLD, AEGIS_BACKEND: 'qemu' }, async ({ api }) => {
+  const cold = await measureColdServe(api, RUNS);
+  const restored = await measureWake(api, 'stopped', RUNS);
+  return { cold, restore: restored.wake };
+});
+report({
+  name: 'boot-restore-snapshot',
+  backend: 'qemu',
+  runs: RUNS,
+  restore_ttfb_p50_ms: p50(snapshots.restore),
+  cold_boot_ttfb_p50_ms: p50(snapshots.cold),
+  ratio_p50: round(percentile(snapshots.restore, 50) / percentile(snapshots.cold, 50)),
+});

@@ -87,6 +87,8 @@ export interface Machine {
 export interface Backend {
   readonly name: BackendName;
   readonly capabilities: BackendCapabilities;
+  /** How long a boot may take before it counts as failed: seconds for a VM under software emulation. */
+  readonly bootTimeoutMs: number;
   probe(): Promise<BackendProbe>;
   start(spec: MachineSpec): Promise<Machine>;
   /** Re-attaches to a machine recorded by an earlier daemon; undefined when it no longer runs. */

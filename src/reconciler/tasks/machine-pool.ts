@@ -9,7 +9,6 @@ import type { MachineHost } from '../../vmm/machine-host.js';
 
 export const DEFAULT_MEMORY_MIB = 512;
 export const DEFAULT_VCPUS = 1;
-const BOOT_TIMEOUT_MS = 30_000;
 /** Marks a machine that is still in the pool, so leftovers of a dead daemon can be told from taken ones. */
 const POOLED_MARKER = 'pooled';
 
@@ -54,7 +53,8 @@ export async function bootMachine(host: MachineHost, shape: MachineShape, opts: 
   });
   opts.onStarted?.(machine);
   try {
-    const client = await ControlClient.connect(await machine.connect(BOOT_TIMEOUT_MS), { timeoutMs: BOOT_TIMEOUT_MS });
+    const timeoutMs = host.backend.bootTimeoutMs;
+    const client = await ControlClient.connect(await machine.connect(timeoutMs), { timeoutMs });
     return { machine, client };
   } catch (err) {
     await machine.stop(0).catch(() => undefined);

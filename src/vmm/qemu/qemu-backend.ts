@@ -38,6 +38,8 @@ export const GUEST_OVERHEAD_MIB = 64;
 export class QemuBackend implements Backend {
   readonly name = 'qemu' as const;
   readonly capabilities = QEMU_CAPABILITIES;
+  /** ~1 s with KVM; under TCG ~5-15 s on an idle 2-core host, and a busy one can triple that. */
+  readonly bootTimeoutMs: number;
   private readonly loader: string;
 
   /** The cgroup whose BPF filter keeps qemu's slirp sockets off the host and private networks; undefined: no egress. */
@@ -46,6 +48,7 @@ export class QemuBackend implements Backend {
   constructor(private readonly opts: { paths: AegisPaths; assets: QemuAssets }) {
     this.loader = readRuntimeInfo(opts.assets.runtimeDir).loader;
     this.egressCgroup = prepareEgress();
+    this.bootTimeoutMs = opts.assets.accel === 'kvm' ? 30_000 : 120_000;
   }
 
   probe(): Promise<BackendProbe> {

@@ -31,6 +31,7 @@ const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 export class SandboxBackend implements Backend {
   readonly name = 'sandbox' as const;
   readonly capabilities = SANDBOX_CAPABILITIES;
+  readonly bootTimeoutMs = 30_000;
   private readonly loader: string;
   private devTemplate: Promise<string> | undefined;
 
