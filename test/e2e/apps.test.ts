@@ -4,9 +4,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, busyboxEntries, pushImage } from '../support/oci-builder.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
+import { scaled, waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
 
-describe('apps, releases and secrets', () => {
+// Runs with --app boot a machine each: the per-test budget follows the backend.
+describe('apps, releases and secrets', { timeout: scaled(30_000) }, () => {
   let t: TempHome;
   let registry: TestRegistry;
   let image: string;
@@ -19,12 +20,12 @@ describe('apps, releases and secrets', () => {
     t = withTempHome();
     t.env.AEGIS_WARM_MACHINES = '0';
     expect((await t.aegis(['up'])).code).toBe(0);
-  }, 60_000);
+  }, scaled(60_000));
 
   afterAll(async () => {
     await t?.dispose();
     await registry?.stop();
-  });
+  }, scaled(60_000));
 
   it('creates apps as the seed prints them, refusing duplicates and bad names', async () => {
     const created = await t.aegis(['app', 'create', '--name', 'myapp', '--image', image, '--expose', '80', '--', 'httpd', '-f', '-p', '80']);

@@ -1,12 +1,11 @@
 // Serve mode end to end: instances behind the router, idle pause and stop, wake on request, exec, logs.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, busyboxEntries, pushImage } from '../support/oci-builder.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { AEGIS_BIN, waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
+import { ON_QEMU, scaled, scaledDuration, waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
 
 interface InstanceView {
   metadata: { uid: string; name: string };
@@ -14,7 +13,8 @@ interface InstanceView {
   status: { state?: string; connections?: number; lastActiveAt?: string; endpoints?: { port: number; hostPort?: number }[] };
 }
 
-describe('serve mode', () => {
+// Waking a stopped instance boots (or restores) a machine: the per-test budget follows the backend.
+describe('serve mode', { timeout: scaled(30_000) }, () => {
   let t: TempHome;
   let registry: TestRegistry;
   let router: string;
@@ -40,23 +40,24 @@ describe('serve mode', () => {
     await pushImage(registry.url, 'test/web', '1', await buildImage({ layers: [{ entries }], config: { Env: ['PATH=/bin'] } }));
     t = withTempHome();
     t.env.AEGIS_WARM_MACHINES = '0';
-    // Sub-second idle times so pause and stop happen within the test.
-    fs.writeFileSync(path.join(t.home, 'config.yaml'), 'router:\n  port: 0\n  wakeTimeout: 5s\nidle:\n  pauseAfter: 700ms\n  stopAfter: 1s\n');
+    // Short idle times so pause and stop happen within the test (stopAfter leaves a slow CLI room to look at a
+    // paused instance); a wake must still outlast a boot.
+    fs.writeFileSync(path.join(t.home, 'config.yaml'), `router:\n  port: 0\n  wakeTimeout: ${scaledDuration(5_000)}\nidle:\n  pauseAfter: 700ms\n  stopAfter: 3s\n`);
     expect((await t.aegis(['up'])).code).toBe(0);
     router = (await t.api('GET', '/v1/status')).body.router;
     expect(router).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const image = `${registry.host}/test/web:1`;
     expect((await t.aegis(['app', 'create', '--name', 'myapp', '--image', image, '--expose', '80', '--', 'sh', '-c', 'echo server starting; exec httpd -f -v -p 127.0.0.1:80 -h /www'])).code).toBe(0);
     expect((await t.aegis(['app', 'publish', 'myapp', '--label', 'v1'])).code).toBe(0);
-  }, 60_000);
+  }, scaled(60_000));
 
   afterAll(async () => {
     await t?.dispose();
     await registry?.stop();
-  });
+  }, scaled(60_000));
 
   it('app serve prints the seed lines, routes by Host, prefix and header, and Ctrl+C deletes the instance', async () => {
-    const child = spawn(process.execPath, [AEGIS_BIN, 'app', 'serve', 'myapp'], { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = t.spawnAegis(['app', 'serve', 'myapp'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     await waitFor(() => out.includes('Press Ctrl+C to stop'), { what: 'serve output' });
@@ -95,7 +96,8 @@ describe('serve mode', () => {
     expect(await get(`${router}/app/myapp/`)).toMatchObject({ status: 200, body: 'hello from myapp\n' });
     expect(await stateOf(id)).toBe('running');
     const info = await t.aegis(['instance', 'info', id]);
-    expect(info.stdout).toMatch(new RegExp(`^ID: {10}${id}\\nState: {7}running\\nApp: {9}app-[0-9a-f]{20}\\nRelease: {5}rel-[0-9a-f]{20}\\nCommand: {5}sh -c 'echo server starting; exec httpd -f -v -p 127\\.0\\.0\\.1:80 -h /www'\\nPorts: {7}80\\n`));
+    // It may pause again (pauseAfter) before the CLI asks, when starting the CLI is slow.
+    expect(info.stdout).toMatch(new RegExp(`^ID: {10}${id}\\nState: {7}(running|paused)\\nApp: {9}app-[0-9a-f]{20}\\nRelease: {5}rel-[0-9a-f]{20}\\nCommand: {5}sh -c 'echo server starting; exec httpd -f -v -p 127\\.0\\.0\\.1:80 -h /www'\\nPorts: {7}80\\n`));
     expect(info.stdout).toMatch(/\nConnections: \d+\nCreated: {5}\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\nLast Active: \d{4}-/);
     const list = await t.aegis(['instance', 'list']);
     expect(list.stdout).toMatch(new RegExp(`^ID {29}STATE {6}APP {18}CONNS\\n${id} +(running|paused) +app-[0-9a-f]{20} +\\d+\\n`));
@@ -120,7 +122,9 @@ describe('serve mode', () => {
     await waitFor(async () => (await stateOf(id)) === 'stopped', { what: 'stopped', timeoutMs: 10_000 });
     expect((await get(`${router}/app/myapp/`)).status).toBe(200);
     expect(await t.aegis(['exec', 'myapp', '--', 'cat', '/etc/state-marker'])).toMatchObject({ code: 0, stdout: 'kept\n' });
-    expect(fs.existsSync(path.join(t.home, 'data', 'instances', id, 'rootfs', 'upper', 'etc', 'state-marker'))).toBe(true);
+    // The kept layer: an overlay upper dir on the sandbox, an ext4 disk image (opaque here) on a VM.
+    const kept = path.join(t.home, 'data', 'instances', id, 'rootfs');
+    expect(fs.existsSync(ON_QEMU ? path.join(kept, 'upper.ext4') : path.join(kept, 'upper', 'etc', 'state-marker'))).toBe(true);
   });
 
   it('logs keep server output, exec output and system lines, from the file', async () => {
@@ -142,7 +146,7 @@ describe('serve mode', () => {
   });
 
   it('run --expose serves an ad-hoc command; a server that keeps exiting is logged and backed off', async () => {
-    const child = spawn(process.execPath, [AEGIS_BIN, 'run', '--expose', '8080', '--', 'sh', '-c', 'echo bye; exit 3'], { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = t.spawnAegis(['run', '--expose', '8080', '--', 'sh', '-c', 'echo bye; exit 3'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     await waitFor(() => out.includes('Press Ctrl+C to stop'), { what: 'serve output' });
@@ -184,8 +188,9 @@ describe('serve mode', () => {
   it('a long exec and an open download keep the instance running past pauseAfter', async () => {
     const id = (await instanceOf('second'))!.metadata.uid;
     await waitFor(async () => (await stateOf(id)) === 'running' || (await stateOf(id)) === 'paused', { what: 'up' });
-    const exec = t.aegis(['exec', 'second', '--', 'sleep', '2']);
-    await new Promise((r) => setTimeout(r, 1_500));
+    // The exec must still be running when checked past pauseAfter, however long it takes to start.
+    const exec = t.aegis(['exec', 'second', '--', 'sleep', String(scaled(2_000) / 1000)]);
+    await new Promise((r) => setTimeout(r, scaled(1_500)));
     expect(await stateOf(id)).toBe('running');
     expect((await exec).code).toBe(0);
     // A client that holds a connection open (a slow download) counts too.
@@ -199,8 +204,9 @@ describe('serve mode', () => {
     await waitFor(async () => (await stateOf(id)) === 'paused', { what: 'paused after the connection closed', timeoutMs: 5_000 });
   });
 
+  // qemu: QemuMachine.stats() reports no cpuMicros, so nothing keeps a busy VM awake yet (a product gap).
   it('a server busy without any connection (CPU above the noise floor) is not paused', async () => {
-    const child = spawn(process.execPath, [AEGIS_BIN, 'run', '--expose', '9000', '--', 'sh', '-c', 'while :; do :; done'], { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = t.spawnAegis(['run', '--expose', '9000', '--', 'sh', '-c', 'while :; do :; done'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     await waitFor(() => out.includes('Press Ctrl+C'), { what: 'serve output' });
@@ -217,7 +223,8 @@ describe('serve mode', () => {
     // It may have stopped while idle: a request wakes it.
     expect((await get(`${router}/app/myapp/`)).status).toBe(200);
     const exec = t.aegis(['exec', inst.metadata.uid, '--', 'sleep', '30']);
-    await new Promise((r) => setTimeout(r, 800));
+    // Cut it off once it runs: an exec starts in ~0.5 s on a VM.
+    await new Promise((r) => setTimeout(r, scaled(800)));
     await t.api('DELETE', `/v1/instances/${inst.metadata.uid}`);
     const r = await exec;
     expect(r.code).toBe(255);

@@ -1,5 +1,5 @@
 // A fresh AEGIS_HOME per test with a deterministic environment, and a way to run the built CLI in it.
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,6 +8,19 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const AEGIS_BIN = path.join(ROOT, 'bin', 'aegis');
+
+/** The backend the e2e daemons run machines on: AEGIS_TEST_BACKEND makes the suite a matrix. */
+export const TEST_BACKEND = process.env.AEGIS_TEST_BACKEND ?? 'sandbox';
+export const ON_QEMU = TEST_BACKEND === 'qemu';
+/**
+ * How much longer than on the sandbox anything involving a machine boot takes: a qemu VM under TCG boots
+ * in ~11 s and execs take ~0.5 s, on two cores shared by two test files. One knob for every such wait.
+ */
+export const BACKEND_SLOWNESS = ON_QEMU ? 10 : 1;
+/** A time budget that covers boots, wakes and execs on the selected backend. */
+export const scaled = (ms: number): number => ms * BACKEND_SLOWNESS;
+/** `scaled` as a duration for the daemon's config.yaml (router.wakeTimeout). */
+export const scaledDuration = (ms: number): string => `${scaled(ms)}ms`;
 
 export interface CliResult {
   code: number;
@@ -18,9 +31,9 @@ export interface CliResult {
 export interface TempHome {
   home: string;
   env: NodeJS.ProcessEnv;
-  /** Runs `aegis ARGS…` to completion. */
+  /** Runs `aegis ARGS…` to completion; timeoutMs (default 30 s) is scaled for the backend. */
   aegis(args: string[], opts?: { input?: string; timeoutMs?: number; cwd?: string }): Promise<CliResult>;
-  /** Starts `aegis ARGS…` and hands back the child (for Ctrl+C tests). */
+  /** Starts `aegis ARGS…` and hands back the child (for Ctrl+C tests); dispose() kills it if still running. */
   spawnAegis(args: string[], opts?: SpawnOptions): ReturnType<typeof spawn>;
   /** One JSON request to the daemon's API over its unix socket. */
   api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
@@ -43,8 +56,14 @@ export function withTempHome(): TempHome {
     // The e2e suite as a matrix: AEGIS_TEST_BACKEND=qemu runs it on real VMs (slow under TCG).
     ...(process.env.AEGIS_TEST_BACKEND ? { AEGIS_BACKEND: process.env.AEGIS_TEST_BACKEND } : {}),
   };
-  const spawnAegis = (args: string[], opts: SpawnOptions = {}) =>
-    spawn(process.execPath, [AEGIS_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+  // A test that fails before its Ctrl+C would otherwise leave the CLI (and its serve loop) running.
+  const children = new Set<ChildProcess>();
+  const spawnAegis = (args: string[], opts: SpawnOptions = {}) => {
+    const child = spawn(process.execPath, [AEGIS_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+    children.add(child);
+    child.on('close', () => children.delete(child));
+    return child;
+  };
   const aegis = (args: string[], opts: { input?: string; timeoutMs?: number; cwd?: string } = {}) =>
     new Promise<CliResult>((resolve, reject) => {
       const child = spawnAegis(args, opts.cwd ? { cwd: opts.cwd } : {});
@@ -55,7 +74,7 @@ export function withTempHome(): TempHome {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(new Error(`aegis ${args.join(' ')} timed out`));
-      }, opts.timeoutMs ?? 30_000);
+      }, scaled(opts.timeoutMs ?? 30_000));
       child.on('error', reject);
       child.on('close', (code, signal) => {
         clearTimeout(timer);
@@ -80,11 +99,18 @@ export function withTempHome(): TempHome {
     api,
     spawnAegis,
     async dispose() {
+      for (const c of children) c.kill('SIGKILL');
       const pidFile = path.join(home, 'data', 'aegisd.pid');
-      if (fs.existsSync(pidFile)) {
+      // A test that stopped the daemon (or saw it die) may leave instance machines behind, which only a
+      // daemon adopts and stops: start one so they are deleted rather than orphaned with this home gone.
+      const machines = path.join(home, 'data', 'machines');
+      if (!daemonAlive(pidFile) && fs.existsSync(machines) && fs.readdirSync(machines).length > 0) await aegis(['up']).catch(() => undefined);
+      if (daemonAlive(pidFile)) {
         // Instance machines outlive `aegis down` (the next daemon adopts them): delete the instances first.
         await deleteInstances(api).catch(() => undefined);
-        await aegis(['down']).catch(() => undefined);
+        const down = await aegis(['down']).catch(() => undefined);
+        // `down` waits 5 s; a daemon still stopping VMs may need longer, and must not outlive the test.
+        if (down?.code !== 0) await waitFor(() => !daemonAlive(pidFile), { what: 'daemon exit' }).catch(() => undefined);
       }
       // Keep the daemon log of a failed run for inspection.
       if (process.env.AEGIS_KEEP_HOMES) return;
@@ -100,8 +126,24 @@ async function deleteInstances(api: TempHome['api']): Promise<void> {
   await waitFor(async () => (await list()).length === 0, { what: 'instances deleted', timeoutMs: 30_000 });
 }
 
-/** Polls until predicate is truthy; never a fixed sleep. */
-export async function waitFor<T>(predicate: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 20, what = 'condition' } = {}): Promise<T> {
+function daemonAlive(pidFile: string): boolean {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(pidFile, 'utf8'), 10);
+    // kill(0) would probe our own process group: only a real pid counts.
+    if (!(pid > 0)) return false;
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Polls until predicate is truthy; never a fixed sleep. timeoutMs (default 10 s) is scaled for the backend:
+ * it is only an upper bound, so a slower backend loosens it without changing what is asserted.
+ */
+export async function waitFor<T>(predicate: () => T | Promise<T>, { timeoutMs: unscaled = 10_000, intervalMs = 20, what = 'condition' } = {}): Promise<T> {
+  const timeoutMs = scaled(unscaled);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await predicate();

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Duplex } from 'node:stream';
 import { MachineStateError, type Machine, type MachineExit, type MachineState, type MachineStats } from '../backend.js';
-import { pidStartTime } from '../sandbox/machine-state.js';
+import { pidStartTime, processCpuMicros } from '../sandbox/machine-state.js';
 import type { QemuMachineDirs, QemuMachineRecord } from './machine-state.js';
 import { qmpExecute } from './qmp-client.js';
 import { discardSnapshot, saveSnapshot } from './memory-snapshot.js';
@@ -124,7 +124,9 @@ export class QemuMachine implements Machine {
   }
 
   async stats(): Promise<MachineStats> {
-    return { oomKills: oomKillsFromConsole(this.dirs.console), memoryLimitBytes: this.record.guestMemoryMiB * 1024 * 1024 };
+    const cpuMicros = processCpuMicros(this.pid);
+    // qemu's own CPU time is the guest's (an idle guest costs ~1 % of a CPU under TCG, well below the idle noise floor).
+    return { oomKills: oomKillsFromConsole(this.dirs.console), memoryLimitBytes: this.record.guestMemoryMiB * 1024 * 1024, ...(cpuMicros !== undefined ? { cpuMicros } : {}) };
   }
 
   private harnessReady(): boolean {
