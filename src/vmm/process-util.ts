@@ -1,4 +1,5 @@
 // Small process and socket helpers both backends use to drive their machines from the host.
+import fs from 'node:fs';
 import net from 'node:net';
 
 /** Sends a signal, ignoring a process that is already gone. */
@@ -47,5 +48,28 @@ export async function connectWhenReady(m: {
     }
     if (Date.now() > deadline) throw new Error(`machine ${m.id}: harness did not listen within ${m.timeoutMs} ms${m.detail()}`);
     await new Promise((r) => setTimeout(r, m.pollMs));
+  }
+}
+
+/** Field 22 of /proc/PID/stat, or undefined when the process is gone. */
+export function pidStartTime(pid: number): number | undefined {
+  return procStatFields(pid)?.[19];
+}
+
+/** CPU time the process has used (user + system), in microseconds. */
+export function processCpuMicros(pid: number): number | undefined {
+  const fields = procStatFields(pid);
+  // utime and stime count clock ticks, USER_HZ = 100 on every Linux ABI Aegis runs on.
+  return fields ? (fields[11] + fields[12]) * 10_000 : undefined;
+}
+
+/** /proc/PID/stat's fields from the third on (state, ppid, ...) as numbers; undefined once the process is gone. */
+function procStatFields(pid: number): number[] | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: count fields after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  } catch {
+    return undefined;
   }
 }

@@ -6,7 +6,7 @@ import type { AegisPaths } from '../../config/paths.js';
 import { conflict } from '../../errors/codes.js';
 import type { Backend, BackendCapabilities, BackendProbe, MachineExit, MachineSpec } from '../backend.js';
 import { readRuntimeInfo } from '../runtime/node-runtime.js';
-import { pidStartTime } from '../sandbox/machine-state.js';
+import { pidStartTime } from '../process-util.js';
 import { writeRecord, readRecord } from '../record-file.js';
 import { rootfsImage, stateDisk, workspaceDisk, workspaceDiskPath } from './disk-image.js';
 import { qemuMachineDirs, type QemuMachineDirs, type QemuMachineRecord } from './machine-state.js';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Duplex } from 'node:stream';
 import { MachineStateError, type Machine, type MachineExit, type MachineState, type MachineStats } from '../backend.js';
-import { pidStartTime, processCpuMicros } from '../sandbox/machine-state.js';
+import { pidStartTime, processCpuMicros } from '../process-util.js';
 import type { QemuMachineDirs, QemuMachineRecord } from './machine-state.js';
 import { qmpExecute } from './qmp-client.js';
 import { discardSnapshot, saveSnapshot } from './memory-snapshot.js';

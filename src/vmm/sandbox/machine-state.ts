@@ -64,29 +64,6 @@ export function readRecord(file: string): MachineRecord | undefined {
   return readRecordFile<MachineRecord>(file);
 }
 
-/** Field 22 of /proc/PID/stat, or undefined when the process is gone. */
-export function pidStartTime(pid: number): number | undefined {
-  return procStatFields(pid)?.[19];
-}
-
-/** CPU time the process has used (user + system), in microseconds. */
-export function processCpuMicros(pid: number): number | undefined {
-  const fields = procStatFields(pid);
-  // utime and stime count clock ticks, USER_HZ = 100 on every Linux ABI Aegis runs on.
-  return fields ? (fields[11] + fields[12]) * 10_000 : undefined;
-}
-
-/** /proc/PID/stat's fields from the third on (state, ppid, ...) as numbers; undefined once the process is gone. */
-function procStatFields(pid: number): number[] | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: count fields after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  } catch {
-    return undefined;
-  }
-}
-
 /** The pid of the guest's PID 1 on the host: the only child of the unshare process. */
 export function guestInitPid(unsharePid: number): number | undefined {
   try {

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { MachineStateError, type Machine, type MachineExit, type MachineState, type MachineStats } from '../backend.js';
 import type { MachineCgroups } from './cgroups.js';
-import { guestInitPid, pidStartTime, type MachineDirs, type MachineRecord } from './machine-state.js';
+import { guestInitPid, type MachineDirs, type MachineRecord } from './machine-state.js';
+import { pidStartTime } from '../process-util.js';
 import { connectWhenReady, signal } from '../process-util.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
