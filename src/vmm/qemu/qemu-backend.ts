@@ -89,7 +89,7 @@ export class QemuBackend implements Backend {
     let note: string | undefined;
     if (snapshot) {
       try {
-        return await this.restore(spec, dirs, launch, snapshot);
+        return await this.restore(spec, dirs, launch, fingerprint, snapshot);
       } catch (err) {
         // A snapshot that does not load is worth a boot, not a failure: the disk it belonged to is intact.
         note = `memory snapshot not restored (${err instanceof Error ? err.message : String(err)}); booting instead`;
@@ -122,8 +122,7 @@ export class QemuBackend implements Backend {
   }
 
   /** Starts qemu waiting for the snapshot, feeds it, and lets the guest run on from where it was saved. */
-  private async restore(spec: MachineSpec, dirs: QemuMachineDirs, launch: QemuLaunch, snapshot: { file: string; compressed: boolean }): Promise<QemuMachine> {
-    const fingerprint = this.fingerprint(launch, spec.snapshotKey);
+  private async restore(spec: MachineSpec, dirs: QemuMachineDirs, launch: QemuLaunch, fingerprint: string, snapshot: { file: string; compressed: boolean }): Promise<QemuMachine> {
     const machine = this.spawn(spec, dirs, { ...launch, incoming: true }, { fingerprint, restored: true });
     try {
       await waitForQmp(dirs.qmp, () => machine.state() === 'exited', QMP_READY_TIMEOUT_MS);
