@@ -7,11 +7,11 @@ import path from 'node:path';
 import type { ResolvedImage } from '../../images/image-store.js';
 import type { ExecExit } from '../../protocol/messages.js';
 import type { ExecHandle } from '../../vmm/channel/exec.js';
-import { ControlClient } from '../../vmm/channel/control-client.js';
+import type { ControlClient } from '../../vmm/channel/control-client.js';
 import type { Machine } from '../../vmm/backend.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { InstanceState } from '../../resources/instance.js';
-import { bootMachine } from '../tasks/machine-pool.js';
+import { bootMachine, connectMachine } from '../tasks/machine-pool.js';
 import type { InstancePlan } from './instance-plan.js';
 
 /** Where an instance's output goes (InstanceLogs' writer). */
@@ -325,7 +325,7 @@ export class InstanceRuntime {
         if (plan.image) this.releaseImage = this.deps.retainImage(plan.image);
       } catch (err) {
         // Connected first, so that teardown flushes the guest's writes to the kept rootfs layer.
-        if (machine.state() === 'running') this.client = await this.connectAdopted(machine).catch(() => undefined);
+        if (machine.state() === 'running') this.client = await connectMachine(machine, ADOPT_CONNECT_MS).catch(() => undefined);
         await this.dropAdopted(machine, err);
         return;
       }
@@ -346,7 +346,7 @@ export class InstanceRuntime {
   private async attachAdopted(machine: Machine, done: string): Promise<boolean> {
     let client: ControlClient | undefined;
     try {
-      client = await this.connectAdopted(machine);
+      client = await connectMachine(machine, ADOPT_CONNECT_MS);
       if (!client.harness.main?.running) throw new Error(client.harness.main ? 'its server has exited' : 'it has no server');
       await this.follow(client, client.attachMain());
       this.deps.log.system(done);
@@ -358,10 +358,6 @@ export class InstanceRuntime {
     }
   }
 
-  /** The control channel of an adopted machine (a booted one comes connected from bootMachine). */
-  private async connectAdopted(machine: Machine): Promise<ControlClient> {
-    return ControlClient.connect(await machine.connect(ADOPT_CONNECT_MS), { timeoutMs: ADOPT_CONNECT_MS });
-  }
 
   /** Stops a machine that could not be adopted (runs inside a state transition: no stopMachine here). */
   private async dropAdopted(machine: Machine, err: unknown): Promise<void> {
@@ -488,7 +484,7 @@ export class InstanceRuntime {
       try {
         if (this.stateValue === 'paused') await this.machine.resume().catch(() => undefined);
         // Adopted while paused and never woken: connect now, so the guest's writes are flushed before it goes.
-        if (!this.client && this.machine.state() === 'running') this.client = await this.connectAdopted(this.machine).catch(() => undefined);
+        if (!this.client && this.machine.state() === 'running') this.client = await connectMachine(this.machine, ADOPT_CONNECT_MS).catch(() => undefined);
         if (opts.suspend && (await this.suspend())) message += '; its memory is saved, the next request resumes it';
         await this.teardown();
         this.deps.log.system(reason === 'Deleted' ? 'stopped (deleted)' : `stopped: ${message}`);

@@ -39,6 +39,11 @@ export interface BootOptions {
   onStarted?: (machine: Machine) => void;
 }
 
+/** The control channel of a machine: waits up to timeoutMs for its harness to listen and answer. */
+export async function connectMachine(machine: Machine, timeoutMs: number): Promise<ControlClient> {
+  return ControlClient.connect(await machine.connect(timeoutMs), { timeoutMs });
+}
+
 /** Boots a machine and connects to its harness; on failure nothing is left running. */
 export async function bootMachine(host: MachineHost, shape: MachineShape, opts: BootOptions = {}): Promise<BootedMachine> {
   const id = opts.id ?? newMachineId();
@@ -53,9 +58,7 @@ export async function bootMachine(host: MachineHost, shape: MachineShape, opts: 
   });
   opts.onStarted?.(machine);
   try {
-    const timeoutMs = host.backend.bootTimeoutMs;
-    const client = await ControlClient.connect(await machine.connect(timeoutMs), { timeoutMs });
-    return { machine, client };
+    return { machine, client: await connectMachine(machine, host.backend.bootTimeoutMs) };
   } catch (err) {
     await machine.stop(0).catch(() => undefined);
     await host.backend.destroy(id).catch(() => undefined);
