@@ -65,12 +65,14 @@ describe.skipIf(!hasQemu)('AEGIS_BACKEND=qemu aegis run', () => {
     expect(await state()).toBe('running');
     // Stopped for idleness: the VM's memory went to disk, and the next request brings the same guest back.
     await waitFor(async () => (await state()) === 'stopped', { what: 'stopped', timeoutMs: 60_000 });
+    // Left on disk a while: its clock falls that far behind, more than the check below allows.
+    await new Promise((r) => setTimeout(r, 5_000));
     expect(await get()).toMatchObject({ status: 200 });
     const after = await t.aegis(['exec', id, '--', 'sh', '-c', 'cat /tmp/ram-only; date +%s'], { timeoutMs: 60_000 });
     const [kept, guestNow] = after.stdout.trim().split('\n');
     expect(kept).toBe('kept');
     // Its clock stood still while it was on disk; the daemon set it on the way back.
-    expect(Math.abs(Number(guestNow) - Date.now() / 1000)).toBeLessThan(5);
+    expect(Math.abs(Number(guestNow) - Date.now() / 1000)).toBeLessThan(3);
     const logs = await t.aegis(['logs', id]);
     expect(logs.stdout).toMatch(/resumed from its memory snapshot/);
     await t.api('DELETE', `/v1/instances/${id}`);
