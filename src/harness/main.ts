@@ -24,6 +24,10 @@ function graceFromEnv(value: string | undefined): number {
   return value !== undefined && value !== '' && Number.isFinite(n) && n >= 0 ? n : DEFAULT_GRACE_MS;
 }
 
+// Node opens its inspector on SIGUSR1, and anything in the guest allowed to signal PID 1 could then run
+// code inside the harness. A listener of our own replaces Node's handler: the signal does nothing.
+process.on('SIGUSR1', () => undefined); // silent: a workload could send it in a loop
+
 async function main(): Promise<void> {
   const socketPath = process.env.AEGIS_CONTROL_SOCKET;
   const device = process.env.AEGIS_CONTROL_DEVICE;

@@ -183,6 +183,7 @@ export class ProcessTable {
       stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: true, // own process group, so a signal reaches the whole exec tree
       windowsHide: true,
+      ...effectiveIdentity(),
     });
     if (child.pid === undefined) {
       return new Promise((_, reject) => child.once('error', reject));
@@ -300,4 +301,13 @@ function preferAsOomVictim(pid: number): void {
   } catch {
     /* not PID 1 of a machine (tests on the host), or the child already exited */
   }
+}
+
+/**
+ * A sandbox starts the harness with a real uid that is not root (which keeps it non-dumpable); its
+ * children must not inherit that: they run with the effective identity, as if the harness were plain root.
+ */
+function effectiveIdentity(): { uid?: number; gid?: number } {
+  if (process.getuid!() === process.geteuid!()) return {};
+  return { uid: process.geteuid!(), gid: process.getegid!() };
 }

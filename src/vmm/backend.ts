@@ -35,6 +35,8 @@ export interface MachineSpec {
    * keeps its changes across stop and start). Absent: the layer is the machine's and goes with it.
    */
   stateDir?: string;
+  /** Size of the disk that holds the machine's rootfs changes (default DEFAULT_WRITABLE_DISK_MIB). */
+  diskMiB?: number;
   /**
    * With stateDir on a backend with memory snapshots: what the workload running in the machine is (its
    * command, env, release). A saved snapshot is restored only under the same key, else it is discarded.

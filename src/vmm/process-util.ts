@@ -11,15 +11,36 @@ export function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** A connected unix socket, or undefined when nothing listens there (yet). */
+/** open(2) flags Node has no constant for (Linux, every architecture Aegis runs on). */
+const O_PATH = 0o10000000;
+
+/**
+ * A connected unix socket, or undefined when nothing listens there (yet). The path's last component may
+ * be in a directory the guest can write: it is opened without following a symlink and must be a socket,
+ * and the connection goes to that very inode (through /proc/self/fd), so a guest cannot swap in a link
+ * to a host socket between the check and the connect.
+ */
 export function tryConnect(socketPath: string): Promise<net.Socket | undefined> {
+  let fd: number;
+  try {
+    fd = fs.openSync(socketPath, O_PATH | fs.constants.O_NOFOLLOW);
+  } catch {
+    return Promise.resolve(undefined);
+  }
+  const close = () => fs.closeSync(fd);
+  if (!fs.fstatSync(fd).isSocket()) {
+    close();
+    return Promise.resolve(undefined);
+  }
   return new Promise((resolve) => {
-    const s = net.connect(socketPath);
+    const s = net.connect(`/proc/self/fd/${fd}`);
     s.once('connect', () => {
+      close();
       s.removeAllListeners('error');
       resolve(s);
     });
     s.once('error', () => {
+      close();
       s.destroy();
       resolve(undefined);
     });
@@ -32,7 +53,8 @@ export function tryConnect(socketPath: string): Promise<net.Socket | undefined> 
  */
 export async function connectWhenReady(m: {
   id: string;
-  socket: string;
+  /** The socket's path, or a function giving it (undefined while it cannot be known yet). */
+  socket: string | (() => string | undefined);
   ready: () => boolean;
   exited: () => boolean;
   detail: () => string;
@@ -42,8 +64,9 @@ export async function connectWhenReady(m: {
   const deadline = Date.now() + m.timeoutMs;
   for (;;) {
     if (m.exited()) throw new Error(`machine ${m.id} exited before its harness listened${m.detail()}`);
-    if (m.ready()) {
-      const socket = await tryConnect(m.socket);
+    const path = !m.ready() ? undefined : typeof m.socket === 'string' ? m.socket : m.socket();
+    if (path) {
+      const socket = await tryConnect(path);
       if (socket) return socket;
     }
     if (Date.now() > deadline) throw new Error(`machine ${m.id}: harness did not listen within ${m.timeoutMs} ms${m.detail()}`);

@@ -81,7 +81,8 @@ export class TaskRunner {
     await drained;
     const stats = await this.machine.stats().catch(() => undefined);
     if (this.cancelled) return this.finish({ code: null, signal: 'SIGTERM', reason: 'Cancelled', message: 'task was cancelled' });
-    if (stats && stats.oomKills > 0 && (exit.signal === 'SIGKILL' || exit.code === 137)) {
+    // Killed, or the machine lost with it (the OOM killer took the harness when nothing else was left).
+    if (stats && stats.oomKills > 0 && (exit.signal === 'SIGKILL' || exit.code === 137 || exit.error)) {
       const mib = Math.round(stats.memoryLimitBytes / 1024 / 1024);
       return this.finish({ code: exit.code ?? 137, signal: exit.signal, reason: 'OOMKilled', message: `killed: out of memory (limit ${mib} MiB)` });
     }

@@ -11,6 +11,7 @@ import { WHITEOUT_RECORD } from '../../images/layers/unpack-layer.js';
 import { unavailable } from '../../errors/codes.js';
 import { which } from '../../util/which.js';
 import { buildOnce } from '../build-once.js';
+import { stateDiskPath, writableDisk } from '../rootfs/writable-disk.js';
 
 const IMAGE = 'disk.ext4';
 
@@ -40,38 +41,20 @@ export async function makeExt4Image(srcDir: string, image: string): Promise<void
   await promisify(execFile)(mkfs, ['-q', '-F', '-O', '^has_journal', '-N', String(Math.ceil(inodes * 1.1) + 64), '-d', srcDir, image, `${sizeKiB}k`]);
 }
 
-/** Size of a writable disk (state, workspace): sparse, so only what the guest writes takes host space. */
-const WRITABLE_DISK_BYTES = 4 * 1024 * 1024 * 1024;
-
-/** A writable, journaled ext4 disk at `image`, made on first use (empty, or holding `seedDir`'s files). */
-async function writableDisk(image: string, seedDir?: string): Promise<string> {
-  if (fs.existsSync(image)) return image;
-  const mkfs = which('mkfs.ext4');
-  if (!mkfs) throw unavailable('mkfs.ext4 is not installed: apt-get install e2fsprogs');
-  const tmp = `${image}.tmp`;
-  fs.rmSync(tmp, { force: true });
-  fs.closeSync(fs.openSync(tmp, 'w', 0o600));
-  fs.truncateSync(tmp, WRITABLE_DISK_BYTES);
-  // With a journal: this disk is written, and a VM killed mid-write must not leave it unmountable.
-  await promisify(execFile)(mkfs, ['-q', '-F', ...(seedDir ? ['-d', seedDir] : []), tmp]);
-  fs.renameSync(tmp, image);
-  return image;
-}
-
 /** The writable ext4 disk in `stateDir` that holds a machine's upper layer, made (empty, sparse) on first use. */
-export async function stateDisk(stateDir: string): Promise<string> {
+export async function stateDisk(stateDir: string, sizeMiB?: number): Promise<string> {
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  return writableDisk(stateDiskPath(stateDir));
+  return writableDisk(stateDiskPath(stateDir), { sizeMiB });
 }
 
-export const stateDiskPath = (stateDir: string) => path.join(stateDir, 'upper.ext4');
+export { stateDiskPath };
 
 /**
  * An app's /workspace for VMs: a disk beside the workspace directory (`<dir>.ext4`), made on first use
  * with whatever the directory holds. From then on the disk is the workspace; the directory is not synced.
  */
 export async function workspaceDisk(workspaceDir: string): Promise<string> {
-  return writableDisk(workspaceDiskPath(workspaceDir), fs.existsSync(workspaceDir) ? workspaceDir : undefined);
+  return writableDisk(workspaceDiskPath(workspaceDir), fs.existsSync(workspaceDir) ? { seedDir: workspaceDir } : {});
 }
 
 export const workspaceDiskPath = (workspaceDir: string) => `${path.resolve(workspaceDir)}.ext4`;

@@ -1,12 +1,21 @@
 // A machine's cgroups on cgroup v1 (one directory per controller) or v2 (one unified directory):
 // memory and CPU limits, a pids cap, freeze/thaw for pause, and OOM-kill counts.
+//
+// The limits sit on the machine's group, and its processes in a leaf group below it (`guest`). A guest
+// that gets a cgroup namespace of its own (a nested user namespace can make one) and mounts cgroupfs
+// sees its leaf as the root: it may write the leaf's knobs, but the kernel still enforces the machine
+// group's limits above it, which the guest can neither see nor reach.
 import fs from 'node:fs';
 import path from 'node:path';
 
 const ROOT = '/sys/fs/cgroup';
 const PARENT = 'aegis';
+/** The machine group's child that holds its processes. */
+export const LEAF = 'guest';
 const CPU_PERIOD_US = 100_000;
 const PIDS_MAX = 4096;
+/** Share of the host's task limit that all machines together may use: the host keeps the rest. */
+const MACHINES_SHARE_OF_HOST_TASKS = 0.5;
 /** USER_HZ: what /proc/<pid>/stat counts CPU time in (100 on every Linux architecture Aegis runs on). */
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -57,7 +66,7 @@ export class MachineCgroups {
     return new MachineCgroups(version, { ...dirs });
   }
 
-  /** Creates the groups with their limits; returns the cgroup.procs files a process joins by writing its pid. */
+  /** Creates the groups with their limits; returns the leaf's cgroup.procs files a process joins by writing its pid. */
   async create(limits: CgroupLimits): Promise<string[]> {
     // Groups left by a machine of the same id that died with its daemon hold stale limits (and v1 refuses a
     // memory limit above an old memsw limit): start from fresh ones. rmdir fails if processes remain.
@@ -65,19 +74,22 @@ export class MachineCgroups {
     const quota = String(Math.round(limits.vcpus * CPU_PERIOD_US));
     if (this.version === 2) {
       const dir = this.dirs.unified;
-      // Controllers must be enabled on every ancestor's subtree_control to reach the leaf.
+      // Controllers must be enabled on every ancestor's subtree_control to reach the machine group.
       // One write per controller: a controller that cannot be enabled must not keep the others off.
       for (const c of ['memory', 'cpu', 'pids']) tryWrite(path.join(ROOT, 'cgroup.subtree_control'), `+${c}`);
       fs.mkdirSync(path.dirname(dir), { recursive: true });
+      capMachineTasks(path.dirname(dir));
       for (const c of ['memory', 'cpu', 'pids']) tryWrite(path.join(path.dirname(dir), 'cgroup.subtree_control'), `+${c}`);
       fs.mkdirSync(dir, { recursive: true });
       write(path.join(dir, 'memory.max'), String(limits.memoryBytes));
       tryWrite(path.join(dir, 'memory.swap.max'), '0');
       tryWrite(path.join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
       tryWrite(path.join(dir, 'pids.max'), String(PIDS_MAX));
-      return [path.join(dir, 'cgroup.procs')];
+      fs.mkdirSync(path.join(dir, LEAF));
+      return [path.join(dir, LEAF, 'cgroup.procs')];
     }
     for (const dir of Object.values(this.dirs)) fs.mkdirSync(dir, { recursive: true });
+    capMachineTasks(path.dirname(this.dirs.pids));
     const mem = this.dirs.memory;
     write(path.join(mem, 'memory.limit_in_bytes'), String(limits.memoryBytes));
     // Without swap limits a hungry process would swap instead of being OOM-killed at the limit.
@@ -86,7 +98,8 @@ export class MachineCgroups {
     write(path.join(this.dirs.cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
     write(path.join(this.dirs.cpu, 'cpu.cfs_quota_us'), quota);
     tryWrite(path.join(this.dirs.pids, 'pids.max'), String(PIDS_MAX));
-    return Object.values(this.dirs).map((d) => path.join(d, 'cgroup.procs'));
+    for (const dir of Object.values(this.dirs)) fs.mkdirSync(path.join(dir, LEAF));
+    return Object.values(this.dirs).map((d) => path.join(d, LEAF, 'cgroup.procs'));
   }
 
   async freeze(): Promise<void> {
@@ -129,14 +142,18 @@ export class MachineCgroups {
     }
   }
 
+  /** OOM kills in the machine: v2 counts them up the tree; v1 only in the group of the killed process. */
   oomKills(): number {
-    try {
-      const file = this.version === 2 ? path.join(this.dirs.unified, 'memory.events') : path.join(this.dirs.memory, 'memory.oom_control');
-      const m = /^oom_kill (\d+)$/m.exec(fs.readFileSync(file, 'utf8'));
-      return m ? Number(m[1]) : 0;
-    } catch {
-      return 0;
-    }
+    const count = (file: string) => {
+      try {
+        const m = /^oom_kill (\d+)$/m.exec(fs.readFileSync(file, 'utf8'));
+        return m ? Number(m[1]) : 0;
+      } catch {
+        return 0;
+      }
+    };
+    if (this.version === 2) return count(path.join(this.dirs.unified, 'memory.events'));
+    return subtreeDeepestFirst(this.dirs.memory).reduce((sum, group) => sum + count(path.join(group, 'memory.oom_control')), 0);
   }
 
   /**
@@ -150,7 +167,7 @@ export class MachineCgroups {
         return m ? Number(m[1]) : undefined;
       }
       let ticks = 0;
-      for (const pid of fs.readFileSync(path.join(this.dirs.pids, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+      for (const pid of subtreeProcs(this.dirs.pids)) {
         try {
           // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
           const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -166,25 +183,87 @@ export class MachineCgroups {
     }
   }
 
-  /** Removes the groups once their processes are gone; retries while the kernel still counts them busy. */
+  /**
+   * SIGKILLs every process left in the machine's groups, frozen first so that none can fork meanwhile.
+   * Needed when the machine's unshare process died on its own: the harness does not die with it (its
+   * parent-death signal is cleared when it starts with another real uid).
+   */
+  async killAll(): Promise<void> {
+    const procs = () => subtreeProcs(this.version === 2 ? this.dirs.unified : this.dirs.pids);
+    if (procs().length === 0) return;
+    await this.freeze().catch(() => undefined);
+    for (const pid of procs()) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    await this.thaw().catch(() => undefined);
+    const deadline = Date.now() + 2_000;
+    while (procs().length > 0 && Date.now() < deadline) await sleep(10);
+  }
+
+  /** Removes the groups (and any the guest made below its leaf) once their processes are gone. */
   async remove(): Promise<void> {
     for (const dir of Object.values(this.dirs)) {
-      const deadline = Date.now() + 2_000;
-      for (;;) {
-        try {
-          fs.rmdirSync(dir);
-          break;
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') break;
-          if (code !== 'EBUSY' || Date.now() > deadline) throw e;
-          await sleep(10);
-        }
-      }
+      for (const group of subtreeDeepestFirst(dir)) await removeGroup(group);
     }
   }
 
   exists(): boolean {
     return Object.values(this.dirs).some((d) => fs.existsSync(d));
   }
+}
+
+/** rmdir of one group, retried while the kernel still counts it busy (its last tasks are exiting). */
+async function removeGroup(dir: string): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || Date.now() > deadline) throw e;
+      await sleep(10);
+    }
+  }
+}
+
+/** A group and every group below it, children before their parents. */
+function subtreeDeepestFirst(dir: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return [...entries.filter((e) => e.isDirectory()).flatMap((e) => subtreeDeepestFirst(path.join(dir, e.name))), dir];
+}
+
+/** The pids of every process in a group and the groups below it (the guest may make its own). */
+function subtreeProcs(dir: string): string[] {
+  return subtreeDeepestFirst(dir).flatMap((group) => {
+    try {
+      return fs.readFileSync(path.join(group, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * Caps the tasks of all machines together (the `aegis` parent's pids.max) at a share of the host's
+ * limit, so that machines, each within its own cap, can never exhaust the host's pids between them.
+ */
+function capMachineTasks(parentDir: string): void {
+  tryWrite(path.join(parentDir, 'pids.max'), String(machinesTaskCap()));
+}
+
+export function machinesTaskCap(): number {
+  const read = (f: string) => Number(fs.readFileSync(f, 'utf8').trim());
+  const hostLimit = Math.min(read('/proc/sys/kernel/pid_max'), read('/proc/sys/kernel/threads-max'));
+  return Math.floor(hostLimit * MACHINES_SHARE_OF_HOST_TASKS);
 }

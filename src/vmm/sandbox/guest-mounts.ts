@@ -5,18 +5,31 @@ import { invalid } from '../../errors/codes.js';
 export interface GuestMountPaths {
   /** The machine's root mountpoint on the host (the rootfs overlay is already mounted there). */
   root: string;
-  /** The shared /dev template (device nodes, symlinks) and this machine's writable layer over it. */
+  /** The shared /dev template (device nodes, symlinks); this machine's layer over it is on its disk. */
   devTemplate: string;
-  devUpper: string;
-  devWork: string;
+  /** Where the machine's writable disk is mounted (dev-upper/ and dev-work/ hold /dev's changes). */
+  layerDir: string;
   /** The Node runtime, bind-mounted read-only at /.aegis. */
   runtimeDir: string;
-  /** Host dir holding the control socket, bind-mounted at /.aegis-control. */
-  controlDir: string;
   workspaceDir?: string;
+  /** The machine's memory limit: the guest's tmpfs mounts are sized inside it. */
+  memoryMiB: number;
   /** Whether the host has a /proc entry (the kernel is the same); fs.existsSync in practice. */
   hostHas: (procPath: string) => boolean;
 }
+
+/**
+ * tmpfs pages are memory charged to the machine and no OOM kill frees them: sized together well below
+ * the workload's share of the limit, so filling /tmp ends in ENOSPC and leaves room for the harness.
+ */
+export function tmpfsSizes(memoryMiB: number): { tmp: number; shm: number; run: number; sysvShmPages: number } {
+  const mib = (share: number) => Math.max(1, Math.floor(memoryMiB * share));
+  // /dev/shm's share again for System V segments (4 KiB pages), which outlive their processes just as well.
+  return { tmp: mib(1 / 2), shm: mib(1 / 8), run: mib(1 / 16), sysvShmPages: mib(1 / 8) * 256 };
+}
+
+/** The control socket's tmpfs: a socket file is all it holds. */
+const CONTROL_TMPFS = 'size=64k,nr_inodes=16,mode=700';
 
 /** Root-writable, host-wide /proc entries that not every kernel has (CONFIG_MAGIC_SYSRQ, SMP). */
 const OPTIONAL_PROC_RO = ['sysrq-trigger', 'irq'];
@@ -36,10 +49,15 @@ export function assertOverlayPath(p: string, what: string): void {
 
 /** The fstab, in mount order (a mount's parent comes before it). */
 export function guestFstab(p: GuestMountPaths): string {
-  for (const [v, what] of [[p.devTemplate, 'dev template'], [p.devUpper, 'machine dir'], [p.devWork, 'machine dir']] as const) assertOverlayPath(v, what);
+  const devUpper = `${p.layerDir}/dev-upper`;
+  const devWork = `${p.layerDir}/dev-work`;
+  for (const [v, what] of [[p.devTemplate, 'dev template'], [devUpper, 'machine dir'], [devWork, 'machine dir']] as const) assertOverlayPath(v, what);
   const at = (sub: string) => `${p.root}/${sub}`;
+  const size = tmpfsSizes(p.memoryMiB);
   const rows: [string, string, string, string][] = [
-    ['proc', at('proc'), 'proc', 'nosuid,nodev,noexec'],
+    // hidepid=ptraceable: a process sees only the processes it may ptrace, whatever its group, so the
+    // workload never sees the harness (PID 1, non-dumpable, of another real uid): not its memory, fds or env.
+    ['proc', at('proc'), 'proc', 'nosuid,nodev,noexec,hidepid=ptraceable'],
     // Sysctls are host-wide and guarded only by uid 0 (not by a capability): guest root could otherwise set
     // kernel.core_pattern to a pipe that the host kernel runs as host root. Read-only, like container runtimes.
     [at('proc/sys'), at('proc/sys'), 'none', 'bind,ro,nosuid,nodev,noexec'],
@@ -48,13 +66,13 @@ export function guestFstab(p: GuestMountPaths): string {
     // Read-only, and in the machine's own net namespace it lists only lo.
     ['sysfs', at('sys'), 'sysfs', 'ro,nosuid,nodev,noexec'],
     // A writable layer over the shared template: null, zero, full, random, urandom, tty and the fd links.
-    ['overlay', at('dev'), 'overlay', `lowerdir=${p.devTemplate},upperdir=${p.devUpper},workdir=${p.devWork},nosuid`],
+    ['overlay', at('dev'), 'overlay', `lowerdir=${p.devTemplate},upperdir=${devUpper},workdir=${devWork},nosuid`],
     ['devpts', at('dev/pts'), 'devpts', 'newinstance,ptmxmode=0666,mode=0620,nosuid,noexec'],
-    ['tmpfs', at('dev/shm'), 'tmpfs', 'nosuid,nodev,mode=1777'],
-    ['tmpfs', at('tmp'), 'tmpfs', 'nosuid,nodev,mode=1777'],
-    ['tmpfs', at('run'), 'tmpfs', 'nosuid,nodev,mode=755'],
+    ['tmpfs', at('dev/shm'), 'tmpfs', `nosuid,nodev,mode=1777,size=${size.shm}m`],
+    ['tmpfs', at('tmp'), 'tmpfs', `nosuid,nodev,mode=1777,size=${size.tmp}m`],
+    ['tmpfs', at('run'), 'tmpfs', `nosuid,nodev,mode=755,size=${size.run}m`],
     [p.runtimeDir, at('.aegis'), 'none', 'bind,ro,nosuid,nodev'],
-    [p.controlDir, at('.aegis-control'), 'none', 'bind,nosuid,nodev,noexec'],
+    ['tmpfs', at('.aegis-control'), 'tmpfs', `nosuid,nodev,noexec,${CONTROL_TMPFS}`],
   ];
   if (p.workspaceDir) rows.push([p.workspaceDir, at('workspace'), 'none', 'bind,nodev']);
   return rows.map(([src, target, type, opts]) => `${fstabField(src)} ${fstabField(target)} ${type} ${fstabField(opts)} 0 0\n`).join('');

@@ -17,7 +17,10 @@ export interface MachineRecord {
   cgroupDirs?: Record<string, string>;
   /** The guest runtime mounted at /.aegis (so an unused older runtime can be deleted safely). */
   runtimeDir?: string;
-  /** Host path of the harness's control socket. */
+  /**
+   * Host path of the harness's control socket, in records of machines started before the socket moved into
+   * the guest (see sandbox-machine.ts); absent now.
+   */
   socketPath?: string;
   spec: MachineSpec;
   startedAt: string;
@@ -26,15 +29,12 @@ export interface MachineRecord {
 export interface MachineDirs {
   dir: string;
   root: string;
-  upper: string;
-  work: string;
-  /** The machine's writable layer over the shared /dev template. */
-  devUpper: string;
-  devWork: string;
+  /** Where the machine's writable disk is mounted, inside its own mount namespace only. */
+  layer: string;
+  /** The machine's own writable disk, when it has no state dir to keep one in. */
+  disk: string;
   /** The guest's mounts below its root, read by `mount -a` (see guest-mounts.ts). */
   fstab: string;
-  control: string;
-  socket: string;
   console: string;
   state: string;
 }
@@ -44,13 +44,9 @@ export function machineDirs(machinesDir: string, id: string): MachineDirs {
   return {
     dir,
     root: path.join(dir, 'root'),
-    upper: path.join(dir, 'upper'),
-    work: path.join(dir, 'work'),
-    devUpper: path.join(dir, 'dev-upper'),
-    devWork: path.join(dir, 'dev-work'),
+    layer: path.join(dir, 'layer'),
+    disk: path.join(dir, 'upper.ext4'),
     fstab: path.join(dir, 'fstab'),
-    control: path.join(dir, 'control'),
-    socket: path.join(dir, 'control', 'control.sock'),
     console: path.join(dir, 'console.log'),
     state: path.join(dir, 'state.json'),
   };
@@ -73,4 +69,12 @@ export function guestInitPid(unsharePid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The harness's control socket as the host reaches it: through the guest init's root, so the path below it
+ * resolves in the guest's mount namespace (where /.aegis-control is a tmpfs mount the guest cannot move).
+ */
+export function guestControlSocket(initPid: number, guestSocket: string): string {
+  return `/proc/${initPid}/root${guestSocket}`;
 }

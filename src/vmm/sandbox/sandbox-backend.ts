@@ -9,8 +9,9 @@ import type { Backend, BackendCapabilities, BackendProbe, MachineExit, MachineSp
 import { readRuntimeInfo } from '../runtime/node-runtime.js';
 import { cgroupVersion, MachineCgroups } from './cgroups.js';
 import { ensureDevTemplate } from './dev-template.js';
-import { assertOverlayPath, guestFstab } from './guest-mounts.js';
-import { GUEST_CAPABILITIES, GUEST_CONTROL_SOCKET, OUTER_SCRIPT, SETUP_SCRIPT } from './launch-script.js';
+import { assertOverlayPath, guestFstab, tmpfsSizes } from './guest-mounts.js';
+import { GUEST_CAPABILITIES, GUEST_CONTROL_SOCKET, HARNESS_REAL_UID, OUTER_SCRIPT, SETUP_SCRIPT } from './launch-script.js';
+import { stateDiskPath, writableDisk } from '../rootfs/writable-disk.js';
 import { machineDirs, readRecord, writeRecord, type MachineRecord } from './machine-state.js';
 import { pidStartTime } from '../process-util.js';
 import { probeSandbox } from './probe.js';
@@ -52,15 +53,13 @@ export class SandboxBackend implements Backend {
     assertOverlayPath(dirs.dir, 'machine dir');
     if (await this.adopt(spec.id)) throw conflict(`machine ${spec.id} is already running`);
     fs.rmSync(dirs.dir, { recursive: true, force: true });
-    // A state dir keeps the writable layer beyond this machine; overlayfs wants upper and work side by side.
-    if (spec.stateDir) assertOverlayPath(spec.stateDir, 'state dir');
-    const upper = spec.stateDir ? path.join(spec.stateDir, 'upper') : dirs.upper;
-    const work = spec.stateDir ? path.join(spec.stateDir, 'work') : dirs.work;
-    for (const d of [dirs.root, upper, work, dirs.devUpper, dirs.devWork, dirs.control]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    for (const d of [dirs.root, dirs.layer]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    // A state dir keeps the writable disk beyond this machine (an instance's rootfs changes).
+    const disk = spec.stateDir ? await keptStateDisk(spec.stateDir, spec.diskMiB) : await writableDisk(dirs.disk, { sizeMiB: spec.diskMiB, journal: false });
     const devTemplate = await (this.devTemplate ??= ensureDevTemplate(paths.rootfs));
     fs.writeFileSync(
       dirs.fstab,
-      guestFstab({ root: dirs.root, devTemplate, devUpper: dirs.devUpper, devWork: dirs.devWork, runtimeDir, controlDir: dirs.control, workspaceDir: spec.workspaceDir, hostHas: fs.existsSync }),
+      guestFstab({ root: dirs.root, devTemplate, layerDir: dirs.layer, runtimeDir, workspaceDir: spec.workspaceDir, memoryMiB: spec.memoryMiB, hostHas: fs.existsSync }),
       { mode: 0o600 },
     );
 
@@ -70,7 +69,7 @@ export class SandboxBackend implements Backend {
 
     const consoleFd = fs.openSync(dirs.console, 'a', 0o600);
     const lower = [...spec.rootfsLayers].reverse().join(':');
-    const child = spawn('/bin/sh', ['-c', OUTER_SCRIPT, 'aegis-launch', dirs.root, lower, upper, work, dirs.fstab, spec.hostname, this.loader], {
+    const child = spawn('/bin/sh', ['-c', OUTER_SCRIPT, 'aegis-launch', dirs.root, lower, disk, dirs.layer, dirs.fstab, spec.hostname, this.loader, String(HARNESS_REAL_UID), String(tmpfsSizes(spec.memoryMiB).sysvShmPages)], {
       // Its own process group: a Ctrl+C aimed at the daemon's terminal must not reach machines.
       detached: true,
       stdio: ['ignore', consoleFd, consoleFd],
@@ -103,7 +102,6 @@ export class SandboxBackend implements Backend {
       cgroupVersion: version,
       cgroupDirs: cgroups.dirs,
       runtimeDir,
-      socketPath: dirs.socket,
       spec,
       startedAt: new Date().toISOString(),
     };
@@ -123,11 +121,36 @@ export class SandboxBackend implements Backend {
     const running = await this.adopt(id);
     if (running) await running.stop(0);
     const record = readRecord(dirs.state);
-    await (record ? recordedCgroups(record) : MachineCgroups.forMachine(id, cgroupVersion() ?? 1)).remove();
+    const cgroups = record ? recordedCgroups(record) : MachineCgroups.forMachine(id, cgroupVersion() ?? 1);
+    await cgroups.killAll(); // what outlived the machine's unshare process
+    await cgroups.remove();
     fs.rmSync(dirs.dir, { recursive: true, force: true });
   }
 }
 
 function recordedCgroups(record: MachineRecord): MachineCgroups {
   return record.cgroupDirs ? MachineCgroups.fromDirs(record.cgroupVersion, record.cgroupDirs) : MachineCgroups.forMachine(record.id, record.cgroupVersion);
+}
+
+/**
+ * The instance's disk in its state dir. A state dir from before disks holds its rootfs changes as plain
+ * upper/ and work/ directories: the first boot moves them onto a new disk, so nothing is lost.
+ */
+async function keptStateDisk(stateDir: string, sizeMiB: number | undefined): Promise<string> {
+  const image = stateDiskPath(stateDir);
+  const oldUpper = path.join(stateDir, 'upper');
+  if (fs.existsSync(image) || !fs.existsSync(oldUpper)) return writableDisk(image, { sizeMiB });
+  const staging = path.join(stateDir, 'migrate');
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(staging, { mode: 0o700 });
+  fs.renameSync(oldUpper, path.join(staging, 'upper'));
+  try {
+    await writableDisk(image, { sizeMiB, seedDir: staging });
+  } catch (err) {
+    fs.renameSync(path.join(staging, 'upper'), oldUpper);
+    throw err;
+  }
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.rmSync(path.join(stateDir, 'work'), { recursive: true, force: true });
+  return image;
 }

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { MachineStateError, type Machine, type MachineExit, type MachineState, type MachineStats } from '../backend.js';
 import type { MachineCgroups } from './cgroups.js';
-import { guestInitPid, type MachineDirs, type MachineRecord } from './machine-state.js';
+import { GUEST_CONTROL_SOCKET } from './launch-script.js';
+import { guestControlSocket, guestInitPid, type MachineDirs, type MachineRecord } from './machine-state.js';
 import { pidStartTime } from '../process-util.js';
 import { connectWhenReady, signal } from '../process-util.js';
 
@@ -29,6 +30,7 @@ export class SandboxMachine implements Machine {
     this.exited = (childExit ?? this.pollUntilGone()).then(async (e) => {
       // The groups die with the machine; keep the OOM count the reconciler may still ask for.
       this.finalOomKills = cgroups.oomKills();
+      await cgroups.killAll();
       await cgroups.remove().catch(() => undefined);
       this.exit = e;
       return e;
@@ -52,7 +54,14 @@ export class SandboxMachine implements Machine {
   }
 
   async connect(timeoutMs = 30_000): Promise<Duplex> {
-    return connectWhenReady({ id: this.id, socket: this.dirs.socket, ready: () => fs.existsSync(this.dirs.socket), exited: () => !!this.exit, detail: () => this.consoleTail(), timeoutMs, pollMs: 3 });
+    return connectWhenReady({ id: this.id, socket: () => this.socketPath(), ready: () => true, exited: () => !!this.exit, detail: () => this.consoleTail(), timeoutMs, pollMs: 3 });
+  }
+
+  /** The harness's socket seen from the host; undefined until the guest's PID 1 exists. */
+  private socketPath(): string | undefined {
+    if (this.record.socketPath) return this.record.socketPath; // a machine started by an older aegisd
+    const init = guestInitPid(this.pid);
+    return init === undefined ? undefined : guestControlSocket(init, GUEST_CONTROL_SOCKET);
   }
 
   async pause(): Promise<void> {

@@ -6,10 +6,9 @@ import { fstabField, guestFstab, type GuestMountPaths } from '../../../src/vmm/s
 const base: GuestMountPaths = {
   root: '/h/m/root',
   devTemplate: '/h/dev-template',
-  devUpper: '/h/m/dev-upper',
-  devWork: '/h/m/dev-work',
+  layerDir: '/h/m/layer',
   runtimeDir: '/h/runtime/abc',
-  controlDir: '/h/m/control',
+  memoryMiB: 256,
   hostHas: () => true,
 };
 
@@ -30,6 +29,9 @@ describe('guest fstab', () => {
     expect(targets).toEqual(['proc', 'proc/sys', 'proc/sysrq-trigger', 'proc/irq', 'sys', 'dev', 'dev/pts', 'dev/shm', 'tmp', 'run', '.aegis', '.aegis-control'].map((t) => `/h/m/root/${t}`));
     expect(lines.find((l) => l.includes('/.aegis '))).toMatch(/^\/h\/runtime\/abc \S+ none bind,ro,/);
     expect(lines.every((l) => l.split(' ').length === 6)).toBe(true);
+    // The guest's tmpfs mounts are sized inside its memory; the control socket's tmpfs holds a socket only.
+    expect(lines.find((l) => l.includes('/tmp '))).toMatch(/size=128m/);
+    expect(lines.find((l) => l.includes('/.aegis-control '))).toMatch(/^tmpfs \S+ tmpfs \S*size=64k/);
     const withWs = guestFstab({ ...base, workspaceDir: '/my work' }).trim().split('\n');
     expect(withWs.at(-1)).toBe('/my\\040work /h/m/root/workspace none bind,nodev 0 0');
   });
@@ -47,6 +49,6 @@ describe('guest fstab', () => {
   });
 
   it.each(['/a,b', '/a:b'])('refuses overlay paths overlayfs cannot parse (%s)', (bad) => {
-    expect(() => guestFstab({ ...base, devUpper: bad })).toThrow(AegisError);
+    expect(() => guestFstab({ ...base, layerDir: bad })).toThrow(AegisError);
   });
 });

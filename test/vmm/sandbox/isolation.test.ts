@@ -1,11 +1,12 @@
 // What a sandbox machine's guest sees: its own PID 1, root, hostname, network, mounts — and none of the host's.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MachineCgroups } from '../../../src/vmm/sandbox/cgroups.js';
 import { fstabField } from '../../../src/vmm/sandbox/guest-mounts.js';
-import { guestInitPid } from '../../../src/vmm/sandbox/machine-state.js';
+import { guestInitPid, machineDirs } from '../../../src/vmm/sandbox/machine-state.js';
 import { guestRun, sandboxFixture, type SandboxFixture } from './sandbox-fixture.js';
 
 /** Every host process's mountinfo lines that mention `needle` (the machine's mounts live in its own namespace). */
@@ -38,15 +39,17 @@ describe('sandbox isolation', () => {
 
   it('runs the harness as PID 1 of its own pid namespace', async () => {
     const { client, machine } = await fx.boot();
-    const cmdline = (await guestRun(client, ['cat', '/proc/1/cmdline'])).out.split('\0');
+    // On the host, the guest's PID 1 is the unshare process's only child, and it is the harness.
+    const init = guestInitPid(machine.pid)!;
+    const cmdline = fs.readFileSync(`/proc/${init}/cmdline`, 'utf8').split('\0');
     expect(cmdline).toContain('/.aegis/bin/node');
     expect(cmdline).toContain('/.aegis/harness/aegis-harness.mjs');
-    // Only the guest's own processes are visible: PID 1, the exec'd shell and ps itself.
+    expect(fs.readFileSync(`/proc/${init}/status`, 'utf8')).toMatch(/^NSpid:\s+\d+\s+1$/m);
+    // Only the workload's own processes are visible (the exec'd shell and ls), not even the harness.
     const pids = (await guestRun(client, ['sh', '-c', 'ls /proc | grep -E "^[0-9]+$"'])).out.split('\n').filter(Boolean).map(Number);
-    expect(pids).toContain(1);
+    expect(pids).not.toContain(1);
+    expect(pids.length).toBeGreaterThan(0);
     expect(pids.length).toBeLessThan(10);
-    // On the host, the guest's PID 1 is the unshare process's only child.
-    expect(guestInitPid(machine.pid)).toBeGreaterThan(1);
   });
 
   it('roots the guest in its rootfs: the host / is invisible', async () => {
@@ -73,16 +76,19 @@ describe('sandbox isolation', () => {
     expect(os.hostname()).not.toBe(id);
   });
 
-  it('keeps guest writes in the machine layer: the base rootfs and the runtime stay untouched', async () => {
-    const { client, id } = await fx.boot();
+  it('keeps guest writes on the machine disk: the base rootfs and the runtime stay untouched', async () => {
+    const { client, id, machine } = await fx.boot();
     const r = await guestRun(client, ['sh', '-c', 'echo guest > /etc/guest-write && rm /bin/ls && echo ok']);
     expect(r.out).toBe('ok\n');
     expect(fs.existsSync(path.join(fx.baseRootfs, 'etc', 'guest-write'))).toBe(false);
     expect(fs.lstatSync(path.join(fx.baseRootfs, 'bin', 'ls')).isSymbolicLink()).toBe(true);
-    expect(fs.readFileSync(path.join(fx.paths.machines, id, 'upper', 'etc', 'guest-write'), 'utf8')).toBe('guest\n');
     // The runtime is mounted read-only.
     expect((await guestRun(client, ['touch', '/.aegis/x'])).code).not.toBe(0);
     expect(fs.existsSync(path.join(fx.runtimeDir, 'x'))).toBe(false);
+    // The write is in the upper layer on the machine's own disk image (read without mounting it).
+    await machine.stop(0);
+    const disk = machineDirs(fx.paths.machines, id).disk;
+    expect(execFileSync('debugfs', ['-R', 'cat /upper/etc/guest-write', disk], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).toBe('guest\n');
   });
 
   it('gives the guest writable /tmp /run /var, a minimal /dev and the workspace dir (even with a space in its path)', async () => {
@@ -112,8 +118,8 @@ describe('sandbox isolation', () => {
   it('does not leak the host environment into the guest', async () => {
     process.env.AEGIS_TEST_CANARY = 'leaked';
     try {
-      const { client } = await fx.boot();
-      const env = (await guestRun(client, ['sh', '-c', 'tr "\\000" "\\n" < /proc/1/environ'])).out;
+      const { machine } = await fx.boot();
+      const env = fs.readFileSync(`/proc/${guestInitPid(machine.pid)}/environ`, 'utf8').replace(/\0/g, '\n');
       expect(env).not.toContain('AEGIS_TEST_CANARY');
       expect(env).not.toContain('NODE_EXTRA_CA_CERTS');
       expect(env).toContain('AEGIS_CONTROL_SOCKET=/.aegis-control/control.sock');

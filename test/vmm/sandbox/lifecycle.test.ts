@@ -3,12 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MachineStateError } from '../../../src/vmm/backend.js';
-import { MachineCgroups } from '../../../src/vmm/sandbox/cgroups.js';
-import { readRecord } from '../../../src/vmm/sandbox/machine-state.js';
+import { LEAF, MachineCgroups } from '../../../src/vmm/sandbox/cgroups.js';
+import { GUEST_CONTROL_SOCKET } from '../../../src/vmm/sandbox/launch-script.js';
+import { guestControlSocket, guestInitPid, readRecord } from '../../../src/vmm/sandbox/machine-state.js';
 import { pidStartTime } from '../../../src/vmm/process-util.js';
 import { SandboxBackend } from '../../../src/vmm/sandbox/sandbox-backend.js';
 import { waitFor } from '../../support/temp-home.js';
-import { sandboxFixture, type SandboxFixture } from './sandbox-fixture.js';
+import { guestRun, sandboxFixture, type SandboxFixture } from './sandbox-fixture.js';
 
 const read = (dir: string, file: string) => fs.readFileSync(path.join(dir, file), 'utf8').trim();
 
@@ -36,17 +37,19 @@ describe('sandbox machine lifecycle', () => {
       expect(read(cg.dirs.unified, 'cpu.max')).toBe('200000 100000');
       expect(read(cg.dirs.unified, 'pids.max')).toBe('4096');
     }
-    // Every process of the machine is inside: the unshare parent and the guest's PID 1.
-    const procs = read(cg.version === 1 ? cg.dirs.memory : cg.dirs.unified, 'cgroup.procs').split('\n').map(Number);
+    // Every process of the machine is in the leaf below the limits: the unshare parent and the guest's PID 1.
+    const machineDir = cg.version === 1 ? cg.dirs.memory : cg.dirs.unified;
+    const procs = read(path.join(machineDir, LEAF), 'cgroup.procs').split('\n').map(Number);
     const m = (await fx.backend.adopt(id))!;
     expect(procs).toContain(m.pid);
     expect(procs.length).toBeGreaterThanOrEqual(2);
+    expect(read(machineDir, 'cgroup.procs')).toBe('');
   });
 
   it('pause freezes every guest process (a counter stops advancing) and resume lets it continue', async () => {
     const { id, machine, client } = await fx.boot();
-    // The counter lives in the machine's upper layer, so the host can read it while the guest is frozen.
-    const counter = path.join(fx.paths.machines, id, 'upper', 'root', 'n');
+    // The host reads the counter through the guest's root, which needs nothing of the frozen guest.
+    const counter = `/proc/${guestInitPid(machine.pid)}/root/root/n`;
     client.exec({ argv: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /root/n.tmp; mv /root/n.tmp /root/n; done'], env: {}, stdin: false }).stdout.resume();
     const value = () => (fs.existsSync(counter) ? Number(fs.readFileSync(counter, 'utf8')) : 0);
     await waitFor(() => value() > 0, { what: 'the counter to start' });
@@ -69,7 +72,9 @@ describe('sandbox machine lifecycle', () => {
     const record = readRecord(path.join(fx.paths.machines, id, 'state.json'))!;
     expect(record).toMatchObject({ backend: 'sandbox', id, pid: machine.pid, runtimeDir: fx.runtimeDir });
     expect(record.pidStartTime).toBe(pidStartTime(machine.pid));
-    expect(fs.existsSync(record.socketPath!)).toBe(true);
+    // The socket is found through the guest's PID 1, not by a path the record keeps.
+    expect(record.socketPath).toBeUndefined();
+    expect(fs.existsSync(guestControlSocket(guestInitPid(machine.pid)!, GUEST_CONTROL_SOCKET))).toBe(true);
     expect(Object.values(record.cgroupDirs!).every((d) => fs.existsSync(d))).toBe(true);
     expect(fs.readdirSync(path.join(fx.paths.machines, id)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
@@ -102,15 +107,16 @@ describe('sandbox machine lifecycle', () => {
   });
 
   it('starts a machine with an id that ran before (stale groups and layers are replaced)', async () => {
-    const { id, machine } = await fx.boot();
-    fs.writeFileSync(path.join(fx.paths.machines, id, 'upper', 'stale'), 'x');
+    const { id, machine, client } = await fx.boot();
+    expect((await guestRun(client, ['touch', '/stale'])).code).toBe(0);
     await machine.stop(0);
     // Groups a crashed daemon left behind, with a smaller limit (v1 refuses a memory limit above memsw).
     await MachineCgroups.forMachine(id).create({ memoryBytes: 16 * 1024 * 1024, vcpus: 1 });
     const again = await fx.backend.start({ id, hostname: id, rootfsLayers: [fx.baseRootfs], memoryMiB: 256, vcpus: 1 });
     try {
       await again.connect(20_000).then((s) => s.destroy());
-      expect(fs.existsSync(path.join(fx.paths.machines, id, 'upper', 'stale'))).toBe(false);
+      expect(fs.existsSync(`/proc/${guestInitPid(again.pid)}/root/bin/sh`)).toBe(true);
+      expect(fs.existsSync(`/proc/${guestInitPid(again.pid)}/root/stale`)).toBe(false);
       expect((await again.stats()).memoryLimitBytes).toBe(256 * 1024 * 1024);
     } finally {
       await again.stop(0);
