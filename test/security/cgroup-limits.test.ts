@@ -27,6 +27,8 @@ describe('cgroup limits a guest cannot raise', () => {
     expect(cg.version).toBe(1); // these hosts; the v2 layout is the same (limits above a leaf)
     const limit = String((64 + 64) * 1024 * 1024);
 
+    // The swap limit first where there is one: v1 refuses a memory limit above it.
+    await guestRun(client, ['/workspace/cgroup-escape', 'memory', 'memory.memsw.limit_in_bytes', '2147483648']);
     const mem = await guestRun(client, ['/workspace/cgroup-escape', 'memory', 'memory.limit_in_bytes', '2147483648']);
     const pids = await guestRun(client, ['/workspace/cgroup-escape', 'pids', 'pids.max', 'max']);
     // The attack itself gets as far as mounting: what it can write is its own leaf.
