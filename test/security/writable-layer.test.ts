@@ -1,7 +1,11 @@
-// Attack: a machine writes far more than it should to its rootfs, /tmp or the control directory, to fill the
-// host's disk or memory. Each is bounded: the guest gets ENOSPC, the host keeps its space.
+// Attack: a machine writes far more than it should to its rootfs, /tmp, the control directory or its console,
+// to fill the host's disk or memory. Each is bounded: the guest gets ENOSPC, the host keeps its space.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ConsoleCap } from '../../src/vmm/console-cap.js';
 import { machineDirs } from '../../src/vmm/sandbox/machine-state.js';
 import { guestRun, sandboxFixture, type SandboxFixture } from '../vmm/sandbox/sandbox-fixture.js';
 
@@ -36,5 +40,35 @@ describe('what a machine may write', () => {
       expect(kib, dir).toBeLessThanOrEqual(maxMiB * 1024);
     }
     expect((await guestRun(client, ['echo', 'alive'])).out).toBe('alive\n');
+  });
+});
+
+describe('a machine console file', () => {
+  it('is cut back to its newest lines whenever a writer pushes it past its limit', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-'));
+    const file = path.join(dir, 'console.log');
+    fs.writeFileSync(file, '');
+    const cap = new ConsoleCap(file, 256 * 1024);
+    // A writer that appends as fast as it can, as a guest kernel flooding its console would.
+    const writer = spawn('sh', ['-c', `exec yes console-flood >> '${file}'`]);
+    try {
+      let largest = 0;
+      for (let i = 0; i < 40; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        largest = Math.max(largest, fs.statSync(file).size);
+      }
+      writer.kill('SIGKILL');
+      await new Promise((r) => writer.once('exit', r));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(cap.cutCount).toBeGreaterThan(0);
+      // Bounded by the limit plus what one burst between two checks adds, not by how long the flood ran.
+      expect(fs.statSync(file).size).toBeLessThan(16 * MIB);
+      expect(largest).toBeLessThan(64 * MIB);
+      expect(fs.readFileSync(file, 'utf8')).toMatch(/^\[aegis: console output passed 262144 bytes; \d+ earlier bytes dropped\]\n(console-flood\n)+/);
+    } finally {
+      writer.kill('SIGKILL');
+      cap.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { MachineStateError, type Machine, type MachineExit, type MachineState, type MachineStats } from '../backend.js';
+import { ConsoleCap } from '../console-cap.js';
 import type { MachineCgroups } from './cgroups.js';
 import { GUEST_CONTROL_SOCKET } from './launch-script.js';
 import { guestControlSocket, guestInitPid, type MachineDirs, type MachineRecord } from './machine-state.js';
@@ -18,6 +19,7 @@ export class SandboxMachine implements Machine {
   private exit: MachineExit | undefined;
   private paused = false;
   private finalOomKills: number | undefined;
+  private readonly consoleCap: ConsoleCap;
 
   constructor(
     readonly record: MachineRecord,
@@ -27,7 +29,9 @@ export class SandboxMachine implements Machine {
     childExit?: Promise<MachineExit>,
   ) {
     this.paused = cgroups.isFrozen();
+    this.consoleCap = new ConsoleCap(dirs.console);
     this.exited = (childExit ?? this.pollUntilGone()).then(async (e) => {
+      this.consoleCap.stop();
       // The groups die with the machine; keep the OOM count the reconciler may still ask for.
       this.finalOomKills = cgroups.oomKills();
       await cgroups.killAll();
