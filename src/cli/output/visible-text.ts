@@ -5,7 +5,6 @@
  * with forged content), DEL, the C1 controls (U+0080–U+009F; some terminals act on them), the Unicode
  * line and paragraph separators and the bidirectional overrides (which reorder what the reader sees).
  */
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** `text` with each unsafe character shown as `\xHH` (or `\uHHHH` above U+00FF); everything else unchanged. */

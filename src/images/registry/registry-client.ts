@@ -262,7 +262,6 @@ export class RegistryClient {
 
 /** Text a registry sent, fit for a one-line error: control characters become spaces, at most 200 characters. */
 function remoteText(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const flat = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
   return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
 }

@@ -57,6 +57,9 @@ export class SandboxBackend implements Backend {
     const upper = spec.stateDir ? path.join(spec.stateDir, 'upper') : dirs.upper;
     const work = spec.stateDir ? path.join(spec.stateDir, 'work') : dirs.work;
     for (const d of [dirs.root, upper, work, dirs.devUpper, dirs.devWork, dirs.control]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    // An upper dir's mode is that of the merged root: the guest's `/` and `/dev` must be 0755 or a non-root
+    // image USER can open nothing at all (the host keeps others out: $AEGIS_HOME/data is 0700).
+    for (const d of [upper, dirs.devUpper]) fs.chmodSync(d, 0o755);
     const devTemplate = await (this.devTemplate ??= ensureDevTemplate(paths.rootfs));
     fs.writeFileSync(
       dirs.fstab,
