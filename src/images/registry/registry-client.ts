@@ -10,7 +10,7 @@ import { apiHost, type RegistryRef } from '../reference.js';
 import { parseAuthChallenge } from './auth-challenge.js';
 import { BodyLimitError, discard, readBounded, type BodyLimits } from './bounded-body.js';
 import type { Credentials } from './docker-credentials.js';
-import { refusalOffRegistry, sameOrigin } from './registry-origins.js';
+import { OFF_REGISTRY_RULE, refusalOffRegistry, sameOrigin, shownOrigin } from './registry-origins.js';
 
 const MANIFEST_LIMITS: BodyLimits = { maxBytes: 4 * 1024 * 1024, timeoutMs: 120_000 };
 const TOKEN_LIMITS: BodyLimits = { maxBytes: 64 * 1024, timeoutMs: 30_000 };
@@ -173,12 +173,12 @@ export class RegistryClient {
       } catch {
         throw refuse(`an invalid location ${JSON.stringify(location.slice(0, 100))}`);
       }
-      if (hops >= MAX_REDIRECTS) throw refuse(`${next.host} after ${MAX_REDIRECTS} redirects already`);
+      if (hops >= MAX_REDIRECTS) throw refuse(`${shownOrigin(next)} after ${MAX_REDIRECTS} redirects already`);
       if (opts.redirects === 'same-origin') {
-        if (!sameOrigin(next, url)) throw refuse(`${next.origin}, another origin`);
+        if (!sameOrigin(next, url)) throw refuse(`${shownOrigin(next)}, another origin`);
       } else {
         const why = sameOrigin(next, this.base) ? undefined : refusalOffRegistry(next, this.base);
-        if (why) throw refuse(why);
+        if (why) throw refuse(`${shownOrigin(next)}, ${why} (${OFF_REGISTRY_RULE})`);
       }
       url = next;
     }
@@ -204,7 +204,7 @@ export class RegistryClient {
     }
     // Asked with or without credentials: a realm is a URL the registry chose, not one to fetch blindly.
     const refusal = refusalOffRegistry(url, this.base);
-    if (refusal) throw upstream(`${this.where()}: refusing its token realm ${url.origin}: ${refusal}`);
+    if (refusal) throw upstream(`${this.where()}: its token realm ${shownOrigin(url)} is ${refusal} (${OFF_REGISTRY_RULE}); not asked`);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     url.searchParams.set('scope', challenge.params.scope ?? `repository:${this.ref.repository}:pull`);
     const res = await this.withRetries(() =>

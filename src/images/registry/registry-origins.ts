@@ -18,13 +18,19 @@ export function sameOrigin(a: URL, b: URL): boolean {
   return a.origin === b.origin;
 }
 
+/** What refusalOffRegistry allows, for error messages. */
+export const OFF_REGISTRY_RULE = "only HTTPS, or the registry's own host when it speaks plain HTTP";
+
 /**
  * Whether a pull from the registry at `registry` may send a request to `target` off the registry's API:
- * a token realm, or where a blob download was redirected. Undefined when it may, else why not.
+ * a token realm, or where a blob download was redirected. Undefined when it may, else what is wrong.
  */
 export function refusalOffRegistry(target: URL, registry: URL): string | undefined {
   if (target.protocol === 'https:') return undefined;
-  if (target.protocol !== 'http:') return `${target.protocol} is not HTTP`;
+  if (target.protocol !== 'http:') return 'not HTTP';
   if (registry.protocol === 'http:' && target.hostname === registry.hostname) return undefined;
-  return `${target.host} is another host over plain HTTP (only HTTPS, or the registry's own host when it speaks plain HTTP, is allowed)`;
+  return 'plain HTTP on another host';
 }
+
+/** `scheme://host[:port]` of a URL, also for schemes whose origin is opaque (`file:`). */
+export const shownOrigin = (url: URL): string => `${url.protocol}//${url.host}`;
