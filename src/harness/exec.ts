@@ -13,6 +13,7 @@ import {
 import { FRAME_CONTENT_TYPE, HEADERS } from '../protocol/routes.js';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION } from '../protocol/version.js';
 import { resolveCommand } from './command-path.js';
+import { resolveRunAs, type RunAs } from './run-as.js';
 import type { HarnessContext } from './context.js';
 import type { TrackedProcess } from './process.js';
 import { streamProcessFrames } from './process-stream.js';
@@ -21,14 +22,28 @@ import { isOpen, sendError } from './respond.js';
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The child's environment: defaults, then exactly what the request gives. Never the harness's own env. */
-export function childEnv(requested: Record<string, string>): Record<string, string> {
-  return { PATH: DEFAULT_PATH, HOME: '/root', HOSTNAME: os.hostname(), ...requested };
+export function childEnv(requested: Record<string, string>, home = '/root'): Record<string, string> {
+  return { PATH: DEFAULT_PATH, HOME: home, HOSTNAME: os.hostname(), ...requested };
 }
 
 type Failure = { code: number; message: string };
 
-/** Checks the cwd and finds the executable; a failure carries the shell's exit code and stderr line. */
-function prepare(req: ExecRequest, env: Record<string, string>): { file: string; cwd: string } | Failure {
+interface Prepared {
+  file: string;
+  cwd: string;
+  env: Record<string, string>;
+  runAs?: RunAs;
+}
+
+/** Resolves the user, checks the cwd and finds the executable; a failure carries the shell's exit code and stderr line. */
+function prepare(req: ExecRequest): Prepared | Failure {
+  let runAs: RunAs | undefined;
+  if (req.user !== undefined) {
+    const resolved = resolveRunAs(req.user);
+    if ('error' in resolved) return { code: 126, message: `aegis: user ${JSON.stringify(req.user)}: ${resolved.error}` };
+    runAs = resolved;
+  }
+  const env = childEnv(req.env, runAs?.home);
   const cwd = req.cwd ?? '/';
   let isDir = false;
   try {
@@ -40,7 +55,7 @@ function prepare(req: ExecRequest, env: Record<string, string>): { file: string;
   const argv0 = req.argv[0];
   const found = resolveCommand(argv0, env.PATH ?? DEFAULT_PATH, cwd);
   if (!found.ok) return { code: found.code, message: `aegis: ${argv0}: ${found.reason}` };
-  return { file: found.file, cwd };
+  return { file: found.file, cwd, env, ...(runAs ? { runAs } : {}) };
 }
 
 function spawnFailure(argv0: string, err: NodeJS.ErrnoException): Failure {
@@ -108,13 +123,13 @@ export async function handleExec(stream: ServerHttp2Stream, headers: IncomingHtt
   }
 
   const execId = ctx.procs.newExecId();
-  const env = childEnv(req.env);
-  const prepared = prepare(req, env);
+  const prepared = prepare(req);
   let proc: TrackedProcess | undefined;
   let failure: Failure | undefined;
   if ('file' in prepared) {
+    const { file, env, cwd, runAs } = prepared;
     try {
-      proc = await ctx.procs.spawn(execId, { file: prepared.file, argv: req.argv, env, cwd: prepared.cwd, stdin: req.stdin, main });
+      proc = await ctx.procs.spawn(execId, { file, argv: req.argv, env, cwd, stdin: req.stdin, main, ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
     } catch (err) {
       failure = spawnFailure(req.argv[0], err as NodeJS.ErrnoException);
     }

@@ -27,6 +27,9 @@ export interface SpawnSpec {
   cwd: string;
   stdin: boolean;
   main: boolean;
+  /** Credentials to run with (both or neither); absent = the harness's own. */
+  uid?: number;
+  gid?: number;
 }
 
 /** Normalises `TERM`, `sigterm` or `SIGTERM` to a signal name Node knows; undefined when unknown. */
@@ -180,10 +183,10 @@ export class ProcessTable {
       argv0: spec.argv[0],
       env: spec.env,
       cwd: spec.cwd,
+      ...(spec.uid !== undefined && spec.gid !== undefined ? { uid: spec.uid, gid: spec.gid } : effectiveIdentity()),
       stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: true, // own process group, so a signal reaches the whole exec tree
       windowsHide: true,
-      ...effectiveIdentity(),
     });
     if (child.pid === undefined) {
       return new Promise((_, reject) => child.once('error', reject));

@@ -12,7 +12,7 @@ import { assertRunsHere, parseImageConfig, parseManifest, selectPlatform, type D
 import type { PullPolicy, PullProgress } from './pull-policy.js';
 import { parseImageRef, type ImageRef } from './reference.js';
 import { lookupCredentials } from './registry/docker-credentials.js';
-import { isLoopbackRegistry } from './registry/registry-client.js';
+import { isLoopbackHost } from './registry/registry-origins.js';
 import { DockerArchiveSource } from './sources/docker-archive-source.js';
 import type { ImageSource } from './sources/image-source.js';
 import { OciLayoutSource } from './sources/oci-layout-source.js';
@@ -207,7 +207,7 @@ export class ImageStore {
     if (ref.kind === 'docker-archive') return new DockerArchiveSource(ref);
     const insecure = this.opts.insecureRegistries ?? [];
     return new RegistrySource(ref, {
-      plainHttp: isLoopbackRegistry(ref.registry) || insecure.includes(ref.registry),
+      plainHttp: isLoopbackHost(ref.registry) || insecure.includes(ref.registry),
       credentials: lookupCredentials(ref.registry, this.opts.dockerConfigFile),
       ...(this.opts.retry ? { attempts: this.opts.retry.attempts, retryDelayMs: this.opts.retry.delayMs } : {}),
     });

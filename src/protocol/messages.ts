@@ -13,6 +13,11 @@ export interface ExecRequest {
   stdin: boolean;
   /** The machine's main process: survives the loss of its stream and is reported by health. */
   main?: boolean;
+  /**
+   * Run as this user (`uid`, `uid:gid`, `name`, `name:group`; see user-spec.ts), resolved in the guest;
+   * absent = as the harness (root). Its home becomes the default HOME.
+   */
+  user?: string;
 }
 
 /** First frame of an exec stream, once the process exists. */
@@ -156,7 +161,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Checks the shape of a decoded ExecRequest, ignoring unknown fields (they may come from a newer host). */
 export function checkExecRequest(value: unknown): ExecRequest {
   if (!isRecord(value)) throw new Error('exec request must be an object');
-  const { argv, env, cwd, stdin, main } = value;
+  const { argv, env, cwd, stdin, main, user } = value;
   if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) {
     throw new Error('exec request: argv must be a non-empty array of strings');
   }
@@ -175,12 +180,17 @@ export function checkExecRequest(value: unknown): ExecRequest {
   }
   if (typeof stdin !== 'boolean') throw new Error('exec request: stdin must be a boolean');
   if (main !== undefined && typeof main !== 'boolean') throw new Error('exec request: main must be a boolean');
+  // The form is checked where it is resolved (harness/run-as.ts), so a bad image USER fails like a bad command.
+  if (user !== undefined && (typeof user !== 'string' || user === '' || user.length > 256)) {
+    throw new Error('exec request: user must be a non-empty string of at most 256 characters');
+  }
   return {
     argv: argv as string[],
     env: env as Record<string, string>,
     ...(cwd !== undefined ? { cwd: cwd as string } : {}),
     stdin,
     ...(main !== undefined ? { main: main as boolean } : {}),
+    ...(user !== undefined ? { user: user as string } : {}),
   };
 }
 

@@ -29,7 +29,7 @@ function fields<T>(table: Fields<T>): Record<string, Presence> {
 
 /** Field tables of the JSON messages; a field added to an interface fails the build until listed here. */
 const MESSAGES = {
-  ExecRequest: fields<ExecRequest>({ argv: 'required', env: 'required', cwd: 'optional', stdin: 'required', main: 'optional' }),
+  ExecRequest: fields<ExecRequest>({ argv: 'required', env: 'required', cwd: 'optional', stdin: 'required', main: 'optional', user: 'optional' }),
   ExecStarted: fields<ExecStarted>({ execId: 'required', pid: 'required' }),
   ExecExit: fields<ExecExit>({ code: 'required', signal: 'required', error: 'optional' }),
   ExecErrorFrame: fields<ExecErrorFrame>({ message: 'required' }),

@@ -3,9 +3,10 @@
 /**
  * Major version of the control-channel wire format. Bump it only for an incompatible change
  * (a removed route, a changed frame layout, a field whose meaning changed). Adding an optional
- * field or a new route keeps the major: old peers ignore what they do not know.
+ * field or a new route keeps the major: old peers ignore what they do not know, unless ignoring it is
+ * unsafe: 2 added ExecRequest.user, which a version-1 harness would ignore and run the command as root.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Request header carrying the client's version on every call; the harness echoes its own in replies. */
 export const PROTOCOL_HEADER = 'aegis-protocol';

@@ -10,6 +10,7 @@ import { ENV_KEY_PATTERN, ENV_KEY_RULE, FORBIDDEN_KEYS, nameSchema } from './nam
 import { isPlainObject } from './plain-json.js';
 import { exposeSchema } from './ports.js';
 import { releasePinSchema } from './release.js';
+import { runAsUserSchema } from './run-as-user.js';
 
 export const ALL_SECRETS = '*';
 
@@ -45,6 +46,7 @@ export const appSpecSchema = z
     command: commandSchema.optional().describe('Main process argv; required unless the kit provides one.'),
     expose: exposeSchema.optional().describe("Guest ports to expose; absent = the kit's port, if any."),
     env: envSchema.default({}),
+    user: runAsUserSchema.optional(),
     secrets: secretsAllowListSchema.optional(),
     resources: machineResourcesSchema.optional(),
     idle: idlePolicySchema.optional(),

@@ -10,6 +10,7 @@ import { nameSchema } from './names.js';
 import { isPlainObject } from './plain-json.js';
 import { exposeSchema, portSchema } from './ports.js';
 import { releasePinSchema } from './release.js';
+import { runAsUserSchema } from './run-as-user.js';
 
 export const instanceSpecSchema = z
   .strictObject({
@@ -18,6 +19,7 @@ export const instanceSpecSchema = z
     image: imageRefSchema.optional().describe('Ad-hoc serve only: image to run; absent = the base rootfs.'),
     command: commandSchema.optional().describe('Ad-hoc serve only: main process argv (required then).'),
     expose: exposeSchema.optional().describe('Ad-hoc serve only: ports to expose (at least one).'),
+    user: runAsUserSchema.optional().describe("Ad-hoc serve only: user to run the command as (see App's `user`)."),
     env: envSchema.default({}),
     resources: machineResourcesSchema.optional(),
     idle: idlePolicySchema.optional(),
@@ -25,7 +27,7 @@ export const instanceSpecSchema = z
   .superRefine(
     (spec, ctx) => {
       if (spec.app !== undefined) {
-        for (const field of ['image', 'command', 'expose'] as const) {
+        for (const field of ['image', 'command', 'expose', 'user'] as const) {
           if (spec[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} comes from the app; leave it out when app is set` });
         }
         return;

@@ -6,6 +6,7 @@ import { envSchema } from './env.js';
 import { imageRefSchema, pullPolicySchema } from './image-ref.js';
 import { machineResourcesSchema } from './machine-resources.js';
 import { nameSchema } from './names.js';
+import { runAsUserSchema } from './run-as-user.js';
 
 export const DEFAULT_TASK_TTL_SECONDS = 3600;
 
@@ -15,6 +16,7 @@ export const taskSpecSchema = z
     pull: pullPolicySchema.optional(),
     command: commandSchema,
     env: envSchema.default({}),
+    user: runAsUserSchema.optional(),
     app: nameSchema.optional().describe("App whose secrets (and workspace secrets) the task receives."),
     resources: machineResourcesSchema.optional(),
     ttlSeconds: z

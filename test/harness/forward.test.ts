@@ -1,6 +1,7 @@
 // forward: a byte stream to guest TCP 127.0.0.1:PORT, and a clear error when nothing listens there.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
 import type { ControlClient } from '../../src/vmm/channel/control-client.js';
 import { buildHarness, collect, startHarness, type RunningHarness } from './harness-fixture.js';
 
@@ -53,6 +54,6 @@ describe('forward', () => {
       message: expect.stringContaining(`127.0.0.1:${closedPort}`),
     });
     // The session is fine afterwards.
-    expect((await client.health()).protocol).toBe(1);
+    expect((await client.health()).protocol).toBe(PROTOCOL_VERSION);
   });
 });

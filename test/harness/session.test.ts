@@ -6,6 +6,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { Duplex } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
 import { ControlClient } from '../../src/vmm/channel/control-client.js';
 import { buildHarness, pidAlive, run, startHarness, waitFor, type RunningHarness } from './harness-fixture.js';
 
@@ -31,13 +32,13 @@ describe('connections', () => {
     const h = await harness();
     const client = await h.connect();
     const health = await client.health();
-    expect(health.protocol).toBe(1);
+    expect(health.protocol).toBe(PROTOCOL_VERSION);
     expect(health.pid).toBe(h.proc.pid);
     expect(health.hostname).toBe(os.hostname());
     expect(health.uptimeMs).toBeGreaterThanOrEqual(0);
     expect(health.execs).toEqual([]);
     expect(health.main).toBeNull();
-    expect(client.harness.protocol).toBe(1);
+    expect(client.harness.protocol).toBe(PROTOCOL_VERSION);
     await client.close();
   });
 
@@ -85,9 +86,9 @@ describe('connections', () => {
 
   it('refuses an incompatible protocol version with a clear error', async () => {
     const h = await harness();
-    await expect(h.connect({ protocolVersion: 2 })).rejects.toMatchObject({
+    await expect(h.connect({ protocolVersion: PROTOCOL_VERSION + 1 })).rejects.toMatchObject({
       code: 'PROTOCOL_MISMATCH',
-      message: expect.stringMatching(/host speaks version 2, harness speaks version 1/),
+      message: `aegis control protocol mismatch: host speaks version ${PROTOCOL_VERSION + 1}, harness speaks version ${PROTOCOL_VERSION}; rebuild the harness bundle and restart the machine`,
     });
     // A request with no version header at all is refused too.
     const session = http2.connect('http://aegis-harness', { createConnection: () => net.connect(h.socketPath) });
@@ -124,7 +125,7 @@ describe('connections', () => {
     socket.on('end', () => port.push(null));
     socket.on('close', () => port.destroy());
     const client = await ControlClient.connect(port, { timeoutMs: 3000 });
-    expect((await client.health()).protocol).toBe(1);
+    expect((await client.health()).protocol).toBe(PROTOCOL_VERSION);
     const { stdout, exit } = await run(client, ['sh', '-c', 'head -c 300000 /dev/zero; exit 3']);
     expect(stdout.length).toBe(300_000);
     expect(exit.code).toBe(3);

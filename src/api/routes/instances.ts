@@ -5,6 +5,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { conflict, invalid, notFound } from '../../errors/codes.js';
 import { chunkEntry } from '../../logs/log-entry.js';
+import { parseUserSpec, USER_SPEC_RULE } from '../../protocol/user-spec.js';
 import { effectiveApp } from '../../reconciler/apps/effective-app.js';
 import { INSTANCE_FINALIZER, type InstanceReconciler } from '../../reconciler/controllers/instance.js';
 import { appInstance } from '../../reconciler/instances/app-instance.js';
@@ -17,7 +18,7 @@ import { sourceOf } from '../request-source.js';
 import type { ApiServices } from '../services.js';
 
 interface IdParams { id: string }
-interface ExecBody { command?: unknown; env?: unknown; workdir?: unknown }
+interface ExecBody { command?: unknown; env?: unknown; workdir?: unknown; user?: unknown }
 
 /** An instance by id or name, or the instance serving an app of that name. */
 export function findInstance(s: ApiServices, target: string): StoredResource<InstanceSpec> {
@@ -90,6 +91,7 @@ export function instanceRoutes(instances: InstanceReconciler) {
       if (!Array.isArray(body.command) || body.command.length === 0 || !body.command.every((a) => typeof a === 'string')) throw invalid('exec needs "command": a non-empty array of strings');
       if (body.env !== undefined && (typeof body.env !== 'object' || body.env === null || Object.values(body.env).some((v) => typeof v !== 'string'))) throw invalid('"env" must map names to strings');
       if (body.workdir !== undefined && typeof body.workdir !== 'string') throw invalid('"workdir" must be a string');
+      if (body.user !== undefined && (typeof body.user !== 'string' || !parseUserSpec(body.user))) throw invalid(`"user" must be ${USER_SPEC_RULE}`);
       const rt = instances.runtime(inst.metadata.uid);
       const stopped = () => conflict(`instance ${inst.metadata.uid} is stopped; it starts again on its next connection (or: aegis app serve)`);
       if (!rt) throw stopped();
@@ -98,8 +100,16 @@ export function instanceRoutes(instances: InstanceReconciler) {
       const release = rt.hold();
       const execId = `exec-${crypto.randomBytes(4).toString('hex')}`;
       const stdin = req.headers['content-type']?.startsWith('application/octet-stream') ? (req.body as Readable) : undefined;
+      // By default an exec runs as the server does (the spec's or the image's user).
+      const user = (body.user as string | undefined) ?? rt.user;
       const handle = client.exec(
-        { argv: body.command as string[], env: { ...rt.env, ...((body.env as Record<string, string>) ?? {}) }, ...(body.workdir ? { cwd: body.workdir as string } : {}), stdin: false },
+        {
+          argv: body.command as string[],
+          env: { ...rt.env, ...((body.env as Record<string, string>) ?? {}) },
+          ...(body.workdir ? { cwd: body.workdir as string } : {}),
+          ...(user ? { user } : {}),
+          stdin: false,
+        },
         stdin ? { stdin } : {},
       );
       reply.raw.on('close', () => {

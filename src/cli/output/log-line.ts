@@ -1,4 +1,7 @@
-// How `aegis logs` prints one entry: the bare line when piped, a coloured source tag on a terminal, or raw JSON.
+// How `aegis logs` prints one entry: `[source] line`, coloured on a terminal, or raw JSON. The tag is always
+// there and the line's control characters are escaped, so a machine can neither forge a line from another
+// source (a `[system]` line) nor send escape sequences to the reader's terminal.
+import { visibleText } from './visible-text.js';
 
 export interface LogLineEntry {
   ts: string;
@@ -8,7 +11,7 @@ export interface LogLineEntry {
   line: string;
 }
 
-export type LogLineStyle = 'plain' | 'tagged' | 'color' | 'json';
+export type LogLineStyle = 'tagged' | 'color' | 'json';
 
 const RESET = '\x1b[0m';
 const TAG_COLOR: Record<string, string> = {
@@ -19,25 +22,24 @@ const TAG_COLOR: Record<string, string> = {
 };
 const RED = '\x1b[31m';
 
-/** Plain when stdout is not a terminal (pipes and files get the program's own text); tagged on one, coloured unless NO_COLOR. */
+/** Coloured on a terminal unless NO_COLOR; tagged without colour when piped. */
 export function logLineStyle(opts: { json: boolean; isTTY: boolean | undefined; env: NodeJS.ProcessEnv }): LogLineStyle {
   if (opts.json) return 'json';
-  if (!opts.isTTY) return 'plain';
+  if (!opts.isTTY) return 'tagged';
   // https://no-color.org: any non-empty value turns colour off.
   return opts.env.NO_COLOR ? 'tagged' : 'color';
 }
 
 export function formatLogLine(entry: LogLineEntry, style: LogLineStyle): string {
+  if (style === 'json') return `${JSON.stringify(entry)}\n`;
+  const source = visibleText(entry.source);
+  const text = visibleText(entry.line);
   switch (style) {
-    case 'json':
-      return `${JSON.stringify(entry)}\n`;
-    case 'plain':
-      return `${entry.line}\n`;
     case 'tagged':
-      return `[${entry.source}] ${entry.line}\n`;
+      return `[${source}] ${text}\n`;
     case 'color': {
-      const tag = `${TAG_COLOR[entry.source] ?? ''}[${entry.source}]${RESET}`;
-      const line = entry.stream === 'stderr' ? `${RED}${entry.line}${RESET}` : entry.line;
+      const tag = `${TAG_COLOR[source] ?? ''}[${source}]${RESET}`;
+      const line = entry.stream === 'stderr' ? `${RED}${text}${RESET}` : text;
       return `${tag} ${line}\n`;
     }
   }

@@ -1,18 +1,26 @@
 // The OCI distribution API (pull side) over undici: manifests and blobs of one repository, with the
 // registry's auth challenge answered (anonymous or basic-auth bearer tokens, or plain basic auth).
+// Redirects are followed by hand under the rules of registry-origins.ts, which keep credentials on the registry.
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { AegisError, notFound, upstream } from '../../errors/codes.js';
 import { MANIFEST_ACCEPT } from '../manifest.js';
 import { apiHost, type RegistryRef } from '../reference.js';
 import { parseAuthChallenge } from './auth-challenge.js';
+import { BodyLimitError, discard, readBounded, type BodyLimits } from './bounded-body.js';
 import type { Credentials } from './docker-credentials.js';
+import { OFF_REGISTRY_RULE, refusalOffRegistry, sameOrigin, shownOrigin } from './registry-origins.js';
 
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MANIFEST_LIMITS: BodyLimits = { maxBytes: 4 * 1024 * 1024, timeoutMs: 120_000 };
+const TOKEN_LIMITS: BodyLimits = { maxBytes: 64 * 1024, timeoutMs: 30_000 };
+/** Error bodies are read only for the registry's error code; a bigger or slower one is reported by its status. */
+const ERROR_LIMITS: BodyLimits = { maxBytes: 64 * 1024, timeoutMs: 10_000 };
 const CONNECT_TIMEOUT_MS = 10_000;
 /** A registry that stops sending for this long mid-body is treated as gone (the download resumes on retry). */
 const BODY_TIMEOUT_MS = 60_000;
+const MAX_REDIRECTS = 5;
+const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
 
 export interface RegistryClientOptions {
   /** Whether to speak plain HTTP to this registry (loopback and configured insecure registries). */
@@ -29,15 +37,24 @@ export interface FetchedManifest {
   digest: string;
 }
 
-/** True for hosts only reachable on this machine: plain HTTP is acceptable there. */
-export function isLoopbackRegistry(host: string): boolean {
-  const name = host.replace(/:\d+$/, '');
-  return name === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(name) || name === '[::1]';
+/**
+ * How one GET treats redirects: `same-origin` (manifests, tokens) stays within the origin it started at;
+ * `off-registry` (blobs) may also go to storage that passes refusalOffRegistry, without the Authorization header.
+ */
+type RedirectRule = 'same-origin' | 'off-registry';
+
+interface GetOptions {
+  what: string;
+  headers?: Record<string, string>;
+  /** Sent only to `authOrigin` (and never after a redirect leaves it). */
+  authorization?: string;
+  authOrigin: URL;
+  redirects: RedirectRule;
+  headersTimeoutMs?: number;
 }
 
 export class RegistryClient {
-  private readonly base: string;
-  private readonly dispatcher: Dispatcher;
+  private readonly base: URL;
   private readonly agent: Agent;
   private authorization: string | undefined;
   private readonly attempts: number;
@@ -47,10 +64,8 @@ export class RegistryClient {
     private readonly ref: RegistryRef,
     private readonly opts: RegistryClientOptions,
   ) {
-    this.base = `${opts.plainHttp ? 'http' : 'https'}://${apiHost(ref)}`;
+    this.base = new URL(`${opts.plainHttp ? 'http' : 'https'}://${apiHost(ref)}`);
     this.agent = new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS }, connections: 8 });
-    // Blob GETs are often redirected to object storage; undici drops Authorization when the origin changes.
-    this.dispatcher = this.agent.compose(interceptors.redirect({ maxRedirections: 5 }));
     this.attempts = opts.attempts ?? 3;
     this.retryDelayMs = opts.retryDelayMs ?? 300;
   }
@@ -61,37 +76,36 @@ export class RegistryClient {
 
   /** Fetches a manifest or index by tag or digest; a digest reference is verified against the bytes. */
   async manifest(reference: string): Promise<FetchedManifest> {
-    const res = await this.send(`/v2/${this.ref.repository}/manifests/${reference}`, { accept: MANIFEST_ACCEPT });
-    if (res.statusCode !== 200) await this.fail(res, `manifest ${reference}`);
-    const declared = Number(res.headers['content-length'] ?? 0);
-    if (declared > MAX_MANIFEST_BYTES) {
-      await res.body.dump();
-      throw upstream(`${this.where()}: manifest ${reference} is ${declared} bytes, more than the ${MAX_MANIFEST_BYTES} accepted`);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_MANIFEST_BYTES) {
-        res.body.destroy();
-        throw upstream(`${this.where()}: manifest ${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+    const what = `manifest ${reference}`;
+    const res = await this.send(`/v2/${this.ref.repository}/manifests/${reference}`, what, { accept: MANIFEST_ACCEPT }, 'same-origin');
+    if (res.statusCode !== 200) await this.fail(res, what);
+    let bytes: Buffer;
+    try {
+      bytes = await readBounded(res.body, res.headers['content-length'], MANIFEST_LIMITS);
+    } catch (err) {
+      if (err instanceof BodyLimitError) {
+        throw upstream(
+          err.limit === 'size'
+            ? `${this.where()}: ${what} is larger than the ${MANIFEST_LIMITS.maxBytes} bytes accepted`
+            : `${this.where()}: ${what} did not arrive within ${MANIFEST_LIMITS.timeoutMs / 1000} s`,
+        );
       }
-      chunks.push(chunk as Buffer);
+      throw err;
     }
-    const bytes = Buffer.concat(chunks);
     const digest = `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
     const claimed = header(res, 'docker-content-digest');
     const expected = reference.startsWith('sha256:') ? reference : claimed?.startsWith('sha256:') ? claimed : undefined;
-    if (expected && expected !== digest) throw upstream(`${this.where()}: manifest ${reference}: digest mismatch (expected ${expected}, got ${digest})`);
+    if (expected && expected !== digest) throw upstream(`${this.where()}: ${what}: digest mismatch (expected ${expected}, got ${digest})`);
     return { bytes, mediaType: header(res, 'content-type'), digest };
   }
 
   /** A blob's bytes from `offset` (a Range request; the answer says where it really starts). */
   async blob(digest: string, offset: number): Promise<{ stream: Readable; offset: number }> {
-    const res = await this.send(`/v2/${this.ref.repository}/blobs/${digest}`, offset > 0 ? { range: `bytes=${offset}-` } : {});
+    const what = `blob ${digest}`;
+    const res = await this.send(`/v2/${this.ref.repository}/blobs/${digest}`, what, offset > 0 ? { range: `bytes=${offset}-` } : {}, 'off-registry');
     if (res.statusCode === 206) return { stream: res.body, offset };
     if (res.statusCode === 200) return { stream: res.body, offset: 0 };
-    return this.fail(res, `blob ${digest}`);
+    return this.fail(res, what);
   }
 
   /** Retries `op` on network errors, 429 and 5xx, waiting longer each time. */
@@ -110,19 +124,14 @@ export class RegistryClient {
     return `registry ${this.ref.registry}`;
   }
 
-  /** One GET with auth: on a 401 challenge it authenticates once and repeats the request. */
-  private async send(path: string, headers: Record<string, string>): Promise<Dispatcher.ResponseData> {
+  /** One GET of the registry's API with auth: on a 401 challenge it authenticates once and repeats the request. */
+  private async send(path: string, what: string, headers: Record<string, string>, redirects: RedirectRule): Promise<Dispatcher.ResponseData> {
+    const url = new URL(path, this.base);
     const go = () =>
       this.withRetries(async () => {
-        const res = await request(this.base + path, {
-          method: 'GET',
-          dispatcher: this.dispatcher,
-          headers: { ...headers, ...(this.authorization ? { authorization: this.authorization } : {}) },
-          bodyTimeout: BODY_TIMEOUT_MS,
-          headersTimeout: BODY_TIMEOUT_MS,
-        });
+        const res = await this.get(url, { what, headers, authOrigin: this.base, redirects, ...(this.authorization ? { authorization: this.authorization } : {}) });
         if (res.statusCode === 429 || res.statusCode >= 500) {
-          await res.body.dump();
+          await discard(res.body);
           throw new TransientHttpError(res.statusCode);
         }
         return res;
@@ -131,15 +140,48 @@ export class RegistryClient {
     if (res.statusCode !== 401) return res;
     const hadAuth = this.authorization !== undefined;
     const challenge = header(res, 'www-authenticate');
-    await res.body.dump();
+    await discard(res.body);
     if (hadAuth) this.authorization = undefined;
     await this.authenticate(challenge);
     const again = await go();
     if (again.statusCode === 401) {
-      await again.body.dump();
+      await discard(again.body);
       throw upstream(`${this.where()} refused the credentials for ${this.ref.repository} (401 after authenticating)`);
     }
     return again;
+  }
+
+  /** One GET that follows redirects itself, refusing the ones `opts.redirects` does not allow. */
+  private async get(start: URL, opts: GetOptions): Promise<Dispatcher.ResponseData> {
+    let url = start;
+    for (let hops = 0; ; hops++) {
+      const auth = opts.authorization && sameOrigin(url, opts.authOrigin) ? { authorization: opts.authorization } : {};
+      const res = await request(url, {
+        method: 'GET',
+        dispatcher: this.agent,
+        headers: { ...opts.headers, ...auth },
+        bodyTimeout: BODY_TIMEOUT_MS,
+        headersTimeout: opts.headersTimeoutMs ?? BODY_TIMEOUT_MS,
+      });
+      const location = REDIRECT_CODES.has(res.statusCode) ? header(res, 'location') : undefined;
+      if (location === undefined) return res;
+      await discard(res.body);
+      const refuse = (why: string) => upstream(`${this.where()}: ${opts.what} was redirected to ${why}; not followed`);
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw refuse(`an invalid location ${JSON.stringify(location.slice(0, 100))}`);
+      }
+      if (hops >= MAX_REDIRECTS) throw refuse(`${shownOrigin(next)} after ${MAX_REDIRECTS} redirects already`);
+      if (opts.redirects === 'same-origin') {
+        if (!sameOrigin(next, url)) throw refuse(`${shownOrigin(next)}, another origin`);
+      } else {
+        const why = sameOrigin(next, this.base) ? undefined : refusalOffRegistry(next, this.base);
+        if (why) throw refuse(`${shownOrigin(next)}, ${why} (${OFF_REGISTRY_RULE})`);
+      }
+      url = next;
+    }
   }
 
   private async authenticate(challengeHeader: string | undefined): Promise<void> {
@@ -158,15 +200,18 @@ export class RegistryClient {
     try {
       url = new URL(challenge.params.realm);
     } catch {
-      throw upstream(`${this.where()}: the token realm ${JSON.stringify(challenge.params.realm)} is not a URL`);
+      throw upstream(`${this.where()}: the token realm ${JSON.stringify(challenge.params.realm.slice(0, 100))} is not a URL`);
     }
+    // Asked with or without credentials: a realm is a URL the registry chose, not one to fetch blindly.
+    const refusal = refusalOffRegistry(url, this.base);
+    if (refusal) throw upstream(`${this.where()}: its token realm ${shownOrigin(url)} is ${refusal} (${OFF_REGISTRY_RULE}); not asked`);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     url.searchParams.set('scope', challenge.params.scope ?? `repository:${this.ref.repository}:pull`);
     const res = await this.withRetries(() =>
-      request(url, { method: 'GET', dispatcher: this.dispatcher, headers: basic ? { authorization: basic } : {}, headersTimeout: BODY_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS }),
+      this.get(url, { what: 'the token request', authOrigin: url, redirects: 'same-origin', headersTimeoutMs: TOKEN_LIMITS.timeoutMs, ...(basic ? { authorization: basic } : {}) }),
     );
     if (res.statusCode === 401 || res.statusCode === 403) {
-      await res.body.dump();
+      await discard(res.body);
       throw upstream(
         creds
           ? `${this.where()} refused the credentials for ${this.ref.repository} (token service answered ${res.statusCode})`
@@ -174,10 +219,22 @@ export class RegistryClient {
       );
     }
     if (res.statusCode !== 200) {
-      await res.body.dump();
+      await discard(res.body);
       throw upstream(`${this.where()}: the token service answered ${res.statusCode}`);
     }
-    const body = (await res.body.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown };
+    let body: { token?: unknown; access_token?: unknown } = {};
+    try {
+      body = JSON.parse((await readBounded(res.body, res.headers['content-length'], TOKEN_LIMITS)).toString('utf8')) ?? {};
+    } catch (err) {
+      if (err instanceof BodyLimitError) {
+        throw upstream(
+          err.limit === 'size'
+            ? `${this.where()}: the token service answered more than the ${TOKEN_LIMITS.maxBytes} bytes accepted`
+            : `${this.where()}: the token service did not finish its answer within ${TOKEN_LIMITS.timeoutMs / 1000} s`,
+        );
+      }
+      if (!(err instanceof SyntaxError)) throw err;
+    }
     const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
     if (!token) throw upstream(`${this.where()}: the token service returned no token`);
     this.authorization = `Bearer ${token}`;
@@ -185,16 +242,28 @@ export class RegistryClient {
 
   /** Turns a non-success answer into one line naming the cause (the registry's own error code when it sent one). */
   private async fail(res: Dispatcher.ResponseData, what: string): Promise<never> {
-    const body = (await res.body.json().catch(() => undefined)) as { errors?: { code?: string; message?: string }[] } | undefined;
-    const first = body?.errors?.[0];
-    const detail = first ? `${first.code ?? 'error'}: ${first.message ?? ''}`.trim() : `HTTP ${res.statusCode}`;
+    let body: { errors?: { code?: unknown; message?: unknown }[] } | undefined;
+    try {
+      body = JSON.parse((await readBounded(res.body, res.headers['content-length'], ERROR_LIMITS)).toString('utf8'));
+    } catch {
+      // Too big, too slow or not JSON: the status says enough.
+    }
+    const first = Array.isArray(body?.errors) ? body.errors[0] : undefined;
+    const code = typeof first?.code === 'string' ? remoteText(first.code) : undefined;
+    const detail = first ? `${code ?? 'error'}: ${typeof first.message === 'string' ? remoteText(first.message) : ''}`.trim() : `HTTP ${res.statusCode}`;
     if (res.statusCode === 404) {
-      if (first?.code === 'NAME_UNKNOWN') throw notFound(`${this.where()} has no repository ${this.ref.repository}`);
+      if (code === 'NAME_UNKNOWN') throw notFound(`${this.where()} has no repository ${this.ref.repository}`);
       throw notFound(`${this.where()} has no ${what} in ${this.ref.repository} (${detail})`);
     }
     if (res.statusCode === 403) throw upstream(`${this.where()} denied access to ${this.ref.repository} (${detail})`);
     throw upstream(`${this.where()}: ${what} in ${this.ref.repository} failed (${detail})`);
   }
+}
+
+/** Text a registry sent, fit for a one-line error: control characters become spaces, at most 200 characters. */
+function remoteText(text: string): string {
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
 }
 
 class TransientHttpError extends Error {

@@ -14,6 +14,7 @@ import type { StoredResource } from '../../store/stored-resource.js';
 import { effectiveApp } from '../apps/effective-app.js';
 import { releasesOf, type Release } from '../apps/releases.js';
 import { resolveEnvironment } from '../tasks/environment.js';
+import { runAsUser } from '../tasks/run-as-user.js';
 
 export interface IdleTimes {
   pauseAfterMs: number;
@@ -30,6 +31,8 @@ export interface InstancePlan {
   expose: number[];
   env: Record<string, string>;
   cwd?: string;
+  /** Who the server (and, by default, each exec) runs as: the spec's user, else the image's USER; absent = root. */
+  user?: string;
   resources: MachineResources;
   workspaceDir?: string;
   idle: IdleTimes;
@@ -77,6 +80,7 @@ export async function planInstance(deps: PlanDeps, inst: StoredResource<Instance
       expose: spec.expose ?? [],
       env: { ...imageEnv(image), ...spec.env },
       ...(image?.config.workingDir ? { cwd: image.config.workingDir } : {}),
+      ...runAsUser(spec.user, image),
       resources: resolveResources(spec.resources),
       idle: idleTimes(deps.idleDefaults, spec.idle),
     };
@@ -96,6 +100,7 @@ export async function planInstance(deps: PlanDeps, inst: StoredResource<Instance
     expose: eff.expose,
     env: { ...imageEnv(image), ...resolveEnvironment(store, app.metadata.uid, spec.env) },
     ...(image.config.workingDir ? { cwd: image.config.workingDir } : {}),
+    ...runAsUser(app.spec.user, image),
     resources: spec.resources ?? eff.resources,
     workspaceDir: path.join(deps.workspacesDir, eff.name),
     idle: idleTimes(deps.idleDefaults, spec.idle, app.spec.idle),

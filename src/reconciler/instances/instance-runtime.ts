@@ -62,7 +62,7 @@ const ADOPT_CONNECT_MS = 10_000;
 
 /** What the server in a machine is: a memory snapshot is resumed only while this stays the same. */
 function snapshotKey(plan: InstancePlan): string {
-  const what = { release: plan.release ?? null, image: plan.image?.digest ?? null, command: plan.command, env: plan.env, cwd: plan.cwd ?? null };
+  const what = { release: plan.release ?? null, image: plan.image?.digest ?? null, command: plan.command, env: plan.env, cwd: plan.cwd ?? null, user: plan.user };
   return crypto.createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 32);
 }
 
@@ -129,6 +129,11 @@ export class InstanceRuntime {
   /** The server's environment (image env, secrets, env), which execs start from; empty before the first boot. */
   get env(): Record<string, string> {
     return { ...(this.plan?.env ?? {}) };
+  }
+
+  /** Who the server runs as, which execs default to (undefined: root, or before the first boot). */
+  get user(): string | undefined {
+    return this.plan?.user;
   }
 
   /** What the running machine was booted from (undefined before the first boot). */
@@ -289,7 +294,7 @@ export class InstanceRuntime {
       } else {
         this.copyBootLog(booted.machine);
         this.deps.log.system(`machine ${booted.machine.id} booted`);
-        await this.follow(booted.client, booted.client.exec({ argv: plan.command, env: plan.env, ...(plan.cwd ? { cwd: plan.cwd } : {}), stdin: false, main: true }));
+        await this.follow(booted.client, booted.client.exec({ argv: plan.command, env: plan.env, ...(plan.cwd ? { cwd: plan.cwd } : {}), ...(plan.user ? { user: plan.user } : {}), stdin: false, main: true }));
       }
       if (this.deleted) throw new WakeRefusedError(0, 'the instance is being deleted');
       this.touch();

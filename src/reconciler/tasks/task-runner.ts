@@ -9,6 +9,7 @@ import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ControlClient } from '../../vmm/channel/control-client.js';
 import { resolveEnvironment } from './environment.js';
 import { imageEnv } from '../../images/image-env.js';
+import { runAsUser } from './run-as-user.js';
 import { bootMachine, DEFAULT_MEMORY_MIB, DEFAULT_VCPUS, type MachinePool } from './machine-pool.js';
 import { chunkEntry, splitAtCharBoundary, type LogExit } from '../../logs/log-entry.js';
 import type { LogFile } from '../../logs/log-file.js';
@@ -74,7 +75,14 @@ export class TaskRunner {
     if (this.cancelled) return this.finish({ code: null, signal: null, reason: 'Cancelled', message: 'task was cancelled' });
     this.setStatus((s) => ({ ...s, phase: 'Running', startedAt: new Date().toISOString(), machineId: booted.machine.id }));
 
-    const exec = this.client.exec({ argv: spec.command, env, ...(image?.config.workingDir ? { cwd: image.config.workingDir } : {}), stdin: false, main: true });
+    const exec = this.client.exec({
+      argv: spec.command,
+      env,
+      ...(image?.config.workingDir ? { cwd: image.config.workingDir } : {}),
+      ...runAsUser(spec.user, image),
+      stdin: false,
+      main: true,
+    });
     const drained = Promise.all([this.pump(exec.stdout, 'stdout'), this.pump(exec.stderr, 'stderr')]);
     // exec.exit also settles (with an error) when the machine dies and takes the channel with it.
     const exit = await exec.exit;

@@ -21,6 +21,8 @@ exec unshare --pid --fork --kill-child --mount --net --ipc --uts --cgroup --prop
  */
 export const SETUP_SCRIPT = `
 set -eu
+# upper/ and dev-upper/ give the guest's / and /dev their modes: 0755, whatever the daemon's umask.
+umask 022
 r=$1 l=$4
 # Everything the guest writes to its rootfs lands on this disk, whose size bounds it. Mounted in the
 # machine's own mount namespace: it goes (and its loop device is freed) when the machine's last process does.

@@ -144,6 +144,8 @@ async function keptStateDisk(stateDir: string, sizeMiB: number | undefined): Pro
   fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(staging, { mode: 0o700 });
   fs.renameSync(oldUpper, path.join(staging, 'upper'));
+  // Its mode is that of the guest's `/`: a non-root image USER needs 0755 (older layers were made 0700).
+  fs.chmodSync(path.join(staging, 'upper'), 0o755);
   try {
     await writableDisk(image, { sizeMiB, seedDir: staging });
   } catch (err) {

@@ -4,9 +4,17 @@ import { formatLogLine, logLineStyle } from '../../../src/cli/output/log-line.js
 const entry = { ts: '2026-02-19T10:35:12.000Z', stream: 'stdout' as const, source: 'server', line: 'Serving HTTP on 0.0.0.0 port 80 ...' };
 
 describe('aegis logs output', () => {
-  it('prints only the line when piped, whatever the environment', () => {
+  it('tags every line with its source when piped too, whatever the environment', () => {
     const style = logLineStyle({ json: false, isTTY: false, env: {} });
-    expect(formatLogLine(entry, style)).toBe('Serving HTTP on 0.0.0.0 port 80 ...\n');
+    expect(formatLogLine(entry, style)).toBe('[server] Serving HTTP on 0.0.0.0 port 80 ...\n');
+  });
+
+  it('shows control characters as escapes, keeping tabs', () => {
+    const line = '\x1b[31mred\x1b[0m\tcol\rover\nnext\x7f\u009b\u202eevil';
+    const want = '\\x1b[31mred\\x1b[0m\tcol\\x0dover\\x0anext\\x7f\\x9b\\u202eevil';
+    expect(formatLogLine({ ...entry, line }, 'tagged')).toBe(`[server] ${want}\n`);
+    expect(formatLogLine({ ...entry, stream: 'stderr', line }, 'color')).toBe(`\x1b[2m[server]\x1b[0m \x1b[31m${want}\x1b[0m\n`);
+    expect(formatLogLine({ ...entry, line: 'ünïcödé ✓ 日本' }, 'tagged')).toBe('[server] ünïcödé ✓ 日本\n');
   });
 
   it('tags lines on a terminal, coloured unless NO_COLOR', () => {

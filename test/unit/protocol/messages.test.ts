@@ -25,7 +25,7 @@ describe('protocol version', () => {
   });
 
   it('is compatible only with the same major', () => {
-    expect(PROTOCOL_VERSION).toBe(1);
+    expect(PROTOCOL_VERSION).toBe(2);
     expect(isCompatibleVersion(1, 1)).toBe(true);
     expect(isCompatibleVersion(1, 2)).toBe(false);
     expect(isCompatibleVersion(1, undefined)).toBe(false);

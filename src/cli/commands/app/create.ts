@@ -13,6 +13,8 @@ export class AppCreateCommand extends AegisCommand {
     details: `
       Everything after \`--\` is the command to run inside the machine (it replaces the image's entrypoint and cmd). \`--expose\` may be given several times.
 
+      The command runs as the image's USER unless \`--user\` names another (\`uid[:gid]\` or \`name[:group]\`; \`0\` is root).
+
       \`--kit NAME\` builds the app on an installed kit: its image, command, port and size are the defaults, so \`--image\` and the command may be left out. \`--secret KEY\` (repeatable) limits which secrets the app reads; \`--secret '*'\` allows every app and workspace secret. Without \`--secret\` the app reads all of its own secrets and none of the workspace's; a kit's declared secrets are always readable.
     `,
     examples: [
@@ -26,6 +28,7 @@ export class AppCreateCommand extends AegisCommand {
   kit = Option.String('--kit', { description: 'Installed kit to build on' });
   expose = Option.Array('--expose', [], { description: 'Port to expose (repeatable)' });
   env = Option.Array('--env,-e', [], { description: 'Environment variable K=V (repeatable)' });
+  user = Option.String('--user', { description: "User the command runs as: uid[:gid] or name[:group] (default: the image's USER)" });
   secret = Option.Array('--secret', [], { description: "Secret the app may read (repeatable; '*' for all)" });
   memory = Option.String('--memory', { description: 'Memory in MiB (default 512)', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(16, 65536)]) });
   vcpus = Option.String('--vcpus', { description: 'Virtual CPUs (default 1)', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 64)]) });
@@ -45,6 +48,7 @@ export class AppCreateCommand extends AegisCommand {
       ...(this.command.length ? { command: this.command } : {}),
       ...(expose.length ? { expose } : {}),
       ...(this.env.length ? { env: parseEnvPairs(this.env) } : {}),
+      ...(this.user ? { user: this.user } : {}),
       ...(this.secret.length ? { secrets: this.secret } : {}),
       ...(this.memory || this.vcpus ? { resources: { ...(this.memory ? { memoryMiB: this.memory } : {}), ...(this.vcpus ? { vcpus: this.vcpus } : {}) } } : {}),
     };

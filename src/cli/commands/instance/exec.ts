@@ -12,7 +12,7 @@ export class ExecCommand extends AegisCommand {
     category: 'Instance commands',
     description: 'execute a command inside a running instance',
     details: `
-      TARGET is an instance id or an app name (its serving instance). A paused instance is resumed first and a starting one is waited for; a stopped one is refused (it starts again on its next request). stdout and stderr stream separately and \`aegis exec\` exits with the command's code; 255 when the instance stopped during the command. \`-i\` passes your stdin to the command.
+      TARGET is an instance id or an app name (its serving instance). A paused instance is resumed first and a starting one is waited for; a stopped one is refused (it starts again on its next request). stdout and stderr stream separately and \`aegis exec\` exits with the command's code; 255 when the instance stopped during the command. \`-i\` passes your stdin to the command. The command runs as the instance's server does (its app's \`user\`, else the image's USER, else root); \`--user USER\` (\`uid[:gid]\` or \`name[:group]\`) runs it as another one, \`--user 0\` as root.
     `,
     examples: [
       ['Exec by app name', '$0 exec myapp -- echo hello'],
@@ -23,12 +23,13 @@ export class ExecCommand extends AegisCommand {
   target = Option.String({ name: 'TARGET' });
   env = Option.Array('--env,-e', [], { description: 'Environment variable K=V for the command (repeatable)' });
   workdir = Option.String('--workdir,-w', { description: 'Working directory inside the instance' });
+  user = Option.String('--user,-u', { description: "Run as this user: uid[:gid] or name[:group] (default: the server's user)" });
   interactive = Option.Boolean('-i,--interactive', false, { description: 'Pass stdin to the command' });
   command = Option.Rest({ required: 1 });
 
   async execute(): Promise<number> {
     const { client, stdout, stderr, stdin } = this.context;
-    const request = { command: this.command, ...(this.env.length ? { env: parseEnvPairs(this.env) } : {}), ...(this.workdir ? { workdir: this.workdir } : {}) };
+    const request = { command: this.command, ...(this.env.length ? { env: parseEnvPairs(this.env) } : {}), ...(this.workdir ? { workdir: this.workdir } : {}), ...(this.user ? { user: this.user } : {}) };
     const path = `/v1/instances/${encodeURIComponent(this.target)}/exec`;
     let exit: { code: number | null; signal: string | null; message?: string } | undefined;
     try {

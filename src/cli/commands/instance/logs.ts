@@ -65,7 +65,7 @@ export class LogsCommand extends AegisCommand {
     category: 'Instance commands',
     description: 'stream instance logs',
     details: `
-      TARGET is an app name (its serving instance) or an instance id (\`inst-…\`). Prints the stored history, then with \`--follow\` keeps streaming new lines until Ctrl+C. On a terminal each line is tagged with its source (boot, server, exec, system) and stderr lines are red (no colour with NO_COLOR); piped, only the lines are printed. \`--json\` prints the raw entries.
+      TARGET is an app name (its serving instance) or an instance id (\`inst-…\`). Prints the stored history, then with \`--follow\` keeps streaming new lines until Ctrl+C. Each line starts with its source in brackets (boot, server, exec, system); on a terminal the tag is coloured and stderr lines are red (no colour with NO_COLOR or when piped). Control characters in a line are shown as escapes (\`\\x1b\`), tab excepted, so a machine cannot forge a line or drive your terminal. \`--json\` prints the raw entries.
 
       \`--tail N\` keeps the last N lines of history, \`--since\` takes a duration (10s, 5m, 2h, 1d) or a time (2026-02-19T10:35:00Z), \`--source\` a comma-separated list of sources.
     `,

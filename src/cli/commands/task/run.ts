@@ -22,7 +22,7 @@ export class RunCommand extends AegisCommand {
     details: `
       Without \`--expose\` (task mode) the command runs to completion in a fresh machine: its stdout and stderr stream to yours and \`aegis run\` exits with its exit code. Ctrl+C stops the task and exits 130. A failure before the command starts (no backend, bad image, daemon not running) exits 125; a command that is not found exits 127.
 
-      \`--image REF\` runs in that image instead of the base rootfs (pulled when not cached; \`--pull always|missing|never\`); the command replaces the image's entrypoint and cmd, and the image's environment and working directory apply. \`--env K=V\` sets a variable for the command (repeatable). \`--app APP\` runs with that app's secrets. \`--memory MiB\` and \`--vcpus N\` size the machine; a command that needs more memory than it has is killed (exit 137).
+      \`--image REF\` runs in that image instead of the base rootfs (pulled when not cached; \`--pull always|missing|never\`); the command replaces the image's entrypoint and cmd, and the image's environment and working directory apply. \`--env K=V\` sets a variable for the command (repeatable). The command runs as the image's USER; \`--user USER\` (\`uid\`, \`uid:gid\`, \`name\` or \`name:group\`, names from the image's /etc/passwd and /etc/group) runs it as another one, \`--user 0\` as root. \`--app APP\` runs with that app's secrets. \`--memory MiB\` and \`--vcpus N\` size the machine; a command that needs more memory than it has is killed (exit 137).
     `,
     examples: [
       ['Run a one-shot command', '$0 run -- echo "hello from aegis"'],
@@ -36,6 +36,7 @@ export class RunCommand extends AegisCommand {
   pull = Option.String('--pull', 'missing', { description: 'Pull the image: always, missing (default) or never', validator: t.isEnum(PULL_POLICIES) });
   expose = Option.Array('--expose', [], { description: 'Port to expose; switches to serve mode (repeatable)' });
   env = Option.Array('--env,-e', [], { description: 'Environment variable K=V for the command (repeatable)' });
+  user = Option.String('--user,-u', { description: "Run as this user: uid[:gid] or name[:group] (default: the image's USER, else root)" });
   app = Option.String('--app', { description: "Run with an app's secrets" });
   memory = Option.String('--memory', { description: 'Memory limit in MiB (default 512)', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(16, 65536)]) });
   vcpus = Option.String('--vcpus', { description: 'Virtual CPUs (default 1)', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 64)]) });
@@ -47,7 +48,7 @@ export class RunCommand extends AegisCommand {
     const resources = this.memory || this.vcpus ? { resources: { ...(this.memory ? { memoryMiB: this.memory } : {}), ...(this.vcpus ? { vcpus: this.vcpus } : {}) } } : {};
     const image = this.image ? imageRefFromCli(this.image) : undefined;
     // The task would pull by itself; pulling first shows progress and keeps pull errors apart from run errors.
-    const body = { command: this.command, env: parseEnvPairs(this.env), ...(image ? { image, pull: 'missing' } : {}), ...(this.app ? { app: this.app } : {}), ...resources };
+    const body = { command: this.command, env: parseEnvPairs(this.env), ...(image ? { image, pull: 'missing' } : {}), ...(this.app ? { app: this.app } : {}), ...(this.user ? { user: this.user } : {}), ...resources };
 
     let id: string;
     try {
@@ -95,7 +96,7 @@ export class RunCommand extends AegisCommand {
     let id: string;
     try {
       if (image) await pullImage(client, image, this.pull, stderr, EXIT_NOT_STARTED);
-      const body = { command: this.command, expose, env: parseEnvPairs(this.env), ...(image ? { image } : {}), ...resources };
+      const body = { command: this.command, expose, env: parseEnvPairs(this.env), ...(image ? { image } : {}), ...(this.user ? { user: this.user } : {}), ...resources };
       id = (await client.post<{ metadata: { uid: string } }>('/v1/instances', body, { headers: { 'x-aegis-source': 'cli' } })).metadata.uid;
     } catch (err) {
       if (err instanceof DaemonError || err instanceof DaemonNotRunningError) throw new CliError(err.message, EXIT_NOT_STARTED);
