@@ -5,6 +5,12 @@ import { z } from 'zod';
 import { invalid } from '../errors/codes.js';
 import { durationSchema } from '../resources/duration.js';
 
+// A DNS name or an IP literal (IPv6 in brackets), as it appears in a Host header without its port.
+const hostNameSchema = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .pipe(z.string().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a host name (write it without scheme or port, an IPv6 address in brackets)` }));
+
 export const daemonConfigSchema = z.strictObject({
   images: z
     .strictObject({
@@ -19,8 +25,12 @@ export const daemonConfigSchema = z.strictObject({
       host: z.string().default('127.0.0.1').describe('Address the router and the per-port listeners bind (keep it on loopback).'),
       port: z.number().int().min(0).max(65535).default(8099).describe('Router port (0 picks a free one).'),
       wakeTimeout: durationSchema.default('30s').describe('How long a request waits for a stopped or paused instance to wake before a 503.'),
+      hosts: z
+        .array(hostNameSchema)
+        .default([])
+        .describe('Host names (no port) the router answers besides localhost, *.localhost, 127.0.0.1 and [::1]; any other Host gets 421 (a DNS-rebinding guard).'),
     })
-    .default({ host: '127.0.0.1', port: 8099, wakeTimeout: '30s' }),
+    .prefault({}),
   idle: z
     .strictObject({
       pauseAfter: durationSchema.default('60s').describe('Pause an instance after this long without connections or activity.'),

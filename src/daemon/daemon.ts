@@ -71,7 +71,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
 
   // A router that cannot bind (port taken) leaves the daemon usable for everything else; status says so.
   try {
-    router = await startRouter(runtime.directory, { host: config.router.host, port: config.router.port, wakeTimeoutMs: parseDuration(config.router.wakeTimeout) });
+    router = await startRouter(runtime.directory, { host: config.router.host, port: config.router.port, wakeTimeoutMs: parseDuration(config.router.wakeTimeout), hosts: config.router.hosts });
   } catch (err) {
     api.log.error({ err }, `router cannot listen on ${config.router.host}:${config.router.port}`);
   }

@@ -10,7 +10,8 @@ import { connectUpstream } from './connect-upstream.js';
 import { ConnectionAccounting } from './connection-accounting.js';
 import { requestHeaders, stripHopByHop } from './forward-headers.js';
 import { WakeTimeoutError, type InstanceDirectory, type RouteTarget } from './instance-directory.js';
-import { badGatewayPage, notFoundPage, rawResponse, redirectPage, startingPage, wantsHtml, type Page } from './pages.js';
+import { HostGuard } from './host-guard.js';
+import { badGatewayPage, misdirectedPage, notFoundPage, rawResponse, redirectPage, startingPage, wantsHtml, type Page } from './pages.js';
 import { pickTarget } from './pick-target.js';
 import { splice } from './splice.js';
 
@@ -21,6 +22,8 @@ export interface RouterOptions {
   port: number;
   /** How long a request waits for a waking instance before a 503 (default 30 s). */
   wakeTimeoutMs?: number;
+  /** Host names answered besides the loopback ones (router.hosts). */
+  hosts?: string[];
 }
 
 export interface RunningRouter {
@@ -44,6 +47,8 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
   const host = opts.host ?? '127.0.0.1';
   const wakeTimeoutMs = opts.wakeTimeoutMs ?? DEFAULT_WAKE_TIMEOUT_MS;
   const accounting = new ConnectionAccounting(dir);
+  // The address it listens on is a name no DNS owner controls either (for a router on a LAN address).
+  const guard = new HostGuard([...(opts.hosts ?? []), host.includes(':') ? `[${host}]` : host]);
   // Upgraded sockets leave the HTTP server's bookkeeping; close() must still end them.
   const hijacked = new Set<Duplex>();
   let port = opts.port;
@@ -61,9 +66,13 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
   });
 
   async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (!guard.allows(req.rawHeaders)) {
+      res.shouldKeepAlive = false; // nothing more from a client that came by a name we do not answer
+      return send(res, misdirectedPage(req.headers.host));
+    }
     const html = wantsHtml(req.headers);
     const decision = pickTarget(dir, req.url ?? '/', req.headers);
-    if (decision.kind === 'not-found') return send(res, notFoundPage(decision.wanted, dir.served(), html, port));
+    if (decision.kind === 'not-found') return send(res, notFoundPage(decision.wanted, html, port));
     if (decision.kind === 'redirect') return send(res, redirectPage(decision.location));
     const { target } = decision;
     accounting.attribute(req.socket, target.instance);
@@ -143,9 +152,10 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
     hijacked.add(socket);
     socket.on('close', () => hijacked.delete(socket));
     socket.on('error', () => socket.destroy());
+    if (!guard.allows(req.rawHeaders)) return void socket.end(rawResponse(misdirectedPage(req.headers.host)));
     const html = wantsHtml(req.headers);
     const decision = pickTarget(dir, req.url ?? '/', req.headers);
-    if (decision.kind === 'not-found') return void socket.end(rawResponse(notFoundPage(decision.wanted, dir.served(), html, port)));
+    if (decision.kind === 'not-found') return void socket.end(rawResponse(notFoundPage(decision.wanted, html, port)));
     if (decision.kind === 'redirect') return void socket.end(rawResponse(redirectPage(decision.location)));
     const { target } = decision;
     accounting.attribute(socket, target.instance);

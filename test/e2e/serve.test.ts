@@ -73,7 +73,8 @@ describe('serve mode', { timeout: scaled(30_000) }, () => {
     expect(await get(`${router}/index.html`, { 'x-aegis-app': 'myapp' })).toMatchObject({ status: 200 });
     const unknown = await get(`${router}/`, { 'x-aegis-app': 'other' });
     expect(unknown.status).toBe(404);
-    expect(unknown.body).toContain('myapp');
+    expect(unknown.body).toContain('No app named "other"');
+    expect(unknown.body).not.toContain('myapp');
 
     // The per-port listener reaches the same server.
     const hostPort = (await waitFor(async () => (await instanceOf('myapp'))?.status.endpoints?.[0]?.hostPort, { what: 'endpoint' }))!;
