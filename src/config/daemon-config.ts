@@ -4,6 +4,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { invalid } from '../errors/codes.js';
 import { durationSchema } from '../resources/duration.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../router/connection-limiter.js';
 
 // A DNS name or an IP literal (IPv6 in brackets), as it appears in a Host header without its port.
 const hostNameSchema = z
@@ -29,6 +30,12 @@ export const daemonConfigSchema = z.strictObject({
         .array(hostNameSchema)
         .default([])
         .describe('Host names (no port) the router answers besides localhost, *.localhost, 127.0.0.1 and [::1]; any other Host gets 421 (a DNS-rebinding guard).'),
+      headerTimeout: durationSchema.default('5s').describe('How long a client may take to send a request line and headers before the connection is closed (408).'),
+      requestTimeout: durationSchema.default('10m').describe('How long a client may take to send one whole request, body included (0s: no limit, for slower uploads).'),
+      idleTimeout: durationSchema.default('5m').describe('A router connection with no bytes either way for this long is closed, WebSockets included (0s: never).'),
+      // Well under a 1024 soft fd limit, which the daemon shares with its machines, logs and store.
+      maxConnections: z.number().int().min(1).default(DEFAULT_CONNECTION_LIMITS.total).describe('Open client connections the router and the per-port listeners hold in all; more are dropped.'),
+      maxConnectionsPerClient: z.number().int().min(1).default(DEFAULT_CONNECTION_LIMITS.perClient).describe('Open client connections from one address (every local client is 127.0.0.1); more are dropped.'),
     })
     .prefault({}),
   idle: z
