@@ -181,8 +181,9 @@ describe('serve mode', { timeout: scaled(30_000) }, () => {
     // With two apps served, a request that names none is not guessed.
     const unnamed = await get(`${router}/`);
     expect(unnamed.status).toBe(404);
-    expect(unnamed.body).toContain('myapp');
-    expect(unnamed.body).toContain('second');
+    expect(unnamed.body).toContain('No app was chosen for this request.');
+    expect(unnamed.body).not.toContain('myapp');
+    expect(unnamed.body).not.toContain('second');
     expect((await get(`${router}/`, { host: `third.localhost:${port}` })).status).toBe(404);
   });
 
