@@ -36,17 +36,19 @@ export class HostGuard {
   }
 
   /**
-   * Whether a request with these raw headers may be routed. A request without Host (HTTP/1.0) is let through:
+   * Whether a request with these raw headers may be routed: `allowed`; `malformed` for two Host headers or
+   * one that is not host[:port] (400, RFC 9112 §3.2: the guest might read another Host than the one checked);
+   * `foreign` for a name this router does not answer (421). A request without Host (HTTP/1.0) is allowed:
    * every browser sends one, so it cannot come from a rebound page.
    */
-  allows(rawHeaders: readonly string[]): boolean {
+  check(rawHeaders: readonly string[]): 'allowed' | 'malformed' | 'foreign' {
     const hosts: string[] = [];
     for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'host') hosts.push(rawHeaders[i + 1]!);
-    // Two Host headers (RFC 9112 §3.2 says 400): the guest might read the one not checked here.
-    if (hosts.length > 1) return false;
-    if (hosts.length === 0) return true;
+    if (hosts.length > 1) return 'malformed';
+    if (hosts.length === 0) return 'allowed';
     const name = hostName(hosts[0]!);
-    if (name === undefined) return false;
-    return LOOPBACK_NAMES.has(name) || (name.endsWith('.localhost') && !name.startsWith('.')) || this.extra.has(name);
+    if (name === undefined) return 'malformed';
+    const ours = LOOPBACK_NAMES.has(name) || (name.endsWith('.localhost') && !name.startsWith('.')) || this.extra.has(name);
+    return ours ? 'allowed' : 'foreign';
   }
 }

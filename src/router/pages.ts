@@ -47,16 +47,19 @@ export function notFoundPage(wanted: string | undefined, html: boolean, routerPo
 }
 
 /**
- * 421 Misdirected Request: this server does not answer for that authority (RFC 9110 §15.5.20), which is
- * exactly the case, unlike 403 which would say the name is known but the client not allowed. Plain text
- * whatever the client accepts: nothing of the request is rendered as HTML.
+ * A Host the router refuses. 421 Misdirected Request for a name it does not answer: this server does not
+ * produce responses for that authority (RFC 9110 §15.5.20), which is exactly the case, where 403 would say
+ * the name is known but the client not allowed. 400 for two Host headers or a malformed one (RFC 9112 §3.2).
+ * Plain text whatever the client accepts: nothing of the request is rendered as HTML.
  */
-export function misdirectedPage(host: string | undefined): Page {
+export function refusedHostPage(why: 'malformed' | 'foreign', host: string | undefined): Page {
   const shown = JSON.stringify((host ?? '').slice(0, ECHO_MAX));
   const text =
-    `This router does not answer for Host ${shown}: only localhost, *.localhost, 127.0.0.1, [::1] and the names in ` +
-    `router.hosts of $AEGIS_HOME/config.yaml (a guard against DNS rebinding); one request must carry one Host.\n`;
-  return page(421, false, text, text);
+    why === 'malformed'
+      ? 'A request must carry exactly one Host header, of the form host[:port].\n'
+      : `This router does not answer for Host ${shown}: only localhost, *.localhost, 127.0.0.1, [::1] and the names in ` +
+        `router.hosts of $AEGIS_HOME/config.yaml (a guard against DNS rebinding).\n`;
+  return page(why === 'malformed' ? 400 : 421, false, text, text);
 }
 
 export function startingPage(target: RouteTarget, retryAfterSeconds: number, html: boolean): Page {
@@ -81,7 +84,7 @@ export function redirectPage(location: string): Page {
 
 /** A page as raw HTTP/1.1 bytes, for sockets the HTTP server has handed over (upgrades). */
 export function rawResponse(p: Page): string {
-  const reasons: Record<number, string> = { 421: 'Misdirected Request', 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable', 308: 'Permanent Redirect' };
+  const reasons: Record<number, string> = { 400: 'Bad Request', 421: 'Misdirected Request', 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable', 308: 'Permanent Redirect' };
   const headers = { ...p.headers, 'content-length': String(Buffer.byteLength(p.body)), connection: 'close' };
   const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}`);
   return `HTTP/1.1 ${p.status} ${reasons[p.status] ?? 'Error'}\r\n${lines.join('\r\n')}\r\n\r\n${p.body}`;

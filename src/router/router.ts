@@ -12,7 +12,7 @@ import { requestHeaders, stripHopByHop } from './forward-headers.js';
 import { WakeTimeoutError, type InstanceDirectory, type RouteTarget } from './instance-directory.js';
 import { ConnectionLimiter } from './connection-limiter.js';
 import { HostGuard } from './host-guard.js';
-import { badGatewayPage, misdirectedPage, notFoundPage, rawResponse, redirectPage, startingPage, wantsHtml, type Page } from './pages.js';
+import { badGatewayPage, notFoundPage, rawResponse, redirectPage, refusedHostPage, startingPage, wantsHtml, type Page } from './pages.js';
 import { pickTarget } from './pick-target.js';
 import { splice } from './splice.js';
 
@@ -93,9 +93,10 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
   });
 
   async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (!guard.allows(req.rawHeaders)) {
+    const hostCheck = guard.check(req.rawHeaders);
+    if (hostCheck !== 'allowed') {
       res.shouldKeepAlive = false; // nothing more from a client that came by a name we do not answer
-      return send(res, misdirectedPage(req.headers.host));
+      return send(res, refusedHostPage(hostCheck, req.headers.host));
     }
     const html = wantsHtml(req.headers);
     const decision = pickTarget(dir, req.url ?? '/', req.headers);
@@ -181,7 +182,8 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
     socket.on('error', () => socket.destroy());
     // The HTTP server no longer times this socket out: an upgraded stream gets the same idle limit here.
     if (idleTimeoutMs > 0) (socket as Socket).setTimeout(idleTimeoutMs, () => socket.destroy());
-    if (!guard.allows(req.rawHeaders)) return void socket.end(rawResponse(misdirectedPage(req.headers.host)));
+    const hostCheck = guard.check(req.rawHeaders);
+    if (hostCheck !== 'allowed') return void socket.end(rawResponse(refusedHostPage(hostCheck, req.headers.host)));
     const html = wantsHtml(req.headers);
     const decision = pickTarget(dir, req.url ?? '/', req.headers);
     if (decision.kind === 'not-found') return void socket.end(rawResponse(notFoundPage(decision.wanted, html, port)));
