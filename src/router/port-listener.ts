@@ -32,9 +32,9 @@ export async function listenPort(
   const accounting = new ConnectionAccounting(dir);
   const wakeTimeoutMs = opts.wakeTimeoutMs ?? 30_000;
   const sockets = new Set<net.Socket>();
-  // allowHalfOpen: a client that shuts down its sending side still gets the whole reply.
-  const limiter = opts.limiter ?? new ConnectionLimiter();
   // Raw bytes: no Host to check and no request to time, so the connection caps are this listener's only guard.
+  const limiter = opts.limiter ?? new ConnectionLimiter();
+  // allowHalfOpen: a client that shuts down its sending side still gets the whole reply.
   const server = net.createServer({ allowHalfOpen: true, keepAlive: true }, (socket) => {
     if (!limiter.admit(socket)) return;
     sockets.add(socket);
