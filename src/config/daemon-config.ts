@@ -4,6 +4,13 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { invalid } from '../errors/codes.js';
 import { durationSchema } from '../resources/duration.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../router/connection-limiter.js';
+
+// A DNS name or an IP literal (IPv6 in brackets), as it appears in a Host header without its port.
+const hostNameSchema = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .pipe(z.string().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a host name (write it without scheme or port, an IPv6 address in brackets)` }));
 
 export const daemonConfigSchema = z.strictObject({
   images: z
@@ -19,8 +26,18 @@ export const daemonConfigSchema = z.strictObject({
       host: z.string().default('127.0.0.1').describe('Address the router and the per-port listeners bind (keep it on loopback).'),
       port: z.number().int().min(0).max(65535).default(8099).describe('Router port (0 picks a free one).'),
       wakeTimeout: durationSchema.default('30s').describe('How long a request waits for a stopped or paused instance to wake before a 503.'),
+      hosts: z
+        .array(hostNameSchema)
+        .default([])
+        .describe('Host names (no port) the router answers besides localhost, *.localhost, 127.0.0.1 and [::1]; any other Host gets 421 (a DNS-rebinding guard).'),
+      headerTimeout: durationSchema.default('5s').describe('How long a client may take to send a request line and headers before the connection is closed (408).'),
+      requestTimeout: durationSchema.default('10m').describe('How long a client may take to send one whole request, body included (0s: no limit, for slower uploads).'),
+      idleTimeout: durationSchema.default('5m').describe('A router connection with no bytes either way for this long is closed, WebSockets included (0s: never).'),
+      // Well under a 1024 soft fd limit, which the daemon shares with its machines, logs and store.
+      maxConnections: z.number().int().min(1).default(DEFAULT_CONNECTION_LIMITS.total).describe('Open client connections the router and the per-port listeners hold in all; more are dropped.'),
+      maxConnectionsPerClient: z.number().int().min(1).default(DEFAULT_CONNECTION_LIMITS.perClient).describe('Open client connections from one address (every local client is 127.0.0.1); more are dropped.'),
     })
-    .default({ host: '127.0.0.1', port: 8099, wakeTimeout: '30s' }),
+    .prefault({}),
   idle: z
     .strictObject({
       pauseAfter: durationSchema.default('60s').describe('Pause an instance after this long without connections or activity.'),

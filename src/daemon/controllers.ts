@@ -17,6 +17,7 @@ import { ReleaseReconciler } from '../reconciler/controllers/release.js';
 import { RouterDirectory } from '../reconciler/instances/router-directory.js';
 import type { IdleTimes } from '../reconciler/instances/instance-plan.js';
 import { InstanceLogs } from '../logs/instance-log.js';
+import type { ConnectionLimiter } from '../router/connection-limiter.js';
 import { DaemonPortListeners } from './port-listeners.js';
 import { TaskReconciler } from '../reconciler/controllers/task.js';
 import { MachinePool } from '../reconciler/tasks/machine-pool.js';
@@ -44,7 +45,7 @@ export function registerControllers(deps: {
   /** Booted machines kept ready for tasks (0 disables the pool). */
   warmMachines: number;
   idleDefaults: IdleTimes;
-  listen: { host: string; wakeTimeoutMs: number; routerUrl: () => string | undefined };
+  listen: { host: string; wakeTimeoutMs: number; limiter: ConnectionLimiter; routerUrl: () => string | undefined };
 }): ControllerRuntime {
   const { store, manager } = deps;
   const logs = new TaskLogs(deps.paths.logs);

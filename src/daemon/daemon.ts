@@ -12,6 +12,7 @@ import { ImageStore } from '../images/image-store.js';
 import { eventRoutes } from '../api/routes/events.js';
 import { EventRecorder } from '../reconciler/event-recorder.js';
 import { parseDuration } from '../resources/duration.js';
+import { ConnectionLimiter } from '../router/connection-limiter.js';
 import { startRouter, type RunningRouter } from '../router/router.js';
 import { ControllerManager } from '../reconciler/manager.js';
 import type { Kind } from '../resources/kinds.js';
@@ -53,6 +54,11 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     logger: { level: env.AEGIS_LOG_LEVEL ?? 'info', file: paths.daemonLog },
   });
   let router: RunningRouter | undefined;
+  // One cap on client connections for the router and every port listener: they share this process's fds.
+  const limiter = new ConnectionLimiter(
+    { total: config.router.maxConnections, perClient: config.router.maxConnectionsPerClient },
+    (message) => api.log.warn(`router: ${message}`),
+  );
   const runtime = registerControllers({
     store,
     manager,
@@ -61,7 +67,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     images,
     onError: (kind, key, err, terminal) => api.log.error({ kind, key, terminal, err }, 'reconcile failed'),
     idleDefaults: { pauseAfterMs: parseDuration(config.idle.pauseAfter), stopAfterMs: parseDuration(config.idle.stopAfter) },
-    listen: { host: config.router.host, wakeTimeoutMs: parseDuration(config.router.wakeTimeout), routerUrl: () => router?.url },
+    listen: { host: config.router.host, wakeTimeoutMs: parseDuration(config.router.wakeTimeout), limiter, routerUrl: () => router?.url },
     warmMachines: env.AEGIS_WARM_MACHINES === undefined ? DEFAULT_WARM_MACHINES : Number(env.AEGIS_WARM_MACHINES) || 0,
   });
   for (const register of [...runtime.routes, eventRoutes(events)]) register(api, services);
@@ -71,7 +77,17 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
 
   // A router that cannot bind (port taken) leaves the daemon usable for everything else; status says so.
   try {
-    router = await startRouter(runtime.directory, { host: config.router.host, port: config.router.port, wakeTimeoutMs: parseDuration(config.router.wakeTimeout) });
+    const r = config.router;
+    router = await startRouter(runtime.directory, {
+      host: r.host,
+      port: r.port,
+      wakeTimeoutMs: parseDuration(r.wakeTimeout),
+      hosts: r.hosts,
+      headerTimeoutMs: parseDuration(r.headerTimeout),
+      requestTimeoutMs: parseDuration(r.requestTimeout),
+      idleTimeoutMs: parseDuration(r.idleTimeout),
+      limiter,
+    });
   } catch (err) {
     api.log.error({ err }, `router cannot listen on ${config.router.host}:${config.router.port}`);
   }

@@ -2,6 +2,7 @@
 // a restarted daemon asks for the same host ports again.
 import type { PortListeners } from '../reconciler/controllers/instance.js';
 import type { Endpoint } from '../resources/instance.js';
+import type { ConnectionLimiter } from '../router/connection-limiter.js';
 import type { InstanceDirectory } from '../router/instance-directory.js';
 import { listenPort, type PortListener } from '../router/port-listener.js';
 
@@ -10,7 +11,7 @@ export class DaemonPortListeners implements PortListeners {
 
   constructor(
     private readonly dir: () => InstanceDirectory,
-    private readonly opts: { host: string; wakeTimeoutMs: number; routerUrl: () => string | undefined },
+    private readonly opts: { host: string; wakeTimeoutMs: number; limiter?: ConnectionLimiter; routerUrl: () => string | undefined },
   ) {}
 
   async listen(instance: string, ports: number[], previous: Endpoint[]): Promise<Endpoint[]> {
@@ -21,8 +22,9 @@ export class DaemonPortListeners implements PortListeners {
       const target = { instance, app: instance, port };
       const wanted = previous.find((e) => e.port === port)?.hostPort ?? 0;
       // The old host port may be taken by now: then any free one.
-      const l = await listenPort(this.dir(), target, port, { host: this.opts.host, port: wanted, wakeTimeoutMs: this.opts.wakeTimeoutMs }).catch(() =>
-        listenPort(this.dir(), target, port, { host: this.opts.host, port: 0, wakeTimeoutMs: this.opts.wakeTimeoutMs }),
+      const { host, wakeTimeoutMs, limiter } = this.opts;
+      const l = await listenPort(this.dir(), target, port, { host, port: wanted, wakeTimeoutMs, limiter }).catch(() =>
+        listenPort(this.dir(), target, port, { host, port: 0, wakeTimeoutMs, limiter }),
       );
       listeners.push(l);
       const url = this.opts.routerUrl();

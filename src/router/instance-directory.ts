@@ -12,9 +12,12 @@ export interface RouteTarget {
 }
 
 export interface InstanceDirectory {
-  /** Apps currently served (for 404 pages and the single-instance rule), with their targets. */
+  /** Apps currently served (for the single-instance rule), with their targets. */
   served(): RouteTarget[];
-  /** Target by app name (or instance id); undefined when not served. */
+  /**
+   * Target by app name, else instance name or id; undefined when not served. An app's name means that app's
+   * own instance only, never another instance carrying the name (src/resources/instance-names.ts).
+   */
   byApp(nameOrId: string): RouteTarget | undefined;
   /**
    * Opens a byte stream to the guest port, waking the instance if paused/stopped. Rejects with

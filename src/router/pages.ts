@@ -1,7 +1,11 @@
-// The router's own responses: 404 (what is served), 503 (still waking) and 502 (could not reach it).
+// The router's own responses: 421 (a Host it does not answer), 404 (no such app), 503 (still waking) and 502
+// (could not reach it).
 // Plain text for tools, HTML for browsers (Accept: text/html).
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteTarget } from './instance-directory.js';
+
+/** Host values and names echoed back are cut short: they come from the client. */
+const ECHO_MAX = 100;
 
 export interface Page {
   status: number;
@@ -29,29 +33,33 @@ function page(status: number, html: boolean, text: string, htmlBody: string, ext
   };
 }
 
-/** `routerPort` is the port clients reached the router on, for the example URLs. */
-export function notFoundPage(wanted: string | undefined, served: RouteTarget[], html: boolean, routerPort: number): Page {
-  const apps = [...new Set(served.map((t) => t.app))].sort();
-  const head = wanted === undefined ? 'No app was chosen for this request.' : `No app named "${wanted}" is served here.`;
-  const lines = [head];
-  if (apps.length === 0) lines.push('No apps are served right now.');
-  else {
-    lines.push(`Served apps: ${apps.join(', ')}`);
-    lines.push(`Reach one at http://<app>.localhost:${routerPort}/ or http://127.0.0.1:${routerPort}/app/<app>/`);
-  }
-  const items = apps
-    .map((a) => {
-      const e = escapeHtml(a);
-      const u = encodeURIComponent(a);
-      return `<li><a href="http://${u}.localhost:${routerPort}/">${e}</a> (<a href="/app/${u}/">/app/${e}/</a>)</li>`;
-    })
-    .join('');
+/**
+ * Names only what was asked for: a list of served apps would tell any local user (or a page that got past
+ * the Host check) what runs here. `aegis instance list` is where the operator sees that.
+ */
+export function notFoundPage(wanted: string | undefined, html: boolean, routerPort: number): Page {
+  const head = wanted === undefined ? 'No app was chosen for this request.' : `No app named "${wanted.slice(0, ECHO_MAX)}" is served here.`;
+  const how = `Reach an app at http://<app>.localhost:${routerPort}/ or http://127.0.0.1:${routerPort}/app/<app>/ (aegis instance list shows what is served).`;
   const htmlBody =
     `<!doctype html><html><head><meta charset="utf-8"><title>Not found</title></head><body>` +
-    `<h1>${escapeHtml(head)}</h1>` +
-    (apps.length === 0 ? '<p>No apps are served right now.</p>' : `<p>Served apps:</p><ul>${items}</ul>`) +
-    `</body></html>\n`;
-  return page(404, html, lines.join('\n') + '\n', htmlBody);
+    `<h1>${escapeHtml(head)}</h1><p>${escapeHtml(how)}</p></body></html>\n`;
+  return page(404, html, `${head}\n${how}\n`, htmlBody);
+}
+
+/**
+ * A Host the router refuses. 421 Misdirected Request for a name it does not answer: this server does not
+ * produce responses for that authority (RFC 9110 §15.5.20), which is exactly the case, where 403 would say
+ * the name is known but the client not allowed. 400 for two Host headers or a malformed one (RFC 9112 §3.2).
+ * Plain text whatever the client accepts: nothing of the request is rendered as HTML.
+ */
+export function refusedHostPage(why: 'malformed' | 'foreign', host: string | undefined): Page {
+  const shown = JSON.stringify((host ?? '').slice(0, ECHO_MAX));
+  const text =
+    why === 'malformed'
+      ? 'A request must carry exactly one Host header, of the form host[:port].\n'
+      : `This router does not answer for Host ${shown}: only localhost, *.localhost, 127.0.0.1, [::1] and the names in ` +
+        `router.hosts of $AEGIS_HOME/config.yaml (a guard against DNS rebinding).\n`;
+  return page(why === 'malformed' ? 400 : 421, false, text, text);
 }
 
 export function startingPage(target: RouteTarget, retryAfterSeconds: number, html: boolean): Page {
@@ -76,7 +84,7 @@ export function redirectPage(location: string): Page {
 
 /** A page as raw HTTP/1.1 bytes, for sockets the HTTP server has handed over (upgrades). */
 export function rawResponse(p: Page): string {
-  const reasons: Record<number, string> = { 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable', 308: 'Permanent Redirect' };
+  const reasons: Record<number, string> = { 400: 'Bad Request', 421: 'Misdirected Request', 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable', 308: 'Permanent Redirect' };
   const headers = { ...p.headers, 'content-length': String(Buffer.byteLength(p.body)), connection: 'close' };
   const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}`);
   return `HTTP/1.1 ${p.status} ${reasons[p.status] ?? 'Error'}\r\n${lines.join('\r\n')}\r\n\r\n${p.body}`;

@@ -1,6 +1,7 @@
 // Decides which app a request is for. Every explicit choice (host, prefix, header) that names an app
 // not served is a 404: falling back to "some instance" would serve one app's traffic to another.
 import type { IncomingHttpHeaders } from 'node:http';
+import { hostName } from './host-guard.js';
 import type { InstanceDirectory, RouteTarget } from './instance-directory.js';
 
 export type RouteDecision =
@@ -14,13 +15,8 @@ const PREFIX = '/app/';
 
 /** `web.localhost:8099` → `web`; undefined for any other host. */
 export function appFromHost(host: string | undefined): string | undefined {
-  if (!host) return undefined;
-  let name = host.trim().toLowerCase();
-  if (name.startsWith('[')) return undefined; // an IPv6 literal never names an app
-  const colon = name.lastIndexOf(':');
-  if (colon >= 0) name = name.slice(0, colon);
-  if (name.endsWith('.')) name = name.slice(0, -1);
-  if (!name.endsWith('.localhost')) return undefined;
+  const name = host === undefined ? undefined : hostName(host);
+  if (name === undefined || !name.endsWith('.localhost')) return undefined;
   const app = name.slice(0, -'.localhost'.length);
   return app === '' ? undefined : app;
 }

@@ -2,6 +2,7 @@
 // address across pause/stop/restart. Each connection wakes the instance, then bytes pass untouched.
 import net from 'node:net';
 import { connectUpstream } from './connect-upstream.js';
+import { ConnectionLimiter } from './connection-limiter.js';
 import { ConnectionAccounting } from './connection-accounting.js';
 import type { InstanceDirectory, RouteTarget } from './instance-directory.js';
 import { splice } from './splice.js';
@@ -13,6 +14,8 @@ export interface PortListenerOptions {
   port?: number;
   /** How long a connection waits for a waking instance before it is closed (default 30 s). */
   wakeTimeoutMs?: number;
+  /** Connection caps shared with the router (the daemon's); default caps of its own otherwise. */
+  limiter?: ConnectionLimiter;
 }
 
 export interface PortListener {
@@ -29,8 +32,11 @@ export async function listenPort(
   const accounting = new ConnectionAccounting(dir);
   const wakeTimeoutMs = opts.wakeTimeoutMs ?? 30_000;
   const sockets = new Set<net.Socket>();
+  // Raw bytes: no Host to check and no request to time, so the connection caps are this listener's only guard.
+  const limiter = opts.limiter ?? new ConnectionLimiter();
   // allowHalfOpen: a client that shuts down its sending side still gets the whole reply.
   const server = net.createServer({ allowHalfOpen: true, keepAlive: true }, (socket) => {
+    if (!limiter.admit(socket)) return;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());

@@ -10,7 +10,9 @@ import { connectUpstream } from './connect-upstream.js';
 import { ConnectionAccounting } from './connection-accounting.js';
 import { requestHeaders, stripHopByHop } from './forward-headers.js';
 import { WakeTimeoutError, type InstanceDirectory, type RouteTarget } from './instance-directory.js';
-import { badGatewayPage, notFoundPage, rawResponse, redirectPage, startingPage, wantsHtml, type Page } from './pages.js';
+import { ConnectionLimiter } from './connection-limiter.js';
+import { HostGuard } from './host-guard.js';
+import { badGatewayPage, notFoundPage, rawResponse, redirectPage, refusedHostPage, startingPage, wantsHtml, type Page } from './pages.js';
 import { pickTarget } from './pick-target.js';
 import { splice } from './splice.js';
 
@@ -21,6 +23,16 @@ export interface RouterOptions {
   port: number;
   /** How long a request waits for a waking instance before a 503 (default 30 s). */
   wakeTimeoutMs?: number;
+  /** Host names answered besides the loopback ones (router.hosts). */
+  hosts?: string[];
+  /** Request line and headers must arrive within this (default 5 s), else 408 and close. */
+  headerTimeoutMs?: number;
+  /** A whole request, body included, must arrive within this (default 10 min; 0: no limit). */
+  requestTimeoutMs?: number;
+  /** A connection with no bytes either way for this long is closed (default 5 min; 0: never). */
+  idleTimeoutMs?: number;
+  /** Shared with the port listeners in the daemon; the router makes its own with the default caps otherwise. */
+  limiter?: ConnectionLimiter;
 }
 
 export interface RunningRouter {
@@ -30,6 +42,9 @@ export interface RunningRouter {
 }
 
 const DEFAULT_WAKE_TIMEOUT_MS = 30_000;
+const DEFAULT_HEADER_TIMEOUT_MS = 5_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 10 * 60_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 
 function send(res: http.ServerResponse, p: Page): void {
   res.writeHead(p.status, { ...p.headers, 'content-length': Buffer.byteLength(p.body) });
@@ -44,14 +59,31 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
   const host = opts.host ?? '127.0.0.1';
   const wakeTimeoutMs = opts.wakeTimeoutMs ?? DEFAULT_WAKE_TIMEOUT_MS;
   const accounting = new ConnectionAccounting(dir);
+  // The address it listens on is a name no DNS owner controls either (for a router on a LAN address).
+  const guard = new HostGuard([...(opts.hosts ?? []), host.includes(':') ? `[${host}]` : host]);
+  const limiter = opts.limiter ?? new ConnectionLimiter();
   // Upgraded sockets leave the HTTP server's bookkeeping; close() must still end them.
   const hijacked = new Set<Duplex>();
   let port = opts.port;
 
-  // requestTimeout 0: a large upload or a slow client is not a reason to cut the request.
-  const server = http.createServer({ keepAlive: true, requestTimeout: 0 });
+  // Slowloris guards: a client gets headerTimeout for its headers and requestTimeout for a whole request
+  // (long, for big uploads). Node checks both every connectionsCheckingInterval, so that is kept short.
+  const headerTimeoutMs = opts.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS;
+  const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const server = http.createServer({
+    keepAlive: true,
+    // Node refuses a header timeout longer than a (non-zero) request timeout.
+    headersTimeout: requestTimeoutMs > 0 ? Math.min(headerTimeoutMs, requestTimeoutMs) : headerTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headerTimeoutMs / 4))),
+  });
   // Short: an idle keep-alive socket counts as an open connection, which keeps its instance from pausing.
   server.keepAliveTimeout = 5_000;
+  // No bytes either way for this long: the socket is destroyed (a streaming response that still sends is not idle).
+  server.timeout = idleTimeoutMs;
+  // Registered after the HTTP server's own listener: a refused socket is closed before it is read from.
+  server.on('connection', (socket: Socket) => void limiter.admit(socket));
 
   server.on('request', (req, res) => {
     void handleRequest(req, res);
@@ -61,9 +93,14 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
   });
 
   async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const hostCheck = guard.check(req.rawHeaders);
+    if (hostCheck !== 'allowed') {
+      res.shouldKeepAlive = false; // nothing more from a client that came by a name we do not answer
+      return send(res, refusedHostPage(hostCheck, req.headers.host));
+    }
     const html = wantsHtml(req.headers);
     const decision = pickTarget(dir, req.url ?? '/', req.headers);
-    if (decision.kind === 'not-found') return send(res, notFoundPage(decision.wanted, dir.served(), html, port));
+    if (decision.kind === 'not-found') return send(res, notFoundPage(decision.wanted, html, port));
     if (decision.kind === 'redirect') return send(res, redirectPage(decision.location));
     const { target } = decision;
     accounting.attribute(req.socket, target.instance);
@@ -143,9 +180,13 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
     hijacked.add(socket);
     socket.on('close', () => hijacked.delete(socket));
     socket.on('error', () => socket.destroy());
+    // The HTTP server no longer times this socket out: an upgraded stream gets the same idle limit here.
+    if (idleTimeoutMs > 0) (socket as Socket).setTimeout(idleTimeoutMs, () => socket.destroy());
+    const hostCheck = guard.check(req.rawHeaders);
+    if (hostCheck !== 'allowed') return void socket.end(rawResponse(refusedHostPage(hostCheck, req.headers.host)));
     const html = wantsHtml(req.headers);
     const decision = pickTarget(dir, req.url ?? '/', req.headers);
-    if (decision.kind === 'not-found') return void socket.end(rawResponse(notFoundPage(decision.wanted, dir.served(), html, port)));
+    if (decision.kind === 'not-found') return void socket.end(rawResponse(notFoundPage(decision.wanted, html, port)));
     if (decision.kind === 'redirect') return void socket.end(rawResponse(redirectPage(decision.location)));
     const { target } = decision;
     accounting.attribute(socket, target.instance);

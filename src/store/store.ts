@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
 import { conflict, notFound } from '../errors/codes.js';
 import { KINDS, kindInfo, validateSpec, type Kind } from '../resources/kinds.js';
+import { instanceNameProblem } from '../resources/instance-names.js';
 import { isIdFor, newId, validateName } from '../resources/names.js';
 import { migrate } from './migrate.js';
 import { SecretBox } from './secret-box.js';
@@ -138,6 +139,7 @@ export class Store {
       validateName(name, `${kindInfo[kind].singular} name`);
       if (this.get(kind, name)) throw conflict(`${kindInfo[kind].singular} "${name}" already exists`);
       let spec = validateSpec(kind, input.spec) as Record<string, unknown>;
+      if (kind === 'Instance') this.checkInstanceName(name, spec);
       if (kind === 'Secret') spec = sealSecretData(this.box, name, spec, undefined);
       const now = new Date().toISOString();
       const rv = this.nextRevision();
@@ -162,6 +164,7 @@ export class Store {
       let spec = cur.spec;
       if (input.spec !== undefined) {
         spec = validateSpec(kind, input.spec) as Record<string, unknown>;
+        if (kind === 'Instance') this.checkInstanceName(cur.metadata.name, spec);
         if (kind === 'Secret') spec = sealSecretData(this.box, cur.metadata.name, spec, cur.spec);
       }
       const specChanged = JSON.stringify(spec) !== JSON.stringify(cur.spec);
@@ -227,6 +230,12 @@ export class Store {
   revealSecret(nameOrId: string): Record<string, string> {
     const s = this.mustGet('Secret', nameOrId);
     return revealSecretData(this.box, s.metadata.name, s.spec);
+  }
+
+  // Every writer (apply, a watched directory, the resources API) passes here, so no path can squat an app's name.
+  private checkInstanceName(name: string, spec: Record<string, unknown>): void {
+    const problem = instanceNameProblem(name, spec.app as string | undefined, (app) => this.get('App', app)?.metadata.name === app);
+    if (problem) throw conflict(problem);
   }
 
   private setFinalizers(kind: Kind, nameOrId: string, change: (f: string[]) => string[]): void {

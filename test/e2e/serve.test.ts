@@ -73,7 +73,8 @@ describe('serve mode', { timeout: scaled(30_000) }, () => {
     expect(await get(`${router}/index.html`, { 'x-aegis-app': 'myapp' })).toMatchObject({ status: 200 });
     const unknown = await get(`${router}/`, { 'x-aegis-app': 'other' });
     expect(unknown.status).toBe(404);
-    expect(unknown.body).toContain('myapp');
+    expect(unknown.body).toContain('No app named "other"');
+    expect(unknown.body).not.toContain('myapp');
 
     // The per-port listener reaches the same server.
     const hostPort = (await waitFor(async () => (await instanceOf('myapp'))?.status.endpoints?.[0]?.hostPort, { what: 'endpoint' }))!;
@@ -180,8 +181,9 @@ describe('serve mode', { timeout: scaled(30_000) }, () => {
     // With two apps served, a request that names none is not guessed.
     const unnamed = await get(`${router}/`);
     expect(unnamed.status).toBe(404);
-    expect(unnamed.body).toContain('myapp');
-    expect(unnamed.body).toContain('second');
+    expect(unnamed.body).toContain('No app was chosen for this request.');
+    expect(unnamed.body).not.toContain('myapp');
+    expect(unnamed.body).not.toContain('second');
     expect((await get(`${router}/`, { host: `third.localhost:${port}` })).status).toBe(404);
   });
 

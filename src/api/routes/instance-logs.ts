@@ -8,6 +8,7 @@ import { tryParseDuration } from '../../resources/duration.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import { appInstance } from '../../reconciler/instances/app-instance.js';
 import type { ApiServices } from '../services.js';
+import { findInstance } from './instances.js';
 
 interface LogQuery {
   follow?: string;
@@ -27,8 +28,9 @@ export function instanceLogRoutes(logs: InstanceLogs) {
       return reply.type('application/x-ndjson').send(Readable.from(ndjson(entries), { objectMode: false }));
     };
 
+    // Resolved like exec: an app's name means that app's instance, whatever other instance is called so.
     app.get<{ Params: { id: string }; Querystring: LogQuery }>('/v1/instances/:id/logs', async (req, reply) =>
-      stream(s.store.mustGet('Instance', req.params.id), req, reply),
+      stream(findInstance(s, req.params.id) as StoredResource, req, reply),
     );
 
     app.get<{ Params: { app: string }; Querystring: LogQuery }>('/v1/apps/:app/logs', async (req, reply) => {

@@ -8,7 +8,7 @@ import { chunkEntry } from '../../logs/log-entry.js';
 import { parseUserSpec, USER_SPEC_RULE } from '../../protocol/user-spec.js';
 import { effectiveApp } from '../../reconciler/apps/effective-app.js';
 import { INSTANCE_FINALIZER, type InstanceReconciler } from '../../reconciler/controllers/instance.js';
-import { appInstance } from '../../reconciler/instances/app-instance.js';
+import { appInstance, instanceByName } from '../../reconciler/instances/app-instance.js';
 import { pickRelease } from '../../reconciler/instances/instance-plan.js';
 import type { AppSpec } from '../../resources/app.js';
 import type { InstanceSpec } from '../../resources/instance.js';
@@ -20,14 +20,14 @@ import type { ApiServices } from '../services.js';
 interface IdParams { id: string }
 interface ExecBody { command?: unknown; env?: unknown; workdir?: unknown; user?: unknown }
 
-/** An instance by id or name, or the instance serving an app of that name. */
+/**
+ * The instance TARGET means: an app's name (or id) always means that app's own instance, never another
+ * instance that happens to carry the name; an instance's name or id otherwise (src/resources/instance-names.ts).
+ */
 export function findInstance(s: ApiServices, target: string): StoredResource<InstanceSpec> {
-  const direct = s.store.get<InstanceSpec>('Instance', target);
-  if (direct) return direct;
-  const app = s.store.get('App', target);
-  const served = app && appInstance(s.store, app.metadata.name);
-  if (served) return served;
-  throw notFound(app ? `app "${app.metadata.name}" has no instance (serve it with: aegis app serve ${app.metadata.name})` : `no instance or app named "${target}"`);
+  const { app, instance } = instanceByName(s.store, target);
+  if (instance) return instance;
+  throw notFound(app !== undefined ? `app "${app}" has no instance (serve it with: aegis app serve ${app})` : `no instance or app named "${target}"`);
 }
 
 function execRequest(req: FastifyRequest): ExecBody {

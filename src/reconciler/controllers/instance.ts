@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ImageStore } from '../../images/image-store.js';
 import { setCondition } from '../../resources/conditions.js';
 import type { Endpoint, InstanceSpec, InstanceStatus } from '../../resources/instance.js';
+import type { NamedInstance } from '../../resources/instance-names.js';
 import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import type { Machine } from '../../vmm/backend.js';
@@ -23,11 +24,7 @@ const ACTIVITY_WRITE_MS = 2_000;
 
 type Instance = StoredResource<InstanceSpec, InstanceStatus>;
 
-export interface ManagedInstance {
-  uid: string;
-  name: string;
-  /** The app name (an ad-hoc instance's own name). */
-  app: string;
+export interface ManagedInstance extends NamedInstance {
   ports: number[];
 }
 
@@ -85,6 +82,11 @@ export class InstanceReconciler {
     this.timer.unref();
   }
 
+  /** The name of the App called (or with id) `nameOrId`, if there is one. */
+  appNamed(nameOrId: string): string | undefined {
+    return this.deps.store.get('App', nameOrId)?.metadata.name;
+  }
+
   /** The runtime of an instance this daemon manages (by uid). */
   runtime(uid: string): InstanceRuntime | undefined {
     return this.entries.get(uid)?.runtime;
@@ -107,7 +109,7 @@ export class InstanceReconciler {
     for (const uid of this.entries.keys()) {
       const inst = this.deps.store.get<InstanceSpec>('Instance', uid);
       if (!inst || inst.metadata.deletionTimestamp) continue;
-      out.push({ uid, name: inst.metadata.name, app: inst.spec.app ?? inst.metadata.name, ports: exposedPorts(this.deps.store, inst.spec) });
+      out.push({ uid, name: inst.metadata.name, app: inst.spec.app, sequence: inst.metadata.sequence, deleting: false, ports: exposedPorts(this.deps.store, inst.spec) });
     }
     return out;
   }

@@ -3,11 +3,15 @@
 import type { Duplex } from 'node:stream';
 import { WakeTimeoutError, type InstanceDirectory, type RouteTarget } from '../../router/instance-directory.js';
 import { ChannelError } from '../../vmm/channel/channel-error.js';
-import type { InstanceReconciler } from '../controllers/instance.js';
+import { resolveInstanceName } from '../../resources/instance-names.js';
+import type { InstanceReconciler, ManagedInstance } from '../controllers/instance.js';
 import { WakeRefusedError } from './instance-runtime.js';
 
 /** Right after a boot the server may not listen yet: refused forwards are retried this often. */
 const REFUSED_RETRY_MS = 50;
+
+// Ad-hoc instances have no app: they go by their own name (in pages, logs and the guest's hostname alike).
+const routeTarget = (m: ManagedInstance): RouteTarget => ({ instance: m.uid, app: m.app ?? m.name, port: m.ports[0]! });
 
 export class RouterDirectory implements InstanceDirectory {
   constructor(private readonly instances: InstanceReconciler) {}
@@ -16,12 +20,13 @@ export class RouterDirectory implements InstanceDirectory {
     return this.instances
       .managed()
       .filter((m) => m.ports.length > 0)
-      .map((m) => ({ instance: m.uid, app: m.app, port: m.ports[0]! }));
+      .map(routeTarget);
   }
 
+  /** An app's name reaches only that app's instance; an instance's own name only when no app has it. */
   byApp(nameOrId: string): RouteTarget | undefined {
-    const m = this.instances.managed().find((i) => i.app === nameOrId || i.uid === nameOrId || i.name === nameOrId);
-    return m && m.ports.length > 0 ? { instance: m.uid, app: m.app, port: m.ports[0]! } : undefined;
+    const { instance } = resolveInstanceName(nameOrId, this.instances.managed(), (n) => this.instances.appNamed(n));
+    return instance && instance.ports.length > 0 ? routeTarget(instance) : undefined;
   }
 
   async connect(target: RouteTarget, port: number, signal: AbortSignal): Promise<Duplex> {

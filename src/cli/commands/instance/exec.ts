@@ -12,7 +12,7 @@ export class ExecCommand extends AegisCommand {
     category: 'Instance commands',
     description: 'execute a command inside a running instance',
     details: `
-      TARGET is an instance id or an app name (its serving instance). A paused instance is resumed first and a starting one is waited for; a stopped one is refused (it starts again on its next request). stdout and stderr stream separately and \`aegis exec\` exits with the command's code; 255 when the instance stopped during the command. \`-i\` passes your stdin to the command. The command runs as the instance's server does (its app's \`user\`, else the image's USER, else root); \`--user USER\` (\`uid[:gid]\` or \`name[:group]\`) runs it as another one, \`--user 0\` as root.
+      TARGET is an app name (that app's own instance, whatever other instance is named so) or an instance id or name. A paused instance is resumed first and a starting one is waited for; a stopped one is refused (it starts again on its next request). stdout and stderr stream separately and \`aegis exec\` exits with the command's code; 255 when the instance stopped during the command. \`-i\` passes your stdin to the command. The command runs as the instance's server does (its app's \`user\`, else the image's USER, else root); \`--user USER\` (\`uid[:gid]\` or \`name[:group]\`) runs it as another one, \`--user 0\` as root.
     `,
     examples: [
       ['Exec by app name', '$0 exec myapp -- echo hello'],

@@ -16,10 +16,9 @@ export interface LogFlags {
 export const tailOption = () =>
   Option.String('--tail', { description: 'Show only the last N lines of history', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(0)]) });
 
-/** `inst-…` is an instance id; anything else names an app, whose newest instance the daemon picks. */
+/** `aegis app logs` names an app; `aegis logs` anything `aegis exec` takes, resolved by the daemon the same way. */
 export function logsPath(target: string, kind: 'auto' | 'app'): string {
-  const base = kind === 'auto' && target.startsWith('inst-') ? `/v1/instances/${encodeURIComponent(target)}` : `/v1/apps/${encodeURIComponent(target)}`;
-  return base;
+  return kind === 'auto' ? `/v1/instances/${encodeURIComponent(target)}` : `/v1/apps/${encodeURIComponent(target)}`;
 }
 
 /** Streams log entries to stdout until the log ends, or, following, until Ctrl+C (which is a clean exit 0). */
@@ -65,7 +64,7 @@ export class LogsCommand extends AegisCommand {
     category: 'Instance commands',
     description: 'stream instance logs',
     details: `
-      TARGET is an app name (its serving instance) or an instance id (\`inst-…\`). Prints the stored history, then with \`--follow\` keeps streaming new lines until Ctrl+C. Each line starts with its source in brackets (boot, server, exec, system); on a terminal the tag is coloured and stderr lines are red (no colour with NO_COLOR or when piped). Control characters in a line are shown as escapes (\`\\x1b\`), tab excepted, so a machine cannot forge a line or drive your terminal. \`--json\` prints the raw entries.
+      TARGET is an app name (that app's own instance, whatever other instance is named so) or an instance id or name. Prints the stored history, then with \`--follow\` keeps streaming new lines until Ctrl+C. Each line starts with its source in brackets (boot, server, exec, system); on a terminal the tag is coloured and stderr lines are red (no colour with NO_COLOR or when piped). Control characters in a line are shown as escapes (\`\\x1b\`), tab excepted, so a machine cannot forge a line or drive your terminal. \`--json\` prints the raw entries.
 
       \`--tail N\` keeps the last N lines of history, \`--since\` takes a duration (10s, 5m, 2h, 1d) or a time (2026-02-19T10:35:00Z), \`--source\` a comma-separated list of sources.
     `,
