@@ -1,12 +1,15 @@
 // The watched directory (`aegis up --watch DIR`, or `watch:` in config.yaml): applied with prune whenever
 // a file changes (debounced) and again every interval, which repairs drift made by imperative commands on
 // the objects it owns. A directory that fails validation changes nothing: the last good state keeps running.
-import { execFileSync } from 'node:child_process';
+// The daemon applies it as root for whoever can write there: its manifests read files only inside it and
+// only the environment variables the daemon config allows (see load-manifests).
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { isAegisError, type FieldIssue } from '../errors/codes.js';
 import type { Store } from '../store/store.js';
+import { ConfinedDir } from '../util/confined-dir.js';
 import { applyObjects, type ApplyAction } from './apply-objects.js';
+import { gitRevision } from './git-revision.js';
 import { loadManifests } from './load-manifests.js';
 
 const DEBOUNCE_MS = 300;
@@ -33,7 +36,12 @@ export class DirectoryWatcher {
   constructor(
     dir: string,
     private readonly store: Store,
-    private readonly opts: { intervalMs: number; log: (msg: string) => void },
+    private readonly opts: {
+      intervalMs: number;
+      log: (msg: string) => void;
+      /** Variables `valueFrom.env` may read, and the setting that lists them (for the error). */
+      env: { allowed: readonly string[]; setting: string };
+    },
   ) {
     this.dir = path.resolve(dir);
     this.source = `file:${this.dir}`;
@@ -46,7 +54,8 @@ export class DirectoryWatcher {
 
   start(): void {
     this.applyNow();
-    this.watcher = watch(this.dir, { ignoreInitial: true, ignored: (p) => path.basename(p).startsWith('.') && p !== this.dir });
+    // Symlinks are not followed: one to `/` would have the daemon watch the whole filesystem.
+    this.watcher = watch(this.dir, { ignoreInitial: true, followSymlinks: false, ignored: (p) => path.basename(p).startsWith('.') && p !== this.dir });
     this.watcher.on('all', () => this.schedule());
     this.interval = setInterval(() => this.applyNow(), this.opts.intervalMs);
     this.interval.unref();
@@ -68,7 +77,8 @@ export class DirectoryWatcher {
   applyNow(): WatchStatus {
     const revision = gitRevision(this.dir);
     try {
-      const objects = loadManifests([this.dir], { recursive: true, env: process.env }).map((l) => l.manifest);
+      const confined = { dir: ConfinedDir.of(this.dir), env: this.opts.env };
+      const objects = loadManifests([this.dir], { recursive: true, env: process.env, confined }).map((l) => l.manifest);
       const results = applyObjects(this.store, { source: this.source, objects, prune: true });
       const counts: Partial<Record<ApplyAction, number>> = {};
       for (const r of results) counts[r.action] = (counts[r.action] ?? 0) + 1;
@@ -93,13 +103,4 @@ export class DirectoryWatcher {
 function summary(counts: Partial<Record<ApplyAction, number>>): string {
   const parts = (['created', 'configured', 'pruned', 'unchanged'] as const).filter((a) => counts[a]).map((a) => `${counts[a]} ${a}`);
   return parts.length ? parts.join(', ') : 'no objects';
-}
-
-/** HEAD of the git work tree containing `dir`, or undefined (not a work tree, or no git). */
-function gitRevision(dir: string): string | undefined {
-  try {
-    return execFileSync('git', ['-C', dir, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
 }

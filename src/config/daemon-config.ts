@@ -46,6 +46,12 @@ export const daemonConfigSchema = z.strictObject({
     .default({ pauseAfter: '60s', stopAfter: '5m' }),
   watch: z.string().min(1).optional().describe('A directory of manifests the daemon applies (with prune) whenever it changes.'),
   watchInterval: durationSchema.default('30s').describe('How often the watched directory is applied again anyway, repairing drift.'),
+  watchEnv: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'))
+    .default([])
+    .describe(
+      'Environment variables the watched directory may read with `valueFrom: {env: NAME}` (no others: its files are applied as root). `aegis up` passes them on to the daemon.',
+    ),
 });
 
 export type DaemonConfig = z.infer<typeof daemonConfigSchema>;

@@ -8,6 +8,8 @@ export interface AegisPaths {
   data: string;
   db: string;
   pidFile: string;
+  /** flock'd by the running daemon for its whole life: one daemon per AEGIS_HOME. */
+  lockFile: string;
   daemonLog: string;
   keyFile: string;
   machines: string;
@@ -31,6 +33,7 @@ export function aegisPaths(env: NodeJS.ProcessEnv = process.env): AegisPaths {
     data,
     db: path.join(data, 'aegis.db'),
     pidFile: path.join(data, 'aegisd.pid'),
+    lockFile: path.join(data, 'aegisd.lock'),
     daemonLog: path.join(data, 'aegisd.log'),
     keyFile: path.join(home, 'secret.key'),
     machines: path.join(data, 'machines'),

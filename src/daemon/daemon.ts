@@ -35,10 +35,13 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
   fs.mkdirSync(paths.data, { recursive: true, mode: 0o700 });
   fs.chmodSync(paths.home, 0o700);
   const config = loadDaemonConfig(paths.config);
+  // The watched directory: `aegis up --watch DIR` (AEGIS_WATCH) or `watch:` in config.yaml.
+  const watchSetting = env.AEGIS_WATCH || config.watch;
+  const watchDir = watchSetting ? path.resolve(paths.home, watchSetting) : undefined;
   const store = Store.open(paths.db, paths.keyFile);
   // Subscribed before anything writes, so every resource's history starts with its creation.
   const events = new EventRecorder(store);
-  const images = new ImageStore(paths.images, { insecureRegistries: config.images.insecureRegistries });
+  const images = new ImageStore(paths.images, { insecureRegistries: config.images.insecureRegistries, ...(watchDir ? { untrustedDirs: [watchDir] } : {}) });
   const manager = new ControllerManager();
   const selection = await selectBackend(paths, env);
 
@@ -97,9 +100,13 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
   await api.listen({ path: paths.socket });
   fs.chmodSync(paths.socket, 0o600);
   manager.start();
-  // The watched directory: `aegis up --watch DIR` (AEGIS_WATCH) or `watch:` in config.yaml.
-  const watchDir = env.AEGIS_WATCH || config.watch;
-  const watcher = watchDir ? new DirectoryWatcher(path.resolve(paths.home, watchDir), store, { intervalMs: parseDuration(config.watchInterval), log: (m) => api.log.info(m) }) : undefined;
+  const watcher = watchDir
+    ? new DirectoryWatcher(watchDir, store, {
+        intervalMs: parseDuration(config.watchInterval),
+        log: (m) => api.log.info(m),
+        env: { allowed: config.watchEnv, setting: `watchEnv in ${paths.config}` },
+      })
+    : undefined;
   services.watchStatus = () => watcher?.status;
   watcher?.start();
   writePid(paths.pidFile, process.pid);

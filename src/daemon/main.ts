@@ -1,15 +1,16 @@
 // aegisd entry point: start the daemon in the foreground and stop it cleanly on SIGTERM/SIGINT.
 import fs from 'node:fs';
 import { aegisPaths } from '../config/paths.js';
-import { runningPid } from './pid-file.js';
 import { startDaemon } from './daemon.js';
+import { lockHome } from './home-lock.js';
 
 async function main(): Promise<void> {
   const paths = aegisPaths();
   fs.mkdirSync(paths.data, { recursive: true, mode: 0o700 });
-  const other = runningPid(paths.pidFile);
-  if (other !== undefined && other !== process.pid) {
-    process.stderr.write(`aegisd: already running (pid ${other})\n`);
+  const lock = lockHome(paths.lockFile);
+  if (!lock.held) {
+    const who = lock.ownerPid !== undefined ? ` (pid ${lock.ownerPid})` : '';
+    process.stderr.write(`aegisd: another aegisd${who} holds ${paths.home}; stop it first (aegis down)\n`);
     process.exit(1);
   }
   const daemon = await startDaemon(paths);

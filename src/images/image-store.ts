@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AegisError, invalid, isAegisError, notFound, notSupported } from '../errors/codes.js';
+import { ConfinedDir } from '../util/confined-dir.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { BlobStore } from './cache/blob-store.js';
 import { LayerStore } from './cache/layer-store.js';
@@ -14,7 +15,7 @@ import { parseImageRef, type ImageRef } from './reference.js';
 import { lookupCredentials } from './registry/docker-credentials.js';
 import { isLoopbackHost } from './registry/registry-origins.js';
 import { DockerArchiveSource } from './sources/docker-archive-source.js';
-import type { ImageSource } from './sources/image-source.js';
+import { openLocalFile, type ImageSource, type OpenLocalFile } from './sources/image-source.js';
 import { OciLayoutSource } from './sources/oci-layout-source.js';
 import { RegistrySource } from './sources/registry-source.js';
 
@@ -45,6 +46,11 @@ export interface ImageStoreOptions {
   /** The Docker CLI config holding registry logins (default: $DOCKER_CONFIG or ~/.docker/config.json). */
   dockerConfigFile?: string;
   retry?: { attempts: number; delayMs: number };
+  /**
+   * Directories whose files are not the operator's (the watched directory, applied as root for whoever
+   * writes there): a local ref (`oci:`, `docker-archive:`) under one reads only files inside it.
+   */
+  untrustedDirs?: string[];
 }
 
 const PARALLEL_LAYERS = 3;
@@ -203,14 +209,28 @@ export class ImageStore {
   }
 
   private source(ref: ImageRef): ImageSource {
-    if (ref.kind === 'oci-layout') return new OciLayoutSource(ref);
-    if (ref.kind === 'docker-archive') return new DockerArchiveSource(ref);
+    if (ref.kind === 'oci-layout') return new OciLayoutSource(ref, this.localOpener(ref.dir));
+    if (ref.kind === 'docker-archive') return new DockerArchiveSource(ref, this.localOpener(ref.file));
     const insecure = this.opts.insecureRegistries ?? [];
     return new RegistrySource(ref, {
       plainHttp: isLoopbackHost(ref.registry) || insecure.includes(ref.registry),
       credentials: lookupCredentials(ref.registry, this.opts.dockerConfigFile),
       ...(this.opts.retry ? { attempts: this.opts.retry.attempts, retryDelayMs: this.opts.retry.delayMs } : {}),
     });
+  }
+
+  /** Confined to the untrusted directory `local` lies in, if any: its symlinks cannot lead out (not even after the manifest was checked). */
+  private localOpener(local: string): OpenLocalFile {
+    for (const dir of this.opts.untrustedDirs ?? []) {
+      let confined: ConfinedDir;
+      try {
+        confined = ConfinedDir.of(dir);
+      } catch {
+        continue; // gone: nothing under it can be opened anyway
+      }
+      if (confined.relative(local) !== undefined) return (file) => confined.open(file);
+    }
+    return openLocalFile;
   }
 
   private async fetch(ref: ImageRef, onProgress: (p: PullProgress) => void): Promise<ResolvedImage> {

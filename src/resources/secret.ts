@@ -6,8 +6,16 @@ import { isPlainObject } from './plain-json.js';
 
 export const valueFromSchema = z
   .strictObject({
-    env: z.string().min(1).optional().describe('Read the value from this environment variable of the CLI process.'),
-    file: z.string().min(1).optional().describe('Read the value from this file (a relative path is relative to the manifest).'),
+    env: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Read the value from this environment variable of the CLI process (in a watched directory: the daemon's, and only one listed in `watchEnv`)."),
+    file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Read the value from this file (a relative path is relative to the manifest; in a watched directory, only a file inside it).'),
   })
   .superRefine(
     (v, ctx) => {

@@ -3,28 +3,33 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AegisError } from '../errors/codes.js';
+import { createFileAtomically } from '../util/create-file-atomically.js';
 
 const PREFIX = 'aegis-sealed:v1:';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+const KEY_BYTES = 32;
 
 export class SecretBox {
   private constructor(private readonly key: Buffer) {}
 
-  /** Loads the key file, creating it (mode 0600) on first use. Refuses a key readable by others. */
+  /** Loads the key file, creating it (mode 0600, atomically: never seen empty) on first use. Refuses a key readable by others. */
   static fromKeyFile(file: string): SecretBox {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    try {
-      fs.writeFileSync(file, crypto.randomBytes(32), { flag: 'wx', mode: 0o600 });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
+    createFileAtomically(file, crypto.randomBytes(KEY_BYTES), 0o600);
     const st = fs.statSync(file);
     if ((st.mode & 0o077) !== 0) {
       throw new AegisError('AEGIS_INVALID', `secret key file ${file} is readable by other users; run: chmod 600 ${file}`);
     }
     const key = fs.readFileSync(file);
-    if (key.length !== 32) throw new AegisError('AEGIS_INVALID', `secret key file ${file} is not 32 bytes`);
+    if (key.length !== KEY_BYTES) {
+      // Older versions wrote the key after creating the file: a crash between left it empty.
+      const what = key.length === 0 ? 'is empty' : `is ${key.length} bytes, not ${KEY_BYTES}`;
+      throw new AegisError(
+        'AEGIS_INVALID',
+        `secret key file ${file} ${what}: restore it from a backup, or if no secret was ever stored in this AEGIS_HOME, delete it and start again (a new key is made)`,
+      );
+    }
     return new SecretBox(key);
   }
 

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { daemonEnvironment } from '../../config/daemon-env.js';
 import type { AegisPaths } from '../../config/paths.js';
 import { PACKAGE_ROOT } from '../../config/version.js';
 import { isAlive, runningPid } from '../../daemon/pid-file.js';
@@ -16,12 +17,13 @@ export function locateDaemon(): string[] {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Starts aegisd with only the part of `env` it needs (see daemonEnvironment) and waits until it is ready. */
 export async function startDaemonProcess(paths: AegisPaths, env: NodeJS.ProcessEnv, waitMs: number): Promise<number> {
   fs.mkdirSync(paths.data, { recursive: true, mode: 0o700 });
   const outFile = path.join(paths.data, 'aegisd.out');
   const out = fs.openSync(outFile, 'a');
   const [cmd, ...args] = locateDaemon();
-  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', out, out], env });
+  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', out, out], env: daemonEnvironment(env, paths.config) });
   fs.closeSync(out);
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code ?? 1));

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { invalid, notFound, notSupported } from '../../errors/codes.js';
 import { MEDIA, parseImageConfig, type Descriptor } from '../manifest.js';
 import type { DockerArchiveRef } from '../reference.js';
-import type { ImageSource, SourceManifest } from './image-source.js';
+import { openLocalFile, type ImageSource, type OpenLocalFile, type SourceManifest } from './image-source.js';
 import { indexTar, type TarMember } from './tar-index.js';
 
 const archiveManifestSchema = z.array(z.looseObject({ Config: z.string(), RepoTags: z.array(z.string()).nullish(), Layers: z.array(z.string()) })).min(1);
@@ -16,12 +16,14 @@ export class DockerArchiveSource implements ImageSource {
   /** Blob digest → archive member, filled by top(). */
   private readonly blobs = new Map<string, TarMember>();
 
-  constructor(private readonly ref: DockerArchiveRef) {}
+  constructor(
+    private readonly ref: DockerArchiveRef,
+    private readonly openFile: OpenLocalFile = openLocalFile,
+  ) {}
 
   async top(): Promise<SourceManifest> {
     const { file } = this.ref;
-    if (!fs.existsSync(file)) throw notFound(`docker archive ${file} does not exist`);
-    this.members = indexTar(file);
+    this.members = indexTar(file, () => this.open());
     let entries;
     try {
       entries = archiveManifestSchema.parse(JSON.parse(this.readMember('manifest.json').toString('utf8')));
@@ -56,7 +58,7 @@ export class DockerArchiveSource implements ImageSource {
     return async (offset: number) => {
       const m = this.blobs.get(desc.digest);
       if (!m) throw notFound(`${this.ref.file} lacks blob ${desc.digest}`);
-      return { stream: fs.createReadStream(this.ref.file, { start: m.offset + offset, end: m.offset + m.size - 1 }), offset };
+      return { stream: fs.createReadStream(this.ref.file, { fd: this.open(), start: m.offset + offset, end: m.offset + m.size - 1 }), offset };
     };
   }
 
@@ -75,13 +77,22 @@ export class DockerArchiveSource implements ImageSource {
   private readMember(name: string): Buffer {
     const m = this.member(name);
     const buf = Buffer.alloc(m.size);
-    const fd = fs.openSync(this.ref.file, 'r');
+    const fd = this.open();
     try {
       fs.readSync(fd, buf, 0, m.size, m.offset);
     } finally {
       fs.closeSync(fd);
     }
     return buf;
+  }
+
+  private open(): number {
+    try {
+      return this.openFile(this.ref.file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`docker archive ${this.ref.file} does not exist`);
+      throw err;
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 // Where an image's manifests and blobs come from: a registry, an OCI layout directory or a docker-save archive.
+import fs from 'node:fs';
 import type { OpenBlob } from '../cache/blob-store.js';
 import type { Descriptor } from '../manifest.js';
 
@@ -20,3 +21,8 @@ export interface ImageSource {
   withRetries<T>(op: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/** How a local source (layout, archive) opens its files: an fd to read, or a Node error (ENOENT…). */
+export type OpenLocalFile = (file: string) => number;
+
+export const openLocalFile: OpenLocalFile = (file) => fs.openSync(file, 'r');

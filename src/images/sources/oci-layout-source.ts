@@ -5,16 +5,19 @@ import path from 'node:path';
 import { invalid, notFound, upstream } from '../../errors/codes.js';
 import { imageIndexSchema, MEDIA, type Descriptor } from '../manifest.js';
 import type { OciLayoutRef } from '../reference.js';
-import type { ImageSource, SourceManifest } from './image-source.js';
+import { openLocalFile, type ImageSource, type OpenLocalFile, type SourceManifest } from './image-source.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
 export class OciLayoutSource implements ImageSource {
-  constructor(private readonly ref: OciLayoutRef) {}
+  constructor(
+    private readonly ref: OciLayoutRef,
+    private readonly openFile: OpenLocalFile = openLocalFile,
+  ) {}
 
   async top(): Promise<SourceManifest> {
     const { dir, tag } = this.ref;
-    if (!fs.existsSync(path.join(dir, 'oci-layout'))) throw notFound(`${dir} is not an OCI image layout (no oci-layout file)`);
+    fs.closeSync(this.open('oci-layout', () => notFound(`${dir} is not an OCI image layout (no oci-layout file)`)));
     const indexBytes = this.readFile('index.json');
     let parsed;
     try {
@@ -44,10 +47,10 @@ export class OciLayoutSource implements ImageSource {
   }
 
   blob(desc: Descriptor) {
-    const file = path.join(this.ref.dir, this.blobPath(desc.digest));
+    const rel = this.blobPath(desc.digest);
     return async (offset: number) => {
-      if (!fs.existsSync(file)) throw notFound(`${this.ref.dir} lacks blob ${desc.digest}`);
-      return { stream: fs.createReadStream(file, { start: offset }), offset };
+      const fd = this.open(rel, () => notFound(`${this.ref.dir} lacks blob ${desc.digest}`));
+      return { stream: fs.createReadStream(path.join(this.ref.dir, rel), { fd, start: offset }), offset };
     };
   }
 
@@ -62,10 +65,19 @@ export class OciLayoutSource implements ImageSource {
   }
 
   private readFile(rel: string): Buffer {
+    const fd = this.open(rel, () => notFound(`${this.ref.dir} lacks ${rel}`));
     try {
-      return fs.readFileSync(path.join(this.ref.dir, rel));
+      return fs.readFileSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  private open(rel: string, missing: () => Error): number {
+    try {
+      return this.openFile(path.join(this.ref.dir, rel));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`${this.ref.dir} lacks ${rel}`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missing();
       throw err;
     }
   }

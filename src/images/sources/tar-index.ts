@@ -2,6 +2,7 @@
 // without extracting the archive (a `docker save` file holds whole layers as members).
 import fs from 'node:fs';
 import { invalid } from '../../errors/codes.js';
+import { openLocalFile, type OpenLocalFile } from './image-source.js';
 
 export interface TarMember {
   /** Byte offset of the member's data in the archive. */
@@ -12,8 +13,8 @@ export interface TarMember {
 const BLOCK = 512;
 
 /** Maps member paths (normalized, no leading `./`) to their data; reads only the headers. */
-export function indexTar(file: string): Map<string, TarMember> {
-  const fd = fs.openSync(file, 'r');
+export function indexTar(file: string, open: OpenLocalFile = openLocalFile): Map<string, TarMember> {
+  const fd = open(file);
   const members = new Map<string, TarMember>();
   const header = Buffer.alloc(BLOCK);
   let pos = 0;
