@@ -32,6 +32,7 @@ export function startExec(
     return stream;
   };
   return execStreamHandle(session, open, {
+    route: 'exec',
     ...(opts.stdin ? { stdin: opts.stdin } : {}),
     exposeStdin: req.stdin && !opts.stdin,
     sendSignal,
