@@ -39,7 +39,7 @@ export function replyStatus(session: ClientHttp2Session, headers: IncomingHttpHe
   try {
     checkReplyHeaders(headers);
   } catch (err) {
-    return breakSession(session, `${route} reply: ${(err as Error).message}`);
+    return breakSession(session, `the ${route} reply's ${(err as Error).message}`);
   }
   return Number(headers[':status']);
 }
@@ -73,7 +73,11 @@ export function readBody(session: ClientHttp2Session, stream: ClientHttp2Stream,
       reject(breakSession(session, `${what} is longer than the ${maxBytes}-byte limit`));
     };
     stream.on('data', onData);
-    stream.once('end', () => resolve(Buffer.concat(chunks)));
+    stream.once('end', () => {
+      // A reset stream (by us at a deadline, or by the peer) also ends: what came is not the whole reply.
+      if (stream.rstCode) reject(sessionLost(session));
+      else resolve(Buffer.concat(chunks));
+    });
     stream.once('close', () => reject(sessionLost(session))); // no-op after 'end'
   });
 }
@@ -109,7 +113,9 @@ export function callJson<T>(
       return reject(err);
     }
     const timeoutMs = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    let timedOut = false;
     const timer = setTimeout(() => {
+      timedOut = true;
       reject(new ChannelError('TIMEOUT', `${route} got no complete reply from the harness within ${timeoutMs} ms`));
       stream.close(NGHTTP2_CANCEL);
     }, timeoutMs);
@@ -123,6 +129,7 @@ export function callJson<T>(
       if (status < 200 || status > 299) return void readRefusal(session, stream, status, route).then(reject, reject).finally(done);
       readBody(session, stream, MAX_JSON_REPLY_BYTES, `the ${route} reply`).then((buf) => {
         done();
+        if (timedOut) return;
         try {
           resolve(check(JSON.parse(buf.toString('utf8'))));
         } catch (err) {

@@ -3,7 +3,7 @@
 // so the machine is stopped and marked failed instead of being read from any further.
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import { ChannelError, connectionLost } from './channel-error.js';
-import { MAX_REPLY_HEADER_PAIRS } from './channel-limits.js';
+import { MAX_REPLY_HEADER_BYTES, MAX_REPLY_HEADER_PAIRS } from './channel-limits.js';
 
 /** GOAWAY code sent to a harness that broke the protocol. */
 const NGHTTP2_PROTOCOL_ERROR = 0x1;
@@ -39,7 +39,7 @@ export function sessionLost(session: ClientHttp2Session): ChannelError {
  */
 export function closedBeforeReply(session: ClientHttp2Session, stream: ClientHttp2Stream, route: string): ChannelError {
   if (stream.rstCode === NGHTTP2_ENHANCE_YOUR_CALM && !session.destroyed) {
-    return breakSession(session, `the ${route} reply's headers exceed the HTTP/2 limits (${MAX_REPLY_HEADER_PAIRS} fields)`);
+    return breakSession(session, `the ${route} reply's headers exceed the HTTP/2 limits (${MAX_REPLY_HEADER_BYTES} bytes, ${MAX_REPLY_HEADER_PAIRS} fields)`);
   }
   return sessionLost(session);
 }

@@ -125,5 +125,5 @@ export function checkReplyHeaders(headers: IncomingHttpHeaders): void {
     size += name.length;
     for (const v of Array.isArray(value) ? value : [value ?? '']) size += String(v).length;
   }
-  if (size > MAX_REPLY_HEADER_BYTES) throw new ReplyShapeError(`reply headers of ${size} bytes exceed ${MAX_REPLY_HEADER_BYTES}`);
+  if (size > MAX_REPLY_HEADER_BYTES) throw new ReplyShapeError(`headers (${size} bytes) exceed the ${MAX_REPLY_HEADER_BYTES}-byte limit`);
 }
