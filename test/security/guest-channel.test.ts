@@ -9,10 +9,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InstanceLogs } from '../../src/logs/instance-log.js';
 import type { ExecExit } from '../../src/protocol/messages.js';
 import type { InstanceReconciler } from '../../src/reconciler/controllers/instance.js';
-import { InstanceRuntime } from '../../src/reconciler/instances/instance-runtime.js';
+import { InstanceRuntime, type InstanceLogSink } from '../../src/reconciler/instances/instance-runtime.js';
 import type { InstancePlan } from '../../src/reconciler/instances/instance-plan.js';
 import { RouterDirectory } from '../../src/reconciler/instances/router-directory.js';
 import { startRouter } from '../../src/router/router.js';
@@ -323,42 +325,55 @@ class HostileMachine implements Machine {
   }
 }
 
+/** An instance whose machines' harness is `peer`: the runtime, router directory and log are the daemon's own. */
+function hostileInstance(peer: HostilePeer, log: InstanceLogSink) {
+  const backend: Backend = {
+    name: 'sandbox',
+    capabilities: { pauseResume: true, memorySnapshots: false, bootFromDiskLayers: false, workspaceMounts: false, isolation: 'namespace' },
+    bootTimeoutMs: 5_000,
+    probe: async () => ({ available: true, detail: 'hostile' }),
+    start: async (spec) => new HostileMachine(spec.id, peer.socketPath),
+    adopt: async () => undefined,
+    destroy: async () => {},
+  };
+  const plan: InstancePlan = {
+    app: 'evil',
+    command: ['server'],
+    expose: [8080],
+    env: {},
+    resources: { memoryMiB: 64, vcpus: 1 },
+    idle: { pauseAfterMs: 60_000, stopAfterMs: 300_000 },
+  };
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-hostile-state-'));
+  const runtime = new InstanceRuntime({
+    host: async () => ({ backend, baseRootfs: '/nonexistent' }),
+    plan: async () => plan,
+    log,
+    retainImage: () => () => {},
+    changed: () => {},
+    hostname: 'evil',
+    stateDir,
+  });
+  const instances = {
+    managed: () => [{ uid: 'inst-evil', name: 'evil', app: 'evil', ports: [8080] }],
+    runtime: () => runtime,
+  } as unknown as InstanceReconciler;
+  return {
+    runtime,
+    directory: new RouterDirectory(instances),
+    cleanup: async () => {
+      await runtime.delete();
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('through the router and the instance lifecycle', () => {
   it('a request to an app whose harness sends a 256 MiB error body gets a 502 naming the limit, and the instance fails', async () => {
     const peer = await startHostile('error-body', 'exec=serve');
-    const backend: Backend = {
-      name: 'sandbox',
-      capabilities: { pauseResume: true, memorySnapshots: false, bootFromDiskLayers: false, workspaceMounts: false, isolation: 'namespace' },
-      bootTimeoutMs: 5_000,
-      probe: async () => ({ available: true, detail: 'hostile' }),
-      start: async (spec) => new HostileMachine(spec.id, peer.socketPath),
-      adopt: async () => undefined,
-      destroy: async () => {},
-    };
-    const plan: InstancePlan = {
-      app: 'evil',
-      command: ['server'],
-      expose: [8080],
-      env: {},
-      resources: { memoryMiB: 64, vcpus: 1 },
-      idle: { pauseAfterMs: 60_000, stopAfterMs: 300_000 },
-    };
     const logged: string[] = [];
-    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-hostile-state-'));
-    const runtime = new InstanceRuntime({
-      host: async () => ({ backend, baseRootfs: '/nonexistent' }),
-      plan: async () => plan,
-      log: { write: () => {}, system: (m) => logged.push(m) },
-      retainImage: () => () => {},
-      changed: () => {},
-      hostname: 'evil',
-      stateDir,
-    });
-    const instances = {
-      managed: () => [{ uid: 'inst-evil', name: 'evil', app: 'evil', ports: [8080] }],
-      runtime: () => runtime,
-    } as unknown as InstanceReconciler;
-    const router = await startRouter(new RouterDirectory(instances), { port: 0 });
+    const { runtime, directory, cleanup } = hostileInstance(peer, { write: () => {}, system: (m) => logged.push(m) });
+    const router = await startRouter(directory, { port: 0 });
     try {
       const outcome = await underAttack(() => request(router.port, '/app/evil/'));
       expect(outcome.value!.status).toBe(502);
@@ -374,9 +389,34 @@ describe('through the router and the instance lifecycle', () => {
       expect(next.status).toBe(503);
     } finally {
       await router.close();
-      await runtime.delete();
+      await cleanup();
       await peer.stop();
-      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a server printing endless newlines is logged a slice at a time: the daemon stays responsive', async () => {
+    const peer = await startHostile('serve', 'exec=newline-flood');
+    const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-hostile-logs-'));
+    const logs = new InstanceLogs(logDir);
+    const writer = logs.writer('inst-evil', 'evil');
+    const { runtime, cleanup } = hostileInstance(peer, writer);
+    try {
+      await runtime.wake();
+      const lag = monitorEventLoopDelay({ resolution: 10 });
+      lag.enable();
+      const outcome = await underAttack(() => new Promise((r) => setTimeout(r, 1_500)));
+      lag.disable();
+      // Each 1 MiB frame of newlines is a million log entries: written whole, it held the loop for seconds.
+      expect(lag.max / 1e6).toBeLessThan(250);
+      expectContained(outcome);
+      expect(outcome.goodRuns).toBeGreaterThanOrEqual(5);
+      expect(fs.statSync(path.join(logDir, 'inst-evil.ndjson')).size).toBeGreaterThan(0);
+    } finally {
+      await cleanup();
+      writer.close();
+      logs.remove('inst-evil');
+      await peer.stop();
+      fs.rmSync(logDir, { recursive: true, force: true });
     }
   });
 });

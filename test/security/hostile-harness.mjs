@@ -78,11 +78,18 @@ function answer(stream, headers) {
     mode = 'huge-headers';
   }
   switch (mode) {
-    case 'serve': {
-      // an exec that starts like a real one and runs on
+    case 'serve':
+    case 'newline-flood': {
+      // an exec that starts like a real one and runs on (printing nothing, or endless 1 MiB frames of newlines)
       stream.respond({ ':status': 200, 'content-type': 'application/vnd.aegis.frames', 'aegis-exec-id': 'exec-hostile' });
       const started = Buffer.from(JSON.stringify({ execId: 'exec-hostile', pid: 4242 }));
-      return void stream.write(Buffer.concat([frameHeader(1, started.length), started]));
+      stream.write(Buffer.concat([frameHeader(1, started.length), started]));
+      if (mode === 'newline-flood') {
+        const newlines = Buffer.alloc(1024 * 1024, 0x0a);
+        let header = true;
+        pump(stream, () => ((header = !header) ? newlines : frameHeader(2, newlines.length)), counter);
+      }
+      return;
     }
     case 'error-body': {
       // (a) a refusal whose body is 256 MiB

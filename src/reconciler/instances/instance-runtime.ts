@@ -13,6 +13,7 @@ import type { MachineHost } from '../../vmm/machine-host.js';
 import type { InstanceState } from '../../resources/instance.js';
 import { bootMachine, connectMachine } from '../tasks/machine-pool.js';
 import { readFileTail } from '../../util/read-file-end.js';
+import { pumpPaced } from '../../logs/paced-pump.js';
 import type { InstancePlan } from './instance-plan.js';
 
 /** Where an instance's output goes (InstanceLogs' writer). */
@@ -447,9 +448,7 @@ export class InstanceRuntime {
   }
 
   private pump(stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr'): void {
-    stream.on('data', (chunk: Buffer) => {
-      this.deps.log.write(name, 'server', chunk);
-    });
+    pumpPaced(stream, (chunk) => this.deps.log.write(name, 'server', chunk));
     stream.on('error', () => undefined);
   }
 
