@@ -56,7 +56,8 @@ export class ControlClient extends EventEmitter {
     const version = opts.protocolVersion ?? PROTOCOL_VERSION;
     const session = http2.connect('http://aegis-harness', {
       createConnection: () => duplex,
-      // maxHeaderListSize only tells an honest peer; replyStatus() enforces it, nghttp2 the pair count.
+      // nghttp2 enforces both header limits once the harness acknowledged these settings; replyStatus()
+      // catches a header block over the byte limit sent before that.
       settings: { initialWindowSize: STREAM_WINDOW_BYTES, enablePush: false, maxHeaderListSize: MAX_REPLY_HEADER_BYTES },
       maxHeaderListPairs: MAX_REPLY_HEADER_PAIRS,
       // nghttp2's own memory for this session (header tables, queued frames), in MB. Node already ends a
