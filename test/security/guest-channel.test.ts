@@ -50,6 +50,9 @@ async function startHostile(...modes: string[]): Promise<HostilePeer> {
   const socketPath = path.join(dir, 'control.sock');
   const proc = spawn(process.execPath, [HOSTILE, socketPath, ...modes], { stdio: ['ignore', 'pipe', 'inherit'] });
   peers.push(proc);
+  // A test that fails before its stop() (or a worker torn down early) must not leave the peer behind.
+  const reap = (): void => void proc.kill('SIGKILL');
+  process.once('exit', reap);
   const reports: StreamReport[] = [];
   await new Promise<void>((resolve, reject) => {
     let buffered = '';
@@ -70,6 +73,7 @@ async function startHostile(...modes: string[]): Promise<HostilePeer> {
     connect: () => ControlClient.connect(net.connect(socketPath), { timeoutMs: 5_000 }),
     stop: async () => {
       proc.kill('SIGKILL');
+      process.off('exit', reap);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
