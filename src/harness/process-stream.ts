@@ -1,6 +1,6 @@
 // Streams one process on a response as frames (started, output, exit): the body both exec and attach send.
 import type { ServerHttp2Stream } from 'node:http2';
-import { encodeFrame, encodeJsonFrame, FRAME_TYPES } from '../protocol/frames.js';
+import { encodeFrame, encodeJsonFrame, FRAME_TYPES, MAX_FRAME_PAYLOAD } from '../protocol/frames.js';
 import type { ExecExit, ExecStarted } from '../protocol/messages.js';
 import type { OutputSink, TrackedProcess } from './process.js';
 import { isOpen } from './respond.js';
@@ -34,7 +34,11 @@ export function streamProcessFrames(stream: ServerHttp2Stream, proc: TrackedProc
       proc.detach(sink);
       return true;
     }
-    return stream.write(encodeFrame(kind === 'stdout' ? FRAME_TYPES.stdout : FRAME_TYPES.stderr, chunk));
+    const type = kind === 'stdout' ? FRAME_TYPES.stdout : FRAME_TYPES.stderr;
+    // Pipes hand out 64 KiB at most; a bigger chunk is still split so no frame exceeds the host's limit.
+    let ok = true;
+    for (let at = 0; at < chunk.length || at === 0; at += MAX_FRAME_PAYLOAD) ok = stream.write(encodeFrame(type, chunk.subarray(at, at + MAX_FRAME_PAYLOAD)));
+    return ok;
   };
   stream.on('drain', () => {
     if (proc.isAttached(sink)) proc.resumeOutput();

@@ -14,8 +14,11 @@ export type FrameType = (typeof FRAME_TYPES)[FrameTypeName];
 
 export const FRAME_HEADER_BYTES = 5;
 
-/** Largest payload a decoder accepts; anything bigger means the stream is corrupt. */
-export const MAX_FRAME_PAYLOAD = 16 * 1024 * 1024;
+/**
+ * Largest payload a decoder accepts; anything bigger means the stream is corrupt (or hostile: the host
+ * buffers up to this much of a frame before it can use any of it). Output travels in pipe-sized chunks.
+ */
+export const MAX_FRAME_PAYLOAD = 1024 * 1024;
 
 const KNOWN_TYPES = new Set<number>(Object.values(FRAME_TYPES));
 

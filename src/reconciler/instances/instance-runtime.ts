@@ -12,6 +12,8 @@ import type { Machine } from '../../vmm/backend.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { InstanceState } from '../../resources/instance.js';
 import { bootMachine, connectMachine } from '../tasks/machine-pool.js';
+import { readFileTail } from '../../util/read-file-end.js';
+import { pumpPaced } from '../../logs/paced-pump.js';
 import type { InstancePlan } from './instance-plan.js';
 
 /** Where an instance's output goes (InstanceLogs' writer). */
@@ -443,17 +445,15 @@ export class InstanceRuntime {
   private copyBootLog(machine: Machine): void {
     if (!machine.consoleFile) return;
     try {
-      const text = fs.readFileSync(machine.consoleFile);
-      if (text.length > 0) this.deps.log.write('stdout', 'boot', text.subarray(-MAX_BOOT_LOG_BYTES));
+      const text = readFileTail(machine.consoleFile, MAX_BOOT_LOG_BYTES);
+      if (text.length > 0) this.deps.log.write('stdout', 'boot', text);
     } catch {
       /* no console file: nothing to copy */
     }
   }
 
   private pump(stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr'): void {
-    stream.on('data', (chunk: Buffer) => {
-      this.deps.log.write(name, 'server', chunk);
-    });
+    pumpPaced(stream, (chunk) => this.deps.log.write(name, 'server', chunk));
     stream.on('error', () => undefined);
   }
 
@@ -461,9 +461,12 @@ export class InstanceRuntime {
     if (main !== this.main || this.stopping || this.deleted || this.detached) return;
     const how = exit.error ? `was lost (${exit.error})` : exit.code !== null ? `exited with code ${exit.code}` : `was killed by ${exit.signal}`;
     this.deps.log.system(`server ${how}`);
-    if (this.now() - this.bootedAt < QUICK_EXIT_MS) this.noteCrash();
+    // A harness that broke the control protocol is hostile: the instance fails (and backs off) instead of stopping.
+    const violation = this.client?.protocolViolation;
+    if (violation || this.now() - this.bootedAt < QUICK_EXIT_MS) this.noteCrash();
     else this.failures = 0;
-    await this.stopMachine('Exited', `the server ${how}`);
+    if (violation) await this.stopMachine('ProtocolViolation', violation.message, { failed: true });
+    else await this.stopMachine('Exited', `the server ${how}`);
   }
 
   private async machineExited(machine: Machine): Promise<void> {
@@ -479,7 +482,7 @@ export class InstanceRuntime {
   }
 
   /** Ends the machine; with `suspend` on a backend that can, its memory is saved so the next wake resumes it. */
-  private async stopMachine(reason: string, message: string, opts: { suspend?: boolean } = {}): Promise<void> {
+  private async stopMachine(reason: string, message: string, opts: { suspend?: boolean; failed?: boolean } = {}): Promise<void> {
     await this.serialize(async () => {
       if (!this.machine) {
         if (this.stateValue !== 'failed') this.set('stopped', reason, message);
@@ -493,7 +496,7 @@ export class InstanceRuntime {
         if (opts.suspend && (await this.suspend())) message += '; its memory is saved, the next request resumes it';
         await this.teardown();
         this.deps.log.system(reason === 'Deleted' ? 'stopped (deleted)' : `stopped: ${message}`);
-        this.set('stopped', reason, message);
+        this.set(opts.failed ? 'failed' : 'stopped', reason, message);
       } finally {
         this.stopping = false;
       }

@@ -12,5 +12,5 @@ export function attachMain(
   protocolVersion: number,
   sendSignal: (execId: string, sig: string) => Promise<void>,
 ): ExecHandle {
-  return execStreamHandle(session, () => openStream(session, 'attach', protocolVersion, {}, true), { exposeStdin: false, sendSignal });
+  return execStreamHandle(session, () => openStream(session, 'attach', protocolVersion, {}, true), { route: 'attach', exposeStdin: false, sendSignal });
 }

@@ -1,7 +1,8 @@
 // The error every control-channel call rejects with: a harness error code or a transport failure.
 import type { ErrorCode } from '../../protocol/messages.js';
 
-export type ChannelErrorCode = ErrorCode | 'TIMEOUT' | 'CONNECTION_LOST' | 'BAD_RESPONSE';
+/** PROTOCOL_VIOLATION: the harness sent something no honest harness sends; its session was ended (see protocol-violation.ts). */
+export type ChannelErrorCode = ErrorCode | 'TIMEOUT' | 'CONNECTION_LOST' | 'BAD_RESPONSE' | 'PROTOCOL_VIOLATION';
 
 /** Message of an exec whose machine connection went away before it reported an exit. */
 export const CONNECTION_LOST_MESSAGE = 'machine connection lost';

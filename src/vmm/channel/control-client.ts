@@ -7,8 +7,11 @@ import { isCompatibleVersion, PROTOCOL_VERSION, versionMismatchMessage } from '.
 import { attachMain } from './attach.js';
 import { callJson, type CallOptions } from './call.js';
 import { ChannelError } from './channel-error.js';
+import { DEFAULT_CALL_TIMEOUT_MS, MAX_REPLY_HEADER_BYTES, MAX_REPLY_HEADER_PAIRS } from './channel-limits.js';
 import { startExec, type ExecHandle, type ExecOptions } from './exec.js';
 import { openForward, type ForwardOptions } from './forward.js';
+import { breakSession, violationOf } from './protocol-violation.js';
+import { checkHealthResponse, checkObject } from './reply-checks.js';
 
 export { ChannelError, CONNECTION_LOST_MESSAGE } from './channel-error.js';
 export type { ExecHandle, ExecOptions } from './exec.js';
@@ -16,7 +19,6 @@ export type { ForwardOptions } from './forward.js';
 
 /** Flow-control window per stream (what a paused reader may leave in flight). */
 const STREAM_WINDOW_BYTES = 1024 * 1024;
-const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
 export interface ConnectOptions {
   /** Limit for the first health call (the harness may still be starting). Default 10 s. */
@@ -29,6 +31,9 @@ export interface ConnectOptions {
  * One control session with one machine's harness. Calls never block each other: every exec,
  * forward and call is its own HTTP/2 stream. Emits 'close' (with the error, if any) once when the
  * session dies; pending execs then resolve with `error: 'machine connection lost'`.
+ *
+ * The harness is untrusted (the guest may have taken it over): every reply is bounded in size and time
+ * (channel-limits.ts), and one that breaks the protocol ends the session (`protocolViolation` says why).
  */
 export class ControlClient extends EventEmitter {
   /** Resolves when the session is gone (closed by us, by the harness, or by a broken stream). */
@@ -51,12 +56,21 @@ export class ControlClient extends EventEmitter {
     const version = opts.protocolVersion ?? PROTOCOL_VERSION;
     const session = http2.connect('http://aegis-harness', {
       createConnection: () => duplex,
-      settings: { initialWindowSize: STREAM_WINDOW_BYTES, enablePush: false },
+      // nghttp2 enforces both header limits once the harness acknowledged these settings; replyStatus()
+      // catches a header block over the byte limit sent before that.
+      settings: { initialWindowSize: STREAM_WINDOW_BYTES, enablePush: false, maxHeaderListSize: MAX_REPLY_HEADER_BYTES },
+      maxHeaderListPairs: MAX_REPLY_HEADER_PAIRS,
+      // nghttp2's own memory for this session (header tables, queued frames), in MB. Node already ends a
+      // session flooded with SETTINGS, PING or invalid frames (ERR_HTTP2_ERROR below).
       maxSessionMemory: 64,
     });
     let lastError: Error | undefined;
     let client: ControlClient | undefined;
-    session.on('error', (err) => (lastError = err));
+    session.on('error', (err: NodeJS.ErrnoException) => {
+      lastError = err;
+      // nghttp2 found the peer flooding or sending invalid frames: as hostile as any violation we detect.
+      if (err.code === 'ERR_HTTP2_ERROR') breakSession(session, err.message);
+    });
     const closed = new Promise<void>((resolve) =>
       session.once('close', () => {
         resolve();
@@ -65,7 +79,7 @@ export class ControlClient extends EventEmitter {
     );
     // The connection window stays at the default 64 KiB: see src/harness/server.ts for why.
     try {
-      const health = await callJson<HealthResponse>(session, 'health', version, undefined, { timeoutMs: opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS });
+      const health = await callJson(session, 'health', version, undefined, checkHealthResponse, { timeoutMs: opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS });
       if (!isCompatibleVersion(version, health.protocol)) {
         throw new ChannelError('PROTOCOL_MISMATCH', versionMismatchMessage(version, health.protocol));
       }
@@ -86,8 +100,13 @@ export class ControlClient extends EventEmitter {
     return this.session.destroyed || this.session.closed;
   }
 
+  /** Set when the session was ended because the harness broke the protocol: the machine is not to be trusted. */
+  get protocolViolation(): ChannelError | undefined {
+    return violationOf(this.session);
+  }
+
   health(opts: CallOptions = { timeoutMs: DEFAULT_CALL_TIMEOUT_MS }): Promise<HealthResponse> {
-    return callJson<HealthResponse>(this.session, 'health', this.version, undefined, opts);
+    return callJson(this.session, 'health', this.version, undefined, checkHealthResponse, opts);
   }
 
   /** Runs a command; output and exit arrive on the handle. Never throws: failures resolve `exit` with an error. */
@@ -109,7 +128,7 @@ export class ControlClient extends EventEmitter {
   /** Signals an exec's process group; rejects with NO_SUCH_EXEC once it has exited. */
   async signal(execId: string, signal: string, opts: CallOptions = { timeoutMs: DEFAULT_CALL_TIMEOUT_MS }): Promise<void> {
     const body: SignalRequest = { execId, signal };
-    await callJson(this.session, 'signal', this.version, body, opts);
+    await callJson(this.session, 'signal', this.version, body, checkObject, opts);
   }
 
   /**
@@ -119,13 +138,14 @@ export class ControlClient extends EventEmitter {
   /** Sets the guest's wall clock to `epochMs` (a VM's clock stands still while it is paused or saved). */
   async setClock(epochMs: number, opts: CallOptions = { timeoutMs: DEFAULT_CALL_TIMEOUT_MS }): Promise<void> {
     const body: ClockRequest = { epochMs };
-    await callJson(this.session, 'clock', this.version, body, opts);
+    await callJson(this.session, 'clock', this.version, body, checkObject, opts);
   }
 
   async shutdown(graceMs?: number): Promise<ShutdownResponse | undefined> {
     const body: ShutdownRequest = graceMs === undefined ? {} : { graceMs };
     try {
-      return await callJson<ShutdownResponse>(this.session, 'shutdown', this.version, body, { timeoutMs: (graceMs ?? 5000) + 15_000 });
+      const reply = await callJson(this.session, 'shutdown', this.version, body, checkObject, { timeoutMs: (graceMs ?? 5000) + 15_000 });
+      return { ok: true, killed: Number.isSafeInteger(reply.killed) ? (reply.killed as number) : 0 };
     } catch (err) {
       if (err instanceof ChannelError && err.code === 'CONNECTION_LOST') return undefined;
       throw err;

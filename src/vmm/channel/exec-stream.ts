@@ -1,11 +1,14 @@
 // Host side of an exec-shaped response (exec and attach): frames decoded into stdout/stderr streams and an exit.
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import { Readable, type Writable } from 'node:stream';
-import { FrameDecoder, FRAME_TYPES, frameJson } from '../../protocol/frames.js';
-import type { ExecErrorFrame, ExecExit, ExecStarted } from '../../protocol/messages.js';
+import { FrameDecoder, FRAME_TYPES, frameJson, type Frame } from '../../protocol/frames.js';
+import type { ExecExit } from '../../protocol/messages.js';
 import { HEADERS } from '../../protocol/routes.js';
-import { NGHTTP2_CANCEL, readBody, replyError } from './call.js';
+import { NGHTTP2_CANCEL, readRefusal, replyStatus } from './call.js';
 import { ChannelError, CONNECTION_LOST_MESSAGE } from './channel-error.js';
+import { EXEC_START_TIMEOUT_MS } from './channel-limits.js';
+import { breakSession, closedBeforeReply, violationOf } from './protocol-violation.js';
+import { checkExecErrorFrame, checkExecExit, checkExecId, checkExecStarted } from './reply-checks.js';
 
 /** Per-stream buffer on the host before the guest is told to wait (HTTP/2 flow control does the rest). */
 const OUTPUT_HIGH_WATER_MARK = 64 * 1024;
@@ -37,6 +40,10 @@ export interface ExecHandle {
 }
 
 export interface ExecStreamOptions {
+  /** The route, for errors. */
+  route: 'exec' | 'attach';
+  /** How long the harness may take to answer and send the started (or exit) frame. Default EXEC_START_TIMEOUT_MS. */
+  startTimeoutMs?: number;
   /** Piped into the request body (the command's stdin). */
   stdin?: Readable;
   /** Hand the request stream out as the handle's `stdin` (the caller writes the command's input). */
@@ -78,10 +85,12 @@ export function execStreamHandle(session: ClientHttp2Session, open: () => Client
   const stderr = new Readable({ read: wake, highWaterMark: OUTPUT_HIGH_WATER_MARK });
 
   let done = false;
-  /** `refusal`: the harness's error for a non-200 reply, passed on as is. */
+  let startTimer: NodeJS.Timeout | undefined;
+  /** `refusal`: the harness's error for a non-200 reply (or the timeout, or the violation), passed on as is. */
   const finish = (result: ExecExit, refusal?: ChannelError): void => {
     if (done) return;
     done = true;
+    clearTimeout(startTimer);
     const failure =
       refusal ??
       (result.error === CONNECTION_LOST_MESSAGE
@@ -104,67 +113,104 @@ export function execStreamHandle(session: ClientHttp2Session, open: () => Client
   try {
     stream = open();
   } catch (err) {
-    finish({ code: null, signal: null, error: (err as Error).message });
+    finish({ code: null, signal: null, error: (err as Error).message }, err instanceof ChannelError ? err : undefined);
     return { execId: execId.promise, pid: pid.promise, stdout, stderr, stdin: null, exit, signal: () => Promise.reject(err) };
   }
   const s = stream;
 
+  const startTimeoutMs = opts.startTimeoutMs ?? EXEC_START_TIMEOUT_MS;
+  startTimer = setTimeout(() => {
+    const err = new ChannelError('TIMEOUT', `${opts.route}: the harness did not start the process within ${startTimeoutMs} ms`);
+    finish({ code: null, signal: null, error: err.message }, err);
+  }, startTimeoutMs);
+
+  /** The harness sent what no honest harness sends: its session ends and this exec fails with the reason. */
+  const violation = (what: string): void => {
+    const err = breakSession(session, `${opts.route} stream: ${what}`);
+    finish({ code: null, signal: null, error: err.message }, err);
+  };
+
   const decoder = new FrameDecoder();
   let pendingError: string | undefined;
+  let started = false;
+  /** Handles one frame; throws (ReplyShapeError, SyntaxError) on a malformed one. */
+  const onFrame = (frame: Frame): void => {
+    switch (frame.type) {
+      case FRAME_TYPES.stdout:
+        if (!stdout.push(frame.payload)) waiting = true;
+        break;
+      case FRAME_TYPES.stderr:
+        if (!stderr.push(frame.payload)) waiting = true;
+        break;
+      case FRAME_TYPES.started: {
+        if (started) throw new Error('a second started frame');
+        started = true;
+        clearTimeout(startTimer);
+        const info = checkExecStarted(frameJson(frame));
+        execId.resolve(info.execId);
+        pid.resolve(info.pid);
+        break;
+      }
+      case FRAME_TYPES.error:
+        pendingError = checkExecErrorFrame(frameJson(frame)).message;
+        break;
+      case FRAME_TYPES.exit: {
+        const status = checkExecExit(frameJson(frame));
+        return finish(pendingError && !status.error ? { ...status, error: pendingError } : status);
+      }
+    }
+  };
   const onData = (chunk: Buffer): void => {
-    if (done) return;
+    if (done) {
+      // Nothing follows the exit frame: a harness that keeps sending only gets its stream reset.
+      if (chunk.length > 0 && !s.destroyed) s.close(NGHTTP2_CANCEL);
+      return;
+    }
     let frames;
     try {
       frames = decoder.push(chunk);
     } catch (err) {
-      return finish({ code: null, signal: null, error: `corrupt exec stream: ${(err as Error).message}` });
+      return violation((err as Error).message);
     }
     for (const frame of frames) {
-      switch (frame.type) {
-        case FRAME_TYPES.stdout:
-          if (!stdout.push(frame.payload)) waiting = true;
-          break;
-        case FRAME_TYPES.stderr:
-          if (!stderr.push(frame.payload)) waiting = true;
-          break;
-        case FRAME_TYPES.started: {
-          const started = frameJson<ExecStarted>(frame);
-          execId.resolve(started.execId);
-          pid.resolve(started.pid);
-          break;
-        }
-        case FRAME_TYPES.error:
-          pendingError = frameJson<ExecErrorFrame>(frame).message;
-          break;
-        case FRAME_TYPES.exit: {
-          const status = frameJson<ExecExit>(frame);
-          return finish(pendingError && !status.error ? { ...status, error: pendingError } : status);
-        }
+      try {
+        onFrame(frame);
+      } catch (err) {
+        return violation(`bad frame of type ${frame.type}: ${(err as Error).message}`);
       }
+      if (done) return;
     }
     if (waiting) s.pause();
   };
 
   let refused = false;
+  let responded = false;
   s.once('response', (headers: IncomingHttpHeaders) => {
-    const status = Number(headers[':status']);
+    responded = true;
+    const status = replyStatus(session, headers, opts.route);
+    if (status instanceof ChannelError) return finish({ code: null, signal: null, error: status.message }, status);
     if (status !== 200) {
       refused = true;
-      void readBody(s).then(
-        (body) => {
-          const err = replyError(status, body);
-          finish({ code: null, signal: null, error: err.message }, err);
-        },
-        () => finish({ code: null, signal: null, error: CONNECTION_LOST_MESSAGE }),
+      readRefusal(session, s, status, opts.route).then(
+        (err) => finish({ code: null, signal: null, error: err.message }, err),
+        (err: ChannelError) => finish({ code: null, signal: null, error: err.message }, err),
       );
       return;
     }
     const id = headers[HEADERS.execId];
-    if (typeof id === 'string') execId.resolve(id);
+    if (id !== undefined) {
+      try {
+        execId.resolve(checkExecId(id, `${HEADERS.execId} header`));
+      } catch (err) {
+        return violation((err as Error).message);
+      }
+    }
     s.on('data', onData);
   });
   s.once('close', () => {
-    if (refused) return; // readBody settles it
+    if (refused) return; // readRefusal settles it
+    const broken = responded ? violationOf(session) : closedBeforeReply(session, s, opts.route);
+    if (broken?.code === 'PROTOCOL_VIOLATION') return finish({ code: null, signal: null, error: broken.message }, broken);
     // A stream also "ends" when its session dies; only an end on a live session is the harness's doing.
     let error = CONNECTION_LOST_MESSAGE;
     if (!session.destroyed && !session.closed) {

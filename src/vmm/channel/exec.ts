@@ -11,6 +11,8 @@ export type { ExecHandle } from './exec-stream.js';
 export interface ExecOptions {
   /** Piped to the command's stdin (sets `stdin: true` in the request). */
   stdin?: Readable;
+  /** How long the harness may take to start the command. Default EXEC_START_TIMEOUT_MS (30 s). */
+  startTimeoutMs?: number;
 }
 
 export function startExec(
@@ -32,6 +34,8 @@ export function startExec(
     return stream;
   };
   return execStreamHandle(session, open, {
+    route: 'exec',
+    ...(opts.startTimeoutMs !== undefined ? { startTimeoutMs: opts.startTimeoutMs } : {}),
     ...(opts.stdin ? { stdin: opts.stdin } : {}),
     exposeStdin: req.stdin && !opts.stdin,
     sendSignal,

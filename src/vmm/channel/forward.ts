@@ -2,11 +2,12 @@
 import type { ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { HEADERS } from '../../protocol/routes.js';
-import { NGHTTP2_CANCEL, openStream, readBody, replyError } from './call.js';
-import { ChannelError, connectionLost } from './channel-error.js';
+import { NGHTTP2_CANCEL, openStream, readRefusal, replyStatus } from './call.js';
+import { ChannelError } from './channel-error.js';
+import { closedBeforeReply } from './protocol-violation.js';
 
 export interface ForwardOptions {
-  /** How long the guest may take to accept the TCP connection. Default 10 s. */
+  /** How long the guest may take to accept the TCP connection (or to finish saying why not). Default 10 s. */
   timeoutMs?: number;
 }
 
@@ -27,21 +28,28 @@ export function openForward(session: ClientHttp2Session, protocolVersion: number
       return reject(err);
     }
     const timeoutMs = opts.timeoutMs ?? 10_000;
+    // Runs until the connection is accepted or the refusal is read whole: a guest that trickles its
+    // error reply holds nothing for longer than this.
     const timer = setTimeout(() => {
-      reject(new ChannelError('TIMEOUT', `forward to port ${port}: no answer from the machine within ${timeoutMs} ms`));
+      reject(new ChannelError('TIMEOUT', `forward to port ${port}: no complete answer from the machine within ${timeoutMs} ms`));
       stream.close(NGHTTP2_CANCEL);
     }, timeoutMs);
     let responded = false;
     stream.once('response', (headers: IncomingHttpHeaders) => {
       responded = true;
-      clearTimeout(timer);
-      const status = Number(headers[':status']);
-      if (status === 200) return resolve(stream);
-      readBody(stream).then((body) => reject(replyError(status, body)), reject);
+      const status = replyStatus(session, headers, 'forward');
+      if (status instanceof ChannelError) return reject(status);
+      if (status === 200) {
+        clearTimeout(timer);
+        return resolve(stream);
+      }
+      readRefusal(session, stream, status, 'forward')
+        .then(reject, reject)
+        .finally(() => clearTimeout(timer));
     });
     stream.once('close', () => {
       clearTimeout(timer);
-      if (!responded) reject(connectionLost()); // after the response, readBody reports a loss
+      if (!responded) reject(closedBeforeReply(session, stream, 'forward')); // after the response, readBody reports a loss
     });
   });
 }

@@ -1,5 +1,4 @@
 // One running qemu machine: its control socket, QMP for pause/resume, and how to stop and watch it.
-import fs from 'node:fs';
 import os from 'node:os';
 import type { Duplex } from 'node:stream';
 import { MachineStateError, type Machine, type MachineExit, type MachineState, type MachineStats } from '../backend.js';
@@ -10,10 +9,18 @@ import { discardSnapshot, saveSnapshot } from './memory-snapshot.js';
 import { stateDiskPath, workspaceDiskPath } from './disk-image.js';
 import { connectWhenReady, signal } from '../process-util.js';
 import { syncPort } from './port-handshake.js';
+import { readFileHead, readFileTail } from '../../util/read-file-end.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ADOPTED_POLL_MS = 250;
 const CONSOLE_TAIL_BYTES = 2_000;
+// The console is the guest's to fill: each look at it reads only a bounded end of the file.
+/** The ready line comes right after the kernel's boot messages. */
+const CONSOLE_HEAD_BYTES = 1024 * 1024;
+/** The init panic line and the stack dump after it. */
+const PANIC_TAIL_BYTES = 64 * 1024;
+/** Recent enough for the OOM kill that ended a task or server. */
+const OOM_TAIL_BYTES = 256 * 1024;
 /** The harness's stderr (the guest console) says this once it serves the control port. */
 const READY_LINE = 'aegis-harness: listening on';
 /** After SIGTERM, how long qemu may take to exit before SIGKILL. */
@@ -133,7 +140,7 @@ export class QemuMachine implements Machine {
     // A restored guest's harness listened before this qemu existed: its console here starts empty.
     if (this.restored) return true;
     try {
-      return fs.readFileSync(this.dirs.console, 'utf8').includes(READY_LINE);
+      return readFileHead(this.dirs.console, CONSOLE_HEAD_BYTES).includes(READY_LINE);
     } catch {
       return false;
     }
@@ -146,7 +153,7 @@ export class QemuMachine implements Machine {
 
   private consoleTail(): string {
     try {
-      const text = fs.readFileSync(this.dirs.console, 'utf8').slice(-CONSOLE_TAIL_BYTES).trim();
+      const text = readFileTail(this.dirs.console, CONSOLE_TAIL_BYTES).toString('utf8').trim();
       return text ? `: ${text.split('\n').slice(-3).join(' | ')}` : '';
     } catch {
       return '';
@@ -158,7 +165,7 @@ export class QemuMachine implements Machine {
 export function guestExitFromConsole(consoleFile: string): MachineExit | undefined {
   let text: string;
   try {
-    text = fs.readFileSync(consoleFile, 'utf8');
+    text = readFileTail(consoleFile, PANIC_TAIL_BYTES).toString('utf8');
   } catch {
     return undefined;
   }
@@ -174,7 +181,7 @@ export function guestExitFromConsole(consoleFile: string): MachineExit | undefin
 /** The guest kernel's OOM kills: it reports each on the console (an error-level line, shown even with `quiet`). */
 export function oomKillsFromConsole(consoleFile: string): number {
   try {
-    return fs.readFileSync(consoleFile, 'utf8').match(/Out of memory: Killed process/g)?.length ?? 0;
+    return readFileTail(consoleFile, OOM_TAIL_BYTES).toString('utf8').match(/Out of memory: Killed process/g)?.length ?? 0;
   } catch {
     return 0;
   }

@@ -7,6 +7,7 @@ import type { MachineCgroups } from './cgroups.js';
 import { GUEST_CONTROL_SOCKET } from './launch-script.js';
 import { guestControlSocket, guestInitPid, type MachineDirs, type MachineRecord } from './machine-state.js';
 import { pidStartTime } from '../process-util.js';
+import { readFileTail } from '../../util/read-file-end.js';
 import { connectWhenReady, signal } from '../process-util.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -107,7 +108,7 @@ export class SandboxMachine implements Machine {
 
   private consoleTail(): string {
     try {
-      const text = fs.readFileSync(this.dirs.console, 'utf8').slice(-CONSOLE_TAIL_BYTES).trim();
+      const text = readFileTail(this.dirs.console, CONSOLE_TAIL_BYTES).toString('utf8').trim();
       return text ? `: ${text.split('\n').slice(-3).join(' | ')}` : '';
     } catch {
       return '';
