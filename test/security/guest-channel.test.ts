@@ -22,6 +22,7 @@ import type { Backend, Machine, MachineExit, MachineState } from '../../src/vmm/
 import { ChannelError, ControlClient } from '../../src/vmm/channel/control-client.js';
 import { buildHarness, run, startHarness, waitFor, type RunningHarness } from '../harness/harness-fixture.js';
 import { request } from '../router/client.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
 
 const HOSTILE = fileURLToPath(new URL('./hostile-harness.mjs', import.meta.url));
 const MiB = 1024 * 1024;
@@ -48,7 +49,7 @@ const peers: ChildProcess[] = [];
 async function startHostile(...modes: string[]): Promise<HostilePeer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-hostile-'));
   const socketPath = path.join(dir, 'control.sock');
-  const proc = spawn(process.execPath, [HOSTILE, socketPath, ...modes], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [HOSTILE, socketPath, ...modes], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, AEGIS_PROTOCOL: String(PROTOCOL_VERSION) } });
   peers.push(proc);
   // A test that fails before its stop() (or a worker torn down early) must not leave the peer behind.
   const reap = (): void => void proc.kill('SIGKILL');

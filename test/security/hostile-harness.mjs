@@ -2,7 +2,7 @@
 // (so the host connects) and every other call the way its mode says, to attack the daemon's side of the
 // control channel. Runs as its own process so that what it allocates does not count in the test's RSS.
 //
-//   node hostile-harness.mjs SOCKET MODE [ROUTE=MODE ...]
+//   AEGIS_PROTOCOL=N node hostile-harness.mjs SOCKET MODE [ROUTE=MODE ...]
 //
 // MODE applies to every call but the first health of each session; ROUTE=MODE overrides it for one route
 // (e.g. `exec=serve`: execs start like real ones, so an instance boots, and only the forward attacks).
@@ -15,11 +15,13 @@ import net from 'node:net';
 
 const [socketPath, defaultMode, ...overrides] = process.argv.slice(2);
 const routeModes = new Map(overrides.map((o) => o.split('=')));
+/** The protocol version the host speaks (the test passes it), so the host accepts this harness. */
+const PROTOCOL = Number(process.env.AEGIS_PROTOCOL);
 const CHUNK = Buffer.alloc(64 * 1024, 0x61); // 'a'
 const ERROR_BODY_BYTES = 256 * 1024 * 1024;
 
 const health = () =>
-  JSON.stringify({ protocol: 1, harnessVersion: 'hostile', pid: process.pid, uptimeMs: 1, hostname: 'hostile', execs: [], main: null, zombies: 0 });
+  JSON.stringify({ protocol: PROTOCOL, harnessVersion: 'hostile', pid: process.pid, uptimeMs: 1, hostname: 'hostile', execs: [], main: null, zombies: 0 });
 
 /** One frame header: type, 4-byte big-endian length (the payload follows separately). */
 function frameHeader(type, length) {
@@ -108,12 +110,12 @@ function answer(stream, headers) {
       // (b) a JSON reply that never ends, at full speed
       stream.respond({ ':status': 200, 'content-type': 'application/json' });
       let first = true;
-      return pump(stream, () => (first ? ((first = false), Buffer.from('{"protocol":1,"padding":"')) : CHUNK), counter);
+      return pump(stream, () => (first ? ((first = false), Buffer.from(`{"protocol":${PROTOCOL},"padding":"`)) : CHUNK), counter);
     }
     case 'slow-json': {
       // (b) a JSON reply that never ends, one byte at a time
       stream.respond({ ':status': 200, 'content-type': 'application/json' });
-      stream.write('{"protocol":1,');
+      stream.write(`{"protocol":${PROTOCOL},`);
       const timer = setInterval(() => {
         if (stream.destroyed || stream.closed) return clearInterval(timer);
         counter.sent += 1;
