@@ -3,30 +3,73 @@
 // range and 1 otherwise. No maps and no helper calls: a straight run of masked compares over the context,
 // so the verifier has nothing to object to and the program needs no BTF.
 
+import fs from 'node:fs';
 import os from 'node:os';
 
 export type Family = 4 | 6;
 
-/** Loopback, "this network" (connect(0.0.0.0) reaches loopback), RFC 1918, link-local, CGNAT, and
- * multicast/broadcast, which only ever reach the local network. */
+/**
+ * IPv4 destinations that are the host, its networks or nothing public, checked against the IANA special-purpose
+ * registry: "this network" (connect(0.0.0.0) reaches loopback), RFC 1918, CGNAT (where Alibaba's metadata
+ * service sits), loopback, Azure's host endpoint, link-local (cloud metadata at 169.254.169.254), IETF
+ * protocol assignments (Oracle's metadata at 192.0.0.192), the documentation and benchmarking nets (198.18/15
+ * is where fake-IP DNS proxies on the host answer), multicast, and the reserved 240/4 with the broadcast address.
+ * The registry's globally reachable entries (AS112, AMT) stay open.
+ */
 export const BLOCKED_V4 = [
   '0.0.0.0/8',
   '10.0.0.0/8',
   '100.64.0.0/10',
   '127.0.0.0/8',
+  '168.63.129.16/32',
   '169.254.0.0/16',
   '172.16.0.0/12',
+  '192.0.0.0/24',
+  '192.0.2.0/24',
   '192.168.0.0/16',
+  '198.18.0.0/15',
+  '198.51.100.0/24',
+  '203.0.113.0/24',
   '224.0.0.0/4',
-  '255.255.255.255/32',
+  '240.0.0.0/4',
 ];
 
-/** Unspecified (connect(::) reaches loopback), loopback, unique-local, link-local, multicast. The v4 ranges
- * are added as IPv4-mapped addresses: a v6 socket connecting to ::ffff:127.0.0.1 passes the v6 hook only. */
-export const BLOCKED_V6 = ['::/128', '::1/128', 'fc00::/7', 'fe80::/10', 'ff00::/8'];
+/**
+ * IPv6 likewise: ::/96 (unspecified, loopback, the deprecated IPv4-compatible form), local-use NAT64,
+ * discard-only, benchmarking, documentation, SRv6 SIDs, unique-local (AWS's metadata at fd00:ec2::254),
+ * link-local, the deprecated site-local, multicast. Every blocked v4 range is blocked again in each v6 form
+ * that reaches it (see v6FormsOf).
+ */
+export const BLOCKED_V6 = [
+  '::/96',
+  '64:ff9b:1::/48',
+  '100::/64',
+  '2001:2::/48',
+  '2001:db8::/32',
+  '3fff::/20',
+  '5f00::/16',
+  'fc00::/7',
+  'fe80::/10',
+  'fec0::/10',
+  'ff00::/8',
+];
 
-/** DNS: slirp forwards the guest's queries to the host's resolver, often on a loopback or private address. */
-export const ALLOWED_PORTS = [53];
+/**
+ * DNS: slirp forwards the guest's queries (to 10.0.2.3) to the first nameserver of the host's resolv.conf,
+ * which is often on loopback (systemd-resolved's 127.0.0.53) or the LAN. Port 53 of exactly the configured
+ * resolvers stays open; port 53 anywhere else in a blocked range is refused like any other port.
+ */
+export const DNS_PORT = 53;
+
+/** What the filter decides beyond the fixed ranges. */
+export interface EgressPolicy {
+  /** More CIDRs to refuse: the host's own addresses (services bound to 0.0.0.0 answer there too). */
+  blocked: string[];
+  /** Resolver addresses whose port 53 stays reachable even inside a blocked range. */
+  resolvers: string[];
+}
+
+export const EMPTY_POLICY: EgressPolicy = { blocked: [], resolvers: [] };
 
 export interface AddressRange {
   /** 4 or 16 bytes, network order. */
@@ -75,21 +118,39 @@ export function parseCidr(cidr: string): AddressRange {
   return { bytes, prefix };
 }
 
-/** ::ffff:a.b.c.d/(96+n): how a v6 socket names a v4 destination. */
-export function v4Mapped(range: AddressRange): AddressRange {
+/** A v4 range placed at `bitOffset` inside an otherwise given v6 prefix. */
+function embedV4(range: AddressRange, head: number[], bitOffset: number): AddressRange {
   const bytes = new Uint8Array(16);
-  bytes[10] = 0xff;
-  bytes[11] = 0xff;
-  bytes.set(range.bytes, 12);
-  return { bytes, prefix: 96 + range.prefix };
+  bytes.set(head);
+  bytes.set(range.bytes, bitOffset / 8);
+  return { bytes, prefix: bitOffset + range.prefix };
 }
 
-/** The fixed ranges plus `extra` CIDRs (the host's own addresses: services bound to 0.0.0.0 answer there too). */
+/** ::ffff:a.b.c.d/(96+n): how a v6 socket names a v4 destination. */
+export const v4Mapped = (range: AddressRange) => embedV4(range, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff], 96);
+
+/**
+ * The v6 names of a v4 range: v4-mapped (a v6 socket connecting to ::ffff:127.0.0.1 passes the v6 hook only),
+ * NAT64's well-known 64:ff9b::a.b.c.d and 6to4's 2002:aabb:ccdd::/48 (a host with a NAT64 route or a 6to4
+ * tunnel would carry those to the v4 address).
+ */
+export function v6FormsOf(range: AddressRange): AddressRange[] {
+  return [v4Mapped(range), embedV4(range, [0, 0x64, 0xff, 0x9b], 96), embedV4(range, [0x20, 0x02], 16)];
+}
+
+/** The fixed ranges plus `extra` CIDRs, for one family's hook. */
 export function blockedRanges(family: Family, extra: string[] = []): AddressRange[] {
   const all = [...BLOCKED_V4, ...BLOCKED_V6, ...extra].map(parseCidr);
   const v4 = all.filter((r) => r.bytes.length === 4);
   const v6 = all.filter((r) => r.bytes.length === 16);
-  return family === 4 ? v4 : [...v6, ...v4.map(v4Mapped)];
+  return family === 4 ? v4 : [...v6, ...v4.flatMap(v6FormsOf)];
+}
+
+/** The resolvers as single addresses for one family's hook (v4 ones also v4-mapped for a v6 socket). */
+export function resolverAddresses(family: Family, resolvers: string[]): AddressRange[] {
+  const all = resolvers.map((a) => parseCidr(`${a}/${a.includes(':') ? 128 : 32}`));
+  const v4 = all.filter((r) => r.bytes.length === 4);
+  return family === 4 ? v4 : [...all.filter((r) => r.bytes.length === 16), ...v4.map(v4Mapped)];
 }
 
 /** The host's non-loopback addresses as single-address CIDRs. */
@@ -100,19 +161,40 @@ export function hostAddressCidrs(): string[] {
     .map((a) => (a.family === 'IPv4' ? `${a.address}/32` : `${a.address.split('%')[0]}/128`));
 }
 
-/** True when the address (v4 dotted quad or v6 text) falls in a blocked range for its family: the same
- * decision the bytecode makes, for callers that want to explain or pre-check a destination. */
-export function isBlockedDestination(address: string, port: number, extra: string[] = []): boolean {
-  if (ALLOWED_PORTS.includes(port)) return false;
+/** The nameservers of a resolv.conf, in its order; a missing file or unparsable line gives none. */
+export function hostResolvers(resolvConf = '/etc/resolv.conf'): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(resolvConf, 'utf8');
+  } catch {
+    return [];
+  }
+  const addresses = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1].split('%')[0]);
+  return [...new Set(addresses.filter((a) => (a.includes(':') ? parseV6(a) : parseV4(a))))];
+}
+
+/** The host's addresses and resolvers as they are now: the daemon reads them once, at start. */
+export function hostEgressPolicy(): EgressPolicy {
+  return { blocked: hostAddressCidrs(), resolvers: hostResolvers() };
+}
+
+function inRange(bytes: Uint8Array, r: AddressRange): boolean {
+  if (bytes.length !== r.bytes.length) return false;
+  for (let bit = 0; bit < r.prefix; bit++) {
+    const mask = 0x80 >> bit % 8;
+    if ((bytes[bit >> 3] & mask) !== (r.bytes[bit >> 3] & mask)) return false;
+  }
+  return true;
+}
+
+/** True when the filter refuses this destination (v4 dotted quad or v6 text): the same decision the bytecode
+ * makes, for callers that want to explain or pre-check a destination. */
+export function isBlockedDestination(address: string, port: number, policy: EgressPolicy = EMPTY_POLICY): boolean {
   const bytes = address.includes(':') ? parseV6(address) : parseV4(address);
   if (!bytes) throw new Error(`bad address ${address}`);
-  return blockedRanges(bytes.length === 4 ? 4 : 6, extra).some((r) => {
-    for (let bit = 0; bit < r.prefix; bit++) {
-      const mask = 0x80 >> bit % 8;
-      if ((bytes[bit >> 3] & mask) !== (r.bytes[bit >> 3] & mask)) return false;
-    }
-    return true;
-  });
+  const family: Family = bytes.length === 4 ? 4 : 6;
+  if (port === DNS_PORT && resolverAddresses(family, policy.resolvers).some((r) => inRange(bytes, r))) return false;
+  return blockedRanges(family, policy.blocked).some((r) => inRange(bytes, r));
 }
 
 // struct bpf_sock_addr: user_ip4 at 4, user_ip6[4] at 8, user_port at 24, all in network byte order.
@@ -185,27 +267,32 @@ function assemble(items: Item[]): Buffer {
   return out;
 }
 
-/** The program for a v4 hook (INET4_CONNECT, UDP4_SENDMSG) or a v6 one: the kernel refuses user_ip4 reads
- * in a v6 program and the other way round, so each family gets its own. */
-export function buildEgressProgram(family: Family, extra: string[] = []): Buffer {
-  const items: Item[] = [insn(LDX_MEM_W, R2, R1, CTX_USER_PORT, 0)];
-  for (const port of ALLOWED_PORTS) {
-    const netOrder = Buffer.alloc(2);
-    netOrder.writeUInt16BE(port);
-    items.push(insn(JMP32_JEQ_K, R2, 0, 0, netOrder.readUInt16LE(0), 'allow'));
+/** Jumps to `onMatch` when the destination lies in `range`, falls through otherwise. */
+function matchRange(items: Item[], base: number, range: AddressRange, onMatch: string, label: string): void {
+  const mask = prefixMask(range.prefix, range.bytes.length);
+  for (let w = 0; w * 4 < range.bytes.length; w++) {
+    const m = word(mask, w * 4);
+    if (m === 0) continue;
+    items.push(insn(LDX_MEM_W, R2, R1, base + w * 4, 0));
+    if (m !== 0xffffffff) items.push(insn(ALU32_AND_K, R2, 0, 0, m));
+    items.push(insn(JMP32_JNE_K, R2, 0, 0, word(range.bytes, w * 4) & m, label));
   }
+  items.push(insn(JMP_JA, 0, 0, 0, 0, onMatch), { label });
+}
+
+/**
+ * The program for a v4 hook (INET4_CONNECT, UDP4_SENDMSG) or a v6 one: the kernel refuses user_ip4 reads
+ * in a v6 program and the other way round, so each family gets its own. Port 53 of a resolver is allowed
+ * first; then any blocked range denies; everything else is allowed.
+ */
+export function buildEgressProgram(family: Family, policy: EgressPolicy = EMPTY_POLICY): Buffer {
   const base = family === 4 ? CTX_USER_IP4 : CTX_USER_IP6;
-  blockedRanges(family, extra).forEach((range, r) => {
-    const mask = prefixMask(range.prefix, range.bytes.length);
-    for (let w = 0; w * 4 < range.bytes.length; w++) {
-      const m = word(mask, w * 4);
-      if (m === 0) continue;
-      items.push(insn(LDX_MEM_W, R2, R1, base + w * 4, 0));
-      if (m !== 0xffffffff) items.push(insn(ALU32_AND_K, R2, 0, 0, m));
-      items.push(insn(JMP32_JNE_K, R2, 0, 0, word(range.bytes, w * 4) & m, `next${r}`));
-    }
-    items.push(insn(JMP_JA, 0, 0, 0, 0, 'deny'), { label: `next${r}` });
-  });
+  const dnsNetOrder = Buffer.alloc(2);
+  dnsNetOrder.writeUInt16BE(DNS_PORT);
+  const items: Item[] = [insn(LDX_MEM_W, R2, R1, CTX_USER_PORT, 0), insn(JMP32_JNE_K, R2, 0, 0, dnsNetOrder.readUInt16LE(0), 'ranges')];
+  resolverAddresses(family, policy.resolvers).forEach((address, i) => matchRange(items, base, address, 'allow', `resolver${i}`));
+  items.push({ label: 'ranges' });
+  blockedRanges(family, policy.blocked).forEach((range, i) => matchRange(items, base, range, 'deny', `range${i}`));
   items.push(
     { label: 'allow' },
     insn(ALU64_MOV_K, R0, 0, 0, 1),

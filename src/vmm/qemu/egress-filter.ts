@@ -1,13 +1,13 @@
 // Keeps qemu's user-mode networking off the host's loopback and private networks. slirp opens ordinary host
 // sockets for the guest, so a guest reaching 10.0.0.2:5432 is really qemu connecting there; a cgroup v2 BPF
 // program on the connect and UDP sendmsg hooks refuses such destinations (EPERM) for every process in the
-// cgroup, while the internet and DNS (port 53, whatever the address) stay reachable. Loaded through the
-// raw bpf(2) syscall: no libbpf, and the bytecode comes from egress-bpf.ts.
+// cgroup, while the internet and the host's configured DNS resolvers (port 53 of exactly those addresses)
+// stay reachable. Loaded through the raw bpf(2) syscall: no libbpf, and the bytecode comes from egress-bpf.ts.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import koffi from 'koffi';
-import { buildEgressProgram, hostAddressCidrs, type Family } from './egress-bpf.js';
+import { buildEgressProgram, EMPTY_POLICY, hostEgressPolicy, type EgressPolicy, type Family } from './egress-bpf.js';
 
 const SYS_BPF: Partial<Record<string, number>> = { x64: 321, arm64: 280 };
 
@@ -68,8 +68,8 @@ function closeFd(fd: number): void {
 }
 
 /** Loads one hook's program; returns its fd. On a verifier rejection the error carries the log. */
-function loadProgram(hook: Hook, extra: string[] = []): number {
-  const insns = buildEgressProgram(hook.family, extra);
+function loadProgram(hook: Hook, policy: EgressPolicy = EMPTY_POLICY): number {
+  const insns = buildEgressProgram(hook.family, policy);
   const license = Buffer.from('Dual MIT/GPL\0');
   const attr = Buffer.alloc(72);
   const fill = (log?: Buffer) => {
@@ -182,12 +182,13 @@ export function egressFilterSupport(): { supported: boolean; detail: string } {
 
 /**
  * Creates (idempotently) `<cgroup2 root>/<parentName>` and makes sure each hook carries the current filter
- * exactly once, blocking `extra` CIDRs too (by default the host's own addresses); returns the directory.
+ * exactly once, with `policy` (by default the host's own addresses blocked and its resolvers' port 53 open);
+ * returns the directory.
  * A filter left by an earlier daemon is recognised by its program name and kept when its tag (a hash of
- * the bytecode) matches, replaced when the bytecode has changed (other host addresses, say). The
+ * the bytecode) matches, replaced when the bytecode has changed (other host addresses or resolvers, say). The
  * attachments belong to the cgroup, not to our fds: they outlive this process and end when the dir is removed.
  */
-export function ensureEgressCgroup(parentName = 'aegis-qemu', extra: string[] = hostAddressCidrs()): string {
+export function ensureEgressCgroup(parentName = 'aegis-qemu', policy: EgressPolicy = hostEgressPolicy()): string {
   const root = cgroup2Root();
   if (!root) throw new Error('cannot set up the egress filter: no cgroup2 mount in /proc/self/mounts');
   const dir = path.join(root, parentName);
@@ -201,7 +202,7 @@ export function ensureEgressCgroup(parentName = 'aegis-qemu', extra: string[] = 
     for (const hook of HOOKS) {
       let progFd: number;
       try {
-        progFd = loadProgram(hook, extra);
+        progFd = loadProgram(hook, policy);
       } catch (e) {
         throw new Error(`cannot load the egress filter: ${(e as Error).message}`);
       }

@@ -59,7 +59,7 @@ export async function probeBoot(qemuBin: string, kernel: string, initrd: string,
   const consoleFile = path.join(tmp, 'console.log');
   const started = Date.now();
   try {
-    const child = spawn(qemuBin, qemuArgs({ accel, memoryMiB: 128, vcpus: 1, kernel, initrd, params: ['aegis.probe=1'], console: consoleFile }), {
+    const child = spawn(qemuBin, qemuArgs({ accel, memoryMiB: 128, vcpus: 1, kernel, initrd, params: ['aegis.probe=1'], console: consoleFile, confinement: {} }), {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

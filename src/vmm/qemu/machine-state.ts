@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { MachineSpec } from '../backend.js';
 import type { Accel } from './qemu-args.js';
+import type { Confinement } from './qemu-confinement.js';
 
 export interface QemuMachineRecord {
   backend: 'qemu';
@@ -23,6 +24,8 @@ export interface QemuMachineRecord {
   snapshotFingerprint?: string;
   /** Resumed from a memory snapshot rather than booted: the harness was running before this qemu. */
   restored?: boolean;
+  /** qemu's chroot and uid (absent in records of machines started before qemu was confined). */
+  confinement?: Confinement;
   startedAt: string;
 }
 
@@ -32,6 +35,8 @@ export interface QemuMachineDirs {
   qmp: string;
   console: string;
   state: string;
+  /** The directory qemu chroots into (qemu-confinement.ts). */
+  jail: string;
 }
 
 export function qemuMachineDirs(machinesDir: string, id: string): QemuMachineDirs {
@@ -42,5 +47,6 @@ export function qemuMachineDirs(machinesDir: string, id: string): QemuMachineDir
     qmp: path.join(dir, 'qmp.sock'),
     console: path.join(dir, 'console.log'),
     state: path.join(dir, 'state.json'),
+    jail: path.join(dir, 'jail'),
   };
 }

@@ -7,6 +7,7 @@ import type { BackendProbe } from '../backend.js';
 import { which } from '../../util/which.js';
 import { cachedKvmVerdict, kvmDeviceAccessible } from './kvm-probe.js';
 import { egressFilterSupport } from './egress-filter.js';
+import { probeConfinement } from './qemu-confinement.js';
 
 export interface QemuProbe extends BackendProbe {
   /** True only when a KVM boot succeeded here: the only case in which qemu is picked without being asked for. */
@@ -18,14 +19,16 @@ const TCG = 'TCG (software emulation, slow boots)';
 export async function probeQemu(paths?: AegisPaths): Promise<QemuProbe> {
   const bin = which('qemu-system-x86_64');
   if (!bin) return { available: false, kvm: false, detail: 'qemu-system-x86_64 not found (apt-get install qemu-system-x86 qemu-utils)' };
+  const confinement = await probeConfinement(bin);
+  if (!confinement.ok) return { available: false, kvm: false, detail: confinement.detail };
   const probe = await probeAccel(bin, paths);
-  return { ...probe, detail: `${probe.detail}; ${networkDetail()}` };
+  return { ...probe, detail: `${probe.detail}; ${networkDetail()}; sandboxed: ${confinement.detail}` };
 }
 
 /** What the guests' network is: internet only where the egress filter loads, else none. */
 function networkDetail(): string {
   const egress = egressFilterSupport();
-  return egress.supported ? 'network: internet only (host and private addresses blocked by a cgroup BPF filter)' : `no network: ${egress.detail}`;
+  return egress.supported ? "network: internet only (host and private addresses blocked by a cgroup BPF filter, DNS only to the host's resolvers)" : `no network: ${egress.detail}`;
 }
 
 async function probeAccel(bin: string, paths?: AegisPaths): Promise<QemuProbe> {

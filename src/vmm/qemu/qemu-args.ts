@@ -1,8 +1,9 @@
 // The qemu-system-x86_64 command line of one machine: a microvm (virtio-mmio devices, no firmware
 // detour, ACPI kept on because this kernel cannot take virtio-mmio devices from its command line),
 // two read-only disks (rootfs, runtime), a virtio-serial port for the control channel, user-mode
-// networking when egress is allowed, and QMP.
+// networking when egress is allowed, QMP, and qemu's own confinement (qemu-confinement.ts).
 import { CONTROL_PORT_NAME } from './init-script.js';
+import { confinementArgs, type Confinement } from './qemu-confinement.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -28,6 +29,8 @@ export interface QemuLaunch {
   incoming?: boolean;
   /** User-mode networking (slirp): the guest reaches out through qemu's own host sockets. */
   network?: boolean;
+  /** Seccomp always; chroot and uid when given. */
+  confinement: Confinement;
 }
 
 /**
@@ -66,9 +69,12 @@ export function qemuArgs(l: QemuLaunch): string[] {
   ];
   if (l.rootImage) args.push('-drive', `id=root,file=${q(l.rootImage)},format=raw,if=none,readonly=on`, '-device', 'virtio-blk-device,drive=root');
   if (l.runtimeImage) args.push('-drive', `id=runtime,file=${q(l.runtimeImage)},format=raw,if=none,readonly=on`, '-device', 'virtio-blk-device,drive=runtime');
-  // The guest names disks by their order here: writableDiskParams tells it which is which.
-  if (l.upperImage) args.push('-drive', `id=upper,file=${q(l.upperImage)},format=raw,if=none`, '-device', 'virtio-blk-device,drive=upper');
-  if (l.workspaceImage) args.push('-drive', `id=workspace,file=${q(l.workspaceImage)},format=raw,if=none`, '-device', 'virtio-blk-device,drive=workspace');
+  // The guest names disks by their order here: writableDiskParams tells it which is which. auto-read-only
+  // off: -drive's default reopens a writable disk read-only by its path when a snapshot save stops the
+  // writes, and a chrooted qemu cannot open that path.
+  const writable = (id: string, image: string) => ['-drive', `id=${id},file=${q(image)},format=raw,if=none,auto-read-only=off`, '-device', `virtio-blk-device,drive=${id}`];
+  if (l.upperImage) args.push(...writable('upper', l.upperImage));
+  if (l.workspaceImage) args.push(...writable('workspace', l.workspaceImage));
   if (l.controlSocket) {
     args.push(
       '-device', 'virtio-serial-device',
@@ -80,5 +86,6 @@ export function qemuArgs(l: QemuLaunch): string[] {
   if (l.network) args.push('-netdev', 'user,id=net,ipv6=off', '-device', 'virtio-net-device,netdev=net');
   if (l.qmpSocket) args.push('-qmp', `unix:${q(l.qmpSocket)},server=on,wait=off`);
   if (l.incoming) args.push('-incoming', 'defer');
+  args.push(...confinementArgs(l.confinement));
   return args;
 }

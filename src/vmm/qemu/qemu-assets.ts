@@ -10,6 +10,7 @@ import { provisionGuestKernel, type GuestKernel } from './guest-kernel.js';
 import { provisionInitramfs } from './initramfs.js';
 import { probeKvm, type KvmVerdict } from './kvm-probe.js';
 import type { Accel } from './qemu-args.js';
+import { probeConfinement } from './qemu-confinement.js';
 
 export interface QemuAssets {
   qemuBin: string;
@@ -28,6 +29,9 @@ export const qemuDataDir = (paths: AegisPaths) => path.join(paths.data, 'qemu');
 export async function provisionQemuAssets(paths: AegisPaths, runtimeDir: string): Promise<QemuAssets> {
   const qemuBin = which('qemu-system-x86_64');
   if (!qemuBin) throw unavailable('qemu-system-x86_64 not found (apt-get install qemu-system-x86)');
+  // No machine runs with a qemu that cannot sandbox itself.
+  const confinement = await probeConfinement(qemuBin);
+  if (!confinement.ok) throw unavailable(confinement.detail);
   const dir = qemuDataDir(paths);
   removeStaleBuilds(dir);
   removeStaleBuilds(path.join(dir, 'rootfs'));

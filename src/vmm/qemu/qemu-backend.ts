@@ -10,7 +10,7 @@ import { pidStartTime } from '../process-util.js';
 import { writeRecord, readRecord } from '../record-file.js';
 import { rootfsImage, stateDisk, workspaceDisk, workspaceDiskPath } from './disk-image.js';
 import { qemuMachineDirs, type QemuMachineDirs, type QemuMachineRecord } from './machine-state.js';
-import { discardSnapshot, loadSnapshot, snapshotFingerprint, usableSnapshot } from './memory-snapshot.js';
+import { discardSnapshot, INCOMING_FD, loadSnapshot, openSnapshotSource, snapshotFingerprint, usableSnapshot } from './memory-snapshot.js';
 import { probeQemu } from './probe.js';
 import type { QemuAssets } from './qemu-assets.js';
 import { qemuArgs, writableDiskParams, type QemuLaunch } from './qemu-args.js';
@@ -18,6 +18,9 @@ import { QemuMachine } from './qemu-machine.js';
 import { qmpExecute, qmpStatus, waitForQmp } from './qmp-client.js';
 import { checkMachineSpec } from '../check-machine-spec.js';
 import { egressFilterSupport, ensureEgressCgroup, joinCgroup } from './egress-filter.js';
+import { hostEgressPolicy } from './egress-bpf.js';
+import { makeJail, qemuUser, type QemuUser } from './qemu-confinement.js';
+import type { Readable } from 'node:stream';
 
 export const QEMU_CAPABILITIES: BackendCapabilities = {
   pauseResume: true,
@@ -44,10 +47,17 @@ export class QemuBackend implements Backend {
 
   /** The cgroup whose BPF filter keeps qemu's slirp sockets off the host and private networks; undefined: no egress. */
   private readonly egressCgroup: string | undefined;
+  /** The DNS servers slirp forwards to, as read at start: the jail's resolv.conf and the filter agree on them. */
+  private readonly resolvers: string[];
+  /** Whom qemu drops to (undefined: the daemon is not root, and qemu runs as the daemon's user). */
+  private readonly runAs: QemuUser | undefined;
 
   constructor(private readonly opts: { paths: AegisPaths; assets: QemuAssets }) {
     this.loader = readRuntimeInfo(opts.assets.runtimeDir).loader;
-    this.egressCgroup = prepareEgress();
+    const egress = prepareEgress();
+    this.egressCgroup = egress?.cgroup;
+    this.resolvers = egress?.resolvers ?? [];
+    this.runAs = qemuUser();
     this.bootTimeoutMs = opts.assets.accel === 'kvm' ? 30_000 : 120_000;
   }
 
@@ -81,6 +91,7 @@ export class QemuBackend implements Backend {
       controlSocket: dirs.socket,
       qmpSocket: dirs.qmp,
       ...(this.egressCgroup ? { network: true } : {}),
+      confinement: { jail: dirs.jail, ...(this.runAs ? { runAs: this.runAs } : {}) },
     };
     if (this.egressCgroup) launch.params.push('aegis.net=user');
     if (!spec.stateDir) return this.spawn(spec, dirs, launch);
@@ -114,37 +125,47 @@ export class QemuBackend implements Backend {
     }
   }
 
-  /** What a snapshot of this launch depends on: everything but the machine's own socket and console paths. */
+  /** What a snapshot of this launch depends on: everything but the machine's own paths and qemu's confinement. */
   private fingerprint(launch: QemuLaunch, snapshotKey: string | undefined): string {
-    const { console: _c, controlSocket: _s, qmpSocket: _q, ...machine } = launch;
+    const { console: _c, controlSocket: _s, qmpSocket: _q, confinement: _j, ...machine } = launch;
     const qemu = fs.statSync(this.opts.assets.qemuBin);
     return snapshotFingerprint({ machine, snapshotKey: snapshotKey ?? null, qemu: [this.opts.assets.qemuBin, qemu.size, qemu.mtimeMs], loader: this.loader });
   }
 
   /** Starts qemu waiting for the snapshot, feeds it, and lets the guest run on from where it was saved. */
   private async restore(spec: MachineSpec, dirs: QemuMachineDirs, launch: QemuLaunch, fingerprint: string, snapshot: { file: string; compressed: boolean }): Promise<QemuMachine> {
-    const machine = this.spawn(spec, dirs, { ...launch, incoming: true }, { fingerprint, restored: true });
+    const source = openSnapshotSource(snapshot);
+    let machine: QemuMachine | undefined;
     try {
-      await waitForQmp(dirs.qmp, () => machine.state() === 'exited', QMP_READY_TIMEOUT_MS);
-      await loadSnapshot(dirs.qmp, snapshot, RESTORE_TIMEOUT_MS);
+      machine = this.spawn(spec, dirs, { ...launch, incoming: true }, { fingerprint, restored: true, incoming: source.stdio });
+      source.release();
+      await waitForQmp(dirs.qmp, () => machine!.state() === 'exited', QMP_READY_TIMEOUT_MS);
+      await loadSnapshot(dirs.qmp, RESTORE_TIMEOUT_MS);
       if (!(await qmpStatus(dirs.qmp)).running) await qmpExecute(dirs.qmp, 'cont');
       // Consumed: from here on the disk moves on from the state the snapshot knew.
       discardSnapshot(spec.stateDir!);
       return machine;
     } catch (err) {
-      await machine.stop(0);
+      await machine?.stop(0);
       fs.rmSync(dirs.dir, { recursive: true, force: true });
       throw err;
+    } finally {
+      source.release();
+      source.end();
     }
   }
 
-  private spawn(spec: MachineSpec, dirs: QemuMachineDirs, launch: QemuLaunch, opts: { fingerprint?: string; restored?: boolean; note?: string } = {}): QemuMachine {
+  /** `incoming`: the snapshot stream a restoring qemu reads at INCOMING_FD. */
+  private spawn(spec: MachineSpec, dirs: QemuMachineDirs, launch: QemuLaunch, opts: { fingerprint?: string; restored?: boolean; note?: string; incoming?: number | Readable } = {}): QemuMachine {
     const { assets } = this.opts;
+    makeJail(dirs.jail, launch.confinement.runAs, this.resolvers);
     const errFd = fs.openSync(`${dirs.dir}/qemu.log`, 'a', 0o600);
+    const stdio: (number | Readable | 'ignore')[] = ['ignore', errFd, errFd];
+    if (opts.incoming !== undefined) stdio[INCOMING_FD] = opts.incoming;
     const child = spawn(assets.qemuBin, qemuArgs(launch), {
       // Its own process group: a Ctrl+C aimed at the daemon's terminal must not reach machines.
       detached: true,
-      stdio: ['ignore', errFd, errFd],
+      stdio,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     });
     fs.closeSync(errFd);
@@ -176,6 +197,7 @@ export class QemuBackend implements Backend {
       spec,
       ...(opts.fingerprint ? { snapshotFingerprint: opts.fingerprint } : {}),
       ...(opts.restored ? { restored: true } : {}),
+      confinement: launch.confinement,
       startedAt: new Date().toISOString(),
     };
     writeRecord(dirs.state, record);
@@ -202,10 +224,11 @@ export class QemuBackend implements Backend {
  * Egress for VMs only where the filter holds: without it a slirp network would reach the host's own
  * services and the LAN, so such a VM gets no network device at all (like a sandbox). The probe line says which.
  */
-function prepareEgress(): string | undefined {
+function prepareEgress(): { cgroup: string; resolvers: string[] } | undefined {
   if (!egressFilterSupport().supported) return undefined;
+  const policy = hostEgressPolicy();
   try {
-    return ensureEgressCgroup();
+    return { cgroup: ensureEgressCgroup('aegis-qemu', policy), resolvers: policy.resolvers };
   } catch {
     return undefined;
   }

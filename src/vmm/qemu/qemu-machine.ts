@@ -1,11 +1,13 @@
 // One running qemu machine: its control socket, QMP for pause/resume, and how to stop and watch it.
 import os from 'node:os';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { MachineStateError, type Machine, type MachineExit, type MachineState, type MachineStats } from '../backend.js';
 import { pidStartTime, processCpuMicros } from '../process-util.js';
 import type { QemuMachineDirs, QemuMachineRecord } from './machine-state.js';
 import { qmpExecute } from './qmp-client.js';
-import { discardSnapshot, saveSnapshot } from './memory-snapshot.js';
+import { discardSnapshot, saveSnapshot, type SnapshotChannel } from './memory-snapshot.js';
+import { pathForQemu } from './qemu-confinement.js';
 import { stateDiskPath, workspaceDiskPath } from './disk-image.js';
 import { connectWhenReady, signal } from '../process-util.js';
 import { syncPort } from './port-handshake.js';
@@ -106,7 +108,7 @@ export class QemuMachine implements Machine {
     try {
       const { workspaceDir } = this.record.spec;
       const disks = [stateDiskPath(stateDir), ...(workspaceDir ? [workspaceDiskPath(workspaceDir)] : [])];
-      await saveSnapshot(this.record.qmpSocket, stateDir, fingerprint, disks, SNAPSHOT_SAVE_TIMEOUT_MS);
+      await saveSnapshot(this.record.qmpSocket, this.snapshotChannel(), stateDir, fingerprint, disks, SNAPSHOT_SAVE_TIMEOUT_MS);
     } catch (err) {
       discardSnapshot(stateDir);
       throw err;
@@ -134,6 +136,15 @@ export class QemuMachine implements Machine {
     const cpuMicros = processCpuMicros(this.pid);
     // qemu's own CPU time is the guest's (an idle guest costs ~1 % of a CPU under TCG, well below the idle noise floor).
     return { oomKills: oomKillsFromConsole(this.dirs.console), memoryLimitBytes: this.record.guestMemoryMiB * 1024 * 1024, ...(cpuMicros !== undefined ? { cpuMicros } : {}) };
+  }
+
+  /** The socket in the machine's jail that qemu migrates a snapshot into. */
+  private snapshotChannel(): SnapshotChannel {
+    const confinement = this.record.confinement ?? {};
+    const listenPath = path.join(this.dirs.jail, 'save.sock');
+    // A machine from before the jail existed runs unconfined, as root: any path reaches it.
+    fs.mkdirSync(this.dirs.jail, { recursive: true, mode: 0o700 });
+    return { listenPath, qemuPath: pathForQemu(confinement, listenPath), ...(confinement.runAs ? { owner: confinement.runAs } : {}) };
   }
 
   private harnessReady(): boolean {

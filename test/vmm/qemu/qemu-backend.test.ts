@@ -4,31 +4,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aegisPaths } from '../../../src/config/paths.js';
 import { ControlClient } from '../../../src/vmm/channel/control-client.js';
-import { ensureBaseRootfs } from '../../../src/vmm/rootfs/base-rootfs.js';
-import { provisionRuntime } from '../../../src/vmm/runtime/node-runtime.js';
-import { provisionGuestKernel } from '../../../src/vmm/qemu/guest-kernel.js';
 import { probeBoot } from '../../../src/vmm/qemu/kvm-probe.js';
-import { provisionQemuAssets, type QemuAssets } from '../../../src/vmm/qemu/qemu-assets.js';
-import { QemuBackend } from '../../../src/vmm/qemu/qemu-backend.js';
+import type { QemuAssets } from '../../../src/vmm/qemu/qemu-assets.js';
+import type { QemuBackend } from '../../../src/vmm/qemu/qemu-backend.js';
 import type { QemuMachine } from '../../../src/vmm/qemu/qemu-machine.js';
-import { which } from '../../../src/util/which.js';
-import { HARNESS } from '../sandbox/sandbox-fixture.js';
+import { BOOT_MS, hasQemu, qemuFixture, runInGuest as run } from './qemu-fixture.js';
 
-const hasQemu = which('qemu-system-x86_64') !== undefined;
 if (!hasQemu) console.warn('skipping the qemu backend tests: qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)');
-
-const BOOT_MS = 60_000;
-
-async function run(client: ControlClient, argv: string[]): Promise<{ code: number | null; stdout: string }> {
-  const h = client.exec({ argv, env: {}, stdin: false });
-  let stdout = '';
-  h.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  h.stderr.resume();
-  const exit = await h.exit;
-  return { code: exit.code, stdout };
-}
 
 describe.skipIf(!hasQemu)('qemu backend', () => {
   let home: string;
@@ -39,16 +22,7 @@ describe.skipIf(!hasQemu)('qemu backend', () => {
   let assets: QemuAssets;
 
   beforeAll(async () => {
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-qemu-'));
-    const paths = aegisPaths({ AEGIS_HOME: home });
-    const runtimeDir = await provisionRuntime(paths, HARNESS);
-    baseRootfs = await ensureBaseRootfs(paths);
-    // The kernel package is a 27 MB download: keep one copy across test runs, linked into each fresh home.
-    const shared = await provisionGuestKernel(path.join(os.tmpdir(), 'aegis-test-cache', 'qemu'));
-    fs.mkdirSync(path.join(paths.data, 'qemu'), { recursive: true });
-    fs.symlinkSync(shared.dir, path.join(paths.data, 'qemu', path.basename(shared.dir)));
-    assets = await provisionQemuAssets(paths, runtimeDir);
-    backend = new QemuBackend({ paths, assets });
+    ({ home, backend, baseRootfs, assets } = await qemuFixture());
     machine = await backend.start({ id: 'vm1', hostname: 'vm1', rootfsLayers: [baseRootfs], memoryMiB: 256, vcpus: 1 });
     client = await ControlClient.connect(await machine.connect(BOOT_MS), { timeoutMs: BOOT_MS });
   }, 180_000);

@@ -82,10 +82,20 @@ describe('oomKillsFromConsole', () => {
 
 describe('qemuArgs', () => {
   it('escapes commas in paths and keeps ACPI on', () => {
-    const args = qemuArgs({ accel: 'tcg', memoryMiB: 320, vcpus: 2, kernel: '/k', initrd: '/i', params: ['aegis.hostname=h'], console: '/c', rootImage: '/a,b/root.ext4', controlSocket: '/m/control.sock' });
+    const args = qemuArgs({ accel: 'tcg', memoryMiB: 320, vcpus: 2, kernel: '/k', initrd: '/i', params: ['aegis.hostname=h'], console: '/c', rootImage: '/a,b/root.ext4', controlSocket: '/m/control.sock', confinement: {} });
     expect(args).toContain('microvm,accel=tcg,acpi=on');
     expect(args).toContain('id=root,file=/a,,b/root.ext4,format=raw,if=none,readonly=on');
     expect(args[args.indexOf('-append') + 1]).toMatch(/tsc_early_khz=2000000 tsc=reliable .*aegis\.hostname=h$/);
+  });
+
+  it('always sandboxes qemu; chroots and drops to a uid only when given one', () => {
+    const base = { accel: 'tcg' as const, memoryMiB: 64, vcpus: 1, kernel: '/k', initrd: '/i', params: [], console: '/c' };
+    const plain = qemuArgs({ ...base, confinement: {} });
+    expect(plain[plain.indexOf('-sandbox') + 1]).toBe('on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');
+    expect(plain).not.toContain('-runas');
+    const dropped = qemuArgs({ ...base, confinement: { jail: '/m/jail', runAs: { uid: 65530, gid: 65531 } } });
+    expect(dropped[dropped.indexOf('-sandbox') + 1]).toContain('spawn=deny');
+    expect(dropped.slice(dropped.indexOf('-chroot'), dropped.indexOf('-chroot') + 4)).toEqual(['-chroot', '/m/jail', '-runas', '65530:65531']);
   });
 });
 
