@@ -1,4 +1,5 @@
 // One running qemu machine: its control socket, QMP for pause/resume, and how to stop and watch it.
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
