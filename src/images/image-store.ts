@@ -7,7 +7,7 @@ import { KeyedLock } from '../util/keyed-lock.js';
 import { BlobStore } from './cache/blob-store.js';
 import { LayerStore } from './cache/layer-store.js';
 import { RefIndex, type ImageRecord } from './cache/ref-index.js';
-import { compressionFromMediaType } from './layers/index.js';
+import { compressionFromMediaType, type LayerLimits } from './layers/index.js';
 import { assertRunsHere, parseImageConfig, parseManifest, selectPlatform, type Descriptor, type ImageConfig } from './manifest.js';
 import type { PullPolicy, PullProgress } from './pull-policy.js';
 import { parseImageRef, type ImageRef } from './reference.js';
@@ -45,6 +45,8 @@ export interface ImageStoreOptions {
   /** The Docker CLI config holding registry logins (default: $DOCKER_CONFIG or ~/.docker/config.json). */
   dockerConfigFile?: string;
   retry?: { attempts: number; delayMs: number };
+  /** What one layer may unpack to (`limits.layer`, `limits.layerEntries`); unbounded when absent. */
+  layerLimits?: LayerLimits;
 }
 
 const PARALLEL_LAYERS = 3;
@@ -65,7 +67,7 @@ export class ImageStore {
   ) {
     fs.mkdirSync(root, { recursive: true });
     this.blobs = new BlobStore(root);
-    this.layers = new LayerStore(root);
+    this.layers = new LayerStore(root, opts.layerLimits);
     this.refs = new RefIndex(root);
     this.pinDir = path.join(root, 'pins');
     fs.mkdirSync(this.pinDir, { recursive: true });
