@@ -1,7 +1,7 @@
 // A backend that starts a machine only when the host can hold it: the memory limits of all running machines
 // (the pool's, tasks', instances', adopted ones) add up to at most the host's memory × limits.memoryOvercommit.
 // The daemon reaches its backend only through this, so every start and adoption is counted.
-import { describeHost, hostSize, type HostSize } from '../config/host-capacity.js';
+import { assertFitsHost, describeHost, hostSize, type HostSize } from '../config/host-capacity.js';
 import { overCapacity } from '../errors/codes.js';
 import type { Backend, Machine, MachineSpec } from './backend.js';
 
@@ -39,6 +39,8 @@ export class AdmittingBackend implements Backend {
   }
 
   async start(spec: MachineSpec): Promise<Machine> {
+    // A machine larger than the host is refused as such, not as a matter of what else runs now.
+    assertFitsHost(spec, this.host);
     const budget = Math.floor(this.host.memoryMiB * this.overcommit);
     const others = [...this.held].filter(([id]) => id !== spec.id);
     const inUse = others.reduce((n, [, h]) => n + h.memoryMiB, 0);
