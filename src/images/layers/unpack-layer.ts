@@ -99,6 +99,9 @@ interface DirMeta {
  *
  * Character and block devices are skipped and counted even as root: guests get their device nodes
  * from devtmpfs, not from image layers. Fifos are created.
+ *
+ * With `limits`, a layer whose file content passes maxBytes or whose entries pass maxEntries is refused
+ * (AEGIS_TOO_LARGE) as soon as it does, while streaming: a small compressed blob cannot fill the disk.
  */
 export async function unpackLayer(input: Readable, destDir: string, opts: UnpackOptions = {}): Promise<UnpackStats> {
   const asRoot = opts.asRoot ?? process.getuid?.() === 0;
@@ -255,7 +258,7 @@ class LayerUnpacker {
       entry.resume();
       return this.whiteout(rel, name);
     }
-    // Refused on the header when it says so, else while streaming: a header's size may be made up.
+    // Refused on the header's size before anything is written; the chunks are counted too, as they are what is written.
     this.countBytes(h.size ?? 0);
     await this.parents(rel, name);
     await this.clear(rel, false);
