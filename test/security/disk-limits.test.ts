@@ -45,7 +45,7 @@ describe('disk limits', { timeout: scaled(60_000) }, () => {
     const res = await fetchLines(t, `/v1/tasks/${uid}/logs`);
     expect(res[0]).toMatchObject({
       stream: 'system',
-      text: expect.stringMatching(/^aegis: the first 5\d\.\dMiB of this task's output were dropped \(task logs keep the newest 4MiB: limits\.taskLog\)$/),
+      text: expect.stringMatching(/^aegis: the first 5\d(\.\d)?MiB of this task's output were dropped \(task logs keep the newest 4MiB: limits\.taskLog\)$/),
     });
     expect(res.at(-1)).toMatchObject({ stream: 'system', exit: { code: 0 } });
     const kept = res.slice(1, -1).reduce((n, e) => n + (e.text?.length ?? 0), 0);
@@ -87,8 +87,8 @@ describe('disk limits', { timeout: scaled(60_000) }, () => {
     expect(logs).toEqual(['aegisd.log', 'aegisd.log.1', 'aegisd.log.2', 'aegisd.log.3']);
     for (const f of logs) expect(fs.statSync(path.join(data, f)).size).toBeLessThanOrEqual(DAEMON_LOG_CAP);
     // Still whole JSON lines, and still written to.
-    const last = fs.readFileSync(path.join(data, 'aegisd.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(last.at(-1)).toMatchObject({ msg: 'request completed' });
+    const lines = fs.readFileSync(path.join(data, 'aegisd.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.some((l) => l.msg === 'request completed')).toBe(true);
   });
 });
 

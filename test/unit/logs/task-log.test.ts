@@ -62,14 +62,33 @@ describe('TaskLog', () => {
 
   it('a follower that keeps up through rotations misses nothing and sees no notice', async () => {
     const log = new TaskLog(path.join(dir, 't.ndjson'), 16 * 1024);
-    const reading = collect(log.read({ follow: true }));
+    const got: LogEntry[] = [];
+    const reading = (async () => {
+      for await (const b of log.read({ follow: true })) got.push(JSON.parse(b.toString()) as LogEntry);
+    })();
     for (let i = 0; i < 2000; i++) {
       log.append({ ts: 't', stream: 'stdout', text: `${i}\n` });
-      if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+      // Keeping up: the writer waits for the reader every 50 lines, well within one file.
+      if (i % 50 === 49) while (got.length < i + 1) await new Promise((r) => setTimeout(r, 1));
     }
     log.close();
-    const entries = await reading;
-    expect(entries.map((e) => e.text)).toEqual(Array.from({ length: 2000 }, (_, i) => `${i}\n`));
+    await reading;
+    expect(got.map((e) => e.text)).toEqual(Array.from({ length: 2000 }, (_, i) => `${i}\n`));
+  });
+
+  it('a follower that falls a whole cap behind is told how many files it missed', async () => {
+    const log = new TaskLog(path.join(dir, 't.ndjson'), 16 * 1024);
+    log.append({ ts: 't', stream: 'stdout', text: 'first\n' });
+    const reader = log.read({ follow: true });
+    expect(JSON.parse((await reader.next()).value!.toString()).text).toBe('first\n');
+    // The reader stops pulling while the writer goes through many files.
+    for (let i = 0; i < 2000; i++) log.append({ ts: 't', stream: 'stdout', text: `${i}\n` });
+    log.close();
+    const rest: LogEntry[] = [];
+    for await (const b of reader) rest.push(JSON.parse(b.toString()) as LogEntry);
+    const notice = rest.find((e) => e.stream === 'system');
+    expect(notice?.text).toMatch(/^aegis: this reader fell behind the task's output; \d+ log file\(s\) of it were dropped before it read them \(task logs keep 16KiB: limits\.taskLog\)$/);
+    expect(rest.at(-1)?.text).toBe('1999\n');
   });
 
   it('a finished log of an earlier daemon reads as closed, rotated files and all', async () => {
