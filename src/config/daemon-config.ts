@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { invalid } from '../errors/codes.js';
+import { byteSizeSchema } from '../resources/byte-size.js';
 import { durationSchema } from '../resources/duration.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../router/connection-limiter.js';
 
@@ -11,6 +12,28 @@ const hostNameSchema = z
   .string()
   .transform((s) => s.toLowerCase())
   .pipe(z.string().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a host name (write it without scheme or port, an IPv6 address in brackets)` }));
+
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+
+/** What the host and its disk give to workloads at most: defaults no normal use reaches, each hit reported by name. */
+export const limitsSchema = z.strictObject({
+  taskLog: byteSizeSchema
+    .default(32 * MiB)
+    .describe("Stored output kept per task; past it the oldest output is dropped (a system line says how much). Live followers still see everything."),
+  daemonLog: byteSizeSchema.default(10 * MiB).describe('Size at which aegisd.log is rotated; the 3 newest old files are kept.'),
+  layer: byteSizeSchema.default(8 * GiB).describe('Unpacked bytes of one image layer; a layer past it is refused.'),
+  layerEntries: z.number().int().positive().default(1_000_000).describe('Entries (files, directories, links) of one image layer; a layer past it is refused.'),
+  // 4: idle servers use a small part of their limit, so ~190 instances of 512 MiB fit a 24 GiB host while
+  // a single machine still can never be larger than the host.
+  memoryOvercommit: z
+    .number()
+    .positive()
+    .default(4)
+    .describe("The memory of all running machines may add up to the host's memory times this (below 1 keeps memory back for the host)."),
+});
+
+export type Limits = z.infer<typeof limitsSchema>;
 
 export const daemonConfigSchema = z.strictObject({
   images: z
@@ -44,6 +67,7 @@ export const daemonConfigSchema = z.strictObject({
       stopAfter: durationSchema.default('5m').describe('Stop an instance after it has been paused this long.'),
     })
     .default({ pauseAfter: '60s', stopAfter: '5m' }),
+  limits: limitsSchema.prefault({}),
   watch: z.string().min(1).optional().describe('A directory of manifests the daemon applies (with prune) whenever it changes.'),
   watchInterval: durationSchema.default('30s').describe('How often the watched directory is applied again anyway, repairing drift.'),
   watchEnv: z

@@ -1,4 +1,5 @@
 // Registers each kind's controller with the manager and hands the API the routes that need controller state.
+import type { Limits } from '../config/daemon-config.js';
 import type { AegisPaths } from '../config/paths.js';
 import type { RouteRegistrar } from '../api/app.js';
 import { imageRoutes } from '../api/routes/images.js';
@@ -41,6 +42,7 @@ export function registerControllers(deps: {
   paths: AegisPaths;
   host: () => Promise<MachineHost>;
   images: ImageStore;
+  limits: Limits;
   onError: (kind: string, key: string, err: unknown, terminal: boolean) => void;
   /** Booted machines kept ready for tasks (0 disables the pool). */
   warmMachines: number;
@@ -48,7 +50,7 @@ export function registerControllers(deps: {
   listen: { host: string; wakeTimeoutMs: number; limiter: ConnectionLimiter; routerUrl: () => string | undefined };
 }): ControllerRuntime {
   const { store, manager } = deps;
-  const logs = new TaskLogs(deps.paths.logs);
+  const logs = new TaskLogs(deps.paths.logs, deps.limits.taskLog);
   const pool = new MachinePool(deps.host, deps.paths.machines, deps.warmMachines);
   // Warming up is best effort: when no backend can run, tasks report that themselves.
   void pool.start().catch(() => undefined);

@@ -9,6 +9,7 @@ import type { AegisPaths } from '../config/paths.js';
 import { loadDaemonConfig } from '../config/daemon-config.js';
 import { AEGIS_VERSION } from '../config/version.js';
 import { ImageStore } from '../images/image-store.js';
+import { daemonLogStream } from '../logs/daemon-log.js';
 import { eventRoutes } from '../api/routes/events.js';
 import { EventRecorder } from '../reconciler/event-recorder.js';
 import { parseDuration } from '../resources/duration.js';
@@ -18,6 +19,8 @@ import { ControllerManager } from '../reconciler/manager.js';
 import type { Kind } from '../resources/kinds.js';
 import { Store } from '../store/store.js';
 import { removePid, writePid } from './pid-file.js';
+import { AdmittingBackend } from '../vmm/admitting-backend.js';
+import type { MachineHost } from '../vmm/machine-host.js';
 import { selectBackend } from '../vmm/select-backend.js';
 import { registerControllers } from './controllers.js';
 
@@ -41,7 +44,11 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
   const store = Store.open(paths.db, paths.keyFile);
   // Subscribed before anything writes, so every resource's history starts with its creation.
   const events = new EventRecorder(store);
-  const images = new ImageStore(paths.images, { insecureRegistries: config.images.insecureRegistries, ...(watchDir ? { untrustedDirs: [watchDir] } : {}) });
+  const images = new ImageStore(paths.images, {
+    insecureRegistries: config.images.insecureRegistries,
+    layerLimits: { maxBytes: config.limits.layer, maxEntries: config.limits.layerEntries },
+    ...(watchDir ? { untrustedDirs: [watchDir] } : {}),
+  });
   const manager = new ControllerManager();
   const selection = await selectBackend(paths, env);
 
@@ -54,7 +61,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     enqueue: (kind: Kind, name: string) => manager.enqueue(kind, name),
   };
   const api = buildApi(services, {
-    logger: { level: env.AEGIS_LOG_LEVEL ?? 'info', file: paths.daemonLog },
+    logger: { level: env.AEGIS_LOG_LEVEL ?? 'info', stream: daemonLogStream(paths.daemonLog, config.limits.daemonLog) },
   });
   let router: RunningRouter | undefined;
   // One cap on client connections for the router and every port listener: they share this process's fds.
@@ -62,11 +69,18 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     { total: config.router.maxConnections, perClient: config.router.maxConnectionsPerClient },
     (message) => api.log.warn(`router: ${message}`),
   );
+  // Every machine the daemon starts or adopts is counted against the host's memory (limits.memoryOvercommit).
+  let admitting: MachineHost | undefined;
+  const host = async (): Promise<MachineHost> => {
+    const prepared = await selection.host();
+    return (admitting ??= { ...prepared, backend: new AdmittingBackend(prepared.backend, config.limits.memoryOvercommit) });
+  };
   const runtime = registerControllers({
     store,
     manager,
     paths,
-    host: selection.host,
+    host,
+    limits: config.limits,
     images,
     onError: (kind, key, err, terminal) => api.log.error({ kind, key, terminal, err }, 'reconcile failed'),
     idleDefaults: { pauseAfterMs: parseDuration(config.idle.pauseAfter), stopAfterMs: parseDuration(config.idle.stopAfter) },

@@ -5,6 +5,7 @@ export const ErrorCodes = {
   AEGIS_NOT_FOUND: 404,
   AEGIS_CONFLICT: 409,
   AEGIS_TOO_LARGE: 413,
+  AEGIS_OVER_CAPACITY: 422,
   AEGIS_NOT_SUPPORTED: 501,
   AEGIS_UPSTREAM: 502,
   AEGIS_UNAVAILABLE: 503,
@@ -45,6 +46,10 @@ export class AegisError extends Error {
 export const invalid = (message: string, issues: FieldIssue[] = []) => new AegisError('AEGIS_INVALID', message, issues);
 export const notFound = (message: string) => new AegisError('AEGIS_NOT_FOUND', message);
 export const conflict = (message: string) => new AegisError('AEGIS_CONFLICT', message);
+/** Something is larger than Aegis accepts: a request body, or what a setting under `limits` bounds. */
+export const tooLarge = (message: string) => new AegisError('AEGIS_TOO_LARGE', message);
+/** A machine this host cannot hold: larger than the host, or past the memory overcommit while others run. */
+export const overCapacity = (message: string) => new AegisError('AEGIS_OVER_CAPACITY', message);
 export const notSupported = (message: string) => new AegisError('AEGIS_NOT_SUPPORTED', message);
 /** A server Aegis talks to (an image registry) failed, refused or could not be reached. */
 export const upstream = (message: string) => new AegisError('AEGIS_UPSTREAM', message);

@@ -8,7 +8,7 @@ import { KeyedLock } from '../util/keyed-lock.js';
 import { BlobStore } from './cache/blob-store.js';
 import { LayerStore } from './cache/layer-store.js';
 import { RefIndex, type ImageRecord } from './cache/ref-index.js';
-import { compressionFromMediaType } from './layers/index.js';
+import { compressionFromMediaType, type LayerLimits } from './layers/index.js';
 import { assertRunsHere, parseImageConfig, parseManifest, selectPlatform, type Descriptor, type ImageConfig } from './manifest.js';
 import type { PullPolicy, PullProgress } from './pull-policy.js';
 import { parseImageRef, type ImageRef } from './reference.js';
@@ -51,6 +51,8 @@ export interface ImageStoreOptions {
    * writes there): a local ref (`oci:`, `docker-archive:`) under one reads only files inside it.
    */
   untrustedDirs?: string[];
+  /** What one layer may unpack to (`limits.layer`, `limits.layerEntries`); unbounded when absent. */
+  layerLimits?: LayerLimits;
 }
 
 const PARALLEL_LAYERS = 3;
@@ -71,7 +73,7 @@ export class ImageStore {
   ) {
     fs.mkdirSync(root, { recursive: true });
     this.blobs = new BlobStore(root);
-    this.layers = new LayerStore(root);
+    this.layers = new LayerStore(root, opts.layerLimits);
     this.refs = new RefIndex(root);
     this.pinDir = path.join(root, 'pins');
     fs.mkdirSync(this.pinDir, { recursive: true });

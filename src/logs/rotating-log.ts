@@ -1,4 +1,4 @@
-// One instance's NDJSON log on disk, rotated by size (`f`, `f.1` … `f.N`), that readers can follow across rotations.
+// An NDJSON log on disk (an instance's, a task's, aegisd's own), rotated by size (`f`, `f.1` … `f.N`), that readers can follow across rotations.
 //
 // The files are the truth: the writer only appends, readers read at their own pace. A follower opens the next
 // file synchronously the moment the writer rotates, so it keeps every line even once the file is renamed or
@@ -15,6 +15,14 @@ export interface RotationLimits {
   keepFiles: number;
 }
 
+export interface RotatingLogOptions {
+  /**
+   * A line (ending in \n) written first in every file a rotation starts, so a reader that begins there can tell
+   * what came before it (a task log says how much output was dropped).
+   */
+  rotationMark?: () => Buffer;
+}
+
 /**
  * What a raw read yields: a whole stored line; word that `gap` whole files were skipped here; or, once per
  * follow, word that the reader has caught up with the writer (history ends, live lines begin).
@@ -27,12 +35,15 @@ export class RotatingLog {
   /** Bumped on every append and rotation; a reader compares it to know whether to wait. */
   private version = 0;
   private removed = false;
+  /** No more lines will come: followers end once they have read everything. */
+  private ended = false;
   private followers = 0;
   private readonly events = new EventEmitter();
 
   constructor(
     readonly file: string,
     private readonly limits: RotationLimits,
+    private readonly opts: RotatingLogOptions = {},
   ) {
     this.events.setMaxListeners(0);
   }
@@ -51,7 +62,7 @@ export class RotatingLog {
 
   /** Appends whole NDJSON lines (each ending in \n), rotating first whenever the next line would pass maxBytes. */
   append(lines: Buffer[]): void {
-    if (this.removed || lines.length === 0) return;
+    if (this.removed || this.ended || lines.length === 0) return;
     this.open();
     let batch: Buffer[] = [];
     let batchBytes = 0;
@@ -72,6 +83,13 @@ export class RotatingLog {
   close(): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
+  }
+
+  /** No more lines will be appended: followers finish once they have read everything. */
+  end(): void {
+    this.close();
+    this.ended = true;
+    this.changed();
   }
 
   /** Deletes every file and ends all followers. */
@@ -114,6 +132,8 @@ export class RotatingLog {
     }
     this.fd = fs.openSync(this.file, 'a', 0o600);
     this.size = 0;
+    const mark = this.opts.rotationMark?.();
+    if (mark) this.writeBatch([mark], mark.length);
     // Followers open the new file now, synchronously, before another rotation could move it.
     this.events.emit('rotated');
     this.changed();
@@ -192,6 +212,7 @@ export class RotatingLog {
         }
         if (!opts.follow) return;
         if (this.version !== seen) continue;
+        if (this.ended) return;
         if (!caughtUp) {
           caughtUp = true;
           yield { caughtUp };

@@ -1,7 +1,10 @@
 // Task endpoints: POST /v1/tasks, GET /v1/tasks[/{id}], GET /v1/tasks/{id}/logs (NDJSON, follow), DELETE.
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { assertFitsHost } from '../../config/host-capacity.js';
 import type { TaskLogs } from '../../logs/task-logs.js';
+import { validateSpec } from '../../resources/kinds.js';
+import { resolveResources } from '../../resources/machine-resources.js';
 import { TASK_FINALIZER } from '../../reconciler/controllers/task.js';
 import { present } from '../present.js';
 import { sourceOf } from '../request-source.js';
@@ -12,6 +15,8 @@ interface IdParams { id: string }
 export function taskRoutes(logs: TaskLogs) {
   return (app: FastifyInstance, s: ApiServices): void => {
     app.post<{ Body: Record<string, unknown> }>('/v1/tasks', async (req, reply) => {
+      // A machine the host cannot hold is refused now, before anything is written.
+      assertFitsHost(resolveResources(validateSpec('Task', req.body).resources));
       const task = s.store.create('Task', {
         spec: req.body,
         source: sourceOf(req.headers),

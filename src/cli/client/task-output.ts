@@ -16,11 +16,14 @@ export interface TaskLogEntry {
   exit?: TaskExit;
 }
 
-/** Writes an output entry and waits when the terminal or pipe is slower than the machine. */
+/**
+ * Writes an output entry and waits when the terminal or pipe is slower than the machine. A system line from
+ * aegis itself (output was dropped) goes to stderr on a line of its own, so no gap in the output is silent.
+ */
 export function writeEntry(entry: TaskLogEntry, stdout: Writable, stderr: Writable): Promise<void> | void {
-  if (entry.stream === 'system') return;
-  const out = entry.stream === 'stderr' ? stderr : stdout;
-  const bytes = entry.text !== undefined ? Buffer.from(entry.text, 'utf8') : Buffer.from(entry.b64 ?? '', 'base64');
+  if (entry.stream === 'system' && entry.text === undefined) return;
+  const out = entry.stream === 'stdout' ? stdout : stderr;
+  const bytes = entry.stream === 'system' ? Buffer.from(`${entry.text}\n`) : entry.text !== undefined ? Buffer.from(entry.text, 'utf8') : Buffer.from(entry.b64 ?? '', 'base64');
   if (out.write(bytes)) return;
   return new Promise((resolve) => out.once('drain', resolve));
 }

@@ -1,13 +1,17 @@
 // Unpacked layers by blob digest under `layers/sha256/<hex>`: each one a directory usable as an overlayfs lower dir.
 import fs from 'node:fs';
 import path from 'node:path';
-import { unpackLayer } from '../layers/index.js';
+import { unpackLayer, type LayerLimits } from '../layers/index.js';
 import type { BlobStore } from './blob-store.js';
 
 export class LayerStore {
   readonly dir: string;
 
-  constructor(root: string) {
+  constructor(
+    root: string,
+    /** What one layer may unpack to; none when absent. */
+    private readonly limits?: LayerLimits,
+  ) {
     this.dir = path.join(root, 'layers', 'sha256');
     fs.mkdirSync(this.dir, { recursive: true });
   }
@@ -24,7 +28,7 @@ export class LayerStore {
   async unpack(blobs: BlobStore, digest: string, mediaType: string): Promise<void> {
     if (this.has(digest)) return;
     // Large reads: the default 64 KiB means a thread-pool round trip per 64 KiB of layer.
-    await unpackLayer(fs.createReadStream(blobs.path(digest), { highWaterMark: 1 << 20 }), this.path(digest), { mediaType });
+    await unpackLayer(fs.createReadStream(blobs.path(digest), { highWaterMark: 1 << 20 }), this.path(digest), { mediaType, ...(this.limits ? { limits: this.limits } : {}) });
   }
 
   /** Removes temp dirs of unpacks that a dead daemon left behind. */

@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { AegisError, conflict, invalid, isAegisError } from '../../errors/codes.js';
+import { AegisError, conflict, invalid, isAegisError, tooLarge } from '../../errors/codes.js';
+import { formatByteSize } from '../../resources/byte-size.js';
 import { LayerDecoder } from './layer-media.js';
 import { mkfifo, mknodWhiteout, setxattr } from '../../util/libc.js';
 import { renameIntoPlace } from './rename-into-place.js';
@@ -32,6 +33,15 @@ export interface UnpackOptions {
   mediaType?: string;
   /** Keep ownership and setuid/setgid bits and write whiteouts in overlayfs form. Default: running as uid 0. */
   asRoot?: boolean;
+  /** How much one layer may unpack to; past either the layer is refused (a decompression bomb). Default: none. */
+  limits?: LayerLimits;
+}
+
+export interface LayerLimits {
+  /** Bytes of regular-file content (`limits.layer`). */
+  maxBytes: number;
+  /** Tar entries of any kind (`limits.layerEntries`). */
+  maxEntries: number;
 }
 
 /** Where a non-root unpack records whiteouts, at the layer root (see `WhiteoutRecord`). */
@@ -89,6 +99,9 @@ interface DirMeta {
  *
  * Character and block devices are skipped and counted even as root: guests get their device nodes
  * from devtmpfs, not from image layers. Fifos are created.
+ *
+ * With `limits`, a layer whose file content passes maxBytes or whose entries pass maxEntries is refused
+ * (AEGIS_TOO_LARGE) as soon as it does, while streaming: a small compressed blob cannot fill the disk.
  */
 export async function unpackLayer(input: Readable, destDir: string, opts: UnpackOptions = {}): Promise<UnpackStats> {
   const asRoot = opts.asRoot ?? process.getuid?.() === 0;
@@ -97,7 +110,7 @@ export async function unpackLayer(input: Readable, destDir: string, opts: Unpack
   const tmp = `${destDir}.tmp-${randomBytes(6).toString('hex')}`;
   await fs.mkdir(tmp, { mode: 0o755 });
   try {
-    const unpacker = new LayerUnpacker(tmp, asRoot);
+    const unpacker = new LayerUnpacker(tmp, asRoot, opts.limits);
     const stats = await unpacker.run(input, opts.mediaType);
     await renameIntoPlace(tmp, destDir, 'layer directory');
     return stats;
@@ -131,10 +144,12 @@ class LayerUnpacker {
   private readonly record: WhiteoutRecord = { version: 1, whiteouts: [], opaqueDirs: [] };
   private readonly uid = process.getuid?.();
   private readonly gid = process.getgid?.();
+  private entries = 0;
 
   constructor(
     private readonly root: string,
     private readonly asRoot: boolean,
+    private readonly limits: LayerLimits | undefined,
   ) {}
 
   async run(input: Readable, mediaType: string | undefined): Promise<UnpackStats> {
@@ -165,6 +180,7 @@ class LayerUnpacker {
     const h = entry.header;
     const name = h.name;
     try {
+      if (this.limits && ++this.entries > this.limits.maxEntries) throw tooLarge(`has more than ${this.limits.maxEntries} entries (limits.layerEntries)`);
       const rel = normalizeEntryPath(name);
       if (rel === undefined) throw invalid(`layer entry ${q(name)} escapes the layer root`);
       if (name.includes('\0')) throw invalid(`layer entry ${q(name)} has a NUL byte in its name`);
@@ -242,6 +258,8 @@ class LayerUnpacker {
       entry.resume();
       return this.whiteout(rel, name);
     }
+    // Refused on the header's size before anything is written; the chunks are counted too, as they are what is written.
+    this.countBytes(h.size ?? 0);
     await this.parents(rel, name);
     await this.clear(rel, false);
     const target = this.abs(rel);
@@ -254,6 +272,7 @@ class LayerUnpacker {
     try {
       for await (const chunk of entry) {
         const buf = chunk as Buffer;
+        this.countBytes(buf.length);
         let off = 0;
         while (off < buf.length) off += fsSync.writeSync(fd, buf, off, buf.length - off);
         this.stats.bytes += buf.length;
@@ -266,6 +285,11 @@ class LayerUnpacker {
       fsSync.closeSync(fd);
     }
     this.stats.files++;
+  }
+
+  /** Refuses the layer when `more` bytes of file content would take it past limits.layer. */
+  private countBytes(more: number): void {
+    if (this.limits && this.stats.bytes + more > this.limits.maxBytes) throw tooLarge(`unpacks to more than ${formatByteSize(this.limits.maxBytes)} (limits.layer)`);
   }
 
   private async dir(h: tar.Header, rel: string, name: string): Promise<void> {

@@ -13,6 +13,7 @@ import type { ReconcileResult } from '../controller.js';
 import { effectiveApp } from '../apps/effective-app.js';
 import { createRelease, releasesOf } from '../apps/releases.js';
 import { workspaceDiskPath } from '../../vmm/qemu/disk-image.js';
+import { hostMisfit } from '../../config/host-capacity.js';
 
 export const APP_FINALIZER = 'aegis.dev/app-cleanup';
 /** Set by `aegis app delete --purge`: the app's workspace directory goes too. */
@@ -67,9 +68,12 @@ export class AppReconciler {
         if (s.spec.app === app.metadata.name || s.spec.app === undefined) for (const k of Object.keys(s.spec.data)) available.add(k);
       }
       const missing = eff.kitSecrets.required.filter((k) => !available.has(k));
-      ready = missing.length > 0
-        ? { status: 'False', reason: 'MissingSecrets', message: `missing required secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (set with: aegis secret set ${app.metadata.name} KEY VALUE)` }
-        : { status: 'True', reason: 'Ready', message: 'the app can run' };
+      const tooLarge = hostMisfit(eff.resources);
+      ready = tooLarge
+        ? { status: 'False', reason: 'ExceedsHost', message: tooLarge }
+        : missing.length > 0
+          ? { status: 'False', reason: 'MissingSecrets', message: `missing required secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (set with: aegis secret set ${app.metadata.name} KEY VALUE)` }
+          : { status: 'True', reason: 'Ready', message: 'the app can run' };
     } catch (err) {
       if (!isAegisError(err)) throw err;
       ready = { status: 'False', reason: 'KitNotFound', message: err.message };

@@ -86,6 +86,8 @@ export class TaskReconciler {
     } catch {
       /* no backend or nothing left to clean: the status below still tells the truth */
     }
+    // Its output ends here: a follower waiting on the log finishes instead of hanging.
+    this.deps.logs.get(uid).close();
     const cur = store.get<TaskSpec, TaskStatus>('Task', uid);
     if (!cur) return;
     store.updateStatus('Task', uid, {

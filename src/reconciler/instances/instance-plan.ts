@@ -68,6 +68,12 @@ export function exposedPorts(store: Store, spec: InstanceSpec): number[] {
   return app ? effectiveApp(store, app).expose : [];
 }
 
+/** The machine size an instance asks for: its own, else its app's (with the kit's defaults filled in). */
+export function instanceResources(store: Store, spec: InstanceSpec): MachineResources {
+  if (spec.resources || !spec.app) return resolveResources(spec.resources);
+  return effectiveApp(store, store.mustGet<AppSpec>('App', spec.app)).resources;
+}
+
 export async function planInstance(deps: PlanDeps, inst: StoredResource<InstanceSpec>): Promise<InstancePlan> {
   const { store, images } = deps;
   const spec = inst.spec;
@@ -81,7 +87,7 @@ export async function planInstance(deps: PlanDeps, inst: StoredResource<Instance
       env: { ...imageEnv(image), ...spec.env },
       ...(image?.config.workingDir ? { cwd: image.config.workingDir } : {}),
       ...runAsUser(spec.user, image),
-      resources: resolveResources(spec.resources),
+      resources: instanceResources(store, spec),
       idle: idleTimes(deps.idleDefaults, spec.idle),
     };
   }
@@ -101,7 +107,7 @@ export async function planInstance(deps: PlanDeps, inst: StoredResource<Instance
     env: { ...imageEnv(image), ...resolveEnvironment(store, app.metadata.uid, spec.env) },
     ...(image.config.workingDir ? { cwd: image.config.workingDir } : {}),
     ...runAsUser(app.spec.user, image),
-    resources: spec.resources ?? eff.resources,
+    resources: instanceResources(store, spec),
     workspaceDir: path.join(deps.workspacesDir, eff.name),
     idle: idleTimes(deps.idleDefaults, spec.idle, app.spec.idle),
   };

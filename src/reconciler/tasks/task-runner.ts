@@ -12,7 +12,7 @@ import { imageEnv } from '../../images/image-env.js';
 import { runAsUser } from './run-as-user.js';
 import { bootMachine, DEFAULT_MEMORY_MIB, DEFAULT_VCPUS, type MachinePool } from './machine-pool.js';
 import { chunkEntry, splitAtCharBoundary, type LogExit } from '../../logs/log-entry.js';
-import type { LogFile } from '../../logs/log-file.js';
+import type { TaskLog } from '../../logs/task-log.js';
 
 type TaskResource = StoredResource<TaskSpec, TaskStatus>;
 
@@ -24,7 +24,7 @@ export interface TaskRunnerDeps {
   host: () => Promise<MachineHost>;
   pool: MachinePool;
   images: ImageStore;
-  log: LogFile;
+  log: TaskLog;
 }
 
 export class TaskRunner {

@@ -102,6 +102,22 @@ describe('unpackLayer', () => {
     expect(fs.readdirSync(area.layers)).toEqual([]);
   });
 
+  it('refuses a layer whose files pass limits.maxBytes, counting across files, and leaves nothing', async () => {
+    const tarball = await makeTar([{ name: 'a', content: Buffer.alloc(600) }, { name: 'b', content: Buffer.alloc(600) }]);
+    const limits = { maxBytes: 1000, maxEntries: 100 };
+    const err = await unpackLayer(streamOf(gzip(tarball), 64), dest(), { limits }).catch((e) => e);
+    expect(isAegisError(err) && [err.code, err.message]).toEqual(['AEGIS_TOO_LARGE', 'unpacks to more than 1000B (limits.layer)']);
+    expect(fs.readdirSync(area.layers)).toEqual([]);
+    expect((await unpackLayer(streamOf(tarball), dest(), { limits: { ...limits, maxBytes: 1200 } })).bytes).toBe(1200);
+  });
+
+  it('refuses a layer with more entries than limits.maxEntries and leaves nothing', async () => {
+    const tarball = await makeTar([{ name: 'd/', type: 'directory' }, { name: 'd/l', type: 'symlink', linkname: 'x' }, { name: 'f', content: '' }]);
+    const err = await unpackLayer(streamOf(tarball), dest(), { limits: { maxBytes: 1000, maxEntries: 2 } }).catch((e) => e);
+    expect(isAegisError(err) && [err.code, err.message]).toEqual(['AEGIS_TOO_LARGE', 'has more than 2 entries (limits.layerEntries)']);
+    expect(fs.readdirSync(area.layers)).toEqual([]);
+  });
+
   describe('malicious layers', () => {
     const pwned = `/aegis-test-pwned-${process.pid}`;
     afterEach(() => fs.rmSync(pwned, { force: true, recursive: true }));
