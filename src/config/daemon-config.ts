@@ -24,6 +24,12 @@ export const limitsSchema = z.strictObject({
   daemonLog: byteSizeSchema.default(10 * MiB).describe('Size at which aegisd.log is rotated; the 3 newest old files are kept.'),
   layer: byteSizeSchema.default(8 * GiB).describe('Unpacked bytes of one image layer; a layer past it is refused.'),
   layerEntries: z.number().int().positive().default(1_000_000).describe('Entries (files, directories, links) of one image layer; a layer past it is refused.'),
+  machineDisk: byteSizeSchema
+    .default(4 * GiB)
+    .describe("Size of the disk that holds one machine's rootfs changes (sparse: only what is written takes space); past it the guest gets ENOSPC."),
+  console: byteSizeSchema
+    .default(1 * MiB)
+    .describe("Size of a machine's console file past which it is cut back to its boot and its newest lines (a line says how much was dropped)."),
   // 4: idle servers use a small part of their limit, so ~190 instances of 512 MiB fit a 24 GiB host while
   // a single machine still can never be larger than the host.
   memoryOvercommit: z

@@ -20,6 +20,14 @@ export interface BackendProbe {
   detail: string;
 }
 
+/** What bounds every machine of a backend on the host's disk (`limits:` in config.yaml). */
+export interface MachineLimits {
+  /** Default size of a machine's writable disk (MachineSpec.diskMiB overrides it). */
+  diskMiB: number;
+  /** A console file past this is cut back (see console-cap.ts). */
+  consoleBytes: number;
+}
+
 export interface MachineSpec {
   /** Stable id; the machine's state lives in `$AEGIS_HOME/data/machines/<id>/`. */
   id: string;
@@ -35,7 +43,7 @@ export interface MachineSpec {
    * keeps its changes across stop and start). Absent: the layer is the machine's and goes with it.
    */
   stateDir?: string;
-  /** Size of the disk that holds the machine's rootfs changes (default DEFAULT_WRITABLE_DISK_MIB). */
+  /** Size of the disk that holds the machine's rootfs changes (default: the backend's MachineLimits). */
   diskMiB?: number;
   /**
    * With stateDir on a backend with memory snapshots: what the workload running in the machine is (its

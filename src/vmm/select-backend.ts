@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { BackendReport } from '../api/services.js';
 import type { AegisPaths } from '../config/paths.js';
 import { unavailable } from '../errors/codes.js';
-import type { BackendName, BackendProbe } from './backend.js';
+import type { BackendName, BackendProbe, MachineLimits } from './backend.js';
 import type { MachineHost } from './machine-host.js';
 import { probeLibkrun } from './libkrun/probe.js';
 import { provisionQemuAssets } from './qemu/qemu-assets.js';
@@ -28,7 +28,7 @@ export interface BackendSelection {
 
 export const harnessBundlePath = () => fileURLToPath(new URL('../harness/aegis-harness.mjs', import.meta.url));
 
-export async function selectBackend(paths: AegisPaths, env: NodeJS.ProcessEnv): Promise<BackendSelection> {
+export async function selectBackend(paths: AegisPaths, env: NodeJS.ProcessEnv, limits?: MachineLimits): Promise<BackendSelection> {
   const qemuProbe = await probeQemu(paths);
   const probes: Record<BackendName, BackendProbe> = {
     libkrun: await probeLibkrun(),
@@ -49,8 +49,8 @@ export async function selectBackend(paths: AegisPaths, env: NodeJS.ProcessEnv): 
     removeStaleBuilds(paths.runtime);
     removeStaleBuilds(paths.rootfs);
     const [runtimeDir, baseRootfs] = await Promise.all([provisionRuntime(paths, bundle), ensureBaseRootfs(paths)]);
-    if (name === 'qemu') return { backend: new QemuBackend({ paths, assets: await provisionQemuAssets(paths, runtimeDir) }), baseRootfs };
-    return { backend: new SandboxBackend({ paths, runtimeDir }), baseRootfs };
+    if (name === 'qemu') return { backend: new QemuBackend({ paths, assets: await provisionQemuAssets(paths, runtimeDir), limits }), baseRootfs };
+    return { backend: new SandboxBackend({ paths, runtimeDir, limits }), baseRootfs };
   };
   let prepared: Promise<MachineHost> | undefined;
   // Prepared once and shared; a failed preparation is retried by the next caller, not cached.

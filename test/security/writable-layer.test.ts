@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleCap } from '../../src/vmm/console-cap.js';
 import { machineDirs } from '../../src/vmm/sandbox/machine-state.js';
+import { withTempHome, type TempHome } from '../support/temp-home.js';
 import { guestRun, sandboxFixture, type SandboxFixture } from '../vmm/sandbox/sandbox-fixture.js';
 
 const MIB = 1024 * 1024;
@@ -44,10 +45,10 @@ describe('what a machine may write', () => {
 });
 
 describe('a machine console file', () => {
-  it('is cut back to its newest lines whenever a writer pushes it past its limit', async () => {
+  it('is cut back to its boot and newest lines whenever a writer pushes it past its limit', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-'));
     const file = path.join(dir, 'console.log');
-    fs.writeFileSync(file, '');
+    fs.writeFileSync(file, 'boot line\n');
     const cap = new ConsoleCap(file, 256 * 1024);
     // A writer that appends as fast as it can, as a guest kernel flooding its console would.
     const writer = spawn('sh', ['-c', `exec yes console-flood >> '${file}'`]);
@@ -64,11 +65,30 @@ describe('a machine console file', () => {
       // Bounded by the limit plus what one burst between two checks adds, not by how long the flood ran.
       expect(fs.statSync(file).size).toBeLessThan(16 * MIB);
       expect(largest).toBeLessThan(64 * MIB);
-      expect(fs.readFileSync(file, 'utf8')).toMatch(/^\[aegis: console output passed 262144 bytes; \d+ earlier bytes dropped\]\n(console-flood\n)+/);
+      // The boot stays at the start, the newest lines at the end, and a line between says what went.
+      expect(fs.readFileSync(file, 'utf8')).toMatch(/^boot line\n(console-flood\n)*\[aegis: console output passed 262144 bytes; \d+ bytes dropped here\]\n(console-flood\n)+/);
     } finally {
       writer.kill('SIGKILL');
       cap.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('limits.machineDisk', () => {
+  let t: TempHome;
+
+  beforeAll(async () => {
+    t = withTempHome();
+    fs.appendFileSync(path.join(t.home, 'config.yaml'), 'limits:\n  machineDisk: 32MiB\n');
+    expect((await t.aegis(['up'])).code).toBe(0);
+  }, 30_000);
+  afterAll(() => t?.dispose(), 30_000);
+
+  it('sizes the disk of every machine the daemon starts', async () => {
+    const r = await t.aegis(['run', '--', 'sh', '-c', 'dd if=/dev/zero of=/big bs=1M count=100 2>&1; df -m / | tail -1']);
+    expect(r.stdout).toMatch(/No space left on device/);
+    const sizeMiB = Number(r.stdout.trim().split('\n').at(-1)!.trim().split(/\s+/)[1]);
+    expect(sizeMiB).toBeLessThanOrEqual(32);
   });
 });

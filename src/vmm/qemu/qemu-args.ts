@@ -65,7 +65,9 @@ export function qemuArgs(l: QemuLaunch): string[] {
     '-kernel', l.kernel,
     '-initrd', l.initrd,
     '-append', kernelCommandLine(l.params),
-    '-serial', `file:${l.console}`,
+    // Appended, so that writes after the daemon cuts the file back (console-cap.ts) land at its new end.
+    '-chardev', `file,id=console,path=${l.console.replace(/,/g, ',,')},append=on`,
+    '-serial', 'chardev:console',
   ];
   if (l.rootImage) args.push('-drive', `id=root,file=${q(l.rootImage)},format=raw,if=none,readonly=on`, '-device', 'virtio-blk-device,drive=root');
   if (l.runtimeImage) args.push('-drive', `id=runtime,file=${q(l.runtimeImage)},format=raw,if=none,readonly=on`, '-device', 'virtio-blk-device,drive=runtime');

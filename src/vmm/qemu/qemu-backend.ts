@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { AegisPaths } from '../../config/paths.js';
 import { conflict } from '../../errors/codes.js';
-import type { Backend, BackendCapabilities, BackendProbe, MachineExit, MachineSpec } from '../backend.js';
+import type { Backend, BackendCapabilities, BackendProbe, MachineExit, MachineLimits, MachineSpec } from '../backend.js';
 import { readRuntimeInfo } from '../runtime/node-runtime.js';
 import { pidStartTime } from '../process-util.js';
 import { writeRecord, readRecord } from '../record-file.js';
@@ -52,7 +52,7 @@ export class QemuBackend implements Backend {
   /** Whom qemu drops to (undefined: the daemon is not root, and qemu runs as the daemon's user). */
   private readonly runAs: QemuUser | undefined;
 
-  constructor(private readonly opts: { paths: AegisPaths; assets: QemuAssets }) {
+  constructor(private readonly opts: { paths: AegisPaths; assets: QemuAssets; limits?: MachineLimits }) {
     this.loader = readRuntimeInfo(opts.assets.runtimeDir).loader;
     const egress = prepareEgress();
     this.egressCgroup = egress?.cgroup;
@@ -73,7 +73,7 @@ export class QemuBackend implements Backend {
     fs.rmSync(dirs.dir, { recursive: true, force: true });
     fs.mkdirSync(dirs.dir, { recursive: true, mode: 0o700 });
     const rootImage = await rootfsImage(assets.dir, spec.rootfsLayers);
-    const upperImage = spec.stateDir ? await stateDisk(spec.stateDir) : undefined;
+    const upperImage = spec.stateDir ? await stateDisk(spec.stateDir, spec.diskMiB ?? this.opts.limits?.diskMiB) : undefined;
     const workspaceImage = spec.workspaceDir ? await workspaceDisk(spec.workspaceDir) : undefined;
     if (workspaceImage) await this.checkWorkspaceFree(workspaceImage, spec.id);
     const launch: QemuLaunch = {
@@ -201,7 +201,7 @@ export class QemuBackend implements Backend {
       startedAt: new Date().toISOString(),
     };
     writeRecord(dirs.state, record);
-    return new QemuMachine(record, dirs, { childExit, ...(opts.note ? { note: opts.note } : {}) });
+    return new QemuMachine(record, dirs, { childExit, consoleBytes: this.opts.limits?.consoleBytes, ...(opts.note ? { note: opts.note } : {}) });
   }
 
   async adopt(id: string): Promise<QemuMachine | undefined> {
@@ -210,7 +210,7 @@ export class QemuBackend implements Backend {
     if (!record || record.backend !== 'qemu' || pidStartTime(record.pid) !== record.pidStartTime) return undefined;
     // A paused VM stays paused across a daemon restart: ask qemu rather than assume.
     const status = await qmpStatus(record.qmpSocket).catch(() => undefined);
-    return new QemuMachine(record, dirs, { paused: status ? !status.running : false });
+    return new QemuMachine(record, dirs, { paused: status ? !status.running : false, consoleBytes: this.opts.limits?.consoleBytes });
   }
 
   async destroy(id: string): Promise<void> {

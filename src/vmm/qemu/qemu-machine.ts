@@ -12,6 +12,7 @@ import { pathForQemu } from './qemu-confinement.js';
 import { stateDiskPath, workspaceDiskPath } from './disk-image.js';
 import { connectWhenReady, signal } from '../process-util.js';
 import { syncPort } from './port-handshake.js';
+import { ConsoleCap } from '../console-cap.js';
 import { readFileHead, readFileTail } from '../../util/read-file-end.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,11 +49,15 @@ export class QemuMachine implements Machine {
       paused?: boolean;
       /** How the start went, worth a line in the instance's log (a snapshot that could not be used). */
       note?: string;
+      /** Where the console file is cut back (the guest's kernel writes it, as much as it likes). */
+      consoleBytes?: number;
     } = {},
   ) {
     this.paused = opts.paused ?? false;
     this.note = opts.note;
+    const consoleCap = new ConsoleCap(dirs.console, opts.consoleBytes);
     this.exited = (opts.childExit ?? this.pollUntilGone()).then((e) => {
+      consoleCap.stop();
       // qemu exits 0 both when the guest's PID 1 dies and on SIGTERM: the panic line tells the harness's status.
       const guest = guestExitFromConsole(this.dirs.console);
       this.exit = e.code === 0 && guest ? guest : e;

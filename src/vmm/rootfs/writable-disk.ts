@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { unavailable } from '../../errors/codes.js';
 import { which } from '../../util/which.js';
 
-/** Default size of a machine's writable disk: sparse, so only what the guest writes takes host space. */
+/** Default size of a writable disk: sparse, so only what the guest writes takes host space. */
 export const DEFAULT_WRITABLE_DISK_MIB = 4096;
 
 export interface WritableDiskOptions {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AegisPaths } from '../../config/paths.js';
 import { conflict } from '../../errors/codes.js';
-import type { Backend, BackendCapabilities, BackendProbe, MachineExit, MachineSpec } from '../backend.js';
+import type { Backend, BackendCapabilities, BackendProbe, MachineExit, MachineLimits, MachineSpec } from '../backend.js';
 import { readRuntimeInfo } from '../runtime/node-runtime.js';
 import { cgroupVersion, MachineCgroups } from './cgroups.js';
 import { ensureDevTemplate } from './dev-template.js';
@@ -37,7 +37,7 @@ export class SandboxBackend implements Backend {
   private readonly loader: string;
   private devTemplate: Promise<string> | undefined;
 
-  constructor(private readonly opts: { paths: AegisPaths; runtimeDir: string }) {
+  constructor(private readonly opts: { paths: AegisPaths; runtimeDir: string; limits?: MachineLimits }) {
     this.loader = readRuntimeInfo(opts.runtimeDir).loader;
   }
 
@@ -55,7 +55,8 @@ export class SandboxBackend implements Backend {
     fs.rmSync(dirs.dir, { recursive: true, force: true });
     for (const d of [dirs.root, dirs.layer]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
     // A state dir keeps the writable disk beyond this machine (an instance's rootfs changes).
-    const disk = spec.stateDir ? await keptStateDisk(spec.stateDir, spec.diskMiB) : await writableDisk(dirs.disk, { sizeMiB: spec.diskMiB, journal: false });
+    const diskMiB = spec.diskMiB ?? this.opts.limits?.diskMiB;
+    const disk = spec.stateDir ? await keptStateDisk(spec.stateDir, diskMiB) : await writableDisk(dirs.disk, { sizeMiB: diskMiB, journal: false });
     const devTemplate = await (this.devTemplate ??= ensureDevTemplate(paths.rootfs));
     fs.writeFileSync(
       dirs.fstab,
@@ -106,14 +107,14 @@ export class SandboxBackend implements Backend {
       startedAt: new Date().toISOString(),
     };
     writeRecord(dirs.state, record);
-    return new SandboxMachine(record, dirs, cgroups, childExit);
+    return new SandboxMachine(record, dirs, cgroups, this.opts.limits?.consoleBytes, childExit);
   }
 
   async adopt(id: string): Promise<SandboxMachine | undefined> {
     const dirs = machineDirs(this.opts.paths.machines, id);
     const record = readRecord(dirs.state);
     if (!record || pidStartTime(record.pid) !== record.pidStartTime) return undefined;
-    return new SandboxMachine(record, dirs, recordedCgroups(record));
+    return new SandboxMachine(record, dirs, recordedCgroups(record), this.opts.limits?.consoleBytes);
   }
 
   async destroy(id: string): Promise<void> {

@@ -26,11 +26,12 @@ export class SandboxMachine implements Machine {
     readonly record: MachineRecord,
     private readonly dirs: MachineDirs,
     private readonly cgroups: MachineCgroups,
+    consoleBytes: number | undefined,
     /** Resolves when our own child exits; absent for an adopted machine, which is polled instead. */
     childExit?: Promise<MachineExit>,
   ) {
     this.paused = cgroups.isFrozen();
-    this.consoleCap = new ConsoleCap(dirs.console);
+    this.consoleCap = new ConsoleCap(dirs.console, consoleBytes);
     this.exited = (childExit ?? this.pollUntilGone()).then(async (e) => {
       this.consoleCap.stop();
       // The groups die with the machine; keep the OOM count the reconciler may still ask for.
