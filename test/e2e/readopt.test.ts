@@ -2,10 +2,10 @@
 // the next daemon re-adopts them: same machine, the server's output in the log again, router and ports
 // serving, exec working. A machine that died meanwhile is replaced by a fresh boot.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
+import { httpGet } from '../support/http-get.js';
 
 interface InstanceView {
   metadata: { uid: string };
@@ -34,17 +34,7 @@ describe('instances across a daemon restart', () => {
       },
       { what: `${id} adopted ${state}`, timeoutMs: 15_000 },
     );
-  // One connection per request: a kept-alive socket would keep the instance awake.
-  const get = (url: string, headers: Record<string, string> = {}) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
-      http
-        .get(url, { agent: false, headers }, (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        })
-        .on('error', reject);
-    });
+  const get = (url: string, headers: Record<string, string> = {}) => httpGet(url, { headers });
   const machinePid = (machineId: string) => (JSON.parse(fs.readFileSync(path.join(t.home, 'data', 'machines', machineId, 'state.json'), 'utf8')) as { pid: number }).pid;
   const alive = (pid: number) => {
     try {

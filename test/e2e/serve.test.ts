@@ -1,11 +1,11 @@
 // Serve mode end to end: instances behind the router, idle pause and stop, wake on request, exec, logs.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, busyboxEntries, pushImage } from '../support/oci-builder.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { ON_QEMU, scaled, scaledDuration, waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
+import { httpGet } from '../support/http-get.js';
 
 interface InstanceView {
   metadata: { uid: string; name: string };
@@ -22,17 +22,7 @@ describe('serve mode', { timeout: scaled(30_000) }, () => {
   const instances = async () => (await t.api('GET', '/v1/instances')).body.items as InstanceView[];
   const instanceOf = async (app: string) => (await instances()).find((i) => i.spec.app === app);
   const stateOf = async (id: string) => ((await t.api('GET', `/v1/instances/${id}`)).body as InstanceView).status.state;
-  // One connection per request (no keep-alive): an open idle socket would rightly keep the instance awake.
-  const get = (url: string, headers: Record<string, string> = {}) =>
-    new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
-      http
-        .get(url, { agent: false, headers }, (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-        })
-        .on('error', reject);
-    });
+  const get = (url: string, headers: Record<string, string> = {}) => httpGet(url, { headers });
 
   beforeAll(async () => {
     registry = await startRegistry();

@@ -3,12 +3,12 @@
 // backend: an app's name must reach that app's own instance only, and a new Instance named after an app it
 // does not serve is refused.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, busyboxEntries, pushImage } from '../support/oci-builder.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { scaled, scaledDuration, waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
+import { httpGet } from '../support/http-get.js';
 
 interface InstanceView {
   metadata: { uid: string; name: string; source: string };
@@ -35,16 +35,7 @@ describe('name squatting: an instance cannot take an app name', { timeout: scale
   let appInstanceId: string;
 
   const instances = async () => (await t.api('GET', '/v1/instances')).body.items as InstanceView[];
-  const get = (url: string, headers: Record<string, string> = {}) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
-      http
-        .get(url, { agent: false, headers }, (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        })
-        .on('error', reject);
-    });
+  const get = (url: string, headers: Record<string, string> = {}) => httpGet(url, { headers });
 
   beforeAll(async () => {
     registry = await startRegistry();

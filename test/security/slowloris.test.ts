@@ -2,7 +2,6 @@
 // router shares the daemon's process. Half-sent requests must be closed after the header timeout, one client's
 // connections are capped (so are all of them), and a normal request still succeeds meanwhile.
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { startRouter } from '../../src/router/router.js';
 import { readUntil } from '../router/client.js';
 import { FakeDirectory, startGuest, type GuestServer } from '../router/fake-directory.js';
 import { scaled, waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
+import { httpGet } from '../support/http-get.js';
 
 const PER_CLIENT = 40;
 const TOTAL = 60;
@@ -28,17 +28,7 @@ function openFrom(port: number, localAddress: string, data: string): Promise<net
   });
 }
 
-function getFrom(url: string, localAddress: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false, localAddress }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
+const getFrom = (url: string, localAddress: string) => httpGet(url, { localAddress });
 
 const openSockets = (socks: net.Socket[]) => socks.filter((s) => !s.destroyed && !s.closed).length;
 

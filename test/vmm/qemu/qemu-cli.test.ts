@@ -1,12 +1,12 @@
 // End to end on the qemu backend: the built CLI and daemon run a task in a real microVM.
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionGuestKernel } from '../../../src/vmm/qemu/guest-kernel.js';
 import { which } from '../../../src/util/which.js';
 import { waitFor, withTempHome, type TempHome } from '../../support/temp-home.js';
+import { httpGet } from '../../support/http-get.js';
 
 const hasQemu = which('qemu-system-x86_64') !== undefined;
 if (!hasQemu) console.warn('skipping the qemu CLI test: qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)');
@@ -46,15 +46,7 @@ describe.skipIf(!hasQemu)('AEGIS_BACKEND=qemu aegis run', () => {
     const router = (await t.api('GET', '/v1/status')).body.router as string;
     const inst = await t.api('POST', '/v1/instances', { command: ['httpd', '-f', '-p', '8080', '-h', '/etc'], expose: [8080] });
     const id = inst.body.metadata.uid as string;
-    // A connection per request: an open keep-alive socket would keep the VM from pausing.
-    const get = () =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        http.get(`${router}/os-release`, { agent: false, headers: { 'x-aegis-app': id } }, (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        }).on('error', reject);
-      });
+    const get = () => httpGet(`${router}/os-release`, { headers: { 'x-aegis-app': id } });
     // The first request waits for the cold boot (seconds under TCG).
     expect(await get()).toMatchObject({ status: 200, body: expect.stringContaining('Aegis base') });
     const exec = await t.aegis(['exec', id, '--', 'sh', '-c', 'uname -r; echo kept > /tmp/ram-only'], { timeoutMs: 60_000 });
