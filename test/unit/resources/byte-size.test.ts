@@ -40,6 +40,8 @@ describe('limits in config.yaml', () => {
       layer: 8 * 1024 ** 3,
       layerEntries: 1_000_000,
       memoryOvercommit: 4,
+      machineDisk: 4 * 1024 ** 3,
+      console: 1024 ** 2,
     });
   });
 
