@@ -5,6 +5,7 @@
 //   AEGIS_CONTROL_DEVICE      a character device to serve instead (a VM's virtio-serial port)
 //   AEGIS_OWN_CLOCK=1         the machine keeps its own clock (a VM): the clock call may set it
 //   AEGIS_SHUTDOWN_GRACE_MS   SIGTERM→SIGKILL grace for children on SIGTERM/shutdown (default 5000)
+//   AEGIS_LIFELINE_FD         a pipe whose EOF stops the machine as SIGTERM does (see lifeline.ts)
 // Prints `aegis-harness: listening on PATH (protocol N)` on stderr once ready. SIGTERM/SIGINT stop
 // every child and exit 0. Children never see the harness's own environment.
 import { PROTOCOL_VERSION } from '../protocol/version.js';
@@ -14,6 +15,7 @@ import { ProcessTable } from './process.js';
 import { serveDevice, type DeviceChannel } from './device-channel.js';
 import { ControlServer } from './server.js';
 import { stopEverything } from './shutdown.js';
+import { watchLifeline } from './lifeline.js';
 
 declare const AEGIS_HARNESS_VERSION: string | undefined;
 
@@ -62,12 +64,12 @@ async function main(): Promise<void> {
   // As PID 1, dying takes the whole machine down: report stray errors and keep serving.
   process.on('uncaughtException', (err) => log(`uncaught: ${err.stack ?? err.message}`));
   process.on('unhandledRejection', (err) => log(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(sig, () => {
-      log(`${sig}: stopping children (grace ${shutdownGraceMs} ms)`);
-      void stopEverything(ctx, shutdownGraceMs).then(() => ctx.exit(0));
-    });
-  }
+  const shutDown = (why: string) => {
+    log(`${why}: stopping children (grace ${shutdownGraceMs} ms)`);
+    void stopEverything(ctx, shutdownGraceMs).then(() => ctx.exit(0));
+  };
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => shutDown(sig));
+  if (process.env.AEGIS_LIFELINE_FD) watchLifeline(Number(process.env.AEGIS_LIFELINE_FD), () => shutDown('the machine\'s host process is gone'));
 
   server = new ControlServer(ctx);
   const control = server;

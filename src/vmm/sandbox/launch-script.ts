@@ -6,9 +6,18 @@ import { GUEST_MOUNT_POINTS } from './guest-mounts.js';
 /**
  * Runs on the host: joins the machine's leaf cgroups, then becomes unshare (same pid) so every child is
  * inside. The cgroup namespace roots the guest's view of cgroups at its leaf (see cgroups.ts).
+ *
+ * The harness does not die with unshare by itself: --kill-child sets a parent-death signal, which the
+ * kernel clears when the harness starts with another real uid (see SETUP_SCRIPT). So the harness gets a
+ * lifeline instead: fd 8, the read end of a pipe whose one writer (fd 9) stays with unshare. When unshare
+ * dies, the harness reads EOF and stops the machine.
  */
 export const OUTER_SCRIPT = `
 for f in $AEGIS_CGROUP_PROCS; do echo $$ > "$f"; done
+mkfifo -m 600 "$AEGIS_LIFELINE"
+exec 9<>"$AEGIS_LIFELINE" 8<"$AEGIS_LIFELINE"
+rm -f "$AEGIS_LIFELINE"
+unset AEGIS_LIFELINE
 exec unshare --pid --fork --kill-child --mount --net --ipc --uts --cgroup --propagation private -- /bin/sh -c "$AEGIS_SETUP" aegis-setup "$@"
 `;
 
@@ -56,6 +65,8 @@ ld="/.aegis/lib/$7"
 cd /
 caps=$AEGIS_GUEST_CAPS
 unset AEGIS_SETUP AEGIS_CGROUP_PROCS AEGIS_GUEST_CAPS OLDPWD PWD
+# The lifeline's writer stays with unshare alone (see OUTER_SCRIPT).
+exec 9>&-
 # Keep only the capabilities a container runtime grants by default: no mount, module, raw I/O, ptrace,
 # mknod or open_by_handle_at, so guest root cannot undo the pivot or reach host devices.
 # The harness's real uid is not root (its effective uid is, with those capabilities): execve then marks it
@@ -82,3 +93,6 @@ export const GUEST_CAPABILITIES = [
  * through the harness's /proc/PID/root (see sandbox-machine.ts), so no host directory is guest-writable.
  */
 export const GUEST_CONTROL_SOCKET = '/.aegis-control/control.sock';
+
+/** The fd on which the harness finds its lifeline (see OUTER_SCRIPT). */
+export const LIFELINE_FD = 8;

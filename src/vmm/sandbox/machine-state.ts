@@ -35,6 +35,8 @@ export interface MachineDirs {
   disk: string;
   /** The guest's mounts below its root, read by `mount -a` (see guest-mounts.ts). */
   fstab: string;
+  /** Where the harness's lifeline pipe is made (and at once unlinked: see launch-script.ts). */
+  lifeline: string;
   console: string;
   state: string;
 }
@@ -47,6 +49,7 @@ export function machineDirs(machinesDir: string, id: string): MachineDirs {
     layer: path.join(dir, 'layer'),
     disk: path.join(dir, 'upper.ext4'),
     fstab: path.join(dir, 'fstab'),
+    lifeline: path.join(dir, 'lifeline'),
     console: path.join(dir, 'console.log'),
     state: path.join(dir, 'state.json'),
   };

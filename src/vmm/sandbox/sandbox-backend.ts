@@ -10,7 +10,7 @@ import { readRuntimeInfo } from '../runtime/node-runtime.js';
 import { cgroupVersion, MachineCgroups } from './cgroups.js';
 import { ensureDevTemplate } from './dev-template.js';
 import { assertOverlayPath, guestFstab, tmpfsSizes } from './guest-mounts.js';
-import { GUEST_CAPABILITIES, GUEST_CONTROL_SOCKET, HARNESS_REAL_UID, OUTER_SCRIPT, SETUP_SCRIPT } from './launch-script.js';
+import { GUEST_CAPABILITIES, GUEST_CONTROL_SOCKET, HARNESS_REAL_UID, LIFELINE_FD, OUTER_SCRIPT, SETUP_SCRIPT } from './launch-script.js';
 import { stateDiskPath, writableDisk } from '../rootfs/writable-disk.js';
 import { machineDirs, readRecord, writeRecord, type MachineRecord } from './machine-state.js';
 import { pidStartTime } from '../process-util.js';
@@ -81,6 +81,8 @@ export class SandboxBackend implements Backend {
         AEGIS_CGROUP_PROCS: procs.join(' '),
         AEGIS_GUEST_CAPS: GUEST_CAPABILITIES,
         AEGIS_CONTROL_SOCKET: GUEST_CONTROL_SOCKET,
+        AEGIS_LIFELINE: dirs.lifeline,
+        AEGIS_LIFELINE_FD: String(LIFELINE_FD),
         HOME: '/root',
         HOSTNAME: spec.hostname,
       },

@@ -1,4 +1,5 @@
 // A sandbox machine's cgroup limits and its record on disk: what a restarted daemon may and may not adopt.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { GUEST_CONTROL_SOCKET } from '../../../src/vmm/sandbox/launch-script.js'
 import { guestControlSocket, guestInitPid, readRecord } from '../../../src/vmm/sandbox/machine-state.js';
 import { pidStartTime } from '../../../src/vmm/process-util.js';
 import { SandboxBackend } from '../../../src/vmm/sandbox/sandbox-backend.js';
-import { waitFor } from '../../support/temp-home.js';
+import { ROOT, waitFor } from '../../support/temp-home.js';
 import { guestRun, sandboxFixture, type SandboxFixture } from './sandbox-fixture.js';
 
 const read = (dir: string, file: string) => fs.readFileSync(path.join(dir, file), 'utf8').trim();
@@ -122,6 +123,35 @@ describe('sandbox machine lifecycle', () => {
       await again.stop(0);
       await fx.backend.destroy(id);
     }
+  });
+
+  it('goes away entirely when its unshare process is killed, with no daemon left to clean up', async () => {
+    // Started by a process that exits at once, as a crashed daemon would: nothing on the host watches it.
+    const id = `mach-orphan${process.pid}`;
+    const starter = `
+      import { SandboxBackend } from ${JSON.stringify(path.join(ROOT, 'dist/vmm/sandbox/sandbox-backend.js'))};
+      const b = new SandboxBackend({ paths: ${JSON.stringify(fx.paths)}, runtimeDir: ${JSON.stringify(fx.runtimeDir)} });
+      const m = await b.start({ id: ${JSON.stringify(id)}, hostname: 'orphan', rootfsLayers: [${JSON.stringify(fx.baseRootfs)}], memoryMiB: 64, vcpus: 1 });
+      (await m.connect(20000)).destroy();
+      process.exit(0);`;
+    execFileSync(process.execPath, ['--input-type=module', '-e', starter], { stdio: 'inherit' });
+    const record = readRecord(path.join(fx.paths.machines, id, 'state.json'))!;
+    const init = guestInitPid(record.pid)!;
+    expect(fs.existsSync(`/proc/${init}`)).toBe(true);
+    try {
+      process.kill(record.pid, 'SIGKILL');
+      // The harness reads EOF on its lifeline and stops the machine by itself.
+      await waitFor(() => !fs.existsSync(`/proc/${init}`), { what: 'the harness to exit', timeoutMs: 10_000 });
+    } finally {
+      await fx.backend.destroy(id);
+    }
+  });
+
+  it('keeps its lifeline from the workload', async () => {
+    const { client } = await fx.boot();
+    const fds = (await guestRun(client, ['ls', '/proc/self/fd'])).out.split(/\s+/).filter(Boolean);
+    expect(fds).not.toContain('8');
+    expect(fds).not.toContain('9');
   });
 
   it('refuses a second start of a running machine and invalid ids', async () => {

@@ -70,7 +70,7 @@ describe('sandbox backend', () => {
     const { m } = await start();
     const env = fs.readFileSync(`/proc/${guestInitPid(m.pid)}/environ`, 'utf8').split('\0').filter(Boolean);
     const names = env.map((l) => l.split('=')[0]).sort();
-    expect(names).toEqual(['AEGIS_CONTROL_SOCKET', 'HOME', 'HOSTNAME', 'PATH']);
+    expect(names).toEqual(['AEGIS_CONTROL_SOCKET', 'AEGIS_LIFELINE_FD', 'HOME', 'HOSTNAME', 'PATH']);
     expect(env.find((l) => l.startsWith('PATH='))).toBe('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   });
 
