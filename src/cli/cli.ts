@@ -1,14 +1,16 @@
-// The aegis Cli: every command registered, run against a context built from the process.
+// The aegis Cli: the command the arguments select (or all of them), run against a context built from the process.
 import { Builtins, Cli } from 'clipanion';
 import { aegisPaths } from '../config/paths.js';
 import { AEGIS_VERSION } from '../config/version.js';
 import { DaemonClient } from './client/daemon-client.js';
-import * as commands from './commands/index.js';
+import { COMMANDS, commandFor } from './commands/index.js';
 import type { AegisContext } from './context.js';
 
-export function buildCli(): Cli<AegisContext> {
+/** A Cli with the command `argv` selects, or with every command when `argv` is absent or selects none. */
+export async function buildCli(argv?: string[]): Promise<Cli<AegisContext>> {
   const cli = new Cli<AegisContext>({ binaryLabel: 'Aegis', binaryName: 'aegis', binaryVersion: AEGIS_VERSION, enableColors: false });
-  for (const command of Object.values(commands)) cli.register(command);
+  const one = argv && commandFor(argv);
+  for (const command of await Promise.all((one ? [one] : COMMANDS).map((c) => c.load()))) cli.register(command);
   cli.register(Builtins.VersionCommand);
   return cli;
 }
@@ -24,6 +26,7 @@ export async function runCli(argv: string[]): Promise<number> {
     paths,
     client: new DaemonClient(paths.socket),
   };
-  const code = await buildCli().run(argv.length === 0 ? ['help'] : argv, context);
+  const args = argv.length === 0 ? ['help'] : argv;
+  const code = await (await buildCli(args)).run(args, context);
   return typeof process.exitCode === 'number' && process.exitCode !== 0 && code === 0 ? process.exitCode : code;
 }

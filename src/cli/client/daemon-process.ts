@@ -2,7 +2,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { daemonEnvironment } from '../../config/daemon-env.js';
 import type { AegisPaths } from '../../config/paths.js';
 import { PACKAGE_ROOT } from '../../config/version.js';
 import { isAlive, runningPid } from '../../daemon/pid-file.js';
@@ -23,6 +22,8 @@ export async function startDaemonProcess(paths: AegisPaths, env: NodeJS.ProcessE
   const outFile = path.join(paths.data, 'aegisd.out');
   const out = fs.openSync(outFile, 'a');
   const [cmd, ...args] = locateDaemon();
+  // Loaded here: it reads config.yaml (yaml, zod), which no other command should pay for at start-up.
+  const { daemonEnvironment } = await import('../../config/daemon-env.js');
   const child = spawn(cmd, args, { detached: true, stdio: ['ignore', out, out], env: daemonEnvironment(env, paths.config) });
   fs.closeSync(out);
   let exited: number | null = null;

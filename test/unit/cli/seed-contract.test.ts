@@ -16,8 +16,8 @@ const usages = reference
     return { line: l, path, flags };
   });
 
-describe('seed reference contract', () => {
-  const definitions = buildCli().definitions();
+describe('seed reference contract', async () => {
+  const definitions = (await buildCli()).definitions();
   const byPath = new Map(definitions.map((d) => [d.path.replace(/^aegis /, ''), d]));
 
   it('finds the usage lines it checks', () => {
