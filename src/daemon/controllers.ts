@@ -70,7 +70,7 @@ export function registerControllers(deps: {
   const tasks = new TaskReconciler({ store, logs, host: deps.host, pool, images: deps.images });
   // Tasks are independent: several may boot at once.
   register('Task', tasks.reconcile, 4);
-  register('App', new AppReconciler({ store, workspacesDir: deps.paths.workspaces }).reconcile, 2);
+  register('App', new AppReconciler({ store, workspacesDir: deps.paths.workspaces, images: deps.images }).reconcile, 2);
   // Each publish pulls an image: two at once share the link without starving each other.
   register('Release', new ReleaseReconciler({ store, images: deps.images }).reconcile, 2);
   const instanceLogs = new InstanceLogs(deps.paths.logs);
