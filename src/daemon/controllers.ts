@@ -18,6 +18,7 @@ import { ReleaseReconciler } from '../reconciler/controllers/release.js';
 import { RouterDirectory } from '../reconciler/instances/router-directory.js';
 import type { IdleTimes } from '../reconciler/instances/instance-plan.js';
 import { InstanceLogs } from '../logs/instance-log.js';
+import { SecretMasks } from '../logs/secret-masks.js';
 import type { ConnectionLimiter } from '../router/connection-limiter.js';
 import { DaemonPortListeners } from './port-listeners.js';
 import { TaskReconciler } from '../reconciler/controllers/task.js';
@@ -51,6 +52,8 @@ export function registerControllers(deps: {
 }): ControllerRuntime {
   const { store, manager } = deps;
   const logs = new TaskLogs(deps.paths.logs, deps.limits.taskLog);
+  // Machines' output is stored with secret values masked, so no log reader ever sees them.
+  const masks = new SecretMasks(store);
   const pool = new MachinePool(deps.host, deps.paths.machines, deps.warmMachines);
   // Warming up is best effort: when no backend can run, tasks report that themselves.
   void pool.start().catch(() => undefined);
@@ -67,13 +70,13 @@ export function registerControllers(deps: {
         onError: (key, err, terminal) => deps.onError(kind, key, err, terminal),
       }),
     );
-  const tasks = new TaskReconciler({ store, logs, host: deps.host, pool, images: deps.images });
+  const tasks = new TaskReconciler({ store, logs, host: deps.host, pool, images: deps.images, masks });
   // Tasks are independent: several may boot at once.
   register('Task', tasks.reconcile, 4);
-  register('App', new AppReconciler({ store, workspacesDir: deps.paths.workspaces }).reconcile, 2);
+  register('App', new AppReconciler({ store, workspacesDir: deps.paths.workspaces, images: deps.images }).reconcile, 2);
   // Each publish pulls an image: two at once share the link without starving each other.
   register('Release', new ReleaseReconciler({ store, images: deps.images }).reconcile, 2);
-  const instanceLogs = new InstanceLogs(deps.paths.logs);
+  const instanceLogs = new InstanceLogs(deps.paths.logs, { masks });
   let directory: RouterDirectory | undefined;
   const instances = new InstanceReconciler({
     store,
@@ -102,6 +105,7 @@ export function registerControllers(deps: {
       instanceLogs.close();
       await tasks.close();
       await pool.close();
+      masks.close();
     },
   };
 }

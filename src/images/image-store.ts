@@ -101,6 +101,26 @@ export class ImageStore {
     });
   }
 
+  /**
+   * The digest `ref` names now, without pulling: from the cache when the image is complete there, else from
+   * its source (a registry answers a manifest HEAD, or GET when it gives no digest). Tried once: callers
+   * retry on their own schedule. Errors are one line naming the cause.
+   */
+  async resolve(refText: string): Promise<string> {
+    const ref = parseImageRef(refText);
+    const hit = this.cached(ref.canonical);
+    if (hit) return hit.indexDigest ?? hit.digest;
+    const source = this.source(ref, { attempts: 1 });
+    try {
+      return await source.resolve();
+    } catch (err) {
+      if (isAegisError(err)) throw err;
+      throw new AegisError('AEGIS_INTERNAL', `resolving image ${ref.canonical} failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      await source.close();
+    }
+  }
+
   /** The cached image for a canonical ref when every piece of it is on disk. */
   cached(canonical: string): ResolvedImage | undefined {
     const record = this.refs.get(canonical);
@@ -210,7 +230,7 @@ export class ImageStore {
       .filter((r): r is ImageRecord => r !== undefined);
   }
 
-  private source(ref: ImageRef): ImageSource {
+  private source(ref: ImageRef, override: { attempts?: number } = {}): ImageSource {
     if (ref.kind === 'oci-layout') return new OciLayoutSource(ref, this.localOpener(ref.dir));
     if (ref.kind === 'docker-archive') return new DockerArchiveSource(ref, this.localOpener(ref.file));
     const insecure = this.opts.insecureRegistries ?? [];
@@ -218,6 +238,7 @@ export class ImageStore {
       plainHttp: isLoopbackHost(ref.registry) || insecure.includes(ref.registry),
       credentials: lookupCredentials(ref.registry, this.opts.dockerConfigFile),
       ...(this.opts.retry ? { attempts: this.opts.retry.attempts, retryDelayMs: this.opts.retry.delayMs } : {}),
+      ...override,
     });
   }
 

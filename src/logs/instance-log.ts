@@ -5,6 +5,7 @@ import type { InstanceLogEntry, InstanceLogStream, LogSource } from './instance-
 import { parseEntry } from './instance-log-entry.js';
 import { LineSplitter } from './line-splitter.js';
 import { RotatingLog } from './rotating-log.js';
+import type { SecretMasker } from './secret-masker.js';
 
 export type { InstanceLogEntry, InstanceLogStream, LogSource } from './instance-log-entry.js';
 
@@ -16,6 +17,8 @@ export interface InstanceLogsOptions {
   maxBytes?: number;
   /** Rotated files kept besides the current one (`.1` newest … `.N` oldest). */
   keepFiles?: number;
+  /** Masks secret values in what is written (see SecretMasks); absent: nothing is masked. */
+  masks?: { masker(app: string): SecretMasker };
 }
 
 export interface ReadOptions {
@@ -34,6 +37,7 @@ export class InstanceLogs {
   private readonly logs = new Map<string, RotatingLog>();
   private readonly maxBytes: number;
   private readonly keepFiles: number;
+  private readonly masks: InstanceLogsOptions['masks'];
 
   constructor(
     private readonly dir: string,
@@ -41,6 +45,7 @@ export class InstanceLogs {
   ) {
     this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
     this.keepFiles = opts.keepFiles ?? DEFAULT_KEEP_FILES;
+    this.masks = opts.masks;
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
@@ -56,7 +61,8 @@ export class InstanceLogs {
 
   /** A writer for one producer (the boot console, the server process, an exec); several may share an instance. */
   writer(instance: string, app: string): InstanceLogWriter {
-    return new InstanceLogWriter(this.log(instance), instance, app);
+    const masks = this.masks;
+    return new InstanceLogWriter(this.log(instance), instance, app, masks ? () => masks.masker(app) : undefined);
   }
 
   /** Readers currently following an instance: the idle timer counts them as activity. */
@@ -119,16 +125,19 @@ function gapEntry(instance: string, files: number): InstanceLogEntry {
 
 /**
  * Turns output chunks into entries: one per line, a partial line held per (stream, source, exec) until its end
- * arrives or flush(). Invalid UTF-8 becomes U+FFFD; nothing is dropped.
+ * arrives or flush(). Secret values become `***` first (a value split across chunks too). Invalid UTF-8
+ * becomes U+FFFD; nothing else is dropped.
  */
 export class InstanceLogWriter {
-  private readonly partial = new Map<string, { stream: InstanceLogStream; source: LogSource; execId?: string; lines: LineSplitter }>();
+  private readonly partial = new Map<string, { stream: InstanceLogStream; source: LogSource; execId?: string; mask?: SecretMasker; lines: LineSplitter }>();
   private closed = false;
 
   constructor(
     private readonly log: RotatingLog,
     readonly instance: string,
     readonly app: string,
+    /** A masker for one more output stream; absent: nothing is masked. */
+    private readonly masker?: () => SecretMasker,
   ) {}
 
   write(stream: InstanceLogStream, source: LogSource, chunk: Buffer, execId?: string): void {
@@ -136,24 +145,27 @@ export class InstanceLogWriter {
     const key = `${stream}\0${source}\0${execId ?? ''}`;
     let p = this.partial.get(key);
     if (!p) {
-      p = { stream, source, execId, lines: new LineSplitter() };
+      p = { stream, source, execId, ...(this.masker ? { mask: this.masker() } : {}), lines: new LineSplitter() };
       this.partial.set(key, p);
     }
-    this.append(stream, source, execId, p.lines.push(chunk));
+    this.append(stream, source, execId, p.lines.push(p.mask ? p.mask.push(chunk) : chunk));
     // Forget finished execs' splitters so a long-lived server with many execs does not accumulate them.
-    if (!p.lines.hasPending) this.partial.delete(key);
+    if (!p.lines.hasPending && !p.mask?.hasPending) this.partial.delete(key);
   }
 
   /** A line from aegis itself (process exits, restarts, backoff), one entry per line of `message`. */
   system(message: string): void {
     if (this.closed) return;
-    const lines = message.replace(/\n$/, '').split('\n').map((l) => Buffer.from(l));
+    const mask = this.masker?.();
+    const text = mask ? Buffer.concat([mask.push(Buffer.from(message)), mask.flush()]).toString('utf8') : message;
+    const lines = text.replace(/\n$/, '').split('\n').map((l) => Buffer.from(l));
     this.append('system', 'system', undefined, lines);
   }
 
   /** Writes out every held partial line. */
   flush(): void {
     for (const [key, p] of this.partial) {
+      if (p.mask) this.append(p.stream, p.source, p.execId, p.lines.push(p.mask.flush()));
       this.append(p.stream, p.source, p.execId, p.lines.flush());
       this.partial.delete(key);
     }

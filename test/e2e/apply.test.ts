@@ -50,6 +50,9 @@ describe('declarative apply', () => {
   it('applies a directory, then writes nothing when applied again', async () => {
     const first = await t.aegis(['apply', '-f', dir]);
     expect(first).toMatchObject({ code: 0, stdout: 'app/alpha created\napp/beta created\napp/gamma created\n' });
+    // The controller reports on each app once it has resolved its image: a status write of its own.
+    type Reported = { status: { conditions?: { type: string }[] } };
+    await waitFor(async () => ((await t.api('GET', '/v1/apps')).body.items as Reported[]).every((a) => a.status.conditions?.some((c) => c.type === 'ImageResolved')), { what: 'the apps reported' });
     const rvs = (await t.api('GET', '/v1/apps')).body.items.map((a: { metadata: { resourceVersion: number } }) => a.metadata.resourceVersion);
     expect(await t.aegis(['apply', '-f', dir])).toMatchObject({ code: 0, stdout: 'app/alpha unchanged\napp/beta unchanged\napp/gamma unchanged\n' });
     expect((await t.api('GET', '/v1/apps')).body.items.map((a: { metadata: { resourceVersion: number } }) => a.metadata.resourceVersion)).toEqual(rvs);

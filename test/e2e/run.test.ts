@@ -113,13 +113,16 @@ describe('aegis run (task mode)', { timeout: scaled(30_000) }, () => {
       t.api('POST', '/v1/resources/secrets', { metadata: { name: 'web-secrets' }, spec: { app: 'web', data: { API_KEY: 'sk-first-value' } } }),
     ]);
     expect(created.map((c) => c.status)).toEqual([201, 201, 201]);
-    const show = ['run', '--app', 'web', '--', 'sh', '-c', 'echo "$API_KEY $GLOBAL ${HIDDEN:-none}"'];
-    expect((await t.aegis(show)).stdout).toBe('sk-first-value g-value-1 none\n');
+    // Printed reversed: the values themselves show as *** (secret masking).
+    const show = ['run', '--app', 'web', '--', 'sh', '-c', 'echo "$API_KEY $GLOBAL ${HIDDEN:-none}" | rev'];
+    const reversed = (text: string) => [...text].reverse().join('') + '\n';
+    expect((await t.aegis(show)).stdout).toBe(reversed('sk-first-value g-value-1 none'));
+    expect((await t.aegis(['run', '--app', 'web', '--', 'sh', '-c', 'echo "$API_KEY $GLOBAL"'])).stdout).toBe('*** ***\n');
 
     const cur = await t.api('GET', '/v1/resources/secrets/web-secrets');
     const put = await t.api('PUT', '/v1/resources/secrets/web-secrets', { metadata: { resourceVersion: cur.body.metadata.resourceVersion }, spec: { app: 'web', data: { API_KEY: 'sk-rotated-value' } } });
     expect(put.status).toBe(200);
-    expect((await t.aegis(show)).stdout).toBe('sk-rotated-value g-value-1 none\n');
+    expect((await t.aegis(show)).stdout).toBe(reversed('sk-rotated-value g-value-1 none'));
     expect((await t.aegis(['run', '--app', 'web', '--env', 'API_KEY=explicit', '--', 'sh', '-c', 'echo $API_KEY'])).stdout).toBe('explicit\n');
 
     // The values live nowhere in plaintext: not in the database, not in the daemon's logs.

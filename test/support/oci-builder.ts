@@ -19,6 +19,8 @@ export interface ImageConfigSpec {
   Entrypoint?: string[];
   WorkingDir?: string;
   User?: string;
+  ExposedPorts?: Record<string, Record<string, never>>;
+  Volumes?: Record<string, Record<string, never>>;
 }
 
 export interface BuildImageOptions {

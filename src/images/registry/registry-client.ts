@@ -45,6 +45,8 @@ type RedirectRule = 'same-origin' | 'off-registry';
 
 interface GetOptions {
   what: string;
+  /** GET unless told; HEAD asks for a manifest's headers alone. */
+  method?: 'GET' | 'HEAD';
   headers?: Record<string, string>;
   /** Sent only to `authOrigin` (and never after a redirect leaves it). */
   authorization?: string;
@@ -99,6 +101,18 @@ export class RegistryClient {
     return { bytes, mediaType: header(res, 'content-type'), digest };
   }
 
+  /**
+   * The digest a tag or digest names, from a HEAD of its manifest (no body is sent: registries such as
+   * Docker Hub do not count it as a pull). Undefined when the answer is not a 200 with a sha256 digest:
+   * the caller GETs the manifest instead, which names the cause of a failure.
+   */
+  async manifestDigest(reference: string): Promise<string | undefined> {
+    const res = await this.send(`/v2/${this.ref.repository}/manifests/${reference}`, `manifest ${reference}`, { accept: MANIFEST_ACCEPT }, 'same-origin', 'HEAD');
+    await discard(res.body);
+    const digest = res.statusCode === 200 ? header(res, 'docker-content-digest') : undefined;
+    return digest && /^sha256:[0-9a-f]{64}$/.test(digest) ? digest : undefined;
+  }
+
   /** A blob's bytes from `offset` (a Range request; the answer says where it really starts). */
   async blob(digest: string, offset: number): Promise<{ stream: Readable; offset: number }> {
     const what = `blob ${digest}`;
@@ -124,12 +138,12 @@ export class RegistryClient {
     return `registry ${this.ref.registry}`;
   }
 
-  /** One GET of the registry's API with auth: on a 401 challenge it authenticates once and repeats the request. */
-  private async send(path: string, what: string, headers: Record<string, string>, redirects: RedirectRule): Promise<Dispatcher.ResponseData> {
+  /** One request (GET unless told) to the registry's API with auth: on a 401 challenge it authenticates once and repeats the request. */
+  private async send(path: string, what: string, headers: Record<string, string>, redirects: RedirectRule, method: 'GET' | 'HEAD' = 'GET'): Promise<Dispatcher.ResponseData> {
     const url = new URL(path, this.base);
     const go = () =>
       this.withRetries(async () => {
-        const res = await this.get(url, { what, headers, authOrigin: this.base, redirects, ...(this.authorization ? { authorization: this.authorization } : {}) });
+        const res = await this.get(url, { what, method, headers, authOrigin: this.base, redirects, ...(this.authorization ? { authorization: this.authorization } : {}) });
         if (res.statusCode === 429 || res.statusCode >= 500) {
           await discard(res.body);
           throw new TransientHttpError(res.statusCode);
@@ -157,7 +171,7 @@ export class RegistryClient {
     for (let hops = 0; ; hops++) {
       const auth = opts.authorization && sameOrigin(url, opts.authOrigin) ? { authorization: opts.authorization } : {};
       const res = await request(url, {
-        method: 'GET',
+        method: opts.method ?? 'GET',
         dispatcher: this.agent,
         headers: { ...opts.headers, ...auth },
         bodyTimeout: BODY_TIMEOUT_MS,

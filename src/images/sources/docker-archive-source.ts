@@ -66,6 +66,10 @@ export class DockerArchiveSource implements ImageSource {
     return op();
   }
 
+  async resolve(): Promise<string> {
+    return (await this.top()).digest;
+  }
+
   async close(): Promise<void> {}
 
   private member(name: string): TarMember {

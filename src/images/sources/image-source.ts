@@ -13,6 +13,8 @@ export interface SourceManifest {
 export interface ImageSource {
   /** The manifest or index the reference names. */
   top(): Promise<SourceManifest>;
+  /** The digest of what the reference names (manifest or index), reading as little as the source allows. */
+  resolve(): Promise<string>;
   /** A manifest named by digest inside an index. */
   manifest(desc: Descriptor): Promise<SourceManifest>;
   /** Opens a blob's bytes from an offset (see `BlobStore.ingest`). */

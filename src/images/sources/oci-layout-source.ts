@@ -58,6 +58,10 @@ export class OciLayoutSource implements ImageSource {
     return op();
   }
 
+  async resolve(): Promise<string> {
+    return (await this.top()).digest;
+  }
+
   async close(): Promise<void> {}
 
   private blobPath(digest: string): string {

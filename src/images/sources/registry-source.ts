@@ -18,6 +18,11 @@ export class RegistrySource implements ImageSource {
     return this.client.manifest(this.ref.digest ?? this.ref.tag ?? 'latest');
   }
 
+  async resolve(): Promise<string> {
+    const reference = this.ref.digest ?? this.ref.tag ?? 'latest';
+    return (await this.client.manifestDigest(reference)) ?? (await this.client.manifest(reference)).digest;
+  }
+
   async manifest(desc: Descriptor): Promise<SourceManifest> {
     const m = await this.client.manifest(desc.digest);
     return { ...m, mediaType: m.mediaType ?? desc.mediaType };

@@ -1,10 +1,11 @@
-// App controller: reports whether an app can run (kit installed, required secrets present, latest release)
-// and, when the app is deleted, deletes what belongs to it: instances, releases, app secrets, and with purge its workspace.
+// App controller: reports whether an app can run (kit installed, fits the host, required secrets present,
+// image resolves) and its latest release, and, when the app is deleted, deletes what belongs to it:
+// instances, releases, app secrets, and with purge its workspace.
 import fs from 'node:fs';
 import path from 'node:path';
 import { isAegisError } from '../../errors/codes.js';
 import type { AppSpec, AppStatus } from '../../resources/app.js';
-import { setCondition } from '../../resources/conditions.js';
+import { setCondition, type ConditionUpdate } from '../../resources/conditions.js';
 import type { ReleaseSpec, ReleaseStatus } from '../../resources/release.js';
 import type { SecretSpec } from '../../resources/secret.js';
 import type { Store } from '../../store/store.js';
@@ -12,6 +13,8 @@ import type { StoredResource } from '../../store/stored-resource.js';
 import type { ReconcileResult } from '../controller.js';
 import { effectiveApp } from '../apps/effective-app.js';
 import { createRelease, releasesOf } from '../apps/releases.js';
+import { IMAGE_RESOLVED, ImageResolution, type ImageCheck } from '../apps/image-resolution.js';
+import type { ImageStore } from '../../images/image-store.js';
 import { workspaceDiskPath } from '../../vmm/qemu/disk-image.js';
 import { hostMisfit } from '../../config/host-capacity.js';
 
@@ -22,7 +25,11 @@ export const PURGE_WORKSPACE_LABEL = 'aegis.dev/purge-workspace';
 type App = StoredResource<AppSpec, AppStatus>;
 
 export class AppReconciler {
-  constructor(private readonly deps: { store: Store; workspacesDir: string }) {}
+  private readonly images: ImageResolution;
+
+  constructor(private readonly deps: { store: Store; workspacesDir: string; images: Pick<ImageStore, 'resolve'> }) {
+    this.images = new ImageResolution((ref) => deps.images.resolve(ref));
+  }
 
   readonly reconcile = async (name: string): Promise<ReconcileResult | void> => {
     const { store } = this.deps;
@@ -32,8 +39,25 @@ export class AppReconciler {
     // Apps created through the generic resource API lack the finalizer that guarantees clean-up.
     if (!app.metadata.finalizers.includes(APP_FINALIZER)) store.addFinalizer('App', app.metadata.uid, APP_FINALIZER);
     this.republishIfServed(app);
-    store.updateStatus('App', app.metadata.uid, this.status(app));
+    const image = await this.checkImage(app);
+    // Resolving may have taken a while: report on the app as it is now (a change meanwhile queued another reconcile).
+    const cur = store.get<AppSpec, AppStatus>('App', app.metadata.uid);
+    if (!cur || cur.metadata.deletionTimestamp) return;
+    store.updateStatus('App', cur.metadata.uid, this.status(cur, image.condition));
+    return image.retryInMs !== undefined ? { requeueAfterMs: image.retryInMs } : undefined;
   };
+
+  /** The `ImageResolved` condition: the app's image (its own or its kit's) resolves to a digest. */
+  private async checkImage(app: App): Promise<ImageCheck> {
+    let image: string;
+    try {
+      image = effectiveApp(this.deps.store, app).image;
+    } catch (err) {
+      if (!isAegisError(err)) throw err;
+      return { condition: { type: IMAGE_RESOLVED, status: 'Unknown', reason: 'KitNotFound', message: err.message } };
+    }
+    return this.images.check(app.metadata.uid, image);
+  }
 
   /**
    * A served app whose image changed (an apply, an edit) gets a new release, which its instance then
@@ -55,7 +79,7 @@ export class AppReconciler {
     createRelease(store, name, image, { source: 'aegisd' });
   }
 
-  private status(app: App): AppStatus {
+  private status(app: App, image: ConditionUpdate): AppStatus {
     const { store } = this.deps;
     const releases = releasesOf(store, app.metadata.name);
     const latest = releases[0];
@@ -73,7 +97,9 @@ export class AppReconciler {
         ? { status: 'False', reason: 'ExceedsHost', message: tooLarge }
         : missing.length > 0
           ? { status: 'False', reason: 'MissingSecrets', message: `missing required secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (set with: aegis secret set ${app.metadata.name} KEY VALUE)` }
-          : { status: 'True', reason: 'Ready', message: 'the app can run' };
+          : image.status === 'False'
+            ? { status: 'False', reason: image.reason, message: image.message }
+            : { status: 'True', reason: 'Ready', message: 'the app can run' };
     } catch (err) {
       if (!isAegisError(err)) throw err;
       ready = { status: 'False', reason: 'KitNotFound', message: err.message };
@@ -82,7 +108,7 @@ export class AppReconciler {
     return {
       ...rest,
       observedGeneration: app.metadata.generation,
-      conditions: setCondition(app.status.conditions ?? [], { type: 'Ready', ...ready }, new Date()),
+      conditions: setCondition(setCondition(app.status.conditions ?? [], image, new Date()), { type: 'Ready', ...ready }, new Date()),
       ...(latest ? { latestRelease: latest.metadata.name } : {}),
       ...(pinned ? { release: pinned.metadata.name } : {}),
     };
@@ -105,6 +131,7 @@ export class AppReconciler {
       fs.rmSync(dir, { recursive: true, force: true });
       fs.rmSync(workspaceDiskPath(dir), { force: true }); // where qemu VMs keep it
     }
+    this.images.forget(app.metadata.uid);
     store.removeFinalizer('App', app.metadata.uid, APP_FINALIZER);
   }
 }

@@ -3,6 +3,7 @@ import type { TaskSpec, TaskStatus } from '../../resources/task.js';
 import type { Store } from '../../store/store.js';
 import type { ImageStore } from '../../images/image-store.js';
 import type { TaskLogs } from '../../logs/task-logs.js';
+import type { SecretMasks } from '../../logs/secret-masks.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ReconcileResult } from '../controller.js';
 import type { MachinePool } from '../tasks/machine-pool.js';
@@ -17,6 +18,7 @@ export interface TaskControllerDeps {
   host: () => Promise<MachineHost>;
   pool: MachinePool;
   images: ImageStore;
+  masks: SecretMasks;
 }
 
 export class TaskReconciler {
@@ -65,7 +67,7 @@ export class TaskReconciler {
       await this.abandon(uid, task.status.machineId);
       return;
     }
-    this.runners.set(key, new TaskRunner(task, { store, host: this.deps.host, pool: this.deps.pool, images: this.deps.images, log: logs.get(uid) }));
+    this.runners.set(key, new TaskRunner(task, { store, host: this.deps.host, pool: this.deps.pool, images: this.deps.images, log: logs.get(uid), masks: this.deps.masks }));
   };
 
   /** Stops every task machine this daemon runs (daemon shutdown): their output streams end with the daemon. */

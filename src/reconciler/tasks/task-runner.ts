@@ -13,6 +13,7 @@ import { runAsUser } from './run-as-user.js';
 import { bootMachine, DEFAULT_MEMORY_MIB, DEFAULT_VCPUS, type MachinePool } from './machine-pool.js';
 import { chunkEntry, splitAtCharBoundary, type LogExit } from '../../logs/log-entry.js';
 import type { TaskLog } from '../../logs/task-log.js';
+import type { SecretMasks } from '../../logs/secret-masks.js';
 
 type TaskResource = StoredResource<TaskSpec, TaskStatus>;
 
@@ -25,6 +26,8 @@ export interface TaskRunnerDeps {
   pool: MachinePool;
   images: ImageStore;
   log: TaskLog;
+  /** Secret values become `***` in the log, which is all `aegis run` and `aegis logs` see. */
+  masks: SecretMasks;
 }
 
 export class TaskRunner {
@@ -98,12 +101,15 @@ export class TaskRunner {
   }
 
   private async pump(stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr'): Promise<void> {
+    const mask = this.deps.masks.masker(this.task.spec.app);
     let carry: Buffer = Buffer.alloc(0);
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const { whole, rest } = splitAtCharBoundary(carry.length ? Buffer.concat([carry, chunk]) : chunk);
+      const masked = mask.push(chunk);
+      const { whole, rest } = splitAtCharBoundary(carry.length ? Buffer.concat([carry, masked]) : masked);
       carry = rest;
       if (whole.length) this.deps.log.append(chunkEntry(name, whole));
     }
+    carry = Buffer.concat([carry, mask.flush()]);
     if (carry.length) this.deps.log.append(chunkEntry(name, carry));
   }
 
