@@ -50,7 +50,7 @@ describe('a watched directory reads only inside itself', () => {
     return waitFor(async () => {
       const w = await status();
       return w && until(w) ? w : undefined;
-    }, { what: 'the watched directory to be applied' });
+    }, { what: 'the watched directory to be applied', timeoutMs: 30_000 });
   }
 
   /** Publishes a release of the app (the daemon pulls its image) and waits for the outcome. */
