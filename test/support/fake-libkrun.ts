@@ -46,3 +46,10 @@ export function fakeLibkrun(opts: { own?: boolean } = {}): FakeLibkrun {
   for (const f of [LIBRARY, 'fake-krun-init']) fs.copyFileSync(path.join(shared, f), path.join(dir, f));
   return { library: path.join(dir, LIBRARY), dir };
 }
+
+/** A private build of the double whose `symbol` is exported under another name: a libkrun too old for Aegis. */
+export function fakeLibkrunLacking(symbol: string): FakeLibkrun {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-krun-old-'));
+  execFileSync('gcc', ['-shared', '-fPIC', '-O1', '-Wno-format-truncation', `-D${symbol}=aegis_test_renamed_${symbol}`, '-o', path.join(dir, LIBRARY), path.join(SOURCES, 'fake-libkrun.c')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return { library: path.join(dir, LIBRARY), dir };
+}
