@@ -9,15 +9,14 @@ import type { BackendProbe } from '../backend.js';
 import { LIBKRUN_MIN_VERSION } from './libkrun-api.js';
 import type { LibraryReport } from './library-probe.js';
 
-/** Where libkrun is installed by Homebrew (Apple Silicon, Intel), from source, and by Linux distributions. */
+/**
+ * Where libkrun is installed by Homebrew (Apple Silicon, Intel), from source, and by Linux distributions; the
+ * versioned name too, since distributions put the bare `libkrun.so` in their -devel package.
+ */
 export const LIBKRUN_PATHS = [
   '/opt/homebrew/lib/libkrun.dylib',
   '/usr/local/lib/libkrun.dylib',
-  '/usr/lib/libkrun.so',
-  '/usr/local/lib/libkrun.so',
-  '/usr/lib64/libkrun.so',
-  '/usr/lib/x86_64-linux-gnu/libkrun.so',
-  '/usr/lib/aarch64-linux-gnu/libkrun.so',
+  ...['/usr/lib', '/usr/local/lib', '/usr/lib64', '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu'].flatMap((dir) => [`${dir}/libkrun.so`, `${dir}/libkrun.so.1`]),
 ];
 
 export const LIBKRUN_INSTALL_HINT = 'Fedora: dnf install libkrun; Arch: pacman -S libkrun; macOS: brew install slp/krun/libkrun; or set AEGIS_LIBKRUN to its path';
