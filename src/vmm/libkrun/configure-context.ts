@@ -31,8 +31,8 @@ export function configureContext(api: LibkrunApi, spec: WorkerSpec, fds: Context
   // AF_VSOCK, and TSI's unix-socket hijacking would let the guest reach any socket on the host).
   const consoleId = check('krun_add_virtio_console_multiport', api.krun_add_virtio_console_multiport(ctx));
   check('krun_add_console_port_inout', api.krun_add_console_port_inout(ctx, consoleId, CONTROL_PORT_NAME, fds.port, fds.port));
-  // No network: TSI would carry the guest's sockets out through this root process unfiltered, and a guest
-  // listen() would bind that port on the host itself. No vsock device at all, so no port map either.
+  // No network: TSI would carry the guest's sockets out through this root process, past the egress filter
+  // qemu's VMs have, and its listening sockets onto the host. No vsock device at all, so no port map either.
   check('krun_disable_implicit_vsock', api.krun_disable_implicit_vsock(ctx));
   return ctx;
 }

@@ -66,8 +66,8 @@ export class LibkrunBackend implements Backend {
     checkMachineSpec(spec);
     const dirs = libkrunMachineDirs(paths.machines, spec.id);
     if (await this.adopt(spec.id)) throw conflict(`machine ${spec.id} is already running`);
-    const unshare = which('unshare');
-    if (!unshare) throw unavailable('unshare is not installed (apt-get install util-linux): the libkrun worker needs a mount namespace of its own');
+    const [unshare, setpriv] = [which('unshare'), which('setpriv')];
+    if (!unshare || !setpriv) throw unavailable('unshare and setpriv are not installed (apt-get install util-linux): the libkrun worker runs in a mount namespace of its own, without CAP_MKNOD');
     fs.rmSync(dirs.dir, { recursive: true, force: true });
     for (const d of [dirs.root, dirs.layer]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
     const lower = await rootfsTree(paths.data, spec.rootfsLayers);
@@ -79,7 +79,9 @@ export class LibkrunBackend implements Backend {
     const input = workerSpec(spec, { library: this.opts.library, dirs, lower, disk, runtimeDir: this.opts.runtimeDir, runtime: this.runtime, ramMiB: guestMemoryMiB });
 
     const logFd = fs.openSync(dirs.workerLog, 'a', 0o600);
-    const child = spawn(unshare, ['--mount', '--propagation', 'private', '--', workerNode(this.opts.env), this.workerScript], {
+    // Without CAP_MKNOD: libkrun's virtiofs server creates what the guest asks for as root, and a device node
+    // the guest made in the app's workspace directory would be a door into the host's devices.
+    const child = spawn(unshare, ['--mount', '--propagation', 'private', '--', setpriv, '--bounding-set', '-mknod', '--inh-caps', '-mknod', '--', workerNode(this.opts.env), this.workerScript], {
       // Its own process group: a Ctrl+C aimed at the daemon's terminal must not reach machines.
       detached: true,
       stdio: ['pipe', logFd, logFd],

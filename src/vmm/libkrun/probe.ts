@@ -103,6 +103,7 @@ function hostProblem(fixture: boolean): string | undefined {
   }
   const missing = [
     ['unshare', 'util-linux'],
+    ['setpriv', 'util-linux'],
     ['mount', 'mount'],
     ['mkfs.ext4', 'e2fsprogs'],
   ].filter(([cmd]) => !which(cmd));

@@ -39,12 +39,13 @@ export function composeRoot(root: WorkerSpec['root']): void {
   for (const p of [root.lower, root.diskMount]) {
     if (OVERLAY_SEPARATORS.test(p)) throw new Error(`cannot build the guest's root: ${p} contains ',', ':' or '\\', which overlayfs cannot take`);
   }
-  mount(['-t', 'ext4', '-o', 'loop', root.disk, root.diskMount]);
+  // nodev, nosuid: what the guest writes is its own business, never a device or setuid program for the host.
+  mount(['-t', 'ext4', '-o', 'loop,nodev,nosuid', root.disk, root.diskMount]);
   const upper = path.join(root.diskMount, 'upper');
   const work = path.join(root.diskMount, 'work');
   // upper/ gives the guest's / its mode: 0755, so that a non-root image USER can use it.
   for (const d of [upper, work]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
-  mount(['-t', 'overlay', '-o', `lowerdir=${root.lower},upperdir=${upper},workdir=${work}`, 'overlay', root.mountpoint]);
+  mount(['-t', 'overlay', '-o', `nodev,nosuid,lowerdir=${root.lower},upperdir=${upper},workdir=${work}`, 'overlay', root.mountpoint]);
   const runtime = realDirectory(root.mountpoint, GUEST_RUNTIME);
   mount(['--bind', root.runtime, runtime]);
   mount(['-o', 'remount,bind,ro', runtime]);

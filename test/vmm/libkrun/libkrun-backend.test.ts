@@ -64,6 +64,12 @@ describe('libkrun backend (on the test double)', () => {
     // The runtime is read-only in the guest.
     expect((await run(client, ['sh', '-c', 'touch /.aegis/x 2>/dev/null || echo refused'])).stdout).toBe('refused\n');
     expect(fs.readFileSync(`/proc/${machine.pid}/cmdline`, 'utf8').split('\0').filter(Boolean)).toEqual([process.execPath, WORKER]);
+    // The worker (whose virtiofs server creates files for the guest) cannot make device nodes: none lands in the workspace.
+    const CAP_MKNOD = 27n;
+    const capEff = BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(fs.readFileSync(`/proc/${machine.pid}/status`, 'utf8'))![1]}`);
+    expect((capEff >> CAP_MKNOD) & 1n).toBe(0n);
+    expect((await run(client, ['sh', '-c', 'mknod /workspace/disk b 8 0 2>/dev/null || echo refused'])).stdout).toBe('refused\n');
+    expect(fs.existsSync(path.join(workspace, 'disk'))).toBe(false);
     // The double recorded this worker's calls: its root is the machine's assembled root.
     const calls = fs.readFileSync(path.join(fake.dir, 'calls', `${machine.pid}.jsonl`), 'utf8');
     expect(calls).toContain(`"root_path":"${path.join(paths.machines, 'k1', 'root')}"`);
