@@ -43,7 +43,7 @@ export async function selectBackend(paths: AegisPaths, env: NodeJS.ProcessEnv, l
   const eligible = (n: BackendName) => probes[n].available && (n !== 'qemu' || qemuProbe.kvm) && (n !== 'libkrun' || !libkrunProbe.fixture);
   const name = wanted ? (probes[wanted].available ? wanted : null) : (PREFERENCE.find(eligible) ?? null);
   const why = wanted ? `backend ${wanted} cannot run here: ${probes[wanted].detail}` : 'no backend can run on this host (see aegis doctor)';
-  const reason = wanted ? `AEGIS_BACKEND=${wanted}` : name ? chosenBecause(name, probes) : why;
+  const reason = !name ? why : wanted ? `AEGIS_BACKEND=${wanted}` : chosenBecause(name, probes);
 
   const prepare = async (): Promise<MachineHost> => {
     if (!name) throw unavailable(why);

@@ -1,6 +1,7 @@
 // One instance's life: boot on demand, run its server, pause when idle, stop when idle longer, wake on the
-// next connection (a backend that cannot pause runs on until the stop). The boot belongs to the instance, not to the request that triggered it: a caller that
-// gives up does not cancel it. A server that keeps dying right after boot is backed off.
+// next connection (a backend that cannot pause runs on until the stop). The boot belongs to the instance,
+// not to the request that triggered it: a caller that gives up does not cancel it. A server that keeps
+// dying right after boot is backed off.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -13,7 +13,10 @@
 // The guest's init is fake-krun-init (a static program beside this library), run as "/init.krun".
 //
 // Not emulated: TSI networking (the guest only has lo), block devices, virtiofs shares other than the
-// root, vCPU counts. The marker symbol aegis_libkrun_test_double() lets Aegis name it as a fixture.
+// root, vCPU counts. The guest keeps root's capabilities on the host kernel (minus what the worker lacks):
+// it could escape, which is why this is never chosen outside tests. The marker symbol
+// aegis_libkrun_test_double() lets Aegis name it as a fixture; a file `fault` beside the library that holds
+// "krun_start_enter" makes that call fail as libkrun does when it cannot build the VM.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
@@ -760,7 +763,6 @@ int32_t krun_start_enter(uint32_t ctx_id) {
     say("fake-libkrun: Building the microVM failed: %s", !c.root ? "no root filesystem" : "no VM config");
     return finish(&b, -EINVAL);
   }
-  finish(&b, 0);
   if (c.vsock == VSOCK_EXPLICIT || c.vsock == VSOCK_IMPLICIT) say("fake-libkrun: TSI is not emulated: the guest has no network besides lo");
 
   // The guest init and its "kernel command line": argv after "--", KRUN_* and the exec's env.
@@ -769,7 +771,7 @@ int32_t krun_start_enter(uint32_t ctx_id) {
   int init_fd = open(init_path, O_PATH | O_CLOEXEC);
   if (init_fd < 0) {
     say("fake-libkrun: cannot open %s: %s", init_path, strerror(errno));
-    return -ENOENT;
+    return finish(&b, -ENOENT);
   }
   int nargs = 0, nenv = 0;
   while (c.argv && c.argv[nargs]) nargs++;
@@ -779,9 +781,9 @@ int32_t krun_start_enter(uint32_t ctx_id) {
   for (int i = 0; i < nargs; i++) argv[i + 1] = c.argv[i];
   char **envp = calloc((size_t)nenv + 4, sizeof *envp);
   int e = 0;
-  if (asprintf(&envp[e++], "KRUN_INIT=%s", c.exec_path ? c.exec_path : "/bin/sh") < 0) return -ENOMEM;
-  if (c.workdir && asprintf(&envp[e++], "KRUN_WORKDIR=%s", c.workdir) < 0) return -ENOMEM;
-  if (c.rlimits && asprintf(&envp[e++], "KRUN_RLIMITS=%s", c.rlimits) < 0) return -ENOMEM;
+  if (asprintf(&envp[e++], "KRUN_INIT=%s", c.exec_path ? c.exec_path : "/bin/sh") < 0) return finish(&b, -ENOMEM);
+  if (c.workdir && asprintf(&envp[e++], "KRUN_WORKDIR=%s", c.workdir) < 0) return finish(&b, -ENOMEM);
+  if (c.rlimits && asprintf(&envp[e++], "KRUN_RLIMITS=%s", c.rlimits) < 0) return finish(&b, -ENOMEM);
   for (int i = 0; i < nenv; i++) envp[e++] = c.envp[i];
 
   struct guest_port ports[MAX_PORTS];
@@ -789,7 +791,7 @@ int32_t krun_start_enter(uint32_t ctx_id) {
     int err = open_port(&ports[i], &c.ports[i], i);
     if (err) {
       say("fake-libkrun: cannot make console port %s: %s", c.ports[i].name, strerror(-err));
-      return -EINVAL;
+      return finish(&b, -EINVAL);
     }
   }
   struct memcg mem;
@@ -801,8 +803,13 @@ int32_t krun_start_enter(uint32_t ctx_id) {
   int out_fd = c.default_console ? c.console_out : -1, err_fd = c.default_console ? c.console_err : -1;
   if (!c.default_console && c.console_output) out_fd = err_fd = open(c.console_output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   struct boot boot = {c.root, init_fd, argv, envp, ports, c.nports, out_fd, err_fd, procs};
+  // Recorded before the fork: from here on the call does not return.
+  finish(&b, 0);
   pid_t guest = fork();
-  if (guest < 0) return -errno;
+  if (guest < 0) {
+    say("fake-libkrun: fork: %s", strerror(errno));
+    exit(1);
+  }
   if (guest == 0) guest_parent(&boot);
 
   // The VMM loop: relay each console port, report OOM kills, end with the guest.
