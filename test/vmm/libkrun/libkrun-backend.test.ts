@@ -110,13 +110,13 @@ describe('libkrun backend (on the test double)', () => {
 
   it('a worker that fails before the VM runs ends the boot with its last stderr line', async () => {
     const broken = fakeLibkrun({ own: true });
+    cleanup.push(async () => fs.rmSync(broken.dir, { recursive: true, force: true }));
     fs.writeFileSync(path.join(broken.dir, 'fault'), 'krun_start_enter\n');
     const failing = new LibkrunBackend({ paths, runtimeDir, library: broken.library, workerScript: WORKER });
     const machine = await failing.start({ id: 'k5', hostname: 'k5', rootfsLayers: [baseRootfs], memoryMiB: 128, vcpus: 1 });
     cleanup.push(() => failing.destroy('k5'));
     await expect(machine.connect(BOOT_MS)).rejects.toThrow(/^machine k5 exited before its harness listened: aegis-krun-worker: krun_start_enter: Invalid argument \(EINVAL\)$/);
     expect(await machine.exited).toEqual({ code: 1, signal: null });
-    fs.rmSync(broken.dir, { recursive: true, force: true });
   }, 60_000);
 
   it('probes the library in a child process: a missing symbol is one line naming it; the double is named and never picked on its own', async () => {
