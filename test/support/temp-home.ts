@@ -62,8 +62,9 @@ export function withTempHome(): TempHome {
     COLUMNS: '120', // help text wraps the same everywhere
     // The e2e suite as a matrix: AEGIS_TEST_BACKEND=qemu runs it on real VMs (slow under TCG).
     ...(process.env.AEGIS_TEST_BACKEND ? { AEGIS_BACKEND: process.env.AEGIS_TEST_BACKEND } : {}),
-    // No registry reachable here ships libkrun: the daemon loads the test double instead.
-    ...(ON_LIBKRUN ? { AEGIS_LIBKRUN: fakeLibkrun().library } : {}),
+    // No registry reachable here ships libkrun: the daemon loads the test double, unless AEGIS_LIBKRUN names
+    // a real libkrun (a maintainer's host).
+    ...(ON_LIBKRUN ? { AEGIS_LIBKRUN: process.env.AEGIS_LIBKRUN || fakeLibkrun().library } : {}),
   };
   // A test that fails before its Ctrl+C would otherwise leave the CLI (and its serve loop) running.
   const children = new Set<ChildProcess>();
