@@ -1,4 +1,5 @@
-// Bundles the two host entry points into one file each: dist/cli/aegis.mjs and dist/daemon/aegisd.mjs.
+// Bundles the host entry points into one file each: dist/cli/aegis.mjs, dist/daemon/aegisd.mjs and the
+// libkrun worker the daemon runs per machine, dist/vmm/libkrun/krun-worker.mjs.
 // Loading clipanion, fastify and zod as hundreds of separate modules made every `aegis` command and the
 // daemon's start-up several times slower. Native addons stay external.
 import { build } from 'esbuild';
@@ -11,6 +12,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const entries = [
   { name: 'aegis CLI', entry: 'src/cli/main.ts', out: 'dist/cli/aegis.mjs' },
   { name: 'aegisd', entry: 'src/daemon/main.ts', out: 'dist/daemon/aegisd.mjs' },
+  { name: 'libkrun worker', entry: 'src/vmm/libkrun/krun-worker.ts', out: 'dist/vmm/libkrun/krun-worker.mjs' },
 ];
 
 for (const { name, entry, out } of entries) {

@@ -8,6 +8,8 @@ import type { BackendCapabilities, BackendName, BackendProbe } from '../vmm/back
 export interface BackendReport {
   /** The backend machines run on, or null when none can run here (see `probes`). */
   name: BackendName | null;
+  /** Why that one: AEGIS_BACKEND, or which better backends the automatic choice passed over (shown by `aegis doctor`). */
+  reason: string;
   capabilities: BackendCapabilities | null;
   probes: Record<BackendName, BackendProbe>;
 }

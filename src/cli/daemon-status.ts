@@ -3,6 +3,8 @@ export interface DaemonStatus {
   version: string;
   pid: number;
   backend: string | null;
+  /** Why this backend: AEGIS_BACKEND, or what the automatic choice passed over. */
+  backendReason?: string;
   capabilities: { pauseResume: boolean; memorySnapshots: boolean; bootFromDiskLayers: boolean; workspaceMounts?: boolean; isolation: 'vm' | 'namespace' } | null;
   backends: Record<string, { available: boolean; detail: string }>;
   counts: Record<string, number>;

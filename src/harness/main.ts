@@ -2,7 +2,8 @@
 //
 // Contract: `node aegis-harness.mjs`, with
 //   AEGIS_CONTROL_SOCKET      unix socket path to listen on (a stale file is replaced), or
-//   AEGIS_CONTROL_DEVICE      a character device to serve instead (a VM's virtio-serial port)
+//   AEGIS_CONTROL_DEVICE      a character device to serve instead (a VM's virtio-serial port), or
+//   AEGIS_CONTROL_PORT_NAME   the name of the virtio-console port to serve (found in /sys/class/virtio-ports)
 //   AEGIS_OWN_CLOCK=1         the machine keeps its own clock (a VM): the clock call may set it
 //   AEGIS_SHUTDOWN_GRACE_MS   SIGTERM→SIGKILL grace for children on SIGTERM/shutdown (default 5000)
 //   AEGIS_LIFELINE_FD         a pipe whose EOF stops the machine as SIGTERM does (see lifeline.ts)
@@ -13,6 +14,7 @@ import type { HarnessContext } from './context.js';
 import { log } from './log.js';
 import { ProcessTable } from './process.js';
 import { serveDevice, type DeviceChannel } from './device-channel.js';
+import { findVirtioPort } from './virtio-port.js';
 import { ControlServer } from './server.js';
 import { stopEverything } from './shutdown.js';
 import { watchLifeline } from './lifeline.js';
@@ -32,9 +34,10 @@ process.on('SIGUSR1', () => undefined); // silent: a workload could send it in a
 
 async function main(): Promise<void> {
   const socketPath = process.env.AEGIS_CONTROL_SOCKET;
-  const device = process.env.AEGIS_CONTROL_DEVICE;
+  const portName = process.env.AEGIS_CONTROL_PORT_NAME;
+  const device = process.env.AEGIS_CONTROL_DEVICE ?? (portName ? await findVirtioPort(portName) : undefined);
   if (!socketPath && !device) {
-    log('neither AEGIS_CONTROL_SOCKET nor AEGIS_CONTROL_DEVICE is set');
+    log('none of AEGIS_CONTROL_SOCKET, AEGIS_CONTROL_DEVICE and AEGIS_CONTROL_PORT_NAME is set');
     process.exit(2);
   }
   const shutdownGraceMs = graceFromEnv(process.env.AEGIS_SHUTDOWN_GRACE_MS);

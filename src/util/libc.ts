@@ -1,4 +1,4 @@
-// The few libc calls Node has no binding for (mknod, mkfifo, setxattr, flock, openat2), through koffi.
+// The few libc calls Node has no binding for (mknod, mkfifo, setxattr, flock, openat2, socketpair), through koffi.
 // Each ran as a child process before, which cost milliseconds per call: an image with many whiteouts felt it.
 import os from 'node:os';
 import koffi from 'koffi';
@@ -8,6 +8,7 @@ interface Libc {
   mkfifo: (path: string, mode: number) => number;
   setxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
   flock: (fd: number, operation: number) => number;
+  socketpair: (domain: number, type: number, protocol: number, fds: Int32Array) => number;
   /** Variadic: each argument after the number is a (type, value) pair. */
   syscall: (nr: number, ...typedArgs: unknown[]) => number | bigint;
 }
@@ -22,6 +23,7 @@ function load(): Libc {
     mkfifo: lib.func('int mkfifo(const char *path, uint32_t mode)'),
     setxattr: lib.func('int setxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
     flock: lib.func('int flock(int fd, int operation)'),
+    socketpair: lib.func('int socketpair(int domain, int type, int protocol, int *sv)'),
     syscall: lib.func('long syscall(long number, ...)'),
   };
   return libc;
@@ -79,4 +81,15 @@ export function openBeneath(dirFd: number, rel: string, flags: number): number {
   const fd = Number(load().syscall(SYS_OPENAT2, 'int', dirFd, 'const char *', rel, 'void *', how, 'size_t', how.length));
   check(fd, 'openat2', rel);
   return fd;
+}
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+
+/** A connected pair of unix stream sockets, close-on-exec: two fds that each read what the other writes. */
+export function socketPair(): [number, number] {
+  const fds = new Int32Array(2);
+  check(load().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 'socketpair', 'AF_UNIX');
+  return [fds[0], fds[1]];
 }

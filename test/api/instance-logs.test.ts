@@ -28,7 +28,7 @@ describe('instance log API', () => {
       paths,
       version: 'test',
       startedAt: new Date(),
-      backend: { name: null, capabilities: null, probes: { sandbox: { available: false, detail: 'test' }, qemu: { available: false, detail: 'test' }, libkrun: { available: false, detail: 'test' } } },
+      backend: { name: null, reason: 'test', capabilities: null, probes: { sandbox: { available: false, detail: 'test' }, qemu: { available: false, detail: 'test' }, libkrun: { available: false, detail: 'test' } } },
       enqueue: () => undefined,
     };
     api = buildApi(services, { routes: [instanceLogRoutes(logs)] });

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ON_QEMU, scaled, waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
+import { ON_LIBKRUN, ON_QEMU, ON_VM, scaled, waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
 
 // Every run boots (or takes) a machine: the per-test budget follows the backend.
 describe('aegis run (task mode)', { timeout: scaled(30_000) }, () => {
@@ -57,12 +57,13 @@ describe('aegis run (task mode)', { timeout: scaled(30_000) }, () => {
     const r = await t.aegis(['run', '--', 'sh', '-c', 'tr "\\000" " " < /proc/1/cmdline 2>/dev/null; echo; hostname; cat /proc/net/dev; ls /; test -e /work/main/package.json && echo HOST-VISIBLE; true']);
     expect(r.code, r.stderr).toBe(0);
     const [cmdline, hostname, ...rest] = r.stdout.split('\n');
-    // A VM's workload sees the harness as PID 1; a sandbox's does not see it at all (its /proc hides it).
-    expect(cmdline).toMatch(ON_QEMU ? /aegis-harness/ : /^$/);
+    // A qemu VM's workload sees the harness as PID 1, a libkrun VM's sees libkrun's init (the harness is its
+    // child); a sandbox's does not see it at all (its /proc hides it).
+    expect(cmdline).toMatch(ON_QEMU ? /aegis-harness/ : ON_LIBKRUN ? /^\/init\.krun / : /^$/);
     // The machine's own name (the task records it as status.machineId), never the host's.
     expect(hostname).toMatch(/^mach-[0-9a-f]+$/);
     const ifaces = rest.filter((l) => /^\s*\w+:/.test(l)).map((l) => l.trim().split(':')[0]);
-    // The sandbox has no network at all; a qemu VM has user-mode networking (egress-filtered) on eth0.
+    // The sandbox and libkrun VMs have no network at all; a qemu VM has user-mode networking (egress-filtered) on eth0.
     expect(ifaces.sort()).toEqual(ON_QEMU ? ['eth0', 'lo'] : ['lo']);
     expect(r.stdout).not.toContain('HOST-VISIBLE');
   });
@@ -81,7 +82,7 @@ describe('aegis run (task mode)', { timeout: scaled(30_000) }, () => {
     expect(r.stdout).not.toContain('survived');
     expect(r.code).toBe(137);
     // A VM's limit is the guest's whole memory: the 32 MiB asked for plus the guest kernel's and harness's 64.
-    expect(r.stderr).toMatch(ON_QEMU ? /out of memory \(limit 96 MiB\)/ : /out of memory \(limit 32 MiB\)/);
+    expect(r.stderr).toMatch(ON_VM ? /out of memory \(limit 96 MiB\)/ : /out of memory \(limit 32 MiB\)/);
   });
 
   it('Ctrl+C stops the task and exits 130', async () => {
@@ -162,6 +163,7 @@ describe('aegis run without a usable backend', { timeout: scaled(30_000) }, () =
     const t = withTempHome();
     try {
       t.env.AEGIS_BACKEND = 'libkrun';
+      t.env.AEGIS_LIBKRUN = '/nonexistent/libkrun.so';
       expect((await t.aegis(['up'])).code).toBe(0);
       const r = await t.aegis(['run', '--', 'true']);
       expect(r.code).toBe(125);

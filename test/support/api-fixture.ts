@@ -29,6 +29,7 @@ export async function apiFixture(): Promise<ApiFixture> {
     startedAt: new Date(),
     backend: {
       name: 'sandbox',
+      reason: 'test',
       capabilities: { pauseResume: true, memorySnapshots: false, bootFromDiskLayers: false, workspaceMounts: true, isolation: 'namespace' },
       probes: {
         sandbox: { available: true, detail: 'test' },

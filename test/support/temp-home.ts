@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fakeLibkrun } from './fake-libkrun.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const AEGIS_BIN = path.join(ROOT, 'bin', 'aegis');
@@ -12,6 +13,12 @@ export const AEGIS_BIN = path.join(ROOT, 'bin', 'aegis');
 /** The backend the e2e daemons run machines on: AEGIS_TEST_BACKEND makes the suite a matrix. */
 export const TEST_BACKEND = process.env.AEGIS_TEST_BACKEND ?? 'sandbox';
 export const ON_QEMU = TEST_BACKEND === 'qemu';
+/** The libkrun backend, run here on its test double (test/vmm/libkrun/): the worker and all of Aegis's side are real. */
+export const ON_LIBKRUN = TEST_BACKEND === 'libkrun';
+/** A backend whose machines are VMs: their limits count the guest kernel's share, their PID 1 is not the sandbox's. */
+export const ON_VM = ON_QEMU || ON_LIBKRUN;
+/** libkrun cannot pause a VM: an idle instance stays running until it is stopped. */
+export const CAN_PAUSE = !ON_LIBKRUN;
 /**
  * How much longer than on the sandbox anything involving a machine boot takes: a qemu VM under TCG boots
  * in ~11 s and execs take ~0.5 s, on two cores shared by two test files. One knob for every such wait.
@@ -55,6 +62,9 @@ export function withTempHome(): TempHome {
     COLUMNS: '120', // help text wraps the same everywhere
     // The e2e suite as a matrix: AEGIS_TEST_BACKEND=qemu runs it on real VMs (slow under TCG).
     ...(process.env.AEGIS_TEST_BACKEND ? { AEGIS_BACKEND: process.env.AEGIS_TEST_BACKEND } : {}),
+    // No registry reachable here ships libkrun: the daemon loads the test double, unless AEGIS_LIBKRUN names
+    // a real libkrun (a maintainer's host).
+    ...(ON_LIBKRUN ? { AEGIS_LIBKRUN: process.env.AEGIS_LIBKRUN || fakeLibkrun().library } : {}),
   };
   // A test that fails before its Ctrl+C would otherwise leave the CLI (and its serve loop) running.
   const children = new Set<ChildProcess>();

@@ -9,6 +9,7 @@ export function statusRoutes(app: FastifyInstance, s: ApiServices): void {
     startedAt: s.startedAt.toISOString(),
     home: s.paths.home,
     backend: s.backend.name,
+    backendReason: s.backend.reason,
     capabilities: s.backend.capabilities,
     backends: s.backend.probes,
     counts: s.store.counts(),

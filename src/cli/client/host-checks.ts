@@ -1,7 +1,7 @@
 // Host checks for `aegis doctor` that need no daemon: tools and libraries found on disk or in PATH.
 import fs from 'node:fs';
 import { which } from '../../util/which.js';
-import { LIBKRUN_PATHS } from '../../vmm/libkrun/probe.js';
+import { describeLibrary, findLibkrun, inspectLibrary, LIBKRUN_INSTALL_HINT } from '../../vmm/libkrun/probe.js';
 
 export interface HostCheck {
   label: string;
@@ -25,12 +25,19 @@ function toolCheck(label: string, cmd: string, pkg: string, optional = false): H
   return { label, ok: !!found, optional, detail: found ? 'found' : `not found (install ${pkg})` };
 }
 
+/** The libkrun row: where the library is and whether it is usable (looked at by the libkrun worker's probe, not loaded here). */
+function libkrunCheck(): HostCheck {
+  const found = findLibkrun();
+  if (!found.library) return { label: 'libkrun', ok: false, optional: true, detail: process.env.AEGIS_LIBKRUN ? found.problem! : `not found (optional; ${LIBKRUN_INSTALL_HINT})` };
+  const lib = describeLibrary(inspectLibrary(found.library));
+  return { label: 'libkrun', ok: lib.usable, optional: true, detail: lib.detail };
+}
+
 export function hostChecks(): HostCheck[] {
-  const krun = LIBKRUN_PATHS.find((p) => fs.existsSync(p));
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p));
   return [
     nodeCheck(),
-    { label: 'libkrun', ok: !!krun, optional: true, detail: krun ? `found at ${krun}` : 'not found (optional; not packaged for Debian)' },
+    libkrunCheck(),
     toolCheck('qemu', 'qemu-system-x86_64', 'qemu-system-x86', true),
     toolCheck('unshare', 'unshare', 'util-linux'),
     { label: 'busybox', ok: !!busybox, detail: busybox ? 'found' : 'not found (install busybox-static: the base rootfs is built from it)' },

@@ -1,6 +1,7 @@
 // One instance's life: boot on demand, run its server, pause when idle, stop when idle longer, wake on the
-// next connection. The boot belongs to the instance, not to the request that triggered it: a caller that
-// gives up does not cancel it. A server that keeps dying right after boot is backed off.
+// next connection (a backend that cannot pause runs on until the stop). The boot belongs to the instance,
+// not to the request that triggered it: a caller that gives up does not cancel it. A server that keeps
+// dying right after boot is backed off.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -234,6 +235,14 @@ export class InstanceRuntime {
     if (this.stateValue === 'running' && this.now() - (this.cpuSample?.at ?? 0) >= CPU_SAMPLE_MS && (await this.cpuBusy())) this.touch();
     const now = this.now();
     if (this.stateValue === 'running' && this.conns === 0 && this.busy === 0 && now - this.lastActive >= plan.idle.pauseAfterMs) {
+      const { backend } = await this.deps.host();
+      if (!backend.capabilities.pauseResume) {
+        // A backend that cannot pause (libkrun) keeps the machine running for the time it would have been paused.
+        const idleFor = plan.idle.pauseAfterMs + plan.idle.stopAfterMs;
+        const stillIdle = this.stateValue === 'running' && this.conns === 0 && this.busy === 0 && this.now() - this.lastActive >= idleFor;
+        if (stillIdle) await this.stopMachine('Idle', `stopped after ${Math.round(idleFor / 1000)} s without traffic (the ${backend.name} backend cannot pause)`);
+        return;
+      }
       await this.serialize(async () => {
         if (this.stateValue !== 'running' || !this.machine) return;
         await this.machine.pause();

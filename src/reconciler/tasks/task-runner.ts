@@ -18,6 +18,8 @@ import type { SecretMasks } from '../../logs/secret-masks.js';
 type TaskResource = StoredResource<TaskSpec, TaskStatus>;
 
 const STOP_GRACE_MS = 2_000;
+/** How long a killed task's VM gets to report an OOM kill on its console (libkrun's console is asynchronous). */
+const OOM_REPORT_WAIT_MS = 300;
 
 export interface TaskRunnerDeps {
   store: Store;
@@ -90,10 +92,16 @@ export class TaskRunner {
     // exec.exit also settles (with an error) when the machine dies and takes the channel with it.
     const exit = await exec.exit;
     await drained;
-    const stats = await this.machine.stats().catch(() => undefined);
+    const killed = exit.signal === 'SIGKILL' || exit.code === 137 || !!exit.error;
+    let stats = await this.machine.stats().catch(() => undefined);
+    if (killed && stats?.oomKills === 0 && host.backend.capabilities.isolation === 'vm') {
+      // A VM reports its OOM kills on its console, which can reach the host just after the exit did.
+      await new Promise((r) => setTimeout(r, OOM_REPORT_WAIT_MS));
+      stats = await this.machine.stats().catch(() => undefined);
+    }
     if (this.cancelled) return this.finish({ code: null, signal: 'SIGTERM', reason: 'Cancelled', message: 'task was cancelled' });
     // Killed, or the machine lost with it (the OOM killer took the harness when nothing else was left).
-    if (stats && stats.oomKills > 0 && (exit.signal === 'SIGKILL' || exit.code === 137 || exit.error)) {
+    if (stats && stats.oomKills > 0 && killed) {
       const mib = Math.round(stats.memoryLimitBytes / 1024 / 1024);
       return this.finish({ code: exit.code ?? 137, signal: exit.signal, reason: 'OOMKilled', message: `killed: out of memory (limit ${mib} MiB)` });
     }

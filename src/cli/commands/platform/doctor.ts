@@ -31,6 +31,7 @@ export class DoctorCommand extends AegisCommand {
       lines.push('');
       const isolation = s.capabilities?.isolation === 'namespace' ? ' (namespace isolation, not a VM)' : '';
       lines.push(`${'Backend:'.padEnd(13)}${s.backend ?? 'none'}${isolation}`);
+      if (s.backendReason) lines.push(`${'Chosen:'.padEnd(13)}${s.backendReason}`);
       lines.push('Capabilities:');
       lines.push(`  Pause/Resume:          ${yesNo(s.capabilities?.pauseResume)}`);
       lines.push(`  Memory Snapshots:      ${yesNo(s.capabilities?.memorySnapshots)}`);
