@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleCap } from '../../src/vmm/console-cap.js';
 import { machineDirs } from '../../src/vmm/sandbox/machine-state.js';
-import { withTempHome, type TempHome } from '../support/temp-home.js';
+import { waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
 import { guestRun, sandboxFixture, type SandboxFixture } from '../vmm/sandbox/sandbox-fixture.js';
 
 const MIB = 1024 * 1024;
@@ -53,18 +53,13 @@ describe('a machine console file', () => {
     // A writer that appends as fast as it can, as a guest kernel flooding its console would.
     const writer = spawn('sh', ['-c', `exec yes console-flood >> '${file}'`]);
     try {
-      let largest = 0;
-      for (let i = 0; i < 40; i++) {
-        await new Promise((r) => setTimeout(r, 25));
-        largest = Math.max(largest, fs.statSync(file).size);
-      }
+      await new Promise((r) => setTimeout(r, 1_000));
       writer.kill('SIGKILL');
       await new Promise((r) => writer.once('exit', r));
-      await new Promise((r) => setTimeout(r, 100));
       expect(cap.cutCount).toBeGreaterThan(0);
-      // Bounded by the limit plus what one burst between two checks adds, not by how long the flood ran.
-      expect(fs.statSync(file).size).toBeLessThan(16 * MIB);
-      expect(largest).toBeLessThan(64 * MIB);
+      // Once the writer stops, the last change notification cuts the file back under its limit. (While it
+      // writes, the file can pass the limit by what it writes before the next notification is handled.)
+      await waitFor(() => fs.statSync(file).size <= 256 * 1024, { what: 'the file to be cut back', timeoutMs: 5_000 });
       // The boot stays at the start, the newest lines at the end, and a line between says what went.
       expect(fs.readFileSync(file, 'utf8')).toMatch(/^boot line\n(console-flood\n)*\[aegis: console output passed 262144 bytes; \d+ bytes dropped here\]\n(console-flood\n)+/);
     } finally {
