@@ -5,6 +5,7 @@
 //   AEGIS_CONTROL_DEVICE      a character device to serve instead (a VM's virtio-serial port)
 //   AEGIS_OWN_CLOCK=1         the machine keeps its own clock (a VM): the clock call may set it
 //   AEGIS_SHUTDOWN_GRACE_MS   SIGTERM→SIGKILL grace for children on SIGTERM/shutdown (default 5000)
+//   AEGIS_SECCOMP_FILTER      a seccomp BPF program (base64) loaded before anything else (a sandbox)
 // Prints `aegis-harness: listening on PATH (protocol N)` on stderr once ready. SIGTERM/SIGINT stop
 // every child and exit 0. Children never see the harness's own environment.
 import { PROTOCOL_VERSION } from '../protocol/version.js';
@@ -12,6 +13,8 @@ import type { HarnessContext } from './context.js';
 import { log } from './log.js';
 import { ProcessTable } from './process.js';
 import { serveDevice, type DeviceChannel } from './device-channel.js';
+import { closeInheritedFds } from './inherited-fds.js';
+import { applySeccompFilterFromEnv } from './seccomp-filter.js';
 import { ControlServer } from './server.js';
 import { stopEverything } from './shutdown.js';
 
@@ -29,6 +32,10 @@ function graceFromEnv(value: string | undefined): number {
 process.on('SIGUSR1', () => undefined); // silent: a workload could send it in a loop
 
 async function main(): Promise<void> {
+  // First: nothing the harness runs, or a workload that takes it over, may make a call the filter refuses.
+  if (applySeccompFilterFromEnv()) log('system call filter loaded');
+  const strays = closeInheritedFds();
+  if (strays > 0) log(`closed ${strays} inherited fd(s)`);
   const socketPath = process.env.AEGIS_CONTROL_SOCKET;
   const device = process.env.AEGIS_CONTROL_DEVICE;
   if (!socketPath && !device) {

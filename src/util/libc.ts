@@ -1,4 +1,4 @@
-// The few libc calls Node has no binding for (mknod, mkfifo, setxattr, flock, openat2), through koffi.
+// The few libc calls Node has no binding for (mknod, mkfifo, setxattr, flock, ioctl, raw syscalls), through koffi.
 // Each ran as a child process before, which cost milliseconds per call: an image with many whiteouts felt it.
 import os from 'node:os';
 import koffi from 'koffi';
@@ -8,6 +8,7 @@ interface Libc {
   mkfifo: (path: string, mode: number) => number;
   setxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
   flock: (fd: number, operation: number) => number;
+  ioctl: (fd: number, request: number, arg: Buffer | null) => number;
   /** Variadic: each argument after the number is a (type, value) pair. */
   syscall: (nr: number, ...typedArgs: unknown[]) => number | bigint;
 }
@@ -22,17 +23,35 @@ function load(): Libc {
     mkfifo: lib.func('int mkfifo(const char *path, uint32_t mode)'),
     setxattr: lib.func('int setxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
     flock: lib.func('int flock(int fd, int operation)'),
+    ioctl: lib.func('int ioctl(int fd, unsigned long request, void *arg)'),
     syscall: lib.func('long syscall(long number, ...)'),
   };
   return libc;
 }
 
-/** Throws a Node-style error (code `EEXIST`, …) when a libc call returned -1. */
-function check(rc: number, call: string, file: string): void {
-  if (rc >= 0) return;
+/** A Node-style error (code `EEXIST`, …) for the errno the last libc call left. */
+export function lastError(call: string, file: string): NodeJS.ErrnoException {
   const errno = koffi.errno();
   const code = Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
-  throw Object.assign(new Error(`${call} ${file}: ${code}`), { code, errno, path: file });
+  return Object.assign(new Error(`${call} ${file}: ${code}`), { code, errno, path: file });
+}
+
+/** Throws `lastError` when a libc call returned -1. */
+export function check(rc: number, call: string, file: string): void {
+  if (rc < 0) throw lastError(call, file);
+}
+
+/**
+ * syscall(2) for calls glibc has no wrapper for. Each argument after the number is a (type, value) pair;
+ * returns the raw result: -1 with errno set on failure (see `check`).
+ */
+export function syscall(nr: number, ...typedArgs: unknown[]): number {
+  return Number(load().syscall(nr, ...typedArgs));
+}
+
+/** ioctl(fd, request, arg): -1 with errno set on failure (see `check`). */
+export function ioctl(fd: number, request: number, arg: Buffer | null = null): number {
+  return load().ioctl(fd, request, arg);
 }
 
 const S_IFCHR = 0o020000;
@@ -76,7 +95,7 @@ export function openBeneath(dirFd: number, rel: string, flags: number): number {
   const how = Buffer.alloc(24); // struct open_how { u64 flags; u64 mode; u64 resolve; }
   how.writeBigUInt64LE(BigInt(flags), 0);
   how.writeBigUInt64LE(BigInt(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), 16);
-  const fd = Number(load().syscall(SYS_OPENAT2, 'int', dirFd, 'const char *', rel, 'void *', how, 'size_t', how.length));
+  const fd = syscall(SYS_OPENAT2, 'int', dirFd, 'const char *', rel, 'void *', how, 'size_t', how.length);
   check(fd, 'openat2', rel);
   return fd;
 }
