@@ -42,6 +42,7 @@ export class SandboxBackend implements Backend {
   private devTemplate: Promise<string> | undefined;
 
   private readonly idRanges: IdRangeRegistry;
+  private readonly userNamespaces = new Map<number, Promise<UserNamespaces>>();
 
   constructor(
     private readonly opts: {
@@ -96,16 +97,12 @@ export class SandboxBackend implements Backend {
         ...(identity ? { idmapUserns: identity.mountNs } : {}),
       });
     } catch (err) {
-      if (identity) {
-        for (const fd of [identity.processNs, identity.mountNs]) fs.closeSync(fd);
-        this.idRanges.release(identity.range, dirs.dir);
-      }
+      if (identity) this.idRanges.release(identity.range, dirs.dir);
       throw err;
     }
-    // The setup reaches the user namespace through the daemon's fd table too; the daemon lets go of it all
-    // once the machine has booted (SandboxMachine).
-    const bootFds = [...sources.fds, ...(identity ? [identity.processNs] : [])];
-    if (identity) fs.closeSync(identity.mountNs);
+    // The setup reaches them (and the user namespace) through the daemon's fd table: the daemon lets go of
+    // the mounts once the machine has booted (SandboxMachine).
+    const bootFds = sources.fds;
     const release = () => {
       for (const fd of bootFds.splice(0)) fs.closeSync(fd);
     };
@@ -179,17 +176,25 @@ export class SandboxBackend implements Backend {
     }
   }
 
-  /** A fresh id range and the two user namespaces over it. */
-  private async claimIdentity(owner: string): Promise<{ range: IdRange; processNs: number; mountNs: number }> {
+  /**
+   * A free id range and the two user namespaces over it. The namespaces of a range are made once per
+   * daemon and kept (they are only maps: a range is claimed again only once no process of its previous
+   * machine is left).
+   */
+  private async claimIdentity(owner: string): Promise<{ range: IdRange } & UserNamespaces> {
     const range = this.idRanges.claim(owner);
-    const made = await Promise.allSettled([createUserNamespace(processIdMaps(range, HARNESS_REAL_UID)), createUserNamespace(mountIdMaps(range))]);
-    const [processNs, mountNs] = made.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
-    if (processNs === undefined || mountNs === undefined) {
-      for (const fd of [processNs, mountNs]) if (fd !== undefined) fs.closeSync(fd);
-      this.idRanges.release(range, owner);
-      throw (made.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+    let made = this.userNamespaces.get(range.slot);
+    if (!made) {
+      made = makeUserNamespaces(range);
+      this.userNamespaces.set(range.slot, made);
     }
-    return { range, processNs, mountNs };
+    try {
+      return { range, ...(await made) };
+    } catch (err) {
+      this.userNamespaces.delete(range.slot);
+      this.idRanges.release(range, owner);
+      throw err;
+    }
   }
 
   async adopt(id: string): Promise<SandboxMachine | undefined> {
@@ -211,6 +216,23 @@ export class SandboxBackend implements Backend {
     if (record?.idRange) this.idRanges.release(record.idRange, dirs.dir);
     fs.rmSync(dirs.dir, { recursive: true, force: true });
   }
+}
+
+interface UserNamespaces {
+  /** The one the machine's processes join: guest ids 0–65534 and the harness's real uid. */
+  processNs: number;
+  /** The one its idmapped mounts show files through. */
+  mountNs: number;
+}
+
+async function makeUserNamespaces(range: IdRange): Promise<UserNamespaces> {
+  const made = await Promise.allSettled([createUserNamespace(processIdMaps(range, HARNESS_REAL_UID)), createUserNamespace(mountIdMaps(range))]);
+  const [processNs, mountNs] = made.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+  if (processNs === undefined || mountNs === undefined) {
+    for (const fd of [processNs, mountNs]) if (fd !== undefined) fs.closeSync(fd);
+    throw (made.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+  }
+  return { processNs, mountNs };
 }
 
 function recordedCgroups(record: MachineRecord): MachineCgroups {
