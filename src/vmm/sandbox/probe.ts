@@ -39,10 +39,17 @@ const TOOLS: [string, string][] = [
 export async function probeSandbox(opts: SandboxProbeOptions): Promise<SandboxProbe> {
   const base = await probeBasics();
   if (!base.available) return { ...base, hostRoot: false };
-  const userns = await userNamespaceProblem(opts.dataDir);
-  if (!userns) return { available: true, hostRoot: false, detail: `${base.detail}, guest root an unprivileged host uid (user namespace), seccomp (not a VM: the guest shares the host kernel)` };
-  if (opts.allowHostRoot) return { available: true, hostRoot: true, detail: `${base.detail}, seccomp; GUEST ROOT IS HOST ROOT (sandbox.allowHostRoot: ${userns}) (not a VM)` };
-  return { available: false, hostRoot: false, detail: `${userns}: guest root would be host root (set sandbox.allowHostRoot: true in config.yaml to accept that)` };
+  return identityOutcome(base, await userNamespaceProblem(opts.dataDir), opts.allowHostRoot ?? false);
+}
+
+/**
+ * What the backend may do given why guests could not have a user namespace (if they cannot): run them
+ * as an unprivileged host uid range, run them as host root because the setting says so, or refuse.
+ */
+export function identityOutcome(base: BackendProbe, usernsProblem: string | undefined, allowHostRoot: boolean): SandboxProbe {
+  if (!usernsProblem) return { available: true, hostRoot: false, detail: `${base.detail}, guest root an unprivileged host uid (user namespace), seccomp (not a VM: the guest shares the host kernel)` };
+  if (allowHostRoot) return { available: true, hostRoot: true, detail: `${base.detail}, seccomp; GUEST ROOT IS HOST ROOT (sandbox.allowHostRoot: ${usernsProblem}) (not a VM)` };
+  return { available: false, hostRoot: false, detail: `${usernsProblem}: guest root would be host root (set sandbox.allowHostRoot: true in config.yaml to accept that)` };
 }
 
 async function probeBasics(): Promise<BackendProbe> {
