@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../../src/vmm/channel/control-client.js';
+import { ID_RANGE_SLOTS } from '../../../src/vmm/sandbox/id-ranges.js';
 import { guestInitPid } from '../../../src/vmm/sandbox/machine-state.js';
 import { SandboxBackend } from '../../../src/vmm/sandbox/sandbox-backend.js';
 import { guestRun, sandboxFixture, type SandboxFixture } from './sandbox-fixture.js';
@@ -38,17 +39,44 @@ describe('files under a user namespace', () => {
   });
 
   it('keeps the owners of an instance disk when its next machine gets another range', async () => {
+    // A registry of its own with one free range at a time, so the two machines surely get different ones
+    // (the host-wide one hands out the lowest free range, which other tests on this host take and free).
+    const registry = fs.mkdtempSync(path.join(fx.home, 'id-ranges-'));
+    const onlyFree = (slot: number) => {
+      for (let s = 0; s < ID_RANGE_SLOTS; s++) {
+        const file = path.join(registry, String(s));
+        if (s === slot) fs.rmSync(file, { force: true });
+        else if (!fs.existsSync(file)) fs.writeFileSync(file, JSON.stringify({ owner: '/held', claimedAt: Date.now() }));
+      }
+    };
+    const backend = new SandboxBackend({ paths: fx.paths, runtimeDir: fx.runtimeDir, idRangeRegistry: registry });
     const stateDir = fs.mkdtempSync(path.join(fx.home, 'state-'));
-    const blocker = await fx.boot(); // holds the lowest free range, so the instance's first machine gets the next
-    const first = await fx.boot({ stateDir });
-    await guestRun(first.client, ['sh', '-c', 'echo kept > /root/kept && mkdir /srv && chown 1234:1234 /srv']);
-    const firstBase = first.machine.record.idRange!.base;
-    expect(firstBase).not.toBe(blocker.machine.record.idRange!.base);
-    await fx.cleanupMachines();
-    const second = await fx.boot({ stateDir });
-    expect(second.machine.record.idRange!.base).not.toBe(firstBase);
-    expect((await guestRun(second.client, ['stat', '-c', '%u:%g %n', '/root/kept', '/srv'])).out).toBe('0:0 /root/kept\n1234:1234 /srv\n');
-    expect((await guestRun(second.client, ['sh', '-c', 'echo again >> /root/kept && cat /root/kept'])).out).toBe('kept\nagain\n');
+    const boot = async (slot: number) => {
+      onlyFree(slot);
+      const id = `mach-ns${process.pid}-${slot}`;
+      const machine = await backend.start({ id, hostname: id, rootfsLayers: [fx.baseRootfs], memoryMiB: 128, vcpus: 1, stateDir });
+      const client = await ControlClient.connect(await machine.connect(20_000), { timeoutMs: 20_000 });
+      const done = async () => {
+        await client.close();
+        await machine.stop(0);
+        await backend.destroy(id);
+      };
+      return { machine, client, done };
+    };
+    const first = await boot(ID_RANGE_SLOTS - 2);
+    try {
+      await guestRun(first.client, ['sh', '-c', 'echo kept > /root/kept && mkdir /srv && chown 1234:1234 /srv']);
+    } finally {
+      await first.done();
+    }
+    const second = await boot(ID_RANGE_SLOTS - 3);
+    try {
+      expect(second.machine.record.idRange!.base).not.toBe(first.machine.record.idRange!.base);
+      expect((await guestRun(second.client, ['stat', '-c', '%u:%g %n', '/root/kept', '/srv'])).out).toBe('0:0 /root/kept\n1234:1234 /srv\n');
+      expect((await guestRun(second.client, ['sh', '-c', 'echo again >> /root/kept && cat /root/kept'])).out).toBe('kept\nagain\n');
+    } finally {
+      await second.done();
+    }
   });
 });
 
