@@ -1,5 +1,6 @@
 // The shell programs that turn a host process into a sandbox machine: join the cgroups, enter fresh
-// namespaces, mount the guest's filesystem, pivot into it and exec the harness as PID 1.
+// namespaces, mount the guest's filesystem, pivot into it, join the machine's user namespace and exec the
+// harness as PID 1.
 // Paths travel as positional arguments or in the fstab file, never spliced into the script text.
 import { GUEST_MOUNT_POINTS } from './guest-mounts.js';
 
@@ -62,7 +63,8 @@ unset AEGIS_SETUP AEGIS_CGROUP_PROCS AEGIS_GUEST_CAPS
 # capability raises them again. The harness's real uid is not root (its effective uid is, with those
 # capabilities): execve then marks it non-dumpable, so no workload process without CAP_SYS_PTRACE may
 # read its memory, fds or environment, and /proc (hidepid=ptraceable) does not even list it to them.
-# Its children run as plain root again.
+# Its children run as plain root again. Before anything else, the harness loads the system call filter
+# (AEGIS_SECCOMP_FILTER) into itself, and every process of the machine inherits it.
 harness() {
   unset OLDPWD PWD
   exec "$@" "$ld" --library-path /.aegis/lib /.aegis/bin/setpriv --ruid "$harness_uid" --bounding-set "$caps" --inh-caps -all --nnp -- \\
@@ -92,6 +94,7 @@ harness "$ld" --library-path /.aegis/lib /.aegis/bin/nsenter --wd=/ --user="$use
 /**
  * The harness's real uid in a sandbox machine: any uid other than 0 makes it non-dumpable (see above).
  * A high one that no image's user has, so that no unprivileged workload shares it (and may signal it).
+ * With a user namespace it is the last host id of the machine's range (id-ranges.ts).
  */
 export const HARNESS_REAL_UID = 2_147_483_646;
 
