@@ -17,8 +17,7 @@ import { pidStartTime } from '../process-util.js';
 import { probeSandbox } from './probe.js';
 import { SandboxMachine } from './sandbox-machine.js';
 import { checkMachineSpec } from '../check-machine-spec.js';
-import { createUserNamespace } from './user-namespace.js';
-import { IdRangeRegistry, mountIdMaps, processIdMaps, type IdRange } from './id-ranges.js';
+import { GuestIdentities } from './guest-identity.js';
 import { prepareGuestSources, type GuestSources } from './guest-sources.js';
 import { sandboxSeccompFilter } from './seccomp-filter.js';
 
@@ -41,8 +40,7 @@ export class SandboxBackend implements Backend {
   private readonly loader: string;
   private devTemplate: Promise<string> | undefined;
 
-  private readonly idRanges: IdRangeRegistry;
-  private readonly userNamespaces = new Map<number, Promise<UserNamespaces>>();
+  private readonly identities: GuestIdentities;
 
   constructor(
     private readonly opts: {
@@ -59,7 +57,7 @@ export class SandboxBackend implements Backend {
     },
   ) {
     this.loader = readRuntimeInfo(opts.runtimeDir).loader;
-    this.idRanges = new IdRangeRegistry(opts.idRangeRegistry);
+    this.identities = new GuestIdentities(opts.idRangeRegistry);
   }
 
   probe(): Promise<BackendProbe> {
@@ -81,9 +79,8 @@ export class SandboxBackend implements Backend {
     const devTemplate = await (this.devTemplate ??= ensureDevTemplate(paths.rootfs));
     const seccompFilter = sandboxSeccompFilter().toString('base64');
 
-    // Guest root is the first id of a host range of the machine's own, through two user namespaces: one its
-    // processes join, one that shapes its idmapped mounts (see id-ranges.ts).
-    const identity = this.opts.hostRoot ? undefined : await this.claimIdentity(dirs.dir);
+    // Guest root is the first id of a host range of the machine's own (guest-identity.ts).
+    const identity = this.opts.hostRoot ? undefined : await this.identities.claim(dirs.dir);
     let sources: GuestSources;
     try {
       sources = prepareGuestSources({
@@ -97,7 +94,7 @@ export class SandboxBackend implements Backend {
         ...(identity ? { idmapUserns: identity.mountNs } : {}),
       });
     } catch (err) {
-      if (identity) this.idRanges.release(identity.range, dirs.dir);
+      if (identity) this.identities.release(identity.range, dirs.dir);
       throw err;
     }
     // The setup reaches them (and the user namespace) through the daemon's fd table: the daemon lets go of
@@ -171,28 +168,7 @@ export class SandboxBackend implements Backend {
     } catch (err) {
       release();
       await cgroups?.remove().catch(() => undefined);
-      if (identity) this.idRanges.release(identity.range, dirs.dir);
-      throw err;
-    }
-  }
-
-  /**
-   * A free id range and the two user namespaces over it. The namespaces of a range are made once per
-   * daemon and kept (they are only maps: a range is claimed again only once no process of its previous
-   * machine is left).
-   */
-  private async claimIdentity(owner: string): Promise<{ range: IdRange } & UserNamespaces> {
-    const range = this.idRanges.claim(owner);
-    let made = this.userNamespaces.get(range.slot);
-    if (!made) {
-      made = makeUserNamespaces(range);
-      this.userNamespaces.set(range.slot, made);
-    }
-    try {
-      return { range, ...(await made) };
-    } catch (err) {
-      this.userNamespaces.delete(range.slot);
-      this.idRanges.release(range, owner);
+      if (identity) this.identities.release(identity.range, dirs.dir);
       throw err;
     }
   }
@@ -213,26 +189,9 @@ export class SandboxBackend implements Backend {
     await cgroups.killAll(); // what outlived the machine's unshare process
     await cgroups.remove();
     // Its processes are gone: another machine may have its ids now.
-    if (record?.idRange) this.idRanges.release(record.idRange, dirs.dir);
+    if (record?.idRange) this.identities.release(record.idRange, dirs.dir);
     fs.rmSync(dirs.dir, { recursive: true, force: true });
   }
-}
-
-interface UserNamespaces {
-  /** The one the machine's processes join: guest ids 0–65534 and the harness's real uid. */
-  processNs: number;
-  /** The one its idmapped mounts show files through. */
-  mountNs: number;
-}
-
-async function makeUserNamespaces(range: IdRange): Promise<UserNamespaces> {
-  const made = await Promise.allSettled([createUserNamespace(processIdMaps(range, HARNESS_REAL_UID)), createUserNamespace(mountIdMaps(range))]);
-  const [processNs, mountNs] = made.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
-  if (processNs === undefined || mountNs === undefined) {
-    for (const fd of [processNs, mountNs]) if (fd !== undefined) fs.closeSync(fd);
-    throw (made.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
-  }
-  return { processNs, mountNs };
 }
 
 function recordedCgroups(record: MachineRecord): MachineCgroups {

@@ -30,8 +30,8 @@ export class SandboxMachine implements Machine {
     /** Resolves when our own child exits; absent for an adopted machine, which is polled instead. */
     childExit?: Promise<MachineExit>,
     /**
-     * What the daemon holds for the machine's setup (its user namespace, its detached mounts, see
-     * guest-sources.ts): let go of once the harness answers, the machine exits, or the boot times out.
+     * What the daemon holds for the machine's setup (its detached mounts, see guest-sources.ts): let go
+     * of once the harness answers, the machine exits, or the boot times out.
      */
     private readonly boot?: { release: () => void; timeoutMs: number },
   ) {
@@ -67,12 +67,9 @@ export class SandboxMachine implements Machine {
   }
 
   async connect(timeoutMs = 30_000): Promise<Duplex> {
-    try {
-      return await connectWhenReady({ id: this.id, socket: () => this.socketPath(), ready: () => true, exited: () => !!this.exit, detail: () => this.consoleTail(), timeoutMs, pollMs: 3 });
-    } finally {
-      // The harness listens (or never will): the setup is over either way.
-      this.releaseBoot();
-    }
+    const socket = await connectWhenReady({ id: this.id, socket: () => this.socketPath(), ready: () => true, exited: () => !!this.exit, detail: () => this.consoleTail(), timeoutMs, pollMs: 3 });
+    this.releaseBoot(); // the harness listens: the setup is over
+    return socket;
   }
 
   private releaseBoot(): void {
