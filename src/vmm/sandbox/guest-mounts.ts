@@ -35,8 +35,10 @@ const CONTROL_TMPFS = 'size=64k,nr_inodes=16,mode=700';
 
 /**
  * Host-wide kernel state, masked and made read-only as runc and Docker do by default. Only where this
- * kernel has the entry (the guest's procfs and sysfs show the same kernel).
- * Read-only: root-writable knobs (sysctls, sysrq, IRQ affinity, binfmt_misc and the like).
+ * kernel has the entry (the guest's procfs and sysfs show the same kernel; a missing mount point fails
+ * mount -a). Read-only: root-writable knobs (sysctls, sysrq, IRQ affinity, binfmt_misc and the like).
+ * Sysctls are host-wide and guarded by uid 0 alone (not a capability): a guest root that is host root
+ * (sandbox.allowHostRoot) could otherwise set kernel.core_pattern to a pipe the host kernel runs as root.
  */
 const READ_ONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 /** Hidden behind /dev/null: the host's memory image, keys, timers and scheduler internals. */
@@ -68,8 +70,6 @@ export function guestFstab(p: GuestMountPaths): string {
   const owner = p.guestRootId === undefined ? '' : `,uid=${p.guestRootId},gid=${p.guestRootId}`;
   type Row = [string, string, string, string];
   const hardening = (under: string): Row[] => [
-    // Sysctls are host-wide and guarded only by uid 0 (not by a capability): guest root could otherwise set
-    // kernel.core_pattern to a pipe that the host kernel runs as host root.
     ...READ_ONLY.filter((f) => f.startsWith(under) && p.hostHas(f)).map((f): Row => [at(f), at(f), 'none', 'bind,ro,nosuid,nodev,noexec']),
     ...MASKED_FILES.filter((f) => f.startsWith(under) && p.hostHas(f)).map((f): Row => ['/dev/null', at(f), 'none', 'bind,ro']),
     ...MASKED_DIRS.filter((f) => f.startsWith(under) && p.hostHas(f)).map((f): Row => ['tmpfs', at(f), 'tmpfs', 'ro,nosuid,nodev,noexec,size=4k,mode=555']),
