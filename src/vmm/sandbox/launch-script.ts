@@ -53,7 +53,8 @@ ip link set lo up
 # memory is free again and the harness, the last thing it would take, lives on to report it.
 echo "$shm_pages" > /proc/sys/kernel/shmall
 # The machine's network namespace belongs to the host's user namespace, not to the guest's: guest root
-# holds no network capability there. Let any guest user bind ports below 1024 and ping, as runtimes do.
+# holds no network capability there (no raw sockets). Let any guest user bind ports below 1024 and open
+# ICMP echo sockets (ping without raw sockets), as runtimes do.
 echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start
 echo "0 2147483647" > /proc/sys/net/ipv4/ping_group_range
 caps=$AEGIS_GUEST_CAPS
