@@ -82,6 +82,11 @@ export function tryLockExclusive(fd: number, file: string): boolean {
   return false;
 }
 
+/** flock(LOCK_EX), waiting for it; for locks held a few milliseconds at most (it blocks the thread). */
+export function lockExclusive(fd: number, file: string): void {
+  check(load().flock(fd, LOCK_EX), 'flock', file);
+}
+
 const SYS_OPENAT2 = 437; // the same number on every architecture (the unified syscall table)
 const RESOLVE_NO_MAGICLINKS = 0x02;
 const RESOLVE_BENEATH = 0x08;

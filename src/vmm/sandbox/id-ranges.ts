@@ -1,10 +1,12 @@
 // The host uid/gid range each sandbox machine's user namespace maps to: root in the guest is an
 // unprivileged host uid, and no two machines share a range (so no machine can signal, trace or share
 // per-user kernel limits with another). Ranges are claimed host-wide, across every $AEGIS_HOME, as files
-// in a registry under /run (gone at reboot, like the machines): one file per range, made with O_EXCL.
+// in a registry under /run (gone at reboot, like the machines), one file per range, under a lock that
+// every daemon of the host takes for the few milliseconds a claim or a release lasts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { overCapacity } from '../../errors/codes.js';
+import { lockExclusive } from '../../util/libc.js';
 import type { IdMaps } from './user-namespace.js';
 
 /** Ids per machine: 0–65534 for the guest, the last one for the harness's real uid (see launch-script.ts). */
@@ -35,45 +37,61 @@ interface Claim {
 export class IdRangeRegistry {
   constructor(private readonly dir = DEFAULT_REGISTRY) {}
 
-  /** Claims the lowest free range for `owner` (a machine directory). */
+  /**
+   * Claims the lowest free range for `owner` (a machine directory). A range whose owner directory is gone
+   * (its machine destroyed without a release, its $AEGIS_HOME deleted) is free again once no process runs
+   * with its ids; when every range is claimed, so is any such range whose claim is older than a boot.
+   */
   claim(owner: string): IdRange {
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const taken = new Set(fs.readdirSync(this.dir));
-    const claim: Claim = { owner, claimedAt: Date.now() };
-    for (let slot = 0; slot < ID_RANGE_SLOTS; slot++) {
-      if (!taken.has(String(slot)) && this.tryClaim(slot, claim)) return rangeOf(slot);
-    }
-    // Every range is claimed: take back those whose owners are gone without releasing them.
-    const inUse = idsInUse();
-    for (let slot = 0; slot < ID_RANGE_SLOTS; slot++) {
-      if (this.isStale(slot, inUse)) {
-        fs.rmSync(this.file(slot), { force: true });
-        if (this.tryClaim(slot, claim)) return rangeOf(slot);
+    return this.locked(() => {
+      const taken = new Set(fs.readdirSync(this.dir));
+      const claim: Claim = { owner, claimedAt: Date.now() };
+      let inUse: Set<number> | undefined;
+      const unused = (slot: number) => !(inUse ??= idsInUse()).has(slot);
+      for (let slot = 0; slot < ID_RANGE_SLOTS; slot++) {
+        if (!taken.has(String(slot)) || (this.abandoned(slot) && unused(slot))) return this.write(slot, claim);
       }
-    }
-    throw overCapacity(`all ${ID_RANGE_SLOTS} uid ranges for sandbox machines are in use on this host`);
+      for (let slot = 0; slot < ID_RANGE_SLOTS; slot++) {
+        if (this.old(slot) && unused(slot)) return this.write(slot, claim);
+      }
+      throw overCapacity(`all ${ID_RANGE_SLOTS} uid ranges for sandbox machines are in use on this host`);
+    });
   }
 
   /** Frees `range` if `owner` still holds it (a stale claim may have been taken over since). */
   release(range: IdRange, owner: string): void {
-    if (this.read(range.slot)?.owner === owner) fs.rmSync(this.file(range.slot), { force: true });
+    this.locked(() => {
+      if (this.read(range.slot)?.owner === owner) fs.rmSync(this.file(range.slot), { force: true });
+    });
   }
 
-  private tryClaim(slot: number, claim: Claim): boolean {
+  private locked<T>(fn: () => T): T {
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const lockFile = path.join(this.dir, '.lock');
+    const fd = fs.openSync(lockFile, 'a', 0o600);
     try {
-      fs.writeFileSync(this.file(slot), JSON.stringify(claim) + '\n', { flag: 'wx', mode: 0o600 });
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw err;
+      lockExclusive(fd, lockFile);
+      return fn();
+    } finally {
+      fs.closeSync(fd); // releases the lock
     }
   }
 
-  /** Stale: claimed a while ago, and no process on the host runs with an id of the range. */
-  private isStale(slot: number, inUse: Set<number>): boolean {
+  private write(slot: number, claim: Claim): IdRange {
+    fs.writeFileSync(this.file(slot), JSON.stringify(claim) + '\n', { mode: 0o600 });
+    return rangeOf(slot);
+  }
+
+  /** Claimed longer ago than a machine takes to boot (so it had its processes by now). */
+  private old(slot: number): boolean {
     const claim = this.read(slot);
-    if (claim && Date.now() - claim.claimedAt < CLAIM_GRACE_MS) return false;
-    return !inUse.has(slot);
+    return !claim || Date.now() - claim.claimedAt >= CLAIM_GRACE_MS;
+  }
+
+  /** An old claim whose machine directory is gone. */
+  private abandoned(slot: number): boolean {
+    const claim = this.read(slot);
+    return this.old(slot) && (!claim || !fs.existsSync(claim.owner));
   }
 
   private read(slot: number): Claim | undefined {

@@ -36,6 +36,20 @@ describe('id range registry', () => {
     expect(registry.claim('/m/d').slot).toBe(0);
   });
 
+  it('takes back a range whose machine directory is gone, once no process uses it, before the free ones above it', () => {
+    const old = Date.now() - 3_600_000;
+    // The top slots: no machine of this host runs in them while the test looks for processes there.
+    const [live, abandoned, free] = [ID_RANGE_SLOTS - 3, ID_RANGE_SLOTS - 2, ID_RANGE_SLOTS - 1];
+    for (let slot = 0; slot < free; slot++) {
+      const claim = slot === live ? { owner: dir, claimedAt: old } : slot === abandoned ? { owner: path.join(dir, 'gone'), claimedAt: old } : { owner: '/booting', claimedAt: Date.now() };
+      fs.writeFileSync(path.join(dir, String(slot)), JSON.stringify(claim));
+    }
+    expect(registry.claim('/m/new')).toEqual(rangeOf(abandoned));
+    expect(registry.claim('/m/next')).toEqual(rangeOf(free));
+    // An old claim whose machine directory still exists is taken back only when every range is claimed.
+    expect(registry.claim('/m/last')).toEqual(rangeOf(live));
+  });
+
   it('takes back, once all are claimed, ranges no process uses whose claim is older than a boot', () => {
     fs.mkdirSync(dir, { recursive: true });
     const old = JSON.stringify({ owner: '/gone', claimedAt: Date.now() - 3_600_000 });
