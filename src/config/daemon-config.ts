@@ -74,6 +74,16 @@ export const daemonConfigSchema = z.strictObject({
     })
     .default({ pauseAfter: '60s', stopAfter: '5m' }),
   limits: limitsSchema.prefault({}),
+  sandbox: z
+    .strictObject({
+      allowHostRoot: z
+        .boolean()
+        .default(false)
+        .describe(
+          "Where the host cannot give sandbox machines a user namespace (disabled, or a kernel before 5.19), run them with guest root = host root instead of refusing to start them. Capabilities, no_new_privs and the system call filter still apply, but a kernel bug or a missed path then reaches the host as root: do not run untrusted code so.",
+        ),
+    })
+    .prefault({}),
   watch: z.string().min(1).optional().describe('A directory of manifests the daemon applies (with prune) whenever it changes.'),
   watchInterval: durationSchema.default('30s').describe('How often the watched directory is applied again anyway, repairing drift.'),
   watchEnv: z

@@ -50,7 +50,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     ...(watchDir ? { untrustedDirs: [watchDir] } : {}),
   });
   const manager = new ControllerManager();
-  const selection = await selectBackend(paths, env, { diskMiB: Math.floor(config.limits.machineDisk / 1024 / 1024), consoleBytes: config.limits.console });
+  const selection = await selectBackend(paths, env, { diskMiB: Math.floor(config.limits.machineDisk / 1024 / 1024), consoleBytes: config.limits.console }, config.sandbox);
 
   const services: ApiServices = {
     store,

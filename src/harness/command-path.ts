@@ -14,12 +14,10 @@ function probe(file: string): 'exec' | 'noexec' | 'dir' | 'missing' {
     return 'missing';
   }
   if (stat.isDirectory()) return 'dir';
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return 'exec';
-  } catch {
-    return 'noexec';
-  }
+  // Not access(X_OK): it answers for the real uid, which in a sandbox is not the harness's (see
+  // launch-script.ts) and may not even search the directory. The kernel has the last word at spawn
+  // (EACCES: 126 as well).
+  return stat.isFile() && (stat.mode & 0o111) !== 0 ? 'exec' : 'noexec';
 }
 
 /**

@@ -4,20 +4,31 @@
 import fs from 'node:fs';
 import net from 'node:net';
 
-/** Calls `onGone` once, when the pipe on `fd` reaches EOF (its writer died). */
-export function watchLifeline(fd: number, onGone: () => void): void {
-  // Reopened through /proc: Node opens close-on-exec, so no workload the harness starts inherits it.
+export interface Lifeline {
+  /** Calls `fn` once, when the pipe reaches EOF (its writer died). */
+  onGone(fn: () => void): void;
+}
+
+/**
+ * Takes the pipe on `fd`: reopened through /proc, close-on-exec as Node opens everything, so no workload
+ * the harness starts inherits it (and closing stray inherited fds leaves it alone).
+ */
+export function takeLifeline(fd: number): Lifeline {
   const own = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   fs.closeSync(fd);
   const pipe = new net.Socket({ fd: own, readable: true, writable: false });
-  let gone = false;
-  const once = () => {
-    if (gone) return;
-    gone = true;
-    onGone();
-  };
   pipe.on('data', () => undefined); // nothing is ever written: only the end matters
-  pipe.once('end', once);
-  pipe.once('error', once);
   pipe.unref();
+  return {
+    onGone(fn) {
+      let gone = false;
+      const once = () => {
+        if (gone) return;
+        gone = true;
+        fn();
+      };
+      pipe.once('end', once);
+      pipe.once('error', once);
+    },
+  };
 }

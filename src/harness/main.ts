@@ -7,6 +7,7 @@
 //   AEGIS_OWN_CLOCK=1         the machine keeps its own clock (a VM): the clock call may set it
 //   AEGIS_SHUTDOWN_GRACE_MS   SIGTERM→SIGKILL grace for children on SIGTERM/shutdown (default 5000)
 //   AEGIS_LIFELINE_FD         a pipe whose EOF stops the machine as SIGTERM does (see lifeline.ts)
+//   AEGIS_SECCOMP_FILTER      a seccomp BPF program (base64) loaded before anything else (a sandbox)
 // Prints `aegis-harness: listening on PATH (protocol N)` on stderr once ready. SIGTERM/SIGINT stop
 // every child and exit 0. Children never see the harness's own environment.
 import { PROTOCOL_VERSION } from '../protocol/version.js';
@@ -14,10 +15,12 @@ import type { HarnessContext } from './context.js';
 import { log } from './log.js';
 import { ProcessTable } from './process.js';
 import { serveDevice, type DeviceChannel } from './device-channel.js';
+import { takeLifeline } from './lifeline.js';
 import { findVirtioPort } from './virtio-port.js';
+import { closeInheritedFds } from './inherited-fds.js';
+import { applySeccompFilterFromEnv } from './seccomp-filter.js';
 import { ControlServer } from './server.js';
 import { stopEverything } from './shutdown.js';
-import { watchLifeline } from './lifeline.js';
 
 declare const AEGIS_HARNESS_VERSION: string | undefined;
 
@@ -33,6 +36,12 @@ function graceFromEnv(value: string | undefined): number {
 process.on('SIGUSR1', () => undefined); // silent: a workload could send it in a loop
 
 async function main(): Promise<void> {
+  // First: nothing the harness runs, or a workload that takes it over, may make a call the filter refuses.
+  if (applySeccompFilterFromEnv()) log('system call filter loaded');
+  // Taken before the strays are closed: the lifeline is inherited too, on purpose.
+  const lifeline = process.env.AEGIS_LIFELINE_FD ? takeLifeline(Number(process.env.AEGIS_LIFELINE_FD)) : undefined;
+  const strays = closeInheritedFds();
+  if (strays > 0) log(`closed ${strays} inherited fd(s)`);
   const socketPath = process.env.AEGIS_CONTROL_SOCKET;
   const portName = process.env.AEGIS_CONTROL_PORT_NAME;
   const device = process.env.AEGIS_CONTROL_DEVICE ?? (portName ? await findVirtioPort(portName) : undefined);
@@ -72,7 +81,7 @@ async function main(): Promise<void> {
     void stopEverything(ctx, shutdownGraceMs).then(() => ctx.exit(0));
   };
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => shutDown(sig));
-  if (process.env.AEGIS_LIFELINE_FD) watchLifeline(Number(process.env.AEGIS_LIFELINE_FD), () => shutDown('the machine\'s host process is gone'));
+  lifeline?.onGone(() => shutDown('the machine\'s host process is gone'));
 
   server = new ControlServer(ctx);
   const control = server;

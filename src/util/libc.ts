@@ -1,4 +1,5 @@
-// The few libc calls Node has no binding for (mknod, mkfifo, setxattr, flock, openat2, socketpair), through koffi.
+// The few libc calls Node has no binding for (mknod, mkfifo, setxattr, flock, openat2, socketpair, ioctl,
+// raw syscalls), through koffi.
 // Each ran as a child process before, which cost milliseconds per call: an image with many whiteouts felt it.
 import os from 'node:os';
 import koffi from 'koffi';
@@ -9,6 +10,7 @@ interface Libc {
   setxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
   flock: (fd: number, operation: number) => number;
   socketpair: (domain: number, type: number, protocol: number, fds: Int32Array) => number;
+  ioctl: (fd: number, request: number, arg: Buffer | null) => number;
   /** Variadic: each argument after the number is a (type, value) pair. */
   syscall: (nr: number, ...typedArgs: unknown[]) => number | bigint;
 }
@@ -24,17 +26,35 @@ function load(): Libc {
     setxattr: lib.func('int setxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
     flock: lib.func('int flock(int fd, int operation)'),
     socketpair: lib.func('int socketpair(int domain, int type, int protocol, int *sv)'),
+    ioctl: lib.func('int ioctl(int fd, unsigned long request, void *arg)'),
     syscall: lib.func('long syscall(long number, ...)'),
   };
   return libc;
 }
 
-/** Throws a Node-style error (code `EEXIST`, …) when a libc call returned -1. */
-function check(rc: number, call: string, file: string): void {
-  if (rc >= 0) return;
+/** A Node-style error (code `EEXIST`, …) for the errno the last libc call left. */
+export function lastError(call: string, file: string): NodeJS.ErrnoException {
   const errno = koffi.errno();
   const code = Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
-  throw Object.assign(new Error(`${call} ${file}: ${code}`), { code, errno, path: file });
+  return Object.assign(new Error(`${call} ${file}: ${code}`), { code, errno, path: file });
+}
+
+/** Throws `lastError` when a libc call returned -1. */
+export function check(rc: number, call: string, file: string): void {
+  if (rc < 0) throw lastError(call, file);
+}
+
+/**
+ * syscall(2) for calls glibc has no wrapper for. Each argument after the number is a (type, value) pair;
+ * returns the raw result: -1 with errno set on failure (see `check`).
+ */
+export function syscall(nr: number, ...typedArgs: unknown[]): number {
+  return Number(load().syscall(nr, ...typedArgs));
+}
+
+/** ioctl(fd, request, arg): -1 with errno set on failure (see `check`). */
+export function ioctl(fd: number, request: number, arg: Buffer | null = null): number {
+  return load().ioctl(fd, request, arg);
 }
 
 const S_IFCHR = 0o020000;
@@ -65,6 +85,11 @@ export function tryLockExclusive(fd: number, file: string): boolean {
   return false;
 }
 
+/** flock(LOCK_EX), waiting for it; for locks held a few milliseconds at most (it blocks the thread). */
+export function lockExclusive(fd: number, file: string): void {
+  check(load().flock(fd, LOCK_EX), 'flock', file);
+}
+
 const SYS_OPENAT2 = 437; // the same number on every architecture (the unified syscall table)
 const RESOLVE_NO_MAGICLINKS = 0x02;
 const RESOLVE_BENEATH = 0x08;
@@ -78,7 +103,7 @@ export function openBeneath(dirFd: number, rel: string, flags: number): number {
   const how = Buffer.alloc(24); // struct open_how { u64 flags; u64 mode; u64 resolve; }
   how.writeBigUInt64LE(BigInt(flags), 0);
   how.writeBigUInt64LE(BigInt(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), 16);
-  const fd = Number(load().syscall(SYS_OPENAT2, 'int', dirFd, 'const char *', rel, 'void *', how, 'size_t', how.length));
+  const fd = syscall(SYS_OPENAT2, 'int', dirFd, 'const char *', rel, 'void *', how, 'size_t', how.length);
   check(fd, 'openat2', rel);
   return fd;
 }

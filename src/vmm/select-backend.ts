@@ -30,13 +30,19 @@ export interface BackendSelection {
 
 export const harnessBundlePath = () => fileURLToPath(new URL('../harness/aegis-harness.mjs', import.meta.url));
 
-export async function selectBackend(paths: AegisPaths, env: NodeJS.ProcessEnv, limits?: MachineLimits): Promise<BackendSelection> {
+/** config.yaml's `sandbox:` settings. */
+export interface SandboxSettings {
+  allowHostRoot?: boolean;
+}
+
+export async function selectBackend(paths: AegisPaths, env: NodeJS.ProcessEnv, limits?: MachineLimits, sandbox: SandboxSettings = {}): Promise<BackendSelection> {
   const qemuProbe = await probeQemu(paths);
   const libkrunProbe = await probeLibkrun({ env });
+  const sandboxProbe = await probeSandbox({ dataDir: paths.data, allowHostRoot: sandbox.allowHostRoot ?? false });
   const probes: Record<BackendName, BackendProbe> = {
     libkrun: libkrunProbe,
     qemu: qemuProbe,
-    sandbox: await probeSandbox(),
+    sandbox: { available: sandboxProbe.available, detail: sandboxProbe.detail },
   };
   const wanted = env.AEGIS_BACKEND as BackendName | undefined;
   if (wanted && !PREFERENCE.includes(wanted)) throw new Error(`AEGIS_BACKEND=${wanted} is not a backend (known: ${PREFERENCE.join(', ')})`);
@@ -55,7 +61,7 @@ export async function selectBackend(paths: AegisPaths, env: NodeJS.ProcessEnv, l
     const [runtimeDir, baseRootfs] = await Promise.all([provisionRuntime(paths, bundle), ensureBaseRootfs(paths)]);
     if (name === 'qemu') return { backend: new QemuBackend({ paths, assets: await provisionQemuAssets(paths, runtimeDir), limits }), baseRootfs };
     if (name === 'libkrun') return { backend: new LibkrunBackend({ paths, runtimeDir, library: libkrunProbe.library!, limits, env }), baseRootfs };
-    return { backend: new SandboxBackend({ paths, runtimeDir, limits }), baseRootfs };
+    return { backend: new SandboxBackend({ paths, runtimeDir, limits, hostRoot: sandboxProbe.hostRoot }), baseRootfs };
   };
   let prepared: Promise<MachineHost> | undefined;
   // Prepared once and shared; a failed preparation is retried by the next caller, not cached.

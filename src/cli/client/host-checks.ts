@@ -33,6 +33,27 @@ function libkrunCheck(): HostCheck {
   return { label: 'libkrun', ok: lib.usable, optional: true, detail: lib.detail };
 }
 
+/** Where distributions keep shared libraries (multiarch first). */
+const LIBRARY_DIRS = [`/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, `/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, '/usr/lib64', '/lib64', '/usr/lib', '/lib'];
+
+function libseccompCheck(): HostCheck {
+  const found = LIBRARY_DIRS.map((d) => `${d}/libseccomp.so.2`).find((p) => fs.existsSync(p));
+  return { label: 'seccomp', ok: !!found, detail: found ? 'libseccomp found' : 'libseccomp not found (install libseccomp2: sandbox machines need it for their system call filter)' };
+}
+
+/** Sandbox guests get a user namespace each (guest root = an unprivileged host uid): the kernel must allow them. */
+function userNamespaceCheck(): HostCheck {
+  let max: number | undefined;
+  try {
+    max = Number(fs.readFileSync('/proc/sys/user/max_user_namespaces', 'utf8').trim());
+  } catch {
+    /* no user namespaces at all */
+  }
+  if (max === undefined || !fs.existsSync('/proc/self/ns/user')) return { label: 'userns', ok: false, optional: true, detail: 'not in this kernel: sandbox machines refuse to start (guest root would be host root) unless sandbox.allowHostRoot is set' };
+  if (max === 0) return { label: 'userns', ok: false, optional: true, detail: 'disabled (user.max_user_namespaces = 0): sandbox machines refuse to start (guest root would be host root) unless sandbox.allowHostRoot is set' };
+  return { label: 'userns', ok: true, optional: true, detail: 'enabled (sandbox guest root is an unprivileged host uid)' };
+}
+
 export function hostChecks(): HostCheck[] {
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p));
   return [
@@ -42,5 +63,7 @@ export function hostChecks(): HostCheck[] {
     toolCheck('unshare', 'unshare', 'util-linux'),
     { label: 'busybox', ok: !!busybox, detail: busybox ? 'found' : 'not found (install busybox-static: the base rootfs is built from it)' },
     toolCheck('e2fsprogs', 'mkfs.ext4', 'e2fsprogs'),
+    libseccompCheck(),
+    userNamespaceCheck(),
   ];
 }

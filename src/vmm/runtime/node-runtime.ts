@@ -1,10 +1,13 @@
 // The guest's Node runtime: the host's node binary, the shared libraries it loads and their loader, plus the
-// harness bundle and the tools the guest runs from it (setpriv drops capabilities, umount detaches the host
-// root, date sets a VM's clock), in one directory mounted read-only at /.aegis so any image (busybox, musl, glibc) can run it.
+// harness bundle and the tools the guest runs from it (nsenter joins the machine's user namespace, setpriv
+// drops capabilities, umount detaches the host root, date sets a VM's clock) and koffi's native module (the
+// harness loads its system call filter with it), in one directory mounted read-only at /.aegis so any image
+// (busybox, musl, glibc) can run it.
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import koffi from 'koffi';
 import type { AegisPaths } from '../../config/paths.js';
 import { which } from '../../util/which.js';
 import { buildOnce } from '../build-once.js';
@@ -27,12 +30,12 @@ export function readRuntimeInfo(dir: string): RuntimeInfo {
 /** Builds (once per node version and harness build) and returns the runtime directory. */
 export async function provisionRuntime(paths: AegisPaths, harnessBundle: string): Promise<string> {
   const bundle = fs.readFileSync(harnessBundle);
-  const key = crypto.createHash('sha256').update(process.version).update(process.execPath).update(bundle).update('setpriv+umount+date').digest('hex').slice(0, 16);
+  const key = crypto.createHash('sha256').update(process.version).update(process.execPath).update(bundle).update('setpriv+umount+date+nsenter+koffi').digest('hex').slice(0, 16);
   const dir = await buildOnce(path.join(paths.runtime, key), (tmp) => {
     for (const d of ['bin', 'lib', 'harness']) fs.mkdirSync(path.join(tmp, d));
     // util-linux tools the launch needs after pivoting into an image that may not have them, and date,
     // which sets a VM's clock after a pause (the harness's clock call).
-    const tools = ['setpriv', 'umount', 'date'].map((name) => {
+    const tools = ['setpriv', 'umount', 'date', 'nsenter'].map((name) => {
       const file = which(name);
       if (!file) throw new Error(`${name} is not installed (apt-get install util-linux mount coreutils)`);
       return [file, name] as const;
@@ -44,12 +47,23 @@ export async function provisionRuntime(paths: AegisPaths, harnessBundle: string)
       loader = found.loader;
       for (const [lib, file] of found.libs) fs.copyFileSync(fs.realpathSync(file), path.join(tmp, 'lib', lib));
     }
+    const koffiModule = loadedKoffiModule();
+    fs.copyFileSync(koffiModule, path.join(tmp, 'lib', 'koffi.node'));
+    for (const [lib, file] of sharedLibraries(koffiModule).libs) fs.copyFileSync(fs.realpathSync(file), path.join(tmp, 'lib', lib));
     fs.writeFileSync(path.join(tmp, 'harness', 'aegis-harness.mjs'), bundle);
     const info: RuntimeInfo = { loader, nodeVersion: process.version };
     fs.writeFileSync(path.join(tmp, 'runtime.json'), JSON.stringify(info) + '\n');
   });
   removeUnusedRuntimes(paths, dir);
   return dir;
+}
+
+/** The file of koffi's native module this process has loaded: the guest's node loads the same one. */
+function loadedKoffiModule(): string {
+  void koffi.version; // loaded on import; named here so the import is not dropped
+  const file = /\s(\/\S*\/koffi\.node)$/m.exec(fs.readFileSync('/proc/self/maps', 'utf8'))?.[1];
+  if (!file) throw new Error("cannot find koffi's native module among this process's mappings");
+  return file;
 }
 
 /**

@@ -13,6 +13,8 @@ const PARENT = 'aegis';
 /** The machine group's child that holds its processes. */
 export const LEAF = 'guest';
 const CPU_PERIOD_US = 100_000;
+/** What a machine's limits need on cgroup v2 (v1 mounts each as a hierarchy of its own, plus the freezer). */
+const V2_CONTROLLERS = ['memory', 'cpu', 'pids'];
 const PIDS_MAX = 4096;
 /** Share of the host's task limit that all machines together may use: the host keeps the rest. */
 const MACHINES_SHARE_OF_HOST_TASKS = 0.5;
@@ -53,11 +55,12 @@ export class MachineCgroups {
     readonly dirs: Record<string, string>,
   ) {}
 
-  static forMachine(id: string, version: CgroupVersion = cgroupVersion() ?? 1): MachineCgroups {
+  /** `root`: where the hierarchy is mounted (v2: the unified one; v1: the directory of one mount per controller). */
+  static forMachine(id: string, version: CgroupVersion = cgroupVersion() ?? 1, root = ROOT): MachineCgroups {
     const dirs: Record<string, string> =
       version === 2
-        ? { unified: path.join(ROOT, PARENT, id) }
-        : Object.fromEntries(['memory', 'cpu', 'pids', 'freezer'].map((c) => [c, path.join(ROOT, c, PARENT, id)]));
+        ? { unified: path.join(root, PARENT, id) }
+        : Object.fromEntries(['memory', 'cpu', 'pids', 'freezer'].map((c) => [c, path.join(root, c, PARENT, id)]));
     return new MachineCgroups(version, dirs);
   }
 
@@ -74,17 +77,26 @@ export class MachineCgroups {
     const quota = String(Math.round(limits.vcpus * CPU_PERIOD_US));
     if (this.version === 2) {
       const dir = this.dirs.unified;
+      const parent = path.dirname(dir);
+      const root = path.dirname(parent);
       // Controllers must be enabled on every ancestor's subtree_control to reach the machine group.
       // One write per controller: a controller that cannot be enabled must not keep the others off.
-      for (const c of ['memory', 'cpu', 'pids']) tryWrite(path.join(ROOT, 'cgroup.subtree_control'), `+${c}`);
-      fs.mkdirSync(path.dirname(dir), { recursive: true });
-      capMachineTasks(path.dirname(dir));
-      for (const c of ['memory', 'cpu', 'pids']) tryWrite(path.join(path.dirname(dir), 'cgroup.subtree_control'), `+${c}`);
+      for (const c of V2_CONTROLLERS) tryWrite(path.join(root, 'cgroup.subtree_control'), `+${c}`);
+      fs.mkdirSync(parent, { recursive: true });
+      capMachineTasks(parent);
+      for (const c of V2_CONTROLLERS) tryWrite(path.join(parent, 'cgroup.subtree_control'), `+${c}`);
       fs.mkdirSync(dir, { recursive: true });
+      // A machine without its limits must not start: say which controller the host kept for itself.
+      const available = fs.readFileSync(path.join(dir, 'cgroup.controllers'), 'utf8').split(/\s+/);
+      const missing = V2_CONTROLLERS.filter((c) => !available.includes(c));
+      if (missing.length) {
+        await this.remove();
+        throw new Error(`cgroup v2: the ${missing.join(', ')} controller(s) cannot be enabled for ${dir} (see ${path.join(root, 'cgroup.subtree_control')}), so the machine's limits cannot be set`);
+      }
       write(path.join(dir, 'memory.max'), String(limits.memoryBytes));
       tryWrite(path.join(dir, 'memory.swap.max'), '0');
-      tryWrite(path.join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
-      tryWrite(path.join(dir, 'pids.max'), String(PIDS_MAX));
+      write(path.join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
+      write(path.join(dir, 'pids.max'), String(PIDS_MAX));
       fs.mkdirSync(path.join(dir, LEAF));
       return [path.join(dir, LEAF, 'cgroup.procs')];
     }

@@ -4,6 +4,7 @@ import { readRecord as readRecordFile, writeRecord as writeRecordFile } from '..
 import path from 'node:path';
 import type { MachineSpec } from '../backend.js';
 import type { CgroupVersion } from './cgroups.js';
+import type { IdRange } from './id-ranges.js';
 
 export interface MachineRecord {
   backend: 'sandbox';
@@ -15,6 +16,11 @@ export interface MachineRecord {
   cgroupVersion: CgroupVersion;
   /** The machine's cgroup directories (v1: one per controller; v2: `unified`). Absent in older records. */
   cgroupDirs?: Record<string, string>;
+  /**
+   * The host ids the machine's user namespace maps its guest ids to (id-ranges.ts), released when it is
+   * destroyed. Absent when guest root is host root (sandbox.allowHostRoot) and in older records.
+   */
+  idRange?: IdRange;
   /** The guest runtime mounted at /.aegis (so an unused older runtime can be deleted safely). */
   runtimeDir?: string;
   /**
@@ -29,7 +35,7 @@ export interface MachineRecord {
 export interface MachineDirs {
   dir: string;
   root: string;
-  /** Where the machine's writable disk is mounted, inside its own mount namespace only. */
+  /** Where the machine's writable disk is attached, inside its own mount namespace only. */
   layer: string;
   /** The machine's own writable disk, when it has no state dir to keep one in. */
   disk: string;

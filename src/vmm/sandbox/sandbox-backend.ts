@@ -17,6 +17,9 @@ import { pidStartTime } from '../process-util.js';
 import { probeSandbox } from './probe.js';
 import { SandboxMachine } from './sandbox-machine.js';
 import { checkMachineSpec } from '../check-machine-spec.js';
+import { GuestIdentities } from './guest-identity.js';
+import { prepareGuestSources, type GuestSources } from './guest-sources.js';
+import { sandboxSeccompFilter } from './seccomp-filter.js';
 
 export const SANDBOX_CAPABILITIES: BackendCapabilities = {
   pauseResume: true,
@@ -37,12 +40,28 @@ export class SandboxBackend implements Backend {
   private readonly loader: string;
   private devTemplate: Promise<string> | undefined;
 
-  constructor(private readonly opts: { paths: AegisPaths; runtimeDir: string; limits?: MachineLimits }) {
+  private readonly identities: GuestIdentities;
+
+  constructor(
+    private readonly opts: {
+      paths: AegisPaths;
+      runtimeDir: string;
+      limits?: MachineLimits;
+      /**
+       * Guest root is host root: no user namespace (sandbox.allowHostRoot, where the host cannot give one).
+       * Capabilities, no_new_privs, the system call filter and the masked /proc still apply.
+       */
+      hostRoot?: boolean;
+      /** Where id ranges are claimed (id-ranges.ts); tests use their own. */
+      idRangeRegistry?: string;
+    },
+  ) {
     this.loader = readRuntimeInfo(opts.runtimeDir).loader;
+    this.identities = new GuestIdentities(opts.idRangeRegistry);
   }
 
   probe(): Promise<BackendProbe> {
-    return probeSandbox();
+    return probeSandbox({ dataDir: this.opts.paths.data, allowHostRoot: this.opts.hostRoot });
   }
 
   async start(spec: MachineSpec): Promise<SandboxMachine> {
@@ -58,58 +77,102 @@ export class SandboxBackend implements Backend {
     const diskMiB = spec.diskMiB ?? this.opts.limits?.diskMiB;
     const disk = spec.stateDir ? await keptStateDisk(spec.stateDir, diskMiB) : await writableDisk(dirs.disk, { sizeMiB: diskMiB, journal: false });
     const devTemplate = await (this.devTemplate ??= ensureDevTemplate(paths.rootfs));
-    fs.writeFileSync(
-      dirs.fstab,
-      guestFstab({ root: dirs.root, devTemplate, layerDir: dirs.layer, runtimeDir, workspaceDir: spec.workspaceDir, memoryMiB: spec.memoryMiB, hostHas: fs.existsSync }),
-      { mode: 0o600 },
-    );
+    const seccompFilter = sandboxSeccompFilter().toString('base64');
 
-    const version = cgroupVersion() ?? 1;
-    const cgroups = MachineCgroups.forMachine(spec.id, version);
-    const procs = await cgroups.create({ memoryBytes: (spec.memoryMiB + HARNESS_MEMORY_MIB) * 1024 * 1024, vcpus: spec.vcpus });
-
-    const consoleFd = fs.openSync(dirs.console, 'a', 0o600);
-    const lower = [...spec.rootfsLayers].reverse().join(':');
-    const child = spawn('/bin/sh', ['-c', OUTER_SCRIPT, 'aegis-launch', dirs.root, lower, disk, dirs.layer, dirs.fstab, spec.hostname, this.loader, String(HARNESS_REAL_UID), String(tmpfsSizes(spec.memoryMiB).sysvShmPages)], {
-      // Its own process group: a Ctrl+C aimed at the daemon's terminal must not reach machines.
-      detached: true,
-      stdio: ['ignore', consoleFd, consoleFd],
-      // This is also the harness's environment: nothing of the daemon's leaks into the guest.
-      env: {
-        PATH: HOST_PATH,
-        AEGIS_SETUP: SETUP_SCRIPT,
-        AEGIS_CGROUP_PROCS: procs.join(' '),
-        AEGIS_GUEST_CAPS: GUEST_CAPABILITIES,
-        AEGIS_CONTROL_SOCKET: GUEST_CONTROL_SOCKET,
-        AEGIS_LIFELINE: dirs.lifeline,
-        AEGIS_LIFELINE_FD: String(LIFELINE_FD),
-        HOME: '/root',
-        HOSTNAME: spec.hostname,
-      },
-    });
-    fs.closeSync(consoleFd);
-    const childExit = new Promise<MachineExit>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-      child.once('error', () => resolve({ code: null, signal: null }));
-    });
-    child.unref();
-    if (child.pid === undefined) {
-      await cgroups.remove().catch(() => undefined);
-      throw new Error(`could not start machine ${spec.id}: /bin/sh did not spawn`);
+    // Guest root is the first id of a host range of the machine's own (guest-identity.ts).
+    const identity = this.opts.hostRoot ? undefined : await this.identities.claim(dirs.dir);
+    let sources: GuestSources;
+    try {
+      sources = prepareGuestSources({
+        dirs,
+        dataDir: paths.data,
+        layers: spec.rootfsLayers,
+        devTemplate,
+        runtime: runtimeDir,
+        ...(spec.workspaceDir ? { workspace: spec.workspaceDir } : {}),
+        disk,
+        ...(identity ? { idmapUserns: identity.mountNs } : {}),
+      });
+    } catch (err) {
+      if (identity) this.identities.release(identity.range, dirs.dir);
+      throw err;
     }
-    const record: MachineRecord = {
-      backend: 'sandbox',
-      id: spec.id,
-      pid: child.pid,
-      pidStartTime: pidStartTime(child.pid) ?? 0,
-      cgroupVersion: version,
-      cgroupDirs: cgroups.dirs,
-      runtimeDir,
-      spec,
-      startedAt: new Date().toISOString(),
+    // The setup reaches them (and the user namespace) through the daemon's fd table: the daemon lets go of
+    // the mounts once the machine has booted (SandboxMachine).
+    const bootFds = sources.fds;
+    const release = () => {
+      for (const fd of bootFds.splice(0)) fs.closeSync(fd);
     };
-    writeRecord(dirs.state, record);
-    return new SandboxMachine(record, dirs, cgroups, this.opts.limits?.consoleBytes, childExit);
+    let cgroups: MachineCgroups | undefined;
+    try {
+      fs.writeFileSync(
+        dirs.fstab,
+        guestFstab({
+          root: dirs.root,
+          devTemplate: sources.devTemplate,
+          layerDir: dirs.layer,
+          runtimeDir: sources.runtime,
+          ...(sources.workspace ? { workspaceDir: sources.workspace } : {}),
+          memoryMiB: spec.memoryMiB,
+          ...(identity ? { guestRootId: identity.range.base } : {}),
+          hostHas: fs.existsSync,
+        }),
+        { mode: 0o600 },
+      );
+      for (const layer of sources.layers) assertOverlayPath(layer, 'rootfs layer path');
+      const version = cgroupVersion() ?? 1;
+      cgroups = MachineCgroups.forMachine(spec.id, version);
+      const procs = await cgroups.create({ memoryBytes: (spec.memoryMiB + HARNESS_MEMORY_MIB) * 1024 * 1024, vcpus: spec.vcpus });
+
+      const consoleFd = fs.openSync(dirs.console, 'a', 0o600);
+      const lower = [...sources.layers].reverse().join(':');
+      const args = [dirs.root, lower, dirs.layer, dirs.fstab, spec.hostname, this.loader, String(HARNESS_REAL_UID), String(tmpfsSizes(spec.memoryMiB).sysvShmPages)];
+      args.push(identity ? String(identity.range.base) : '', `/proc/${process.pid}/fd`, identity ? String(identity.processNs) : '', ...sources.moves.flat());
+      const child = spawn('/bin/sh', ['-c', OUTER_SCRIPT, 'aegis-launch', ...args], {
+        // Its own process group: a Ctrl+C aimed at the daemon's terminal must not reach machines.
+        detached: true,
+        stdio: ['ignore', consoleFd, consoleFd],
+        // This is also the harness's environment: nothing of the daemon's leaks into the guest.
+        env: {
+          PATH: HOST_PATH,
+          AEGIS_SETUP: SETUP_SCRIPT,
+          AEGIS_CGROUP_PROCS: procs.join(' '),
+          AEGIS_GUEST_CAPS: GUEST_CAPABILITIES,
+          AEGIS_CONTROL_SOCKET: GUEST_CONTROL_SOCKET,
+          AEGIS_SECCOMP_FILTER: seccompFilter,
+          AEGIS_LIFELINE: dirs.lifeline,
+          AEGIS_LIFELINE_FD: String(LIFELINE_FD),
+          HOME: '/root',
+          HOSTNAME: spec.hostname,
+        },
+      });
+      fs.closeSync(consoleFd);
+      const childExit = new Promise<MachineExit>((resolve) => {
+        child.once('exit', (code, signal) => resolve({ code, signal }));
+        child.once('error', () => resolve({ code: null, signal: null }));
+      });
+      child.unref();
+      if (child.pid === undefined) throw new Error(`could not start machine ${spec.id}: /bin/sh did not spawn`);
+      const record: MachineRecord = {
+        backend: 'sandbox',
+        id: spec.id,
+        pid: child.pid,
+        pidStartTime: pidStartTime(child.pid) ?? 0,
+        cgroupVersion: version,
+        cgroupDirs: cgroups.dirs,
+        runtimeDir,
+        ...(identity ? { idRange: identity.range } : {}),
+        spec,
+        startedAt: new Date().toISOString(),
+      };
+      writeRecord(dirs.state, record);
+      return new SandboxMachine(record, dirs, cgroups, this.opts.limits?.consoleBytes, childExit, { release, timeoutMs: this.bootTimeoutMs });
+    } catch (err) {
+      release();
+      await cgroups?.remove().catch(() => undefined);
+      if (identity) this.identities.release(identity.range, dirs.dir);
+      throw err;
+    }
   }
 
   async adopt(id: string): Promise<SandboxMachine | undefined> {
@@ -127,6 +190,8 @@ export class SandboxBackend implements Backend {
     const cgroups = record ? recordedCgroups(record) : MachineCgroups.forMachine(id, cgroupVersion() ?? 1);
     await cgroups.killAll(); // what outlived the machine's unshare process
     await cgroups.remove();
+    // Its processes are gone: another machine may have its ids now.
+    if (record?.idRange) this.identities.release(record.idRange, dirs.dir);
     fs.rmSync(dirs.dir, { recursive: true, force: true });
   }
 }

@@ -29,10 +29,17 @@ export class SandboxMachine implements Machine {
     consoleBytes: number | undefined,
     /** Resolves when our own child exits; absent for an adopted machine, which is polled instead. */
     childExit?: Promise<MachineExit>,
+    /**
+     * What the daemon holds for the machine's setup (its detached mounts, see guest-sources.ts): let go
+     * of once the harness answers, the machine exits, or the boot times out.
+     */
+    private readonly boot?: { release: () => void; timeoutMs: number },
   ) {
     this.paused = cgroups.isFrozen();
     this.consoleCap = new ConsoleCap(dirs.console, consoleBytes);
+    if (boot) setTimeout(() => this.releaseBoot(), boot.timeoutMs).unref();
     this.exited = (childExit ?? this.pollUntilGone()).then(async (e) => {
+      this.releaseBoot();
       this.consoleCap.stop();
       // The groups die with the machine; keep the OOM count the reconciler may still ask for.
       this.finalOomKills = cgroups.oomKills();
@@ -60,7 +67,13 @@ export class SandboxMachine implements Machine {
   }
 
   async connect(timeoutMs = 30_000): Promise<Duplex> {
-    return connectWhenReady({ id: this.id, socket: () => this.socketPath(), ready: () => true, exited: () => !!this.exit, detail: () => this.consoleTail(), timeoutMs, pollMs: 3 });
+    const socket = await connectWhenReady({ id: this.id, socket: () => this.socketPath(), ready: () => true, exited: () => !!this.exit, detail: () => this.consoleTail(), timeoutMs, pollMs: 3 });
+    this.releaseBoot(); // the harness listens: the setup is over
+    return socket;
+  }
+
+  private releaseBoot(): void {
+    this.boot?.release();
   }
 
   /** The harness's socket seen from the host; undefined until the guest's PID 1 exists. */

@@ -70,7 +70,8 @@ describe('sandbox backend', () => {
     const { m } = await start();
     const env = fs.readFileSync(`/proc/${guestInitPid(m.pid)}/environ`, 'utf8').split('\0').filter(Boolean);
     const names = env.map((l) => l.split('=')[0]).sort();
-    expect(names).toEqual(['AEGIS_CONTROL_SOCKET', 'AEGIS_LIFELINE_FD', 'HOME', 'HOSTNAME', 'PATH']);
+    // AEGIS_SECCOMP_FILTER: the harness loads it and drops it from its environment before running anything.
+    expect(names).toEqual(['AEGIS_CONTROL_SOCKET', 'AEGIS_LIFELINE_FD', 'AEGIS_SECCOMP_FILTER', 'HOME', 'HOSTNAME', 'PATH']);
     expect(env.find((l) => l.startsWith('PATH='))).toBe('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   });
 

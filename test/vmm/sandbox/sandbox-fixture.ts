@@ -72,9 +72,9 @@ export async function sandboxFixture(): Promise<SandboxFixture> {
   return fixture;
 }
 
-/** Runs a command in the guest and collects its output. */
-export async function guestRun(client: ControlClient, argv: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const h = client.exec({ argv, env: {}, stdin: false });
+/** Runs a command in the guest (as root, or as `opts.user`) and collects its output. */
+export async function guestRun(client: ControlClient, argv: string[], opts: { user?: string } = {}): Promise<{ code: number | null; out: string; err: string }> {
+  const h = client.exec({ argv, env: {}, stdin: false, ...opts });
   let out = '';
   let err = '';
   h.stdout.on('data', (b: Buffer) => (out += b));
