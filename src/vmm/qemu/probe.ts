@@ -6,7 +6,7 @@ import type { AegisPaths } from '../../config/paths.js';
 import type { BackendProbe } from '../backend.js';
 import { which } from '../../util/which.js';
 import { cachedKvmVerdict, kvmDeviceAccessible } from './kvm-probe.js';
-import { egressFilterSupport } from './egress-filter.js';
+import { egressFilterSupport } from '../network/egress-filter.js';
 import { probeConfinement } from './qemu-confinement.js';
 
 export interface QemuProbe extends BackendProbe {

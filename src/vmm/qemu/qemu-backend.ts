@@ -17,8 +17,8 @@ import { qemuArgs, writableDiskParams, type QemuLaunch } from './qemu-args.js';
 import { QemuMachine } from './qemu-machine.js';
 import { qmpExecute, qmpStatus, waitForQmp } from './qmp-client.js';
 import { checkMachineSpec } from '../check-machine-spec.js';
-import { egressFilterSupport, ensureEgressCgroup, joinCgroup } from './egress-filter.js';
-import { hostEgressPolicy } from './egress-bpf.js';
+import { egressFilterSupport, ensureEgressCgroup, joinCgroup } from '../network/egress-filter.js';
+import { hostEgressPolicy } from '../network/egress-bpf.js';
 import { makeJail, qemuUser, type QemuUser } from './qemu-confinement.js';
 import type { Readable } from 'node:stream';
 

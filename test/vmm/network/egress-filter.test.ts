@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostAddressCidrs, isBlockedDestination, parseCidr } from '../../../src/vmm/qemu/egress-bpf.js';
-import { attachedEgressFilters, egressFilterSupport, ensureEgressCgroup, joinCgroup } from '../../../src/vmm/qemu/egress-filter.js';
+import { hostAddressCidrs, isBlockedDestination, parseCidr } from '../../../src/vmm/network/egress-bpf.js';
+import { attachedEgressFilters, egressFilterSupport, ensureEgressCgroup, joinCgroup } from '../../../src/vmm/network/egress-filter.js';
 
 describe('egress address ranges', () => {
   it('matches addresses by prefix, in every v6 form of a v4 range, with port 53 open only on the resolvers', () => {
