@@ -5,6 +5,7 @@
 //   AEGIS_CONTROL_DEVICE      a character device to serve instead (a VM's virtio-serial port)
 //   AEGIS_OWN_CLOCK=1         the machine keeps its own clock (a VM): the clock call may set it
 //   AEGIS_SHUTDOWN_GRACE_MS   SIGTERM→SIGKILL grace for children on SIGTERM/shutdown (default 5000)
+//   AEGIS_NAMESERVER          the machine has a network (a sandbox's pasta): /etc/resolv.conf names this
 // Prints `aegis-harness: listening on PATH (protocol N)` on stderr once ready. SIGTERM/SIGINT stop
 // every child and exit 0. Children never see the harness's own environment.
 import { PROTOCOL_VERSION } from '../protocol/version.js';
@@ -13,6 +14,7 @@ import { log } from './log.js';
 import { ProcessTable } from './process.js';
 import { serveDevice, type DeviceChannel } from './device-channel.js';
 import { ControlServer } from './server.js';
+import { writeResolvConf } from './guest-network.js';
 import { stopEverything } from './shutdown.js';
 
 declare const AEGIS_HARNESS_VERSION: string | undefined;
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
     });
   }
 
+  if (process.env.AEGIS_NAMESERVER) writeResolvConf(process.env.AEGIS_NAMESERVER);
   server = new ControlServer(ctx);
   const control = server;
   if (device) channel = await serveDevice(device, (conn) => control.accept(conn));

@@ -269,3 +269,38 @@ export function joinCgroup(dir: string, pid: number): void {
     throw new Error(`cannot move pid ${pid} into cgroup ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
+
+/** The pids in a cgroup (none when it is gone). */
+export function cgroupPids(dir: string): number[] {
+  try {
+    return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * SIGKILLs what is left in a filtered cgroup and removes it; its programs go with it. Waits (up to 2 s) for
+ * the processes to be reaped and the kernel to let go of the group.
+ */
+export async function removeEgressCgroup(dir: string): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    for (const pid of cgroupPids(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || Date.now() > deadline) throw new Error(`cannot remove cgroup ${dir}: ${code ?? (e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}

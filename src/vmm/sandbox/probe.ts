@@ -5,6 +5,7 @@ import path from 'node:path';
 import { which } from '../../util/which.js';
 import type { BackendProbe } from '../backend.js';
 import { cgroupVersion } from './cgroups.js';
+import { guestNetworkSupport } from './guest-network.js';
 
 const TOOLS: [string, string][] = [
   ['unshare', 'util-linux'],
@@ -29,7 +30,7 @@ export async function probeSandbox(): Promise<BackendProbe> {
   if (!version) return { available: false, detail: 'no cgroup memory and freezer controllers found under /sys/fs/cgroup' };
   const cgroupProblem = version === 2 ? checkV2() : checkV1();
   if (cgroupProblem) return { available: false, detail: cgroupProblem };
-  return { available: true, detail: `namespaces, overlayfs, cgroup v${version} (not a VM: the guest shares the host kernel)` };
+  return { available: true, detail: `namespaces, overlayfs, cgroup v${version} (not a VM: the guest shares the host kernel); ${guestNetworkSupport().detail}` };
 }
 
 function checkV1(): string | undefined {

@@ -17,6 +17,10 @@ import { pidStartTime } from '../process-util.js';
 import { probeSandbox } from './probe.js';
 import { SandboxMachine } from './sandbox-machine.js';
 import { checkMachineSpec } from '../check-machine-spec.js';
+import { hostEgressPolicy, type EgressPolicy } from '../network/egress-bpf.js';
+import { MachineEgress, removeMachineEgress } from '../network/machine-egress.js';
+import { EGRESS_NONE, resolveNetwork } from '../../resources/network-policy.js';
+import { attachGuestNetwork, guestNetworkSupport, GUEST_NAMESERVER } from './guest-network.js';
 
 export const SANDBOX_CAPABILITIES: BackendCapabilities = {
   pauseResume: true,
@@ -36,9 +40,12 @@ export class SandboxBackend implements Backend {
   readonly bootTimeoutMs = 30_000;
   private readonly loader: string;
   private devTemplate: Promise<string> | undefined;
+  /** The host's own addresses and resolvers as read at start; undefined: machines get no network here. */
+  private readonly egressHost: EgressPolicy | undefined;
 
   constructor(private readonly opts: { paths: AegisPaths; runtimeDir: string; limits?: MachineLimits }) {
     this.loader = readRuntimeInfo(opts.runtimeDir).loader;
+    this.egressHost = guestNetworkSupport().supported ? hostEgressPolicy() : undefined;
   }
 
   probe(): Promise<BackendProbe> {
@@ -68,6 +75,8 @@ export class SandboxBackend implements Backend {
     const cgroups = MachineCgroups.forMachine(spec.id, version);
     const procs = await cgroups.create({ memoryBytes: (spec.memoryMiB + HARNESS_MEMORY_MIB) * 1024 * 1024, vcpus: spec.vcpus });
 
+    // Without pasta or the filter (see guestNetworkSupport) a machine keeps only lo, whatever its policy says.
+    const networked = this.egressHost !== undefined && resolveNetwork(spec.network).egress !== EGRESS_NONE;
     const consoleFd = fs.openSync(dirs.console, 'a', 0o600);
     const lower = [...spec.rootfsLayers].reverse().join(':');
     const child = spawn('/bin/sh', ['-c', OUTER_SCRIPT, 'aegis-launch', dirs.root, lower, disk, dirs.layer, dirs.fstab, spec.hostname, this.loader, String(HARNESS_REAL_UID), String(tmpfsSizes(spec.memoryMiB).sysvShmPages)], {
@@ -83,6 +92,7 @@ export class SandboxBackend implements Backend {
         AEGIS_CONTROL_SOCKET: GUEST_CONTROL_SOCKET,
         HOME: '/root',
         HOSTNAME: spec.hostname,
+        ...(networked ? { AEGIS_NAMESERVER: GUEST_NAMESERVER } : {}),
       },
     });
     fs.closeSync(consoleFd);
@@ -107,14 +117,43 @@ export class SandboxBackend implements Backend {
       startedAt: new Date().toISOString(),
     };
     writeRecord(dirs.state, record);
-    return new SandboxMachine(record, dirs, cgroups, this.opts.limits?.consoleBytes, childExit);
+    const machine = new SandboxMachine(record, dirs, cgroups, this.opts.limits?.consoleBytes, childExit);
+    if (networked) await this.attachNetwork(machine, dirs.dir, child.pid);
+    return machine;
+  }
+
+  /**
+   * Gives a just-started machine its network while its harness boots: the egress cgroup and filter, then
+   * pasta in it. Both go when the machine does. A machine whose network cannot be set up is stopped.
+   */
+  private async attachNetwork(machine: SandboxMachine, machineDir: string, unsharePid: number): Promise<void> {
+    const spec = machine.record.spec;
+    let egress: MachineEgress | undefined;
+    try {
+      egress = await MachineEgress.open({ machineDir, id: spec.id, network: spec.network, host: this.egressHost! });
+      if (!egress) return;
+      const close = egress.close.bind(egress);
+      void machine.exited.then(close, close).catch(() => undefined);
+      await attachGuestNetwork({ unsharePid, egress, machineDir, timeoutMs: this.bootTimeoutMs });
+    } catch (err) {
+      await machine.stop(0).catch(() => undefined);
+      await egress?.close().catch(() => undefined);
+      throw new Error(`machine ${spec.id}: cannot set up its network: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   async adopt(id: string): Promise<SandboxMachine | undefined> {
     const dirs = machineDirs(this.opts.paths.machines, id);
     const record = readRecord(dirs.state);
     if (!record || pidStartTime(record.pid) !== record.pidStartTime) return undefined;
-    return new SandboxMachine(record, dirs, recordedCgroups(record), this.opts.limits?.consoleBytes);
+    const machine = new SandboxMachine(record, dirs, recordedCgroups(record), this.opts.limits?.consoleBytes);
+    // pasta runs on; the DNS gate of an allow-list lives in the daemon and comes back here.
+    const egress = this.egressHost ? await MachineEgress.adopt({ machineDir: dirs.dir, id, network: record.spec.network, host: this.egressHost }) : undefined;
+    if (egress) {
+      const close = egress.close.bind(egress);
+      void machine.exited.then(close, close).catch(() => undefined);
+    }
+    return machine;
   }
 
   async destroy(id: string): Promise<void> {
@@ -125,6 +164,7 @@ export class SandboxBackend implements Backend {
     const cgroups = record ? recordedCgroups(record) : MachineCgroups.forMachine(id, cgroupVersion() ?? 1);
     await cgroups.killAll(); // what outlived the machine's unshare process
     await cgroups.remove();
+    await removeMachineEgress(dirs.dir, id); // pasta, when the machine died without this daemon
     fs.rmSync(dirs.dir, { recursive: true, force: true });
   }
 }
