@@ -18,7 +18,9 @@ const egressRuleSchema = z.string().superRefine((entry, ctx) => {
 });
 
 export const egressSchema = z
-  .union([z.literal(EGRESS_ALL), z.literal(EGRESS_NONE), z.array(egressRuleSchema).min(1).max(MAX_EGRESS_RULES)])
+  .union([z.literal(EGRESS_ALL), z.literal(EGRESS_NONE), z.array(egressRuleSchema).min(1).max(MAX_EGRESS_RULES)], {
+    error: `must be "${EGRESS_ALL}", "${EGRESS_NONE}" or a list of host names, addresses, CIDRs and ports`,
+  })
   .describe(
     `"all": every public address (private, link-local and the host's own stay blocked); "none": no network at all; ` +
       `or a list of what may be reached, each ${EGRESS_RULE_FORMS}. A listed name admits the public addresses DNS answers for it; ` +
