@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 #   attr: overlayfs opaque-dir xattrs    zstd: zstd layer fixtures in tests
 #   docker-registry: a real registry for image tests
 #   qemu-system-x86: the qemu backend's VMM  qemu-utils: qemu-img for disk images
-PACKAGES=(busybox-static util-linux mount iproute2 e2fsprogs attr zstd docker-registry qemu-system-x86 qemu-utils)
+#   passt: pasta, the sandbox machines' user-mode network (without it they have lo only)
+PACKAGES=(busybox-static util-linux mount iproute2 e2fsprogs attr zstd docker-registry qemu-system-x86 qemu-utils passt)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
