@@ -3,6 +3,7 @@
 // program on the connect and UDP sendmsg hooks refuses such destinations (EPERM) for every process in the
 // cgroup, while the internet and the host's configured DNS resolvers (port 53 of exactly those addresses)
 // stay reachable. Loaded through the raw bpf(2) syscall: no libbpf, and the bytecode comes from egress-bpf.ts.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -101,6 +102,31 @@ function loadProgram(hook: Hook, policy: EgressPolicy = EMPTY_POLICY): number {
       });
     }
   }
+}
+
+/** Loaded programs by hook and bytecode, kept open: most machines share a policy (egress all), and a load is the slow part. */
+const loaded = new Map<string, number>();
+const MAX_LOADED = 16;
+
+/** The fd of a loaded program for this hook and policy, loaded once; the cache owns it (never close it). */
+function sharedProgram(hook: Hook, policy: EgressPolicy): number {
+  const key = `${hook.name} ${crypto.createHash('sha256').update(buildEgressProgram(hook.family, policy)).digest('hex')}`;
+  let fd = loaded.get(key);
+  if (fd === undefined) {
+    fd = loadProgram(hook, policy);
+    loaded.set(key, fd);
+    // Allow-lists make programs of their own, one per DNS answer: keep only the most recent few.
+    for (const [old, oldFd] of loaded) {
+      if (loaded.size <= MAX_LOADED) break;
+      loaded.delete(old);
+      closeFd(oldFd);
+    }
+  } else {
+    // Most recently used last.
+    loaded.delete(key);
+    loaded.set(key, fd);
+  }
+  return fd;
 }
 
 interface ProgInfo {
@@ -202,7 +228,7 @@ export function ensureEgressCgroup(parentName = 'aegis-qemu', policy: EgressPoli
     for (const hook of HOOKS) {
       let progFd: number;
       try {
-        progFd = loadProgram(hook, policy);
+        progFd = sharedProgram(hook, policy);
       } catch (e) {
         throw new Error(`cannot load the egress filter: ${(e as Error).message}`);
       }
@@ -225,7 +251,6 @@ export function ensureEgressCgroup(parentName = 'aegis-qemu', policy: EgressPoli
       } catch (e) {
         throw new Error(`cannot attach the egress filter to ${dir}: ${(e as Error).message}`);
       } finally {
-        closeFd(progFd);
         stale.forEach(closeFd);
       }
     }

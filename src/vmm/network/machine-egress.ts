@@ -107,6 +107,11 @@ export class MachineEgress {
     return path.join(cgroup2Root() ?? '/sys/fs/cgroup', this.cgroupName);
   }
 
+  /** True when the guest's DNS goes to the host's resolvers as /etc/resolv.conf names them (egress all). */
+  get hostResolvers(): boolean {
+    return !Array.isArray(this.policy.egress);
+  }
+
   /** The nameservers the machine's network stack forwards the guest's DNS to: the host's, or the gate. */
   get resolvers(): string[] {
     if (!Array.isArray(this.policy.egress)) return this.host.resolvers;

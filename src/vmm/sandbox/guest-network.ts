@@ -45,15 +45,17 @@ export function pastaArgs(): string[] {
 }
 
 /**
- * Joins the egress cgroup before anything else (a socket belongs to the cgroup its maker was in), then gives
- * pasta a mount namespace of its own whose /etc/resolv.conf names the machine's resolvers: this pasta
- * forwards the guest's DNS to the first nameserver there (its `--dns` option does not forward).
- * Arguments: 1 the cgroup's cgroup.procs  2 that resolv.conf  3... pasta and its options.
+ * Joins the egress cgroup before anything else (a socket belongs to the cgroup its maker was in), then runs
+ * pasta. This pasta forwards the guest's DNS to the first nameserver of /etc/resolv.conf (its `--dns` option
+ * does not forward): when the machine's resolvers are not the host's (an allow-list's DNS gate), pasta gets
+ * a mount namespace of its own whose /etc/resolv.conf names them.
+ * Arguments: 1 the cgroup's cgroup.procs  2 that resolv.conf, or empty for the host's  3... pasta and its options.
  */
 const PASTA_SCRIPT = `
 procs=$1 resolv=$2
 shift 2
 echo $$ > "$procs"
+[ -z "$resolv" ] && exec "$@"
 exec unshare --mount --propagation private -- /bin/sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$resolv" "$@"
 `;
 
@@ -109,8 +111,12 @@ function hasDefaultRoute(pid: number): boolean {
 export async function attachGuestNetwork(opts: { unsharePid: number; egress: MachineEgress; machineDir: string; timeoutMs: number }): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   const init = await guestInit(opts.unsharePid, deadline);
-  const resolv = path.join(opts.machineDir, 'pasta-resolv.conf');
-  fs.writeFileSync(resolv, opts.egress.resolvers.map((r) => `nameserver ${r}\n`).join(''), { mode: 0o644 });
+  // The filter's resolvers were read from the host's /etc/resolv.conf too, when the daemon started.
+  let resolv = '';
+  if (!opts.egress.hostResolvers) {
+    resolv = path.join(opts.machineDir, 'pasta-resolv.conf');
+    fs.writeFileSync(resolv, opts.egress.resolvers.map((r) => `nameserver ${r}\n`).join(''), { mode: 0o644 });
+  }
   const log = path.join(opts.machineDir, 'pasta.log');
   const logFd = fs.openSync(log, 'a', 0o600);
   const nsFd = fs.openSync(`/proc/${init}/ns/net`, 'r');
