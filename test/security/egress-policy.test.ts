@@ -6,6 +6,7 @@
 // internet's DNS server: that is where its machines' lookups go.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +30,9 @@ function probes(list: [label: string, command: string][]): string {
   return list.map(([label, command]) => `(r=$(timeout 3 ${command} 2>/dev/null) && echo "${label}: $r" || echo "${label}: blocked") &`).join('\n') + '\nwait';
 }
 
+/** A probe that prints the status line of any HTTP answer, 4xx included (the router answers 404 or 421). */
+const httpStatus = (host: string, port: number) => `sh -c "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 3 nc ${host} ${port} | grep -m1 HTTP"`;
+
 /** The probe lines of a run, as label → outcome. */
 function outcomes(stdout: string): Record<string, string> {
   return Object.fromEntries(stdout.split('\n').filter((l) => l.includes(': ')).map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2).trim()]));
@@ -37,7 +41,7 @@ function outcomes(stdout: string): Record<string, string> {
 describe.skipIf(!supported.supported)(`egress policy (${supported.detail})`, { timeout: scaled(30_000) }, () => {
   let t: TempHome;
   let inet: FakeInternet;
-  let loopback: net.Server;
+  let loopback: http.Server;
   let loopbackPort: number;
   let loopbackHits = 0;
   let routerPort: number;
@@ -51,9 +55,10 @@ describe.skipIf(!supported.supported)(`egress policy (${supported.detail})`, { t
 
   beforeAll(async () => {
     inet = await fakeInternet();
-    loopback = net.createServer((s) => {
+    // An HTTP server, so that wget would print its answer if it got one.
+    loopback = http.createServer((_req, res) => {
       loopbackHits++;
-      s.end('hello from the host\n');
+      res.end('hello from the host\n');
     });
     await new Promise<void>((r) => loopback.listen(0, '127.0.0.1', r));
     loopbackPort = (loopback.address() as net.AddressInfo).port;
@@ -81,9 +86,12 @@ describe.skipIf(!supported.supported)(`egress policy (${supported.detail})`, { t
   it("cannot reach the host's loopback (a local server, the router), private addresses, or a DNS server on the LAN", async () => {
     const before = hitsOn(inet.privateA).length;
     const stdout = await run(undefined, probes([
-      // pasta's gateway: mapped to the host's 127.0.0.1 unless --no-map-gw; the filter refuses loopback anyway.
-      ['host-loopback', `wget -qO- http://10.0.2.2:${loopbackPort}/`],
-      ['router', `wget -qO- http://10.0.2.2:${routerPort}/`],
+      // The guest's own loopback: pasta would forward it to the host's (-T auto) but for -T none.
+      ['host-loopback', `wget -qO- http://127.0.0.1:${loopbackPort}/`],
+      ['router', httpStatus('127.0.0.1', routerPort)],
+      // The gateway: the host's loopback for slirp, and for pasta without --no-map-gw. The filter refuses both.
+      ['gateway-loopback', `wget -qO- http://10.0.2.2:${loopbackPort}/`],
+      ['gateway-router', httpStatus('10.0.2.2', routerPort)],
       ['private', `wget -qO- http://${inet.privateA}/`],
       ['private-dns', `nslookup api.aegis-egress.example ${inet.privateA}`],
       ['public', `wget -qO- http://${inet.publicB}/`],
@@ -91,6 +99,8 @@ describe.skipIf(!supported.supported)(`egress policy (${supported.detail})`, { t
     expect(outcomes(stdout)).toEqual({
       'host-loopback': 'blocked',
       router: 'blocked',
+      'gateway-loopback': 'blocked',
+      'gateway-router': 'blocked',
       private: 'blocked',
       'private-dns': 'blocked',
       public: `hello from ${inet.publicB}:80`,
@@ -160,5 +170,31 @@ ${probes([
     expect(asked).toEqual(expect.arrayContaining(['api.aegis-egress.example', 'x.cdn.aegis-egress.example', 'lan.aegis-egress.example']));
     expect(asked).not.toContain('other.aegis-egress.example');
     expect(hitsOn(inet.privateA).slice(privateBefore)).toEqual([]);
+  });
+
+  it("keeps a served machine's policy across a daemon restart: the DNS gate comes back, the filter stays", async () => {
+    const created = await t.api('POST', '/v1/instances', {
+      command: ['httpd', '-f', '-p', '8080', '-h', '/etc'],
+      expose: [8080],
+      network: { egress: ['api.aegis-egress.example:80'] },
+      idle: { pauseAfter: '1h', stopAfter: '1h' },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const name = created.body.metadata.name as string;
+    const check = async () =>
+      outcomes((await t.aegis(['exec', name, '--', 'sh', '-c', probes([
+        ['name', 'wget -qO- http://api.aegis-egress.example/'],
+        ['unlisted', `wget -qO- http://${inet.publicB}/`],
+      ])])).stdout);
+    const expected = { name: `hello from ${inet.publicA}:80`, unlisted: 'blocked' };
+    expect(await check()).toEqual(expected);
+    const machineId = async () => (await t.api('GET', `/v1/instances/${created.body.metadata.uid}`)).body.status.machineId as string;
+    const before = await machineId();
+    expect((await t.aegis(['down'])).code).toBe(0);
+    expect(await upWithResolver(t, inet.dns)).toBe(0);
+    // The same machine, adopted: its pasta ran on, and its lookups reach the new daemon's gate.
+    expect(await check()).toEqual(expected);
+    expect(await machineId()).toBe(before);
+    expect((await t.api('DELETE', `/v1/instances/${created.body.metadata.uid}`)).status).toBeLessThan(300);
   });
 });

@@ -2,6 +2,7 @@
 // policy (no longer one shared `aegis-qemu` filter for every VM). One real VM (TCG here) with an allow-list,
 // against the fake internet. The sandbox side, and every policy through the CLI: egress-policy.test.ts.
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/vmm/channel/control-client.js';
@@ -17,15 +18,16 @@ describe.skipIf(!hasQemu || !egressFilterSupport().supported)('qemu egress under
   let inet: FakeInternet;
   let machine: QemuMachine;
   let client: ControlClient;
-  let loopback: net.Server;
+  let loopback: http.Server;
   let loopbackPort: number;
   let loopbackHits = 0;
 
   beforeAll(async () => {
     inet = await fakeInternet();
-    loopback = net.createServer((s) => {
+    // An HTTP server, so that wget would print its answer if it got one.
+    loopback = http.createServer((_req, res) => {
       loopbackHits++;
-      s.destroy();
+      res.end('hello from the host\n');
     });
     await new Promise<void>((r) => loopback.listen(0, '127.0.0.1', r));
     loopbackPort = (loopback.address() as net.AddressInfo).port;
