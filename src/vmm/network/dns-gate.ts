@@ -6,10 +6,12 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { errorReply, parseAnswer, parseQuery, RCODE_REFUSED, RCODE_SERVFAIL, type DnsAnswer } from './dns-message.js';
+import { DNS_PORT } from './egress-bpf.js';
 
-export const DNS_PORT = 53;
 /** Queries one machine may have in flight; more are dropped (the guest's resolver retries). */
 const MAX_IN_FLIGHT = 32;
+/** Queries one machine may send per second: a flood costs the daemon's event loop, so the rest are dropped. */
+const MAX_PER_SECOND = 200;
 /** How long one upstream resolver gets to answer before the next is tried. */
 const UPSTREAM_TIMEOUT_MS = 2_000;
 
@@ -27,6 +29,8 @@ export interface DnsGateOptions {
 export class DnsGate {
   private inFlight = 0;
   private closed = false;
+  /** Queries in the current one-second window, and when it began. */
+  private window = { start: 0, count: 0 };
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -55,7 +59,9 @@ export class DnsGate {
   }
 
   private async handle(msg: Buffer, from: dgram.RemoteInfo): Promise<void> {
-    if (this.inFlight >= MAX_IN_FLIGHT) return;
+    const now = Date.now();
+    if (now - this.window.start >= 1000) this.window = { start: now, count: 0 };
+    if (++this.window.count > MAX_PER_SECOND || this.inFlight >= MAX_IN_FLIGHT) return;
     const question = parseQuery(msg);
     if (!question) return; // not a query we answer: silence, as for garbage
     this.inFlight++;

@@ -56,9 +56,10 @@ export const BLOCKED_V6 = [
 ];
 
 /**
- * DNS: slirp forwards the guest's queries (to 10.0.2.3) to the first nameserver of the host's resolv.conf,
- * which is often on loopback (systemd-resolved's 127.0.0.53) or the LAN. Port 53 of exactly the configured
- * resolvers stays open; port 53 anywhere else in a blocked range is refused like any other port.
+ * DNS: slirp and pasta forward the guest's queries (to 10.0.2.3) to the first nameserver of a resolv.conf:
+ * the host's, which is often on loopback (systemd-resolved's 127.0.0.53) or the LAN, or the machine's DNS gate
+ * in the daemon (on loopback too). Port 53 of exactly those resolvers stays open; port 53 anywhere else in a
+ * blocked range is refused like any other port.
  */
 export const DNS_PORT = 53;
 

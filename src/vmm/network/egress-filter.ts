@@ -1,7 +1,8 @@
-// Keeps qemu's user-mode networking off the host's loopback and private networks. slirp opens ordinary host
-// sockets for the guest, so a guest reaching 10.0.0.2:5432 is really qemu connecting there; a cgroup v2 BPF
-// program on the connect and UDP sendmsg hooks refuses such destinations (EPERM) for every process in the
-// cgroup, while the internet and the host's configured DNS resolvers (port 53 of exactly those addresses)
+// Keeps a machine's user-mode networking (qemu's slirp, the sandbox's pasta) to its policy, and always off the
+// host's loopback and private networks. The network stack opens ordinary host sockets for the guest, so a
+// guest reaching 10.0.0.2:5432 is really qemu or pasta connecting there; a cgroup v2 BPF program on the
+// connect and UDP sendmsg hooks refuses such destinations (EPERM) for every process in the cgroup, while the
+// internet (or what an allow-list names) and the machine's DNS resolvers (port 53 of exactly those addresses)
 // stay reachable. Loaded through the raw bpf(2) syscall: no libbpf, and the bytecode comes from egress-bpf.ts.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -207,17 +208,17 @@ export function egressFilterSupport(): { supported: boolean; detail: string } {
 }
 
 /**
- * Creates (idempotently) `<cgroup2 root>/<parentName>` and makes sure each hook carries the current filter
- * exactly once, with `policy` (by default the host's own addresses blocked and its resolvers' port 53 open);
- * returns the directory.
+ * Creates (idempotently) `<cgroup2 root>/<name>` and makes sure each hook carries the current filter exactly
+ * once, with `policy` (by default the host's own addresses blocked and its resolvers' port 53 open); returns
+ * the directory.
  * A filter left by an earlier daemon is recognised by its program name and kept when its tag (a hash of
  * the bytecode) matches, replaced when the bytecode has changed (other host addresses or resolvers, say). The
  * attachments belong to the cgroup, not to our fds: they outlive this process and end when the dir is removed.
  */
-export function ensureEgressCgroup(parentName = 'aegis-qemu', policy: EgressPolicy = hostEgressPolicy()): string {
+export function ensureEgressCgroup(name: string, policy: EgressPolicy = hostEgressPolicy()): string {
   const root = cgroup2Root();
   if (!root) throw new Error('cannot set up the egress filter: no cgroup2 mount in /proc/self/mounts');
-  const dir = path.join(root, parentName);
+  const dir = path.join(root, name);
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {

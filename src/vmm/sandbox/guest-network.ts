@@ -67,7 +67,7 @@ export function guestNetworkSupport(): { supported: boolean; detail: string } {
   const egress = egressFilterSupport();
   if (!which('pasta')) support = { supported: false, detail: 'no network: pasta not found (apt-get install passt)' };
   else if (!egress.supported) support = { supported: false, detail: `no network: ${egress.detail}` };
-  else support = { supported: true, detail: 'network: through pasta, internet only (host and private addresses blocked by a cgroup BPF filter)' };
+  else support = { supported: true, detail: "network: through pasta, internet only, or what the machine's policy lists (host and private addresses blocked by a per-machine cgroup BPF filter)" };
   return support;
 }
 
