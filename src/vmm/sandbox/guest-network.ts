@@ -52,8 +52,10 @@ export function pastaArgs(): string[] {
  * Arguments: 1 the cgroup's cgroup.procs  2 that resolv.conf, or empty for the host's  3... pasta and its options.
  */
 const PASTA_SCRIPT = `
+set -e
 procs=$1 resolv=$2
 shift 2
+# Never unfiltered: without the cgroup, no pasta.
 echo $$ > "$procs"
 [ -z "$resolv" ] && exec "$@"
 exec unshare --mount --propagation private -- /bin/sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$resolv" "$@"
