@@ -7,7 +7,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/vmm/channel/control-client.js';
 import { egressFilterSupport } from '../../src/vmm/network/egress-filter.js';
-import { egressCgroupName } from '../../src/vmm/network/machine-egress.js';
+import { egressCgroupPrefix } from '../../src/vmm/network/machine-egress.js';
 import { qemuMachineDirs } from '../../src/vmm/qemu/machine-state.js';
 import type { QemuMachine } from '../../src/vmm/qemu/qemu-machine.js';
 import { BOOT_MS, hasQemu, qemuFixture, runInGuest, type QemuFixture } from '../vmm/qemu/qemu-fixture.js';
@@ -53,7 +53,7 @@ describe.skipIf(!hasQemu || !egressFilterSupport().supported)('qemu egress under
 
   it("runs qemu in the VM's own egress cgroup, which goes with the VM", async () => {
     const cgroup = fs.readFileSync(`/proc/${machine.pid}/cgroup`, 'utf8');
-    expect(cgroup).toContain(`0::/${egressCgroupName(qemuMachineDirs(fx.paths.machines, 'qeg').dir, 'qeg')}\n`);
+    expect(cgroup).toContain(`0::/${egressCgroupPrefix(qemuMachineDirs(fx.paths.machines, 'qeg').dir, 'qeg')}`);
   });
 
   it('reaches what the list names, and nothing else: not another public address, port, the LAN or the host', async () => {

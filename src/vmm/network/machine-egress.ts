@@ -1,9 +1,10 @@
-// One machine's egress: a cgroup of its own (`<cgroup2>/aegis-egress/<id>-<hash>`) for the host process
+// One machine's egress: a cgroup of its own (`<cgroup2>/aegis-egress/<id>-<hash>-<nonce>`) for the host process
 // that makes the machine's outside connections (pasta for a sandbox, qemu for a VM), whose BPF filter holds
 // the machine's policy; and, for an allow-list that names hosts, the DNS gate whose answers extend that
 // filter. Its state (the gate's address, the admitted answers) is recorded in the machine's dir, so that a
 // restarted daemon takes it over with the machine.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { nameMatches, parseEgressRule, type EgressRule } from '../../resources/egress-rule.js';
 import { EGRESS_NONE, resolveNetwork, type NetworkPolicy } from '../../resources/network-policy.js';
@@ -29,6 +30,8 @@ interface Admitted extends AllowedDestination {
 }
 
 interface EgressRecord {
+  /** The cgroup's name below the cgroup2 root. */
+  cgroup: string;
   /** Where the DNS gate listens (the machine's network stack forwards the guest's DNS there). */
   gateAddress?: string;
   admitted: Admitted[];
@@ -36,15 +39,27 @@ interface EgressRecord {
 
 type NameRule = Extract<EgressRule, { kind: 'name' }>;
 
-/** The cgroup a machine's egress runs in: named after its id and dir, so machines of two AEGIS_HOMEs never share one. */
-export function egressCgroupName(machineDir: string, id: string): string {
-  return `${EGRESS_PARENT}/${id}-${crypto.createHash('sha256').update(machineDir).digest('hex').slice(0, 8)}`;
+/**
+ * How the egress cgroups of a machine id are named: after the id and the machine's dir, so machines of two
+ * AEGIS_HOMEs never share one. Each start adds a nonce: the group of a machine that just died (whose cleanup
+ * may still be running) is never the one its successor of the same id is using.
+ */
+export function egressCgroupPrefix(machineDir: string, id: string): string {
+  return `${EGRESS_PARENT}/${id}-${crypto.createHash('sha256').update(machineDir).digest('hex').slice(0, 8)}-`;
 }
 
-/** Removes a machine's egress cgroup (and kills what is left in it) after the machine is gone. */
+/** Removes every egress cgroup of a machine id (killing what is left in them), once the machine is gone. */
 export async function removeMachineEgress(machineDir: string, id: string): Promise<void> {
   const root = cgroup2Root();
-  if (root) await removeEgressCgroup(path.join(root, egressCgroupName(machineDir, id)));
+  if (!root) return;
+  const prefix = egressCgroupPrefix(machineDir, id);
+  let entries: string[] = [];
+  try {
+    entries = fs.readdirSync(path.join(root, EGRESS_PARENT));
+  } catch {
+    return; // no egress cgroup was ever made here
+  }
+  for (const e of entries.filter((e) => `${EGRESS_PARENT}/${e}`.startsWith(prefix))) await removeEgressCgroup(path.join(root, EGRESS_PARENT, e));
 }
 
 export class MachineEgress {
@@ -57,8 +72,6 @@ export class MachineEgress {
 
   private constructor(
     private readonly machineDir: string,
-    /** The cgroup's name below the cgroup2 root. */
-    private readonly cgroupName: string,
     private readonly policy: NetworkPolicy,
     private readonly host: EgressPolicy,
     private record: EgressRecord,
@@ -78,7 +91,8 @@ export class MachineEgress {
     if (policy.egress === EGRESS_NONE) return undefined;
     // What an earlier machine of this id left (its daemon died with it) goes first.
     await removeMachineEgress(opts.machineDir, opts.id);
-    const egress = new MachineEgress(opts.machineDir, egressCgroupName(opts.machineDir, opts.id), policy, opts.host, { admitted: [] });
+    const cgroup = `${egressCgroupPrefix(opts.machineDir, opts.id)}${crypto.randomBytes(4).toString('hex')}`;
+    const egress = new MachineEgress(opts.machineDir, policy, opts.host, { cgroup, admitted: [] });
     try {
       if (egress.names.length > 0) await egress.openGate();
       ensureEgressCgroup(egress.cgroupName, egress.filterPolicy());
@@ -94,12 +108,17 @@ export class MachineEgress {
   static async adopt(opts: { machineDir: string; id: string; network: NetworkPolicy | undefined; host: EgressPolicy }): Promise<MachineEgress | undefined> {
     const policy = resolveNetwork(opts.network);
     const record = readRecord<EgressRecord>(path.join(opts.machineDir, RECORD));
-    if (policy.egress === EGRESS_NONE || !record) return undefined;
-    const egress = new MachineEgress(opts.machineDir, egressCgroupName(opts.machineDir, opts.id), policy, opts.host, record);
+    if (policy.egress === EGRESS_NONE || !record?.cgroup) return undefined;
+    const egress = new MachineEgress(opts.machineDir, policy, opts.host, record);
     // At the same address as before: the machine's network stack was told it at start. Without the gate the
     // guest's lookups go unanswered, and nothing more becomes reachable.
     if (record.gateAddress) await egress.openGate(record.gateAddress).catch(() => undefined);
     return egress;
+  }
+
+  /** The cgroup's name below the cgroup2 root. */
+  private get cgroupName(): string {
+    return this.record.cgroup;
   }
 
   /** The cgroup directory the egress process joins. */

@@ -75,6 +75,14 @@ export function guestNetworkSupport(): { supported: boolean; detail: string } {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The machine ended before its network could be attached: its boot failed, which connect() reports. */
+export class MachineGoneError extends Error {
+  constructor() {
+    super('the machine exited before its network namespace existed');
+    this.name = 'MachineGoneError';
+  }
+}
+
 function netnsInode(file: string): number | undefined {
   try {
     return fs.statSync(file).ino;
@@ -90,7 +98,7 @@ async function guestInit(unsharePid: number, deadline: number): Promise<number> 
     const init = guestInitPid(unsharePid);
     const ino = init === undefined ? undefined : netnsInode(`/proc/${init}/ns/net`);
     if (init !== undefined && ino !== undefined && ino !== own) return init;
-    if (!fs.existsSync(`/proc/${unsharePid}`)) throw new Error('the machine exited before its network namespace existed');
+    if (!fs.existsSync(`/proc/${unsharePid}`)) throw new MachineGoneError();
     if (Date.now() > deadline) throw new Error('the machine made no network namespace in time');
     await sleep(POLL_MS);
   }
@@ -120,8 +128,13 @@ export async function attachGuestNetwork(opts: { unsharePid: number; egress: Mac
     fs.writeFileSync(resolv, opts.egress.resolvers.map((r) => `nameserver ${r}\n`).join(''), { mode: 0o644 });
   }
   const log = path.join(opts.machineDir, 'pasta.log');
+  let nsFd: number;
+  try {
+    nsFd = fs.openSync(`/proc/${init}/ns/net`, 'r');
+  } catch {
+    throw new MachineGoneError(); // its PID 1 ended just now
+  }
   const logFd = fs.openSync(log, 'a', 0o600);
-  const nsFd = fs.openSync(`/proc/${init}/ns/net`, 'r');
   let exited: string | undefined;
   try {
     const child = spawn('/bin/sh', ['-c', PASTA_SCRIPT, 'aegis-network', path.join(opts.egress.cgroup, 'cgroup.procs'), resolv, which('pasta') ?? 'pasta', ...pastaArgs()], {

@@ -20,7 +20,7 @@ import { checkMachineSpec } from '../check-machine-spec.js';
 import { hostEgressPolicy, type EgressPolicy } from '../network/egress-bpf.js';
 import { MachineEgress, removeMachineEgress } from '../network/machine-egress.js';
 import { EGRESS_NONE, resolveNetwork } from '../../resources/network-policy.js';
-import { attachGuestNetwork, guestNetworkSupport, GUEST_NAMESERVER } from './guest-network.js';
+import { attachGuestNetwork, guestNetworkSupport, GUEST_NAMESERVER, MachineGoneError } from './guest-network.js';
 
 export const SANDBOX_CAPABILITIES: BackendCapabilities = {
   pauseResume: true,
@@ -33,6 +33,8 @@ export const SANDBOX_CAPABILITIES: BackendCapabilities = {
 /** The harness (a Node process) lives in the machine's cgroup too: the workload gets memoryMiB on top of it. */
 const HARNESS_MEMORY_MIB = 64;
 const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** A network setup that fails this close to the machine's own end failed because of it. */
+const DIED_WITHIN_MS = 500;
 
 export class SandboxBackend implements Backend {
   readonly name = 'sandbox' as const;
@@ -136,8 +138,12 @@ export class SandboxBackend implements Backend {
       void machine.exited.then(close, close).catch(() => undefined);
       await attachGuestNetwork({ unsharePid, egress, machineDir, timeoutMs: this.bootTimeoutMs });
     } catch (err) {
-      await machine.stop(0).catch(() => undefined);
       await egress?.close().catch(() => undefined);
+      // A machine that dies on its own takes its network setup down with it (its namespace goes, its egress is
+      // closed): no network failure, and connect() says why, with the console. Such an end follows at once.
+      const died = await Promise.race([machine.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), DIED_WITHIN_MS))]);
+      if (died || err instanceof MachineGoneError) return;
+      await machine.stop(0).catch(() => undefined);
       throw new Error(`machine ${spec.id}: cannot set up its network: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
