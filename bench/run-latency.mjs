@@ -2,6 +2,8 @@
 // so the warm pool has refilled), back to back (the refill boot competes with the next run), and cold
 // (no pool: every run boots). Beside two floors taken in the same run: the host's own
 // `unshare … chroot BASE /bin/true`, and `aegis --version` (node start-up plus loading the CLI).
+// And what the network costs a boot: cold runs with the default network and with `--network none` (no
+// pasta, no egress cgroup), alternated in one daemon so that both see the same load on a shared host.
 import fs from 'node:fs';
 import path from 'node:path';
 import { AEGIS, percentile, report, round, timeRun, withDaemon } from './lib.mjs';
@@ -30,6 +32,16 @@ function measure(extraEnv, thinkMs = 0) {
 const warm = measure({}, THINK_MS);
 const backToBack = measure({});
 const cold = measure({ AEGIS_WARM_MACHINES: '0' });
+const network = withDaemon(({ env }) => {
+  timeRun(AEGIS, ['run', '--', 'true'], { env });
+  const withNetwork = [];
+  const without = [];
+  for (let i = 0; i < RUNS; i++) {
+    withNetwork.push(timeRun(AEGIS, ['run', '--', 'true'], { env }));
+    without.push(timeRun(AEGIS, ['run', '--network', 'none', '--', 'true'], { env }));
+  }
+  return { withNetwork, without };
+}, { AEGIS_WARM_MACHINES: '0' });
 const floor = warm.floor;
 const cli = Array.from({ length: RUNS }, () => timeRun(AEGIS, ['--version'], { env: { PATH: process.env.PATH } }));
 
@@ -46,4 +58,7 @@ report({
   cliStartP50Ms: p50(cli),
   ratioP50: round(percentile(warm.runs, 50) / percentile(floor, 50)),
   coldRatioP50: round(percentile(cold.runs, 50) / percentile(floor, 50)),
+  coldNetworkP50Ms: p50(network.withNetwork),
+  coldNoNetworkP50Ms: p50(network.without),
+  networkColdRatioP50: round(percentile(network.withNetwork, 50) / percentile(network.without, 50)),
 });

@@ -4,7 +4,8 @@ import type { AppSpec } from '../resources/app.js';
 
 export type ChangeEffect = 'live' | 'next boot' | 'restart';
 
-const RESTART: (keyof AppSpec)[] = ['image', 'kit', 'command', 'expose', 'release'];
+// A network change restarts: a narrowed policy must not wait for the running machine's next boot.
+const RESTART: (keyof AppSpec)[] = ['image', 'kit', 'command', 'expose', 'release', 'network'];
 const NEXT_BOOT: (keyof AppSpec)[] = ['env', 'secrets', 'resources'];
 
 /** The changed top-level fields of an App spec and the strongest effect among them. */

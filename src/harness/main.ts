@@ -8,6 +8,7 @@
 //   AEGIS_SHUTDOWN_GRACE_MS   SIGTERM→SIGKILL grace for children on SIGTERM/shutdown (default 5000)
 //   AEGIS_LIFELINE_FD         a pipe whose EOF stops the machine as SIGTERM does (see lifeline.ts)
 //   AEGIS_SECCOMP_FILTER      a seccomp BPF program (base64) loaded before anything else (a sandbox)
+//   AEGIS_NAMESERVER          the machine has a network (a sandbox's pasta): /etc/resolv.conf names this
 // Prints `aegis-harness: listening on PATH (protocol N)` on stderr once ready. SIGTERM/SIGINT stop
 // every child and exit 0. Children never see the harness's own environment.
 import { PROTOCOL_VERSION } from '../protocol/version.js';
@@ -20,6 +21,7 @@ import { findVirtioPort } from './virtio-port.js';
 import { closeInheritedFds } from './inherited-fds.js';
 import { applySeccompFilterFromEnv } from './seccomp-filter.js';
 import { ControlServer } from './server.js';
+import { writeResolvConf } from './guest-network.js';
 import { stopEverything } from './shutdown.js';
 
 declare const AEGIS_HARNESS_VERSION: string | undefined;
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => shutDown(sig));
   lifeline?.onGone(() => shutDown('the machine\'s host process is gone'));
 
+  if (process.env.AEGIS_NAMESERVER) writeResolvConf(process.env.AEGIS_NAMESERVER);
   server = new ControlServer(ctx);
   const control = server;
   if (device) channel = await serveDevice(device, (conn) => control.accept(conn));

@@ -1,4 +1,4 @@
-// The App kind: a named, publishable workload (image or kit, command, ports, env, secrets, size, idle policy).
+// The App kind: a named, publishable workload (image or kit, command, ports, env, secrets, size, network, idle policy).
 import { z } from 'zod';
 import { commandSchema } from './command.js';
 import { baseStatusShape } from './conditions.js';
@@ -6,6 +6,7 @@ import { envSchema } from './env.js';
 import { idlePolicySchema } from './idle-policy.js';
 import { imageRefSchema } from './image-ref.js';
 import { machineResourcesSchema } from './machine-resources.js';
+import { networkPolicySchema } from './network-policy.js';
 import { ENV_KEY_PATTERN, ENV_KEY_RULE, FORBIDDEN_KEYS, nameSchema } from './names.js';
 import { isPlainObject } from './plain-json.js';
 import { exposeSchema } from './ports.js';
@@ -49,6 +50,7 @@ export const appSpecSchema = z
     user: runAsUserSchema.optional(),
     secrets: secretsAllowListSchema.optional(),
     resources: machineResourcesSchema.optional(),
+    network: networkPolicySchema.optional(),
     idle: idlePolicySchema.optional(),
     release: releasePinSchema.optional(),
     serve: z.boolean().default(false).describe('Keep an instance of the app desired (it still pauses and stops when idle).'),

@@ -7,6 +7,7 @@ import { idlePolicySchema } from './idle-policy.js';
 import { imageRefSchema } from './image-ref.js';
 import { machineResourcesSchema } from './machine-resources.js';
 import { nameSchema } from './names.js';
+import { networkPolicySchema } from './network-policy.js';
 import { isPlainObject } from './plain-json.js';
 import { exposeSchema, portSchema } from './ports.js';
 import { releasePinSchema } from './release.js';
@@ -22,12 +23,13 @@ export const instanceSpecSchema = z
     user: runAsUserSchema.optional().describe("Ad-hoc serve only: user to run the command as (see App's `user`)."),
     env: envSchema.default({}),
     resources: machineResourcesSchema.optional(),
+    network: networkPolicySchema.optional().describe("Ad-hoc serve only: where the server may connect to (see App's `network`)."),
     idle: idlePolicySchema.optional(),
   })
   .superRefine(
     (spec, ctx) => {
       if (spec.app !== undefined) {
-        for (const field of ['image', 'command', 'expose', 'user'] as const) {
+        for (const field of ['image', 'command', 'expose', 'user', 'network'] as const) {
           if (spec[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} comes from the app; leave it out when app is set` });
         }
         return;

@@ -6,6 +6,7 @@ import { envSchema } from './env.js';
 import { imageRefSchema, pullPolicySchema } from './image-ref.js';
 import { machineResourcesSchema } from './machine-resources.js';
 import { nameSchema } from './names.js';
+import { networkPolicySchema } from './network-policy.js';
 import { runAsUserSchema } from './run-as-user.js';
 
 export const DEFAULT_TASK_TTL_SECONDS = 3600;
@@ -19,6 +20,7 @@ export const taskSpecSchema = z
     user: runAsUserSchema.optional(),
     app: nameSchema.optional().describe("App whose secrets (and workspace secrets) the task receives."),
     resources: machineResourcesSchema.optional(),
+    network: networkPolicySchema.optional().describe("Where the task may connect to; absent = the app's policy (with `app`), else egress \"all\"."),
     ttlSeconds: z
       .number()
       .int()

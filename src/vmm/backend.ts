@@ -1,6 +1,7 @@
 // The only contract between the reconciler and machine backends (sandbox, qemu, libkrun).
 // It knows nothing about resources or HTTP: a machine is a rootfs, limits and one control stream.
 import type { Duplex } from 'node:stream';
+import type { NetworkPolicy } from '../resources/network-policy.js';
 
 export type BackendName = 'sandbox' | 'qemu' | 'libkrun';
 
@@ -45,6 +46,8 @@ export interface MachineSpec {
   stateDir?: string;
   /** Size of the disk that holds the machine's rootfs changes (default: the backend's MachineLimits). */
   diskMiB?: number;
+  /** Where the machine may connect to (absent: egress `all`); `none` gives it no network device at all. */
+  network?: NetworkPolicy;
   /**
    * With stateDir on a backend with memory snapshots: what the workload running in the machine is (its
    * command, env, release). A saved snapshot is restored only under the same key, else it is discarded.

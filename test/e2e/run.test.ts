@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { guestNetworkSupport } from '../../src/vmm/sandbox/guest-network.js';
 import { ON_LIBKRUN, ON_QEMU, ON_VM, scaled, waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
 
 // Every run boots (or takes) a machine: the per-test budget follows the backend.
@@ -63,8 +64,8 @@ describe('aegis run (task mode)', { timeout: scaled(30_000) }, () => {
     // The machine's own name (the task records it as status.machineId), never the host's.
     expect(hostname).toMatch(/^mach-[0-9a-f]+$/);
     const ifaces = rest.filter((l) => /^\s*\w+:/.test(l)).map((l) => l.trim().split(':')[0]);
-    // The sandbox and libkrun VMs have no network at all; a qemu VM has user-mode networking (egress-filtered) on eth0.
-    expect(ifaces.sort()).toEqual(ON_QEMU ? ['eth0', 'lo'] : ['lo']);
+    // User-mode networking (egress-filtered) on eth0: qemu's slirp, or the sandbox's pasta. libkrun VMs have none.
+    expect(ifaces.sort()).toEqual(ON_QEMU || (!ON_LIBKRUN && guestNetworkSupport().supported) ? ['eth0', 'lo'] : ['lo']);
     expect(r.stdout).not.toContain('HOST-VISIBLE');
   });
 

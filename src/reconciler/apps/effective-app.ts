@@ -3,6 +3,7 @@ import { notFound } from '../../errors/codes.js';
 import type { AppSpec } from '../../resources/app.js';
 import type { KitSpec } from '../../resources/kit.js';
 import { resolveResources, type MachineResources } from '../../resources/machine-resources.js';
+import type { NetworkPolicy } from '../../resources/network-policy.js';
 import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 
@@ -13,6 +14,8 @@ export interface EffectiveApp {
   expose: number[];
   env: Record<string, string>;
   resources: MachineResources;
+  /** Where its machines may connect to (absent: egress all). */
+  network: NetworkPolicy | undefined;
   /** Keys the app may read: undefined = the default rule (see `secretAllowed`). */
   secrets: string[] | undefined;
   /** The kit's required and optional keys, always readable by the app. */
@@ -34,6 +37,7 @@ export function effectiveApp(store: Store, app: StoredResource<AppSpec>): Effect
     expose: app.spec.expose ?? (config?.port !== undefined ? [config.port] : []),
     env: app.spec.env ?? {},
     resources: resolveResources(app.spec.resources, config?.resources),
+    network: app.spec.network,
     secrets: app.spec.secrets,
     kitSecrets: { required: config?.secrets?.required ?? [], optional: config?.secrets?.optional ?? [] },
   };

@@ -9,6 +9,7 @@ import { parseDuration } from '../../resources/duration.js';
 import type { InstanceSpec } from '../../resources/instance.js';
 import { resolveResources, type MachineResources } from '../../resources/machine-resources.js';
 import type { AppSpec } from '../../resources/app.js';
+import { resolveNetwork, type NetworkPolicy } from '../../resources/network-policy.js';
 import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import { effectiveApp } from '../apps/effective-app.js';
@@ -34,6 +35,8 @@ export interface InstancePlan {
   /** Who the server (and, by default, each exec) runs as: the spec's user, else the image's USER; absent = root. */
   user?: string;
   resources: MachineResources;
+  /** Where the machine may connect to: the app's policy, or an ad-hoc instance's own. */
+  network: NetworkPolicy;
   workspaceDir?: string;
   idle: IdleTimes;
 }
@@ -88,6 +91,7 @@ export async function planInstance(deps: PlanDeps, inst: StoredResource<Instance
       ...(image?.config.workingDir ? { cwd: image.config.workingDir } : {}),
       ...runAsUser(spec.user, image),
       resources: instanceResources(store, spec),
+      network: resolveNetwork(spec.network),
       idle: idleTimes(deps.idleDefaults, spec.idle),
     };
   }
@@ -108,6 +112,7 @@ export async function planInstance(deps: PlanDeps, inst: StoredResource<Instance
     ...(image.config.workingDir ? { cwd: image.config.workingDir } : {}),
     ...runAsUser(app.spec.user, image),
     resources: instanceResources(store, spec),
+    network: resolveNetwork(eff.network),
     workspaceDir: path.join(deps.workspacesDir, eff.name),
     idle: idleTimes(deps.idleDefaults, spec.idle, app.spec.idle),
   };

@@ -293,6 +293,7 @@ export class InstanceRuntime {
         ...(workspaceDir ? { workspaceDir } : {}),
         stateDir: this.stateFor(plan),
         snapshotKey: snapshotKey(plan),
+        network: plan.network,
       });
       this.own(booted.machine);
       this.bootedAt = this.now();

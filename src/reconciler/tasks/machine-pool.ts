@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Machine } from '../../vmm/backend.js';
 import { ControlClient } from '../../vmm/channel/control-client.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
+import { EGRESS_ALL, resolveNetwork, type NetworkPolicy } from '../../resources/network-policy.js';
 
 export const DEFAULT_MEMORY_MIB = 512;
 export const DEFAULT_VCPUS = 1;
@@ -34,6 +35,8 @@ export interface BootOptions {
   stateDir?: string;
   /** MachineSpec.snapshotKey: which saved memory snapshot in stateDir may be resumed. */
   snapshotKey?: string;
+  /** Where the machine may connect to (default: egress all). */
+  network?: NetworkPolicy;
   id?: string;
   /** Told the machine as soon as it exists, before the (possibly long) wait for its harness. */
   onStarted?: (machine: Machine) => void;
@@ -55,6 +58,7 @@ export async function bootMachine(host: MachineHost, shape: MachineShape, opts: 
     ...(opts.workspaceDir ? { workspaceDir: opts.workspaceDir } : {}),
     ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
     ...(opts.snapshotKey ? { snapshotKey: opts.snapshotKey } : {}),
+    ...(opts.network ? { network: opts.network } : {}),
   });
   opts.onStarted?.(machine);
   try {
@@ -89,11 +93,13 @@ export class MachinePool {
   }
 
   /**
-   * A ready machine of this shape, or undefined (then the caller boots its own). The replacement boots
-   * when the caller calls `refill()` after its work: booting beside a running task would slow that task.
+   * A ready machine of this shape and network policy, or undefined (then the caller boots its own). The
+   * replacement boots when the caller calls `refill()` after its work: booting beside a running task would
+   * slow that task. Warm machines have the default network (egress all), already attached.
    */
-  async take(shape: MachineShape): Promise<BootedMachine | undefined> {
+  async take(shape: MachineShape, network?: NetworkPolicy): Promise<BootedMachine | undefined> {
     if (shape.memoryMiB !== DEFAULT_MEMORY_MIB || shape.vcpus !== DEFAULT_VCPUS) return undefined;
+    if (resolveNetwork(network).egress !== EGRESS_ALL) return undefined;
     const next = this.ready.shift();
     if (!next) return undefined;
     const booted = await next;

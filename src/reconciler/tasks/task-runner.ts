@@ -14,6 +14,8 @@ import { bootMachine, DEFAULT_MEMORY_MIB, DEFAULT_VCPUS, type MachinePool } from
 import { chunkEntry, splitAtCharBoundary, type LogExit } from '../../logs/log-entry.js';
 import type { TaskLog } from '../../logs/task-log.js';
 import type { SecretMasks } from '../../logs/secret-masks.js';
+import type { AppSpec } from '../../resources/app.js';
+import { resolveNetwork } from '../../resources/network-policy.js';
 
 type TaskResource = StoredResource<TaskSpec, TaskStatus>;
 
@@ -72,9 +74,11 @@ export class TaskRunner {
       return this.finish({ code: null, signal: null, reason: 'AppNotFound', message: messageOf(err) });
     }
     const shape = { memoryMiB: spec.resources?.memoryMiB ?? DEFAULT_MEMORY_MIB, vcpus: spec.resources?.vcpus ?? DEFAULT_VCPUS };
+    // The task's own policy, else its app's (whose secrets it gets, and whose code it likely runs).
+    const network = resolveNetwork(spec.network, spec.app ? this.deps.store.get<AppSpec>('App', spec.app)?.spec.network : undefined);
     // Warm machines run the base rootfs, so only image-less tasks can take one.
     const host = await this.deps.host();
-    const booted = (!image && (await this.deps.pool.take(shape))) || (await bootMachine(host, shape, image ? { layers: image.layerDirs } : {}));
+    const booted = (!image && (await this.deps.pool.take(shape, network))) || (await bootMachine(host, shape, { ...(image ? { layers: image.layerDirs } : {}), network }));
     this.machine = booted.machine;
     this.client = booted.client;
     if (this.cancelled) return this.finish({ code: null, signal: null, reason: 'Cancelled', message: 'task was cancelled' });

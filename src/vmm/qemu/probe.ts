@@ -6,7 +6,7 @@ import type { AegisPaths } from '../../config/paths.js';
 import type { BackendProbe } from '../backend.js';
 import { which } from '../../util/which.js';
 import { cachedKvmVerdict, kvmDeviceAccessible } from './kvm-probe.js';
-import { egressFilterSupport } from './egress-filter.js';
+import { egressFilterSupport } from '../network/egress-filter.js';
 import { probeConfinement } from './qemu-confinement.js';
 
 export interface QemuProbe extends BackendProbe {
@@ -28,7 +28,9 @@ export async function probeQemu(paths?: AegisPaths): Promise<QemuProbe> {
 /** What the guests' network is: internet only where the egress filter loads, else none. */
 function networkDetail(): string {
   const egress = egressFilterSupport();
-  return egress.supported ? "network: internet only (host and private addresses blocked by a cgroup BPF filter, DNS only to the host's resolvers)" : `no network: ${egress.detail}`;
+  return egress.supported
+    ? "network: internet only, or what the machine's policy lists (host and private addresses blocked by a per-VM cgroup BPF filter, DNS only to the host's resolvers or the machine's gate)"
+    : `no network: ${egress.detail}`;
 }
 
 async function probeAccel(bin: string, paths?: AegisPaths): Promise<QemuProbe> {

@@ -17,8 +17,9 @@ import { qemuArgs, writableDiskParams, type QemuLaunch } from './qemu-args.js';
 import { QemuMachine } from './qemu-machine.js';
 import { qmpExecute, qmpStatus, waitForQmp } from './qmp-client.js';
 import { checkMachineSpec } from '../check-machine-spec.js';
-import { egressFilterSupport, ensureEgressCgroup, joinCgroup } from './egress-filter.js';
-import { hostEgressPolicy } from './egress-bpf.js';
+import { egressFilterSupport, joinCgroup } from '../network/egress-filter.js';
+import { hostEgressPolicy, type EgressPolicy } from '../network/egress-bpf.js';
+import { MachineEgress, removeMachineEgress } from '../network/machine-egress.js';
 import { makeJail, qemuUser, type QemuUser } from './qemu-confinement.js';
 import type { Readable } from 'node:stream';
 
@@ -45,18 +46,19 @@ export class QemuBackend implements Backend {
   readonly bootTimeoutMs: number;
   private readonly loader: string;
 
-  /** The cgroup whose BPF filter keeps qemu's slirp sockets off the host and private networks; undefined: no egress. */
-  private readonly egressCgroup: string | undefined;
-  /** The DNS servers slirp forwards to, as read at start: the jail's resolv.conf and the filter agree on them. */
-  private readonly resolvers: string[];
+  /**
+   * The host's own addresses and its resolvers as read at start, for the BPF filter that keeps each VM's
+   * slirp sockets to its policy (see machine-egress.ts); undefined where the filter cannot load: no network.
+   */
+  private readonly egressHost: EgressPolicy | undefined;
   /** Whom qemu drops to (undefined: the daemon is not root, and qemu runs as the daemon's user). */
   private readonly runAs: QemuUser | undefined;
 
   constructor(private readonly opts: { paths: AegisPaths; assets: QemuAssets; limits?: MachineLimits }) {
     this.loader = readRuntimeInfo(opts.assets.runtimeDir).loader;
-    const egress = prepareEgress();
-    this.egressCgroup = egress?.cgroup;
-    this.resolvers = egress?.resolvers ?? [];
+    // Without the filter a slirp network would reach the host's own services and the LAN: such VMs get no
+    // network device at all (like a sandbox without pasta). The probe line says which.
+    this.egressHost = egressFilterSupport().supported ? hostEgressPolicy() : undefined;
     this.runAs = qemuUser();
     this.bootTimeoutMs = opts.assets.accel === 'kvm' ? 30_000 : 120_000;
   }
@@ -76,6 +78,26 @@ export class QemuBackend implements Backend {
     const upperImage = spec.stateDir ? await stateDisk(spec.stateDir, spec.diskMiB ?? this.opts.limits?.diskMiB) : undefined;
     const workspaceImage = spec.workspaceDir ? await workspaceDisk(spec.workspaceDir) : undefined;
     if (workspaceImage) await this.checkWorkspaceFree(workspaceImage, spec.id);
+    // The VM's own egress cgroup and filter, before qemu opens its first slirp socket; none for `none`.
+    const egress = this.egressHost ? await MachineEgress.open({ machineDir: dirs.dir, id: spec.id, network: spec.network, host: this.egressHost }) : undefined;
+    try {
+      const machine = await this.boot(spec, dirs, { rootImage, upperImage, workspaceImage }, egress);
+      if (egress) {
+        egress.save(); // again: a snapshot that failed to load cleared the machine dir
+        const close = () => egress.close();
+        void machine.exited.then(close, close).catch(() => undefined);
+      }
+      return machine;
+    } catch (err) {
+      await egress?.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Boots the VM, or resumes it from its memory snapshot when one fits. */
+  private async boot(spec: MachineSpec, dirs: QemuMachineDirs, disks: { rootImage: string; upperImage?: string; workspaceImage?: string }, egress: MachineEgress | undefined): Promise<QemuMachine> {
+    const { assets } = this.opts;
+    const { rootImage, upperImage, workspaceImage } = disks;
     const launch: QemuLaunch = {
       accel: assets.accel,
       memoryMiB: spec.memoryMiB + GUEST_OVERHEAD_MIB,
@@ -90,17 +112,17 @@ export class QemuBackend implements Backend {
       ...(workspaceImage ? { workspaceImage } : {}),
       controlSocket: dirs.socket,
       qmpSocket: dirs.qmp,
-      ...(this.egressCgroup ? { network: true } : {}),
+      ...(egress ? { network: true } : {}),
       confinement: { jail: dirs.jail, ...(this.runAs ? { runAs: this.runAs } : {}) },
     };
-    if (this.egressCgroup) launch.params.push('aegis.net=user');
-    if (!spec.stateDir) return this.spawn(spec, dirs, launch);
+    if (egress) launch.params.push('aegis.net=user');
+    if (!spec.stateDir) return this.spawn(spec, dirs, launch, { egress });
     const fingerprint = this.fingerprint(launch, spec.snapshotKey);
     const snapshot = usableSnapshot(spec.stateDir, fingerprint);
     let note: string | undefined;
     if (snapshot) {
       try {
-        return await this.restore(spec, dirs, launch, fingerprint, snapshot);
+        return await this.restore(spec, dirs, launch, fingerprint, snapshot, egress);
       } catch (err) {
         // A snapshot that does not load is worth a boot, not a failure: the disk it belonged to is intact.
         note = `memory snapshot not restored (${err instanceof Error ? err.message : String(err)}); booting instead`;
@@ -108,7 +130,7 @@ export class QemuBackend implements Backend {
         fs.mkdirSync(dirs.dir, { recursive: true, mode: 0o700 });
       }
     }
-    return this.spawn(spec, dirs, launch, { fingerprint, ...(note ? { note } : {}) });
+    return this.spawn(spec, dirs, launch, { fingerprint, egress, ...(note ? { note } : {}) });
   }
 
   /**
@@ -133,11 +155,11 @@ export class QemuBackend implements Backend {
   }
 
   /** Starts qemu waiting for the snapshot, feeds it, and lets the guest run on from where it was saved. */
-  private async restore(spec: MachineSpec, dirs: QemuMachineDirs, launch: QemuLaunch, fingerprint: string, snapshot: { file: string; compressed: boolean }): Promise<QemuMachine> {
+  private async restore(spec: MachineSpec, dirs: QemuMachineDirs, launch: QemuLaunch, fingerprint: string, snapshot: { file: string; compressed: boolean }, egress: MachineEgress | undefined): Promise<QemuMachine> {
     const source = openSnapshotSource(snapshot);
     let machine: QemuMachine | undefined;
     try {
-      machine = this.spawn(spec, dirs, { ...launch, incoming: true }, { fingerprint, restored: true, incoming: source.stdio });
+      machine = this.spawn(spec, dirs, { ...launch, incoming: true }, { fingerprint, restored: true, incoming: source.stdio, egress });
       source.release();
       await waitForQmp(dirs.qmp, () => machine!.state() === 'exited', QMP_READY_TIMEOUT_MS);
       await loadSnapshot(dirs.qmp, RESTORE_TIMEOUT_MS);
@@ -155,10 +177,12 @@ export class QemuBackend implements Backend {
     }
   }
 
-  /** `incoming`: the snapshot stream a restoring qemu reads at INCOMING_FD. */
-  private spawn(spec: MachineSpec, dirs: QemuMachineDirs, launch: QemuLaunch, opts: { fingerprint?: string; restored?: boolean; note?: string; incoming?: number | Readable } = {}): QemuMachine {
+  /** `incoming`: the snapshot stream a restoring qemu reads at INCOMING_FD; `egress`: the cgroup qemu joins. */
+  private spawn(spec: MachineSpec, dirs: QemuMachineDirs, launch: QemuLaunch, opts: { fingerprint?: string; restored?: boolean; note?: string; incoming?: number | Readable; egress?: MachineEgress | undefined } = {}): QemuMachine {
     const { assets } = this.opts;
-    makeJail(dirs.jail, launch.confinement.runAs, this.resolvers);
+    const egress = opts.egress;
+    // slirp forwards the guest's DNS to the first nameserver here: the host's resolvers, or the VM's DNS gate.
+    makeJail(dirs.jail, launch.confinement.runAs, egress?.resolvers ?? []);
     const errFd = fs.openSync(`${dirs.dir}/qemu.log`, 'a', 0o600);
     const stdio: (number | Readable | 'ignore')[] = ['ignore', errFd, errFd];
     if (opts.incoming !== undefined) stdio[INCOMING_FD] = opts.incoming;
@@ -175,10 +199,10 @@ export class QemuBackend implements Backend {
     });
     child.unref();
     if (child.pid === undefined) throw new Error(`could not start machine ${spec.id}: ${assets.qemuBin} did not spawn`);
-    if (this.egressCgroup) {
+    if (egress) {
       // Before the guest is up, so before slirp opens its first socket: a VM with a network never runs unfiltered.
       try {
-        joinCgroup(this.egressCgroup, child.pid);
+        joinCgroup(egress.cgroup, child.pid);
       } catch (err) {
         child.kill('SIGKILL');
         throw err;
@@ -210,26 +234,21 @@ export class QemuBackend implements Backend {
     if (!record || record.backend !== 'qemu' || pidStartTime(record.pid) !== record.pidStartTime) return undefined;
     // A paused VM stays paused across a daemon restart: ask qemu rather than assume.
     const status = await qmpStatus(record.qmpSocket).catch(() => undefined);
-    return new QemuMachine(record, dirs, { paused: status ? !status.running : false, consoleBytes: this.opts.limits?.consoleBytes });
+    const machine = new QemuMachine(record, dirs, { paused: status ? !status.running : false, consoleBytes: this.opts.limits?.consoleBytes });
+    // The filter stays attached to the VM's cgroup; the DNS gate of an allow-list lives in the daemon and comes back here.
+    const egress = this.egressHost ? await MachineEgress.adopt({ machineDir: dirs.dir, id, network: record.spec.network, host: this.egressHost }) : undefined;
+    if (egress) {
+      const close = () => egress.close();
+      void machine.exited.then(close, close).catch(() => undefined);
+    }
+    return machine;
   }
 
   async destroy(id: string): Promise<void> {
     const running = await this.adopt(id);
     if (running) await running.stop(0);
-    fs.rmSync(qemuMachineDirs(this.opts.paths.machines, id).dir, { recursive: true, force: true });
-  }
-}
-
-/**
- * Egress for VMs only where the filter holds: without it a slirp network would reach the host's own
- * services and the LAN, so such a VM gets no network device at all (like a sandbox). The probe line says which.
- */
-function prepareEgress(): { cgroup: string; resolvers: string[] } | undefined {
-  if (!egressFilterSupport().supported) return undefined;
-  const policy = hostEgressPolicy();
-  try {
-    return { cgroup: ensureEgressCgroup('aegis-qemu', policy), resolvers: policy.resolvers };
-  } catch {
-    return undefined;
+    const dir = qemuMachineDirs(this.opts.paths.machines, id).dir;
+    await removeMachineEgress(dir, id);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }

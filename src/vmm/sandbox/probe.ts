@@ -26,6 +26,7 @@ export interface SandboxProbeOptions {
 
 /** overlayfs takes idmapped layers from Linux 5.19 on. */
 const MIN_KERNEL_FOR_IDMAPPED_LAYERS = [5, 19];
+import { guestNetworkSupport } from './guest-network.js';
 
 const TOOLS: [string, string][] = [
   ['unshare', 'util-linux'],
@@ -71,7 +72,7 @@ async function probeBasics(): Promise<BackendProbe> {
   } catch (err) {
     return { available: false, detail: (err as Error).message };
   }
-  return { available: true, detail: `namespaces, overlayfs, cgroup v${version}` };
+  return { available: true, detail: `namespaces, overlayfs, cgroup v${version} (not a VM: the guest shares the host kernel); ${guestNetworkSupport().detail}` };
 }
 
 /** Why guests cannot get a user namespace of their own with idmapped mounts here, or undefined when they can. */

@@ -20,6 +20,10 @@ import { checkMachineSpec } from '../check-machine-spec.js';
 import { GuestIdentities } from './guest-identity.js';
 import { prepareGuestSources, type GuestSources } from './guest-sources.js';
 import { sandboxSeccompFilter } from './seccomp-filter.js';
+import { hostEgressPolicy, type EgressPolicy } from '../network/egress-bpf.js';
+import { MachineEgress, removeMachineEgress } from '../network/machine-egress.js';
+import { EGRESS_NONE, resolveNetwork } from '../../resources/network-policy.js';
+import { attachGuestNetwork, guestNetworkSupport, GUEST_NAMESERVER, MachineGoneError } from './guest-network.js';
 
 export const SANDBOX_CAPABILITIES: BackendCapabilities = {
   pauseResume: true,
@@ -29,6 +33,8 @@ export const SANDBOX_CAPABILITIES: BackendCapabilities = {
   isolation: 'namespace',
 };
 
+/** A network setup that fails this close to the machine's own end failed because of it. */
+const DIED_WITHIN_MS = 500;
 /** The harness (a Node process) lives in the machine's cgroup too: the workload gets memoryMiB on top of it. */
 const HARNESS_MEMORY_MIB = 64;
 const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -41,6 +47,8 @@ export class SandboxBackend implements Backend {
   private devTemplate: Promise<string> | undefined;
 
   private readonly identities: GuestIdentities;
+  /** The host's own addresses and resolvers as read at start; undefined: machines get no network here. */
+  private readonly egressHost: EgressPolicy | undefined;
 
   constructor(
     private readonly opts: {
@@ -58,6 +66,7 @@ export class SandboxBackend implements Backend {
   ) {
     this.loader = readRuntimeInfo(opts.runtimeDir).loader;
     this.identities = new GuestIdentities(opts.idRangeRegistry);
+    this.egressHost = guestNetworkSupport().supported ? hostEgressPolicy() : undefined;
   }
 
   probe(): Promise<BackendProbe> {
@@ -104,6 +113,8 @@ export class SandboxBackend implements Backend {
       for (const fd of bootFds.splice(0)) fs.closeSync(fd);
     };
     let cgroups: MachineCgroups | undefined;
+    let machine: SandboxMachine;
+    let networked = false;
     try {
       fs.writeFileSync(
         dirs.fstab,
@@ -123,6 +134,8 @@ export class SandboxBackend implements Backend {
       const version = cgroupVersion() ?? 1;
       cgroups = MachineCgroups.forMachine(spec.id, version);
       const procs = await cgroups.create({ memoryBytes: (spec.memoryMiB + HARNESS_MEMORY_MIB) * 1024 * 1024, vcpus: spec.vcpus });
+      // Without pasta or the filter (see guestNetworkSupport) a machine keeps only lo, whatever its policy says.
+      networked = this.egressHost !== undefined && resolveNetwork(spec.network).egress !== EGRESS_NONE;
 
       const consoleFd = fs.openSync(dirs.console, 'a', 0o600);
       const lower = [...sources.layers].reverse().join(':');
@@ -144,6 +157,7 @@ export class SandboxBackend implements Backend {
           AEGIS_LIFELINE_FD: String(LIFELINE_FD),
           HOME: '/root',
           HOSTNAME: spec.hostname,
+          ...(networked ? { AEGIS_NAMESERVER: GUEST_NAMESERVER } : {}),
         },
       });
       fs.closeSync(consoleFd);
@@ -166,12 +180,38 @@ export class SandboxBackend implements Backend {
         startedAt: new Date().toISOString(),
       };
       writeRecord(dirs.state, record);
-      return new SandboxMachine(record, dirs, cgroups, this.opts.limits?.consoleBytes, childExit, { release, timeoutMs: this.bootTimeoutMs });
+      machine = new SandboxMachine(record, dirs, cgroups, this.opts.limits?.consoleBytes, childExit, { release, timeoutMs: this.bootTimeoutMs });
     } catch (err) {
       release();
       await cgroups?.remove().catch(() => undefined);
       if (identity) this.identities.release(identity.range, dirs.dir);
       throw err;
+    }
+    if (networked) await this.attachNetwork(machine, dirs.dir, machine.pid);
+    return machine;
+  }
+
+  /**
+   * Gives a just-started machine its network while its harness boots: the egress cgroup and filter, then
+   * pasta in it. Both go when the machine does. A machine whose network cannot be set up is stopped.
+   */
+  private async attachNetwork(machine: SandboxMachine, machineDir: string, unsharePid: number): Promise<void> {
+    const spec = machine.record.spec;
+    let egress: MachineEgress | undefined;
+    try {
+      egress = await MachineEgress.open({ machineDir, id: spec.id, network: spec.network, host: this.egressHost! });
+      if (!egress) return;
+      const close = egress.close.bind(egress);
+      void machine.exited.then(close, close).catch(() => undefined);
+      await attachGuestNetwork({ unsharePid, egress, machineDir, timeoutMs: this.bootTimeoutMs });
+    } catch (err) {
+      await egress?.close().catch(() => undefined);
+      // A machine that dies on its own takes its network setup down with it (its namespace goes, its egress is
+      // closed): no network failure, and connect() says why, with the console. Such an end follows at once.
+      const died = await Promise.race([machine.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), DIED_WITHIN_MS))]);
+      if (died || err instanceof MachineGoneError) return;
+      await machine.stop(0).catch(() => undefined);
+      throw new Error(`machine ${spec.id}: cannot set up its network: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -179,7 +219,14 @@ export class SandboxBackend implements Backend {
     const dirs = machineDirs(this.opts.paths.machines, id);
     const record = readRecord(dirs.state);
     if (!record || pidStartTime(record.pid) !== record.pidStartTime) return undefined;
-    return new SandboxMachine(record, dirs, recordedCgroups(record), this.opts.limits?.consoleBytes);
+    const machine = new SandboxMachine(record, dirs, recordedCgroups(record), this.opts.limits?.consoleBytes);
+    // pasta runs on; the DNS gate of an allow-list lives in the daemon and comes back here.
+    const egress = this.egressHost ? await MachineEgress.adopt({ machineDir: dirs.dir, id, network: record.spec.network, host: this.egressHost }) : undefined;
+    if (egress) {
+      const close = egress.close.bind(egress);
+      void machine.exited.then(close, close).catch(() => undefined);
+    }
+    return machine;
   }
 
   async destroy(id: string): Promise<void> {
@@ -190,6 +237,7 @@ export class SandboxBackend implements Backend {
     const cgroups = record ? recordedCgroups(record) : MachineCgroups.forMachine(id, cgroupVersion() ?? 1);
     await cgroups.killAll(); // what outlived the machine's unshare process
     await cgroups.remove();
+    await removeMachineEgress(dirs.dir, id); // pasta, when the machine died without this daemon
     // Its processes are gone: another machine may have its ids now.
     if (record?.idRange) this.identities.release(record.idRange, dirs.dir);
     fs.rmSync(dirs.dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MachineCgroups } from '../../../src/vmm/sandbox/cgroups.js';
 import { fstabField } from '../../../src/vmm/sandbox/guest-mounts.js';
+import { guestNetworkSupport } from '../../../src/vmm/sandbox/guest-network.js';
 import { guestInitPid, machineDirs } from '../../../src/vmm/sandbox/machine-state.js';
 import { guestRun, sandboxFixture, type SandboxFixture } from './sandbox-fixture.js';
 
@@ -65,8 +66,8 @@ describe('sandbox isolation', () => {
     expect(mountPoints.filter((p) => p.startsWith(fstabField(fx.home)) || p.startsWith('/work'))).toEqual([]);
   });
 
-  it("sets the machine's hostname and gives it a network namespace with only lo, up", async () => {
-    const { client, id } = await fx.boot();
+  it("sets the machine's hostname and, with network none, gives it a network namespace with only lo, up", async () => {
+    const { client, id } = await fx.boot({ network: { egress: 'none' } });
     expect((await guestRun(client, ['hostname'])).out.trim()).toBe(id);
     expect((await guestRun(client, ['ls', '/sys/class/net'])).out.split(/\s+/).filter(Boolean)).toEqual(['lo']);
     const devs = (await guestRun(client, ['cat', '/proc/net/dev'])).out.split('\n').slice(2).filter(Boolean);
@@ -74,6 +75,14 @@ describe('sandbox isolation', () => {
     const flags = Number((await guestRun(client, ['cat', '/sys/class/net/lo/flags'])).out.trim());
     expect(flags & 1).toBe(1); // IFF_UP
     expect(os.hostname()).not.toBe(id);
+  });
+
+  it.skipIf(!guestNetworkSupport().supported)("gives a machine with a network pasta's eth0 and nothing of the host's interfaces", async () => {
+    const { client } = await fx.boot();
+    expect((await guestRun(client, ['ls', '/sys/class/net'])).out.split(/\s+/).filter(Boolean)).toEqual(['eth0', 'lo']);
+    expect((await guestRun(client, ['ip', '-4', 'addr', 'show', 'eth0'])).out).toContain('inet 10.0.2.15/24');
+    expect((await guestRun(client, ['ip', 'route'])).out).toContain('default via 10.0.2.2 dev eth0');
+    expect((await guestRun(client, ['cat', '/etc/resolv.conf'])).out).toBe('nameserver 10.0.2.3\n');
   });
 
   it('keeps guest writes on the machine disk: the base rootfs and the runtime stay untouched', async () => {

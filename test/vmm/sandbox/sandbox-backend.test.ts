@@ -9,6 +9,7 @@ import { ControlClient } from '../../../src/vmm/channel/control-client.js';
 import { ensureBaseRootfs } from '../../../src/vmm/rootfs/base-rootfs.js';
 import { provisionRuntime } from '../../../src/vmm/runtime/node-runtime.js';
 import { MachineCgroups } from '../../../src/vmm/sandbox/cgroups.js';
+import { guestNetworkSupport } from '../../../src/vmm/sandbox/guest-network.js';
 import { guestInitPid } from '../../../src/vmm/sandbox/machine-state.js';
 import { SandboxBackend } from '../../../src/vmm/sandbox/sandbox-backend.js';
 import { ROOT, waitFor } from '../../support/temp-home.js';
@@ -71,7 +72,8 @@ describe('sandbox backend', () => {
     const env = fs.readFileSync(`/proc/${guestInitPid(m.pid)}/environ`, 'utf8').split('\0').filter(Boolean);
     const names = env.map((l) => l.split('=')[0]).sort();
     // AEGIS_SECCOMP_FILTER: the harness loads it and drops it from its environment before running anything.
-    expect(names).toEqual(['AEGIS_CONTROL_SOCKET', 'AEGIS_LIFELINE_FD', 'AEGIS_SECCOMP_FILTER', 'HOME', 'HOSTNAME', 'PATH']);
+    // AEGIS_NAMESERVER: the machine has a network, and the harness writes /etc/resolv.conf naming pasta's DNS.
+    expect(names).toEqual(['AEGIS_CONTROL_SOCKET', 'AEGIS_LIFELINE_FD', ...(guestNetworkSupport().supported ? ['AEGIS_NAMESERVER'] : []), 'AEGIS_SECCOMP_FILTER', 'HOME', 'HOSTNAME', 'PATH']);
     expect(env.find((l) => l.startsWith('PATH='))).toBe('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   });
 

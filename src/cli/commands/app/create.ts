@@ -4,6 +4,7 @@ import * as t from 'typanion';
 import { AegisCommand } from '../../base-command.js';
 import { imageRefFromCli } from '../../client/image-pull.js';
 import { parseEnvPairs } from '../../options/env-pairs.js';
+import { parseEgressFlag, type NetworkPolicy } from '../../../resources/network-policy.js';
 
 export class AppCreateCommand extends AegisCommand {
   static override paths = [['app', 'create']];
@@ -16,6 +17,8 @@ export class AppCreateCommand extends AegisCommand {
       The command runs as the image's USER unless \`--user\` names another (\`uid[:gid]\` or \`name[:group]\`; \`0\` is root).
 
       \`--kit NAME\` builds the app on an installed kit: its image, command, port and size are the defaults, so \`--image\` and the command may be left out. \`--secret KEY\` (repeatable) limits which secrets the app reads; \`--secret '*'\` allows every app and workspace secret. Without \`--secret\` the app reads all of its own secrets and none of the workspace's; a kit's declared secrets are always readable.
+
+      \`--network\` is where the app's machines may connect to: \`all\` (the default: public addresses only), \`none\`, or a comma-separated list of host names, addresses, CIDRs and \`host:port\` (see \`aegis run\`). The App spec's \`network.egress\`.
     `,
     examples: [
       ['Create a web app', '$0 app create --name myapp --image python:3.12-alpine --expose 80 -- python -m http.server 80'],
@@ -32,6 +35,7 @@ export class AppCreateCommand extends AegisCommand {
   secret = Option.Array('--secret', [], { description: "Secret the app may read (repeatable; '*' for all)" });
   memory = Option.String('--memory', { description: 'Memory in MiB (default 512)', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(16, 65536)]) });
   vcpus = Option.String('--vcpus', { description: 'Virtual CPUs (default 1)', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 64)]) });
+  network = Option.String('--network', { description: 'Where its machines may connect to: all (default), none, or a comma-separated list of hosts, CIDRs and host:port' });
   command = Option.Rest();
 
   async execute(): Promise<number> {
@@ -41,6 +45,12 @@ export class AppCreateCommand extends AegisCommand {
       if (!/^\d+$/.test(p)) throw new UsageError(`--expose expects a port number, got "${p}"`);
       return Number(p);
     });
+    let network: NetworkPolicy | undefined;
+    try {
+      network = this.network === undefined ? undefined : { egress: parseEgressFlag(this.network) };
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
     const body = {
       name: this.name,
       ...(this.image ? { image: imageRefFromCli(this.image) } : {}),
@@ -50,6 +60,7 @@ export class AppCreateCommand extends AegisCommand {
       ...(this.env.length ? { env: parseEnvPairs(this.env) } : {}),
       ...(this.user ? { user: this.user } : {}),
       ...(this.secret.length ? { secrets: this.secret } : {}),
+      ...(network ? { network } : {}),
       ...(this.memory || this.vcpus ? { resources: { ...(this.memory ? { memoryMiB: this.memory } : {}), ...(this.vcpus ? { vcpus: this.vcpus } : {}) } } : {}),
     };
     const app = await this.context.client.post<{ metadata: { name: string; uid: string } }>('/v1/apps', body, { headers: { 'x-aegis-source': 'cli' } });

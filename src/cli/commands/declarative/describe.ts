@@ -3,6 +3,7 @@ import { Command, Option } from 'clipanion';
 import { AegisCommand } from '../../base-command.js';
 import type { ResourceView } from '../../output/resource-view.js';
 import { age } from './get.js';
+import { describeNetwork, type NetworkPolicy } from '../../../resources/network-policy.js';
 
 export class DescribeCommand extends AegisCommand {
   static override paths = [['describe']];
@@ -28,6 +29,7 @@ export class DescribeCommand extends AegisCommand {
       `Created:    ${r.metadata.createdAt} (${age(r.metadata.createdAt)} ago)`,
       `Labels:     ${Object.entries(r.metadata.labels).map(([k, v]) => `${k}=${v}`).join(', ') || '-'}`,
       ...(r.metadata.deletionTimestamp ? [`Deleting:   since ${r.metadata.deletionTimestamp}`] : []),
+      ...(networkLine(r) ? [`Network:    ${networkLine(r)}`] : []),
       'Spec:',
       indent(YAML.stringify(r.spec)),
     ];
@@ -44,4 +46,16 @@ export class DescribeCommand extends AegisCommand {
     this.out(lines.join('\n'));
     return 0;
   }
+}
+
+/**
+ * The network policy in force for kinds whose machines have one: the spec's, else the default. An app's
+ * instance and a task with an app follow the app unless they set their own (the daemon resolves that).
+ */
+function networkLine(r: ResourceView): string | undefined {
+  const spec = r.spec as { network?: NetworkPolicy; app?: string };
+  if (r.kind === 'App' || (r.kind === 'Instance' && !spec.app)) return describeNetwork(spec.network);
+  if (r.kind === 'Task') return spec.network || !spec.app ? describeNetwork(spec.network) : `that of app ${spec.app}`;
+  if (r.kind === 'Instance') return `that of app ${spec.app}`;
+  return undefined;
 }

@@ -8,6 +8,7 @@ import { DaemonError, DaemonNotRunningError } from '../../client/daemon-client.j
 import { imageRefFromCli, pullImage } from '../../client/image-pull.js';
 import { serveUntilInterrupted } from '../../client/serve-session.js';
 import { parseEnvPairs } from '../../options/env-pairs.js';
+import { parseEgressFlag, type NetworkPolicy } from '../../../resources/network-policy.js';
 import { exitCodeOf, writeEntry, type TaskLogEntry, type TaskExit } from '../../client/task-output.js';
 
 /** Like `docker run`: the command never started (bad image, no backend, daemon down). */
@@ -23,11 +24,15 @@ export class RunCommand extends AegisCommand {
       Without \`--expose\` (task mode) the command runs to completion in a fresh machine: its stdout and stderr stream to yours and \`aegis run\` exits with its exit code. Ctrl+C stops the task and exits 130. A failure before the command starts (no backend, bad image, daemon not running) exits 125; a command that is not found exits 127.
 
       \`--image REF\` runs in that image instead of the base rootfs (pulled when not cached; \`--pull always|missing|never\`); the command replaces the image's entrypoint and cmd, and the image's environment (ENV) and working directory apply. \`--env K=V\` sets a variable for the command (repeatable). The environment is the image's ENV, overridden by the workspace's secrets, then the app's secrets, then the app's env, then \`--env\`. The command runs as the image's USER; \`--user USER\` (\`uid\`, \`uid:gid\`, \`name\` or \`name:group\`, names from the image's /etc/passwd and /etc/group) runs it as another one, \`--user 0\` as root. \`--app APP\` runs with that app's secrets. Values of the app's and the workspace's secrets (4 bytes or longer) show as *** in the output. \`--memory MiB\` and \`--vcpus N\` size the machine; a command that needs more memory than it has is killed (exit 137).
+
+
+      \`--network\` says where the machine may connect to: \`all\` (the default, or the \`--app\`'s policy) reaches public addresses only (the host, private and link-local ranges stay blocked); \`none\` gives it no network at all; a comma-separated list (\`api.example.com:443,10.0.0.5:5432,*.example.org\`) allows exactly those host names, addresses, CIDRs and ports, and the machine's DNS answers only the listed names.
     `,
     examples: [
       ['Run a one-shot command', '$0 run -- echo "hello from aegis"'],
       ['Run with a custom image', '$0 run --image alpine:3.21 -- echo hello'],
       ['Pass environment', '$0 run --env GREETING=hi -- sh -c \'echo $GREETING\''],
+      ['Allow one API only', '$0 run --network api.example.com:443 -- wget -qO- https://api.example.com/'],
       ['Start a long-running server', '$0 run --expose 80 -- python -m http.server 80'],
     ],
   });
@@ -40,15 +45,17 @@ export class RunCommand extends AegisCommand {
   app = Option.String('--app', { description: "Run with an app's secrets" });
   memory = Option.String('--memory', { description: 'Memory limit in MiB (default 512)', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(16, 65536)]) });
   vcpus = Option.String('--vcpus', { description: 'Virtual CPUs (default 1)', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 64)]) });
+  network = Option.String('--network', { description: 'Where the machine may connect to: all (default), none, or a comma-separated list of hosts, CIDRs and host:port' });
   command = Option.Rest({ required: 1 });
 
   async execute(): Promise<number> {
     const { client, stderr } = this.context;
     if (this.expose.length > 0) return this.serve();
     const resources = this.memory || this.vcpus ? { resources: { ...(this.memory ? { memoryMiB: this.memory } : {}), ...(this.vcpus ? { vcpus: this.vcpus } : {}) } } : {};
+    const network = this.networkPolicy();
     const image = this.image ? imageRefFromCli(this.image) : undefined;
     // The task would pull by itself; pulling first shows progress and keeps pull errors apart from run errors.
-    const body = { command: this.command, env: parseEnvPairs(this.env), ...(image ? { image, pull: 'missing' } : {}), ...(this.app ? { app: this.app } : {}), ...(this.user ? { user: this.user } : {}), ...resources };
+    const body = { command: this.command, env: parseEnvPairs(this.env), ...(image ? { image, pull: 'missing' } : {}), ...(this.app ? { app: this.app } : {}), ...(this.user ? { user: this.user } : {}), ...resources, ...network };
 
     let id: string;
     try {
@@ -93,15 +100,26 @@ export class RunCommand extends AegisCommand {
     });
     const image = this.image ? imageRefFromCli(this.image) : undefined;
     const resources = this.memory || this.vcpus ? { resources: { ...(this.memory ? { memoryMiB: this.memory } : {}), ...(this.vcpus ? { vcpus: this.vcpus } : {}) } } : {};
+    const network = this.networkPolicy();
     let id: string;
     try {
       if (image) await pullImage(client, image, this.pull, stderr, EXIT_NOT_STARTED);
-      const body = { command: this.command, expose, env: parseEnvPairs(this.env), ...(image ? { image } : {}), ...(this.user ? { user: this.user } : {}), ...resources };
+      const body = { command: this.command, expose, env: parseEnvPairs(this.env), ...(image ? { image } : {}), ...(this.user ? { user: this.user } : {}), ...resources, ...network };
       id = (await client.post<{ metadata: { uid: string } }>('/v1/instances', body, { headers: { 'x-aegis-source': 'cli' } })).metadata.uid;
     } catch (err) {
       if (err instanceof DaemonError || err instanceof DaemonNotRunningError) throw new CliError(err.message, EXIT_NOT_STARTED);
       throw err;
     }
     return serveUntilInterrupted(client, stdout, id, (url) => `Serving on ${url}`);
+  }
+
+  /** `--network` as the spec's `network` field; a bad entry exits 125 naming it, before anything is sent. */
+  private networkPolicy(): { network?: NetworkPolicy } {
+    if (this.network === undefined) return {};
+    try {
+      return { network: { egress: parseEgressFlag(this.network) } };
+    } catch (err) {
+      throw new CliError((err as Error).message, EXIT_NOT_STARTED);
+    }
   }
 }

@@ -1,7 +1,8 @@
 // The egress filter's bytecode, assembled by hand from the uapi (linux/bpf.h): a cgroup sock_addr program
-// that answers 0 (the kernel fails the connect or sendmsg with EPERM) when the destination lies in a blocked
-// range and 1 otherwise. No maps and no helper calls: a straight run of masked compares over the context,
-// so the verifier has nothing to object to and the program needs no BTF.
+// that answers 0 (the kernel fails the connect or sendmsg with EPERM) when the destination is refused and 1
+// otherwise. No maps and no helper calls: a straight run of masked compares over the context, so the
+// verifier has nothing to object to and the program needs no BTF. A policy change (an allow-list's DNS
+// answers) is a new program, attached before the old one is detached (egress-filter.ts).
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -55,18 +56,39 @@ export const BLOCKED_V6 = [
 ];
 
 /**
- * DNS: slirp forwards the guest's queries (to 10.0.2.3) to the first nameserver of the host's resolv.conf,
- * which is often on loopback (systemd-resolved's 127.0.0.53) or the LAN. Port 53 of exactly the configured
- * resolvers stays open; port 53 anywhere else in a blocked range is refused like any other port.
+ * DNS: slirp and pasta forward the guest's queries (to 10.0.2.3) to the first nameserver of a resolv.conf:
+ * the host's, which is often on loopback (systemd-resolved's 127.0.0.53) or the LAN, or the machine's DNS gate
+ * in the daemon (on loopback too). Port 53 of exactly those resolvers stays open; port 53 anywhere else in a
+ * blocked range is refused like any other port.
  */
 export const DNS_PORT = 53;
 
+/**
+ * The host itself, which no policy opens: "this network" (connect(0.0.0.0) reaches loopback), loopback, and
+ * on IPv6 ::/96 (unspecified, loopback, the IPv4-compatible form), with every v6 form of the v4 ones.
+ */
+export const HOST_V4 = ['0.0.0.0/8', '127.0.0.0/8'];
+export const HOST_V6 = ['::/96'];
+
+/** A destination an allow-list opens: a CIDR, on one port or all. */
+export interface AllowedDestination {
+  cidr: string;
+  port?: number;
+}
+
 /** What the filter decides beyond the fixed ranges. */
 export interface EgressPolicy {
-  /** More CIDRs to refuse: the host's own addresses (services bound to 0.0.0.0 answer there too). */
+  /**
+   * More CIDRs never to reach, whatever `allowed` says: the host's own addresses (services bound to
+   * 0.0.0.0 answer there too).
+   */
   blocked: string[];
   /** Resolver addresses whose port 53 stays reachable even inside a blocked range. */
   resolvers: string[];
+  /** Reachable even inside the blocked ranges (an allow-list's addresses, and the DNS answers for its names). */
+  allowed?: AllowedDestination[];
+  /** Only `allowed` (and the resolvers' port 53) is reachable: public addresses are refused too. */
+  allowedOnly?: boolean;
 }
 
 export const EMPTY_POLICY: EgressPolicy = { blocked: [], resolvers: [] };
@@ -138,12 +160,29 @@ export function v6FormsOf(range: AddressRange): AddressRange[] {
   return [v4Mapped(range), embedV4(range, [0, 0x64, 0xff, 0x9b], 96), embedV4(range, [0x20, 0x02], 16)];
 }
 
-/** The fixed ranges plus `extra` CIDRs, for one family's hook. */
-export function blockedRanges(family: Family, extra: string[] = []): AddressRange[] {
-  const all = [...BLOCKED_V4, ...BLOCKED_V6, ...extra].map(parseCidr);
+/** CIDRs as one family's hook sees them: a v6 hook also meets v4 destinations in their v6 forms. */
+function rangesFor(family: Family, cidrs: string[], v6Forms: (r: AddressRange) => AddressRange[]): AddressRange[] {
+  const all = cidrs.map(parseCidr);
   const v4 = all.filter((r) => r.bytes.length === 4);
   const v6 = all.filter((r) => r.bytes.length === 16);
-  return family === 4 ? v4 : [...v6, ...v4.flatMap(v6FormsOf)];
+  return family === 4 ? v4 : [...v6, ...v4.flatMap(v6Forms)];
+}
+
+const isHostRange = (cidr: string) => HOST_V4.includes(cidr) || HOST_V6.includes(cidr);
+
+/** What no policy opens, for one family's hook: the host's loopback and `extra` (its own addresses). */
+export function hostRanges(family: Family, extra: string[] = []): AddressRange[] {
+  return rangesFor(family, [...HOST_V4, ...HOST_V6, ...extra], v6FormsOf);
+}
+
+/** The rest of the fixed ranges: refused unless a policy's `allowed` names them. */
+export function blockedRanges(family: Family): AddressRange[] {
+  return rangesFor(family, [...BLOCKED_V4, ...BLOCKED_V6].filter((c) => !isHostRange(c)), v6FormsOf);
+}
+
+/** An allowed destination's ranges for one family's hook (a v4 one also v4-mapped, as a v6 socket names it). */
+export function allowedRanges(family: Family, allowed: AllowedDestination): AddressRange[] {
+  return rangesFor(family, [allowed.cidr], (r) => [v4Mapped(r)]);
 }
 
 /** The resolvers as single addresses for one family's hook (v4 ones also v4-mapped for a v6 socket). */
@@ -192,9 +231,13 @@ function inRange(bytes: Uint8Array, r: AddressRange): boolean {
 export function isBlockedDestination(address: string, port: number, policy: EgressPolicy = EMPTY_POLICY): boolean {
   const bytes = address.includes(':') ? parseV6(address) : parseV4(address);
   if (!bytes) throw new Error(`bad address ${address}`);
+  // The v4 hook sees a v4 socket's destinations, the v6 one those of v6 sockets, v4-mapped ones included.
   const family: Family = bytes.length === 4 ? 4 : 6;
-  if (port === DNS_PORT && resolverAddresses(family, policy.resolvers).some((r) => inRange(bytes, r))) return false;
-  return blockedRanges(family, policy.blocked).some((r) => inRange(bytes, r));
+  const within = (ranges: AddressRange[]) => ranges.some((r) => inRange(bytes, r));
+  if (port === DNS_PORT && within(resolverAddresses(family, policy.resolvers))) return false;
+  if (within(hostRanges(family, policy.blocked))) return true;
+  if ((policy.allowed ?? []).some((a) => (a.port === undefined || a.port === port) && within(allowedRanges(family, a)))) return false;
+  return policy.allowedOnly === true || within(blockedRanges(family));
 }
 
 // struct bpf_sock_addr: user_ip4 at 4, user_ip6[4] at 8, user_port at 24, all in network byte order.
@@ -267,8 +310,15 @@ function assemble(items: Item[]): Buffer {
   return out;
 }
 
-/** Jumps to `onMatch` when the destination lies in `range`, falls through otherwise. */
-function matchRange(items: Item[], base: number, range: AddressRange, onMatch: string, label: string): void {
+/** user_port as a 32-bit load reads it: the port's two network-order bytes, in host order. */
+function portWord(port: number): number {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(port);
+  return b.readUInt16LE(0);
+}
+
+/** Jumps to `onMatch` when the destination lies in `range` (and is on `port`, if given), falls through otherwise. */
+function matchRange(items: Item[], base: number, range: AddressRange, onMatch: string, label: string, port?: number): void {
   const mask = prefixMask(range.prefix, range.bytes.length);
   for (let w = 0; w * 4 < range.bytes.length; w++) {
     const m = word(mask, w * 4);
@@ -277,22 +327,29 @@ function matchRange(items: Item[], base: number, range: AddressRange, onMatch: s
     if (m !== 0xffffffff) items.push(insn(ALU32_AND_K, R2, 0, 0, m));
     items.push(insn(JMP32_JNE_K, R2, 0, 0, word(range.bytes, w * 4) & m, label));
   }
+  if (port !== undefined) items.push(insn(LDX_MEM_W, R2, R1, CTX_USER_PORT, 0), insn(JMP32_JNE_K, R2, 0, 0, portWord(port), label));
   items.push(insn(JMP_JA, 0, 0, 0, 0, onMatch), { label });
 }
 
 /**
  * The program for a v4 hook (INET4_CONNECT, UDP4_SENDMSG) or a v6 one: the kernel refuses user_ip4 reads
- * in a v6 program and the other way round, so each family gets its own. Port 53 of a resolver is allowed
- * first; then any blocked range denies; everything else is allowed.
+ * in a v6 program and the other way round, so each family gets its own. In order: port 53 of a resolver is
+ * allowed; the host's own ranges are denied; an allowed destination is allowed; then, with `allowedOnly`,
+ * everything else is denied, else any blocked range denies and the rest is allowed.
  */
 export function buildEgressProgram(family: Family, policy: EgressPolicy = EMPTY_POLICY): Buffer {
   const base = family === 4 ? CTX_USER_IP4 : CTX_USER_IP6;
-  const dnsNetOrder = Buffer.alloc(2);
-  dnsNetOrder.writeUInt16BE(DNS_PORT);
-  const items: Item[] = [insn(LDX_MEM_W, R2, R1, CTX_USER_PORT, 0), insn(JMP32_JNE_K, R2, 0, 0, dnsNetOrder.readUInt16LE(0), 'ranges')];
-  resolverAddresses(family, policy.resolvers).forEach((address, i) => matchRange(items, base, address, 'allow', `resolver${i}`));
-  items.push({ label: 'ranges' });
-  blockedRanges(family, policy.blocked).forEach((range, i) => matchRange(items, base, range, 'deny', `range${i}`));
+  const resolvers = resolverAddresses(family, policy.resolvers);
+  const allowed = policy.allowed ?? [];
+  // The verifier refuses unreachable code: with nothing to allow, the allow exit would be.
+  if (policy.allowedOnly && resolvers.length === 0 && allowed.length === 0) return assemble([insn(ALU64_MOV_K, R0, 0, 0, 0), insn(JMP_EXIT, 0, 0, 0, 0)]);
+  const items: Item[] = [insn(LDX_MEM_W, R2, R1, CTX_USER_PORT, 0), insn(JMP32_JNE_K, R2, 0, 0, portWord(DNS_PORT), 'host')];
+  resolvers.forEach((address, i) => matchRange(items, base, address, 'allow', `resolver${i}`));
+  items.push({ label: 'host' });
+  hostRanges(family, policy.blocked).forEach((range, i) => matchRange(items, base, range, 'deny', `host${i}`));
+  allowed.forEach((a, i) => allowedRanges(family, a).forEach((range, j) => matchRange(items, base, range, 'allow', `allowed${i}_${j}`, a.port)));
+  if (policy.allowedOnly) items.push(insn(JMP_JA, 0, 0, 0, 0, 'deny'));
+  else blockedRanges(family).forEach((range, i) => matchRange(items, base, range, 'deny', `range${i}`));
   items.push(
     { label: 'allow' },
     insn(ALU64_MOV_K, R0, 0, 0, 1),

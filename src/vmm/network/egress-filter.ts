@@ -1,8 +1,10 @@
-// Keeps qemu's user-mode networking off the host's loopback and private networks. slirp opens ordinary host
-// sockets for the guest, so a guest reaching 10.0.0.2:5432 is really qemu connecting there; a cgroup v2 BPF
-// program on the connect and UDP sendmsg hooks refuses such destinations (EPERM) for every process in the
-// cgroup, while the internet and the host's configured DNS resolvers (port 53 of exactly those addresses)
+// Keeps a machine's user-mode networking (qemu's slirp, the sandbox's pasta) to its policy, and always off the
+// host's loopback and private networks. The network stack opens ordinary host sockets for the guest, so a
+// guest reaching 10.0.0.2:5432 is really qemu or pasta connecting there; a cgroup v2 BPF program on the
+// connect and UDP sendmsg hooks refuses such destinations (EPERM) for every process in the cgroup, while the
+// internet (or what an allow-list names) and the machine's DNS resolvers (port 53 of exactly those addresses)
 // stay reachable. Loaded through the raw bpf(2) syscall: no libbpf, and the bytecode comes from egress-bpf.ts.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -103,6 +105,31 @@ function loadProgram(hook: Hook, policy: EgressPolicy = EMPTY_POLICY): number {
   }
 }
 
+/** Loaded programs by hook and bytecode, kept open: most machines share a policy (egress all), and a load is the slow part. */
+const loaded = new Map<string, number>();
+const MAX_LOADED = 16;
+
+/** The fd of a loaded program for this hook and policy, loaded once; the cache owns it (never close it). */
+function sharedProgram(hook: Hook, policy: EgressPolicy): number {
+  const key = `${hook.name} ${crypto.createHash('sha256').update(buildEgressProgram(hook.family, policy)).digest('hex')}`;
+  let fd = loaded.get(key);
+  if (fd === undefined) {
+    fd = loadProgram(hook, policy);
+    loaded.set(key, fd);
+    // Allow-lists make programs of their own, one per DNS answer: keep only the most recent few.
+    for (const [old, oldFd] of loaded) {
+      if (loaded.size <= MAX_LOADED) break;
+      loaded.delete(old);
+      closeFd(oldFd);
+    }
+  } else {
+    // Most recently used last.
+    loaded.delete(key);
+    loaded.set(key, fd);
+  }
+  return fd;
+}
+
 interface ProgInfo {
   id: number;
   tag: string;
@@ -181,17 +208,17 @@ export function egressFilterSupport(): { supported: boolean; detail: string } {
 }
 
 /**
- * Creates (idempotently) `<cgroup2 root>/<parentName>` and makes sure each hook carries the current filter
- * exactly once, with `policy` (by default the host's own addresses blocked and its resolvers' port 53 open);
- * returns the directory.
+ * Creates (idempotently) `<cgroup2 root>/<name>` and makes sure each hook carries the current filter exactly
+ * once, with `policy` (by default the host's own addresses blocked and its resolvers' port 53 open); returns
+ * the directory.
  * A filter left by an earlier daemon is recognised by its program name and kept when its tag (a hash of
  * the bytecode) matches, replaced when the bytecode has changed (other host addresses or resolvers, say). The
  * attachments belong to the cgroup, not to our fds: they outlive this process and end when the dir is removed.
  */
-export function ensureEgressCgroup(parentName = 'aegis-qemu', policy: EgressPolicy = hostEgressPolicy()): string {
+export function ensureEgressCgroup(name: string, policy: EgressPolicy = hostEgressPolicy()): string {
   const root = cgroup2Root();
   if (!root) throw new Error('cannot set up the egress filter: no cgroup2 mount in /proc/self/mounts');
-  const dir = path.join(root, parentName);
+  const dir = path.join(root, name);
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
@@ -202,7 +229,7 @@ export function ensureEgressCgroup(parentName = 'aegis-qemu', policy: EgressPoli
     for (const hook of HOOKS) {
       let progFd: number;
       try {
-        progFd = loadProgram(hook, policy);
+        progFd = sharedProgram(hook, policy);
       } catch (e) {
         throw new Error(`cannot load the egress filter: ${(e as Error).message}`);
       }
@@ -225,7 +252,6 @@ export function ensureEgressCgroup(parentName = 'aegis-qemu', policy: EgressPoli
       } catch (e) {
         throw new Error(`cannot attach the egress filter to ${dir}: ${(e as Error).message}`);
       } finally {
-        closeFd(progFd);
         stale.forEach(closeFd);
       }
     }
@@ -267,5 +293,40 @@ export function joinCgroup(dir: string, pid: number): void {
     fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
   } catch (e) {
     throw new Error(`cannot move pid ${pid} into cgroup ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** The pids in a cgroup (none when it is gone). */
+export function cgroupPids(dir: string): number[] {
+  try {
+    return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * SIGKILLs what is left in a filtered cgroup and removes it; its programs go with it. Waits (up to 2 s) for
+ * the processes to be reaped and the kernel to let go of the group.
+ */
+export async function removeEgressCgroup(dir: string): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    for (const pid of cgroupPids(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || Date.now() > deadline) throw new Error(`cannot remove cgroup ${dir}: ${code ?? (e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 }

@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostAddressCidrs, isBlockedDestination, parseCidr } from '../../../src/vmm/qemu/egress-bpf.js';
-import { attachedEgressFilters, egressFilterSupport, ensureEgressCgroup, joinCgroup } from '../../../src/vmm/qemu/egress-filter.js';
+import { hostAddressCidrs, isBlockedDestination, parseCidr, type EgressPolicy } from '../../../src/vmm/network/egress-bpf.js';
+import { attachedEgressFilters, egressFilterSupport, ensureEgressCgroup, joinCgroup, removeEgressCgroup } from '../../../src/vmm/network/egress-filter.js';
 
 describe('egress address ranges', () => {
   it('matches addresses by prefix, in every v6 form of a v4 range, with port 53 open only on the resolvers', () => {
@@ -191,5 +191,57 @@ describe.skipIf(!support.supported)(`egress filter (${support.detail})`, () => {
     const decided = probes.map((p, i) => `${p.host} ${p.port} ${results[i] === 'EPERM' ? 'blocked' : 'allowed'}`);
     const expected = probes.map((p) => `${p.host} ${p.port} ${isBlockedDestination(p.host, p.port, policy) ? 'blocked' : 'allowed'}`);
     expect(decided).toEqual(expected);
+  });
+});
+
+describe.skipIf(!support.supported)('egress filter with an allow-list', () => {
+  const name = `aegis-egress-allow-${process.pid}`;
+  let dir: string | undefined;
+
+  afterAll(async () => {
+    if (dir) await removeEgressCgroup(dir);
+  });
+
+  /** The kernel's decision for each probe (via UDP connect, which sends nothing) beside the model's. */
+  async function decide(policy: EgressPolicy, targets: [string, number][]) {
+    dir = ensureEgressCgroup(name, policy);
+    const probes = targets.map(([host, port]) => ({ kind: 'udp-connect' as const, host, port }));
+    const results = await probe(probes, dir);
+    return {
+      kernel: targets.map(([h, p], i) => `${h} ${p} ${results[i] === 'EPERM' ? 'blocked' : 'allowed'}`),
+      model: targets.map(([h, p]) => `${h} ${p} ${isBlockedDestination(h, p, policy) ? 'blocked' : 'allowed'}`),
+    };
+  }
+
+  it('lets through only what is listed (on its port), private ranges included, never the host', async () => {
+    const policy: EgressPolicy = {
+      blocked: ['192.0.2.2/32'],
+      resolvers: ['127.83.1.2'],
+      allowed: [{ cidr: '93.184.216.34/32', port: 443 }, { cidr: '10.1.0.0/16' }, { cidr: '127.0.0.0/8' }, { cidr: '192.0.2.0/24' }, { cidr: '2001:db8::/32', port: 80 }],
+      allowedOnly: true,
+    };
+    const targets: [string, number][] = [
+      ['93.184.216.34', 443], ['93.184.216.34', 80], ['93.184.216.35', 443], ['::ffff:93.184.216.34', 443], ['::ffff:93.184.216.34', 444],
+      ['10.1.2.3', 5432], ['10.1.255.255', 1], ['10.2.0.1', 5432], ['::ffff:10.1.2.3', 22],
+      // Listed, but the host's own: loopback and the host's address stay refused.
+      ['127.0.0.1', 80], ['::ffff:127.0.0.1', 80], ['192.0.2.2', 80], ['192.0.2.3', 80],
+      ['2001:db8::1', 80], ['2001:db8::1', 81], ['2606:4700::1111', 443], ['8.8.8.8', 53], ['127.83.1.2', 53], ['127.83.1.2', 54], ['::ffff:127.83.1.2', 53],
+    ];
+    const { kernel, model } = await decide(policy, targets);
+    expect(kernel).toEqual(model);
+    expect(kernel.filter((d) => d.endsWith('allowed')).map((d) => d.split(' ').slice(0, 2).join(' '))).toEqual([
+      '93.184.216.34 443', '::ffff:93.184.216.34 443', '10.1.2.3 5432', '10.1.255.255 1', '::ffff:10.1.2.3 22', '192.0.2.3 80', '2001:db8::1 80', '127.83.1.2 53', '::ffff:127.83.1.2 53',
+    ]);
+  });
+
+  it('replaces the program when the list grows, and refuses everything when nothing is allowed', async () => {
+    const targets: [string, number][] = [['93.184.216.34', 443], ['1.1.1.1', 443], ['127.83.1.2', 53]];
+    const nothing = await decide({ blocked: [], resolvers: [], allowed: [], allowedOnly: true }, targets);
+    expect(nothing.kernel).toEqual(nothing.model);
+    expect(nothing.kernel.every((d) => d.endsWith('blocked'))).toBe(true);
+    const grown = await decide({ blocked: [], resolvers: [], allowed: [{ cidr: '1.1.1.1/32' }], allowedOnly: true }, targets);
+    expect(grown.kernel).toEqual(['93.184.216.34 443 blocked', '1.1.1.1 443 allowed', '127.83.1.2 53 blocked']);
+    // One program per hook, the old one detached.
+    expect(Object.values(attachedEgressFilters(dir!)).every((names) => names.length === 1)).toBe(true);
   });
 });
