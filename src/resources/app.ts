@@ -6,7 +6,7 @@ import { envSchema } from './env.js';
 import { idlePolicySchema } from './idle-policy.js';
 import { imageRefSchema } from './image-ref.js';
 import { machineResourcesSchema } from './machine-resources.js';
-import { networkPolicySchema } from './network-policy.js';
+import { networkPolicySchema } from './network-policy-schema.js';
 import { ENV_KEY_PATTERN, ENV_KEY_RULE, FORBIDDEN_KEYS, nameSchema } from './names.js';
 import { isPlainObject } from './plain-json.js';
 import { exposeSchema } from './ports.js';

@@ -7,7 +7,7 @@ import { idlePolicySchema } from './idle-policy.js';
 import { imageRefSchema } from './image-ref.js';
 import { machineResourcesSchema } from './machine-resources.js';
 import { nameSchema } from './names.js';
-import { networkPolicySchema } from './network-policy.js';
+import { networkPolicySchema } from './network-policy-schema.js';
 import { isPlainObject } from './plain-json.js';
 import { exposeSchema, portSchema } from './ports.js';
 import { releasePinSchema } from './release.js';

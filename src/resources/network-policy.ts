@@ -1,38 +1,20 @@
 // The `network` field of App, Task and Instance: where a machine's traffic may go. `all` (the default):
 // public addresses; `none`: no network device at all; a list: only what it names. The host's loopback and
-// own addresses are never reachable, and private ranges only when a list names them.
-import { z } from 'zod';
-import { EGRESS_RULE_FORMS, parseEgressRule } from './egress-rule.js';
+// own addresses are never reachable, and private ranges only when a list names them. Plain code, no
+// schema library: the CLI parses --network with it (the manifest schema is network-policy-schema.ts).
+import { parseEgressRule } from './egress-rule.js';
 
-export const EGRESS_ALL = 'all';
-export const EGRESS_NONE = 'none';
+export const EGRESS_ALL = 'all' as const;
+export const EGRESS_NONE = 'none' as const;
 /** An allow-list longer than this is refused: each entry costs instructions in every socket's filter. */
 export const MAX_EGRESS_RULES = 64;
 
-const egressRuleSchema = z.string().superRefine((entry, ctx) => {
-  try {
-    parseEgressRule(entry);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-  }
-});
+/** `all`, `none`, or the allow-list (each entry one of EGRESS_RULE_FORMS). */
+export type Egress = typeof EGRESS_ALL | typeof EGRESS_NONE | string[];
 
-export const egressSchema = z
-  .union([z.literal(EGRESS_ALL), z.literal(EGRESS_NONE), z.array(egressRuleSchema).min(1).max(MAX_EGRESS_RULES)], {
-    error: `must be "${EGRESS_ALL}", "${EGRESS_NONE}" or a list of host names, addresses, CIDRs and ports`,
-  })
-  .describe(
-    `"all": every public address (private, link-local and the host's own stay blocked); "none": no network at all; ` +
-      `or a list of what may be reached, each ${EGRESS_RULE_FORMS}. A listed name admits the public addresses DNS answers for it; ` +
-      'a listed address or CIDR is reachable even when private. Never the host: its loopback and own addresses stay blocked.',
-  );
-
-export const networkPolicySchema = z
-  .strictObject({ egress: egressSchema })
-  .describe('Where the machine may connect to. Absent: egress "all".');
-
-export type NetworkPolicy = z.infer<typeof networkPolicySchema>;
-export type Egress = NetworkPolicy['egress'];
+export interface NetworkPolicy {
+  egress: Egress;
+}
 
 export const DEFAULT_NETWORK: NetworkPolicy = { egress: EGRESS_ALL };
 

@@ -6,7 +6,7 @@ import { envSchema } from './env.js';
 import { imageRefSchema, pullPolicySchema } from './image-ref.js';
 import { machineResourcesSchema } from './machine-resources.js';
 import { nameSchema } from './names.js';
-import { networkPolicySchema } from './network-policy.js';
+import { networkPolicySchema } from './network-policy-schema.js';
 import { runAsUserSchema } from './run-as-user.js';
 
 export const DEFAULT_TASK_TTL_SECONDS = 3600;
