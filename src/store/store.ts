@@ -55,6 +55,8 @@ const emptyStatus = () => ({ conditions: [] as unknown[] });
 
 export class Store {
   private readonly events = new EventEmitter();
+  /** Prepared statements by their SQL: preparing is most of a lookup's cost (the router looks up per request). */
+  private readonly statements = new Map<string, Database.Statement>();
 
   private constructor(
     private readonly db: Database.Database,
@@ -77,6 +79,12 @@ export class Store {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
   }
 
   /** Runs fn in one SQLite transaction: every write in it lands, or none does. Events fire after commit. */
@@ -102,8 +110,8 @@ export class Store {
   /** Looks a resource up by name or by uid. */
   get<S = Record<string, unknown>, T = Record<string, unknown>>(kind: Kind, nameOrId: string): StoredResource<S, T> | undefined {
     const row = isIdFor(kind, nameOrId)
-      ? (this.db.prepare('SELECT * FROM resources WHERE kind = ? AND (uid = ? OR name = ?)').get(kind, nameOrId, nameOrId) as Row | undefined)
-      : (this.db.prepare('SELECT * FROM resources WHERE kind = ? AND name = ?').get(kind, nameOrId) as Row | undefined);
+      ? (this.sql('SELECT * FROM resources WHERE kind = ? AND (uid = ? OR name = ?)').get(kind, nameOrId, nameOrId) as Row | undefined)
+      : (this.sql('SELECT * FROM resources WHERE kind = ? AND name = ?').get(kind, nameOrId) as Row | undefined);
     return row ? (toResource(row) as StoredResource<S, T>) : undefined;
   }
 
@@ -117,8 +125,8 @@ export class Store {
   list<S = Record<string, unknown>, T = Record<string, unknown>>(kind: Kind, opts: ListOptions = {}): StoredResource<S, T>[] {
     const rows = (
       opts.source === undefined
-        ? this.db.prepare('SELECT * FROM resources WHERE kind = ? ORDER BY seq').all(kind)
-        : this.db.prepare('SELECT * FROM resources WHERE kind = ? AND source = ? ORDER BY seq').all(kind, opts.source)
+        ? this.sql('SELECT * FROM resources WHERE kind = ? ORDER BY seq').all(kind)
+        : this.sql('SELECT * FROM resources WHERE kind = ? AND source = ? ORDER BY seq').all(kind, opts.source)
     ) as Row[];
     const out = rows.map((r) => toResource(r) as StoredResource<S, T>);
     const want = Object.entries(opts.labels ?? {});
@@ -126,7 +134,7 @@ export class Store {
   }
 
   counts(): Record<Kind, number> {
-    const rows = this.db.prepare('SELECT kind, count(*) AS n FROM resources GROUP BY kind').all() as { kind: Kind; n: number }[];
+    const rows = this.sql('SELECT kind, count(*) AS n FROM resources GROUP BY kind').all() as { kind: Kind; n: number }[];
     const out = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>;
     for (const r of rows) out[r.kind] = r.n;
     return out;
@@ -143,8 +151,8 @@ export class Store {
       if (kind === 'Secret') spec = sealSecretData(this.box, name, spec, undefined);
       const now = new Date().toISOString();
       const rv = this.nextRevision();
-      this.db
-        .prepare(
+      this
+        .sql(
           `INSERT INTO resources (uid, kind, name, generation, resource_version, created_at, updated_at, source, labels, finalizers, spec, status)
            VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
@@ -172,8 +180,8 @@ export class Store {
       const source = input.source ?? cur.metadata.source;
       const labelsChanged = JSON.stringify(labels) !== JSON.stringify(cur.metadata.labels);
       if (!specChanged && !labelsChanged && source === cur.metadata.source) return cur as StoredResource<S, T>;
-      this.db
-        .prepare('UPDATE resources SET spec = ?, labels = ?, source = ?, generation = ?, resource_version = ?, updated_at = ? WHERE uid = ?')
+      this
+        .sql('UPDATE resources SET spec = ?, labels = ?, source = ?, generation = ?, resource_version = ?, updated_at = ? WHERE uid = ?')
         .run(JSON.stringify(spec), JSON.stringify(labels), source, cur.metadata.generation + (specChanged ? 1 : 0), this.nextRevision(),
           new Date().toISOString(), cur.metadata.uid);
       this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid });
@@ -187,8 +195,8 @@ export class Store {
       const cur = this.mustGet<Record<string, unknown>, T>(kind, nameOrId);
       checkVersion(cur as StoredResource, resourceVersion);
       if (JSON.stringify(status) === JSON.stringify(cur.status)) return cur;
-      this.db
-        .prepare('UPDATE resources SET status = ?, resource_version = ?, updated_at = ? WHERE uid = ?')
+      this
+        .sql('UPDATE resources SET status = ?, resource_version = ?, updated_at = ? WHERE uid = ?')
         .run(JSON.stringify(status), this.nextRevision(), new Date().toISOString(), cur.metadata.uid);
       this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid });
       return this.mustGet(kind, cur.metadata.uid);
@@ -205,8 +213,8 @@ export class Store {
       checkVersion(cur, opts.resourceVersion);
       if (cur.metadata.finalizers.length > 0 && !opts.force) {
         if (!cur.metadata.deletionTimestamp) {
-          this.db
-            .prepare('UPDATE resources SET deletion_timestamp = ?, resource_version = ? WHERE uid = ?')
+          this
+            .sql('UPDATE resources SET deletion_timestamp = ?, resource_version = ? WHERE uid = ?')
             .run(new Date().toISOString(), this.nextRevision(), cur.metadata.uid);
           this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid });
         }
@@ -245,21 +253,21 @@ export class Store {
       const next = change(cur.metadata.finalizers);
       if (JSON.stringify(next) === JSON.stringify(cur.metadata.finalizers)) return;
       if (next.length === 0 && cur.metadata.deletionTimestamp) return this.hardDelete(cur);
-      this.db
-        .prepare('UPDATE resources SET finalizers = ?, resource_version = ? WHERE uid = ?')
+      this
+        .sql('UPDATE resources SET finalizers = ?, resource_version = ? WHERE uid = ?')
         .run(JSON.stringify(next), this.nextRevision(), cur.metadata.uid);
       this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid });
     });
   }
 
   private hardDelete(cur: StoredResource): void {
-    this.db.prepare('DELETE FROM resources WHERE uid = ?').run(cur.metadata.uid);
+    this.sql('DELETE FROM resources WHERE uid = ?').run(cur.metadata.uid);
     this.nextRevision();
     this.emit({ type: 'deleted', kind: cur.kind, name: cur.metadata.name, uid: cur.metadata.uid });
   }
 
   private nextRevision(): number {
-    return (this.db.prepare('UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value').get() as { value: number }).value;
+    return (this.sql('UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value').get() as { value: number }).value;
   }
 
   // Events raised inside a transaction are held until it commits, so listeners never see rolled-back writes.
