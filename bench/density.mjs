@@ -1,0 +1,103 @@
+// Density: what an idle served instance costs the host. Starts N busybox httpd instances (BENCH_N, default
+// 10), then measures the proportional memory (PSS, from /proc/PID/smaps_rollup) of every process each
+// instance adds (its machine's processes and its network helper, found by the machine id in their cgroups)
+// while running and once paused, aegisd's own RSS and CPU over an idle minute slice, and the time to wake
+// all of them with one request each. The baseline, in the same run: the PSS of a bare busybox httpd on the
+// host (what the workload costs without a machine around it).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { percentile, report, round, ttfb, waitUntil, withDaemonAsync } from './lib.mjs';
+
+const N = Number(process.env.BENCH_N ?? 10);
+const IDLE_SAMPLE_MS = Number(process.env.BENCH_IDLE_MS ?? 10_000);
+const PAUSE_AFTER = '4s';
+const MIB = 1024 * 1024;
+
+/** PSS of one process in bytes, 0 when it is gone or unreadable. */
+function pss(pid) {
+  try {
+    const kb = /^Pss:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
+    return kb ? Number(kb) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Every live pid with its cgroup lines. */
+function processes() {
+  const out = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      out.push({ pid: Number(name), cgroup: fs.readFileSync(`/proc/${name}/cgroup`, 'utf8') });
+    } catch {
+      /* exited */
+    }
+  }
+  return out;
+}
+
+/** Host memory (PSS) of each machine's processes: those whose cgroup path names the machine. */
+function memoryPerMachine(machineIds) {
+  const all = processes();
+  return machineIds.map((id) => all.filter((p) => p.cgroup.includes(`/${id}`)).reduce((sum, p) => sum + pss(p.pid), 0));
+}
+
+function cpuMicros(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+const median = (xs) => percentile(xs, 50);
+
+await withDaemonAsync(`router:\n  port: 0\nidle:\n  pauseAfter: ${PAUSE_AFTER}\n  stopAfter: 1h\n`, { AEGIS_WARM_MACHINES: '0' }, async ({ home, api, onCleanup }) => {
+  const router = (await api('GET', '/v1/status')).router;
+  const daemonPid = Number(fs.readFileSync(path.join(home, 'data', 'aegisd.pid'), 'utf8'));
+
+  // The baseline: a bare busybox httpd on the host.
+  const www = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-bench-www-'));
+  onCleanup(() => fs.rmSync(www, { recursive: true, force: true }));
+  const bare = spawn('/bin/busybox', ['httpd', '-f', '-p', '127.0.0.1:0', '-h', www], { stdio: 'ignore' });
+  onCleanup(() => bare.kill('SIGKILL'));
+
+  const ids = [];
+  for (let i = 0; i < N; i++) ids.push((await api('POST', '/v1/instances', { command: ['httpd', '-f', '-p', '8080', '-h', '/etc'], expose: [8080] })).metadata.uid);
+  for (const id of ids) await waitUntil(() => ttfb(router, id), `instance ${id} to serve`, 120_000);
+  const machineOf = async (id) => (await api('GET', `/v1/instances/${id}`)).status.machineId;
+  const machines = await Promise.all(ids.map(machineOf));
+  const running = memoryPerMachine(machines);
+
+  await waitUntil(async () => (await Promise.all(ids.map(async (id) => (await api('GET', `/v1/instances/${id}`)).status.state))).every((s) => s === 'paused'), 'every instance to pause', 120_000);
+  const paused = memoryPerMachine(machines);
+
+  // aegisd with N paused instances: its memory, and its CPU over an idle stretch.
+  const cpu0 = cpuMicros(daemonPid);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, IDLE_SAMPLE_MS));
+  const idleCpu = (cpuMicros(daemonPid) - cpu0) / ((performance.now() - t0) * 1000);
+  const daemonRss = pss(daemonPid);
+
+  // Wake them all: one request each, all at once.
+  const w0 = performance.now();
+  const wakes = await Promise.all(ids.map((id) => ttfb(router, id)));
+  const wakeAll = performance.now() - w0;
+
+  const baseline = pss(bare.pid);
+  report({
+    name: 'density',
+    instances: N,
+    running_pss_mib_p50: round(median(running) / MIB),
+    paused_pss_mib_p50: round(median(paused) / MIB),
+    bare_httpd_pss_mib: round(baseline / MIB),
+    paused_ratio_to_bare: round(median(paused) / baseline),
+    daemon_pss_mib: round(daemonRss / MIB),
+    daemon_idle_cpu_pct: round(idleCpu * 100),
+    wake_all_ms: round(wakeAll),
+    wake_p50_ms: round(median(wakes)),
+    target_paused_mib: 20,
+    target_daemon_idle_cpu_pct: 1,
+  });
+});
