@@ -74,6 +74,18 @@ export async function connectWhenReady(m: {
   }
 }
 
+/** How often an adopted machine's process (not our child, so no exit event) is checked for life. */
+const ADOPTED_POLL_MS = 250;
+
+/**
+ * Resolves once the process that had `startTime` is gone (a recycled pid has another start time): the
+ * exit of a machine process a restarted daemon adopted, which it cannot wait for. Its status is unknown.
+ */
+export async function adoptedProcessExit(pid: number, startTime: number): Promise<{ code: null; signal: null }> {
+  while (pidStartTime(pid) === startTime) await new Promise((r) => setTimeout(r, ADOPTED_POLL_MS));
+  return { code: null, signal: null };
+}
+
 /** Field 22 of /proc/PID/stat, or undefined when the process is gone. */
 export function pidStartTime(pid: number): number | undefined {
   return procStatFields(pid)?.[19];

@@ -3,9 +3,9 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tryConnect } from '../../src/vmm/process-util.js';
-import { guestRun, sandboxFixture, type SandboxFixture } from '../vmm/sandbox/sandbox-fixture.js';
+import { guestRun, useSandboxFixture } from '../vmm/sandbox/sandbox-fixture.js';
 
 /** A unix socket server on the host that counts who connects to it. */
 async function victim(file: string): Promise<{ connections: () => number; close: () => void }> {
@@ -19,13 +19,7 @@ async function victim(file: string): Promise<{ connections: () => number; close:
 }
 
 describe('the control socket', () => {
-  let fx: SandboxFixture;
-
-  beforeAll(async () => {
-    fx = await sandboxFixture();
-  }, 120_000);
-  afterEach(() => fx.cleanupMachines());
-  afterAll(() => fx?.dispose());
+  const fx = useSandboxFixture();
 
   it('is never reached through a symlink the guest planted in its place', async () => {
     const host = await victim(path.join(fx.home, 'host-victim.sock'));

@@ -5,18 +5,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import koffi from 'koffi';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { guestInitPid, machineDirs } from '../../src/vmm/sandbox/machine-state.js';
-import { guestRun, sandboxFixture, type SandboxFixture } from '../vmm/sandbox/sandbox-fixture.js';
+import { guestRun, useSandboxFixture } from '../vmm/sandbox/sandbox-fixture.js';
 
 describe('what a guest can reach through its filesystem', () => {
-  let fx: SandboxFixture;
-
-  beforeAll(async () => {
-    fx = await sandboxFixture();
-  }, 120_000);
-  afterEach(() => fx.cleanupMachines());
-  afterAll(() => fx?.dispose());
+  const fx = useSandboxFixture();
 
   it('cannot set kernel.core_pattern (a pipe there runs as host root on the next crash)', async () => {
     const before = fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8');

@@ -3,13 +3,13 @@
 // Here guest root is the first id of a host uid range of the machine's own (issue 14).
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FIRST_ID_BASE, ID_RANGE_SIZE } from '../../src/vmm/sandbox/id-ranges.js';
 import { HARNESS_REAL_UID } from '../../src/vmm/sandbox/launch-script.js';
 import { guestInitPid } from '../../src/vmm/sandbox/machine-state.js';
 import { SandboxBackend } from '../../src/vmm/sandbox/sandbox-backend.js';
 import type { SandboxMachine } from '../../src/vmm/sandbox/sandbox-machine.js';
-import { guestRun, sandboxFixture, type SandboxFixture } from '../vmm/sandbox/sandbox-fixture.js';
+import { guestRun, useSandboxFixture } from '../vmm/sandbox/sandbox-fixture.js';
 import { installAttackPrograms } from './support/attack-programs.js';
 
 const REGISTRY = '/run/aegis/id-ranges';
@@ -26,13 +26,7 @@ function guestPids(m: SandboxMachine): number[] {
 }
 
 describe('who guest root is on the host', () => {
-  let fx: SandboxFixture;
-
-  beforeAll(async () => {
-    fx = await sandboxFixture();
-  }, 120_000);
-  afterEach(() => fx.cleanupMachines());
-  afterAll(() => fx?.dispose());
+  const fx = useSandboxFixture();
 
   it('id says root inside; on the host that process has the first id of a range of its own, unprivileged', async () => {
     const { client, machine } = await fx.boot();

@@ -2,9 +2,9 @@
 // SIGUSR1, reading its memory, writing its OOM score, writing to its stderr (the machine's console file).
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { guestInitPid, machineDirs } from '../../src/vmm/sandbox/machine-state.js';
-import { guestRun, sandboxFixture, type SandboxFixture } from '../vmm/sandbox/sandbox-fixture.js';
+import { guestRun, useSandboxFixture } from '../vmm/sandbox/sandbox-fixture.js';
 
 /** Whether anything in the namespace of `pid` listens on TCP `port` (the inspector's is 9229). */
 function listensOn(pid: number, port: number): boolean {
@@ -22,13 +22,7 @@ function listensOn(pid: number, port: number): boolean {
 }
 
 describe('the harness is out of its workload\'s reach', () => {
-  let fx: SandboxFixture;
-
-  beforeAll(async () => {
-    fx = await sandboxFixture();
-  }, 120_000);
-  afterEach(() => fx.cleanupMachines());
-  afterAll(() => fx?.dispose());
+  const fx = useSandboxFixture();
 
   it('SIGUSR1 to PID 1 opens no inspector, and the harness keeps serving', async () => {
     const { client, machine } = await fx.boot();

@@ -4,22 +4,16 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleCap } from '../../src/vmm/console-cap.js';
 import { machineDirs } from '../../src/vmm/sandbox/machine-state.js';
 import { waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
-import { guestRun, sandboxFixture, type SandboxFixture } from '../vmm/sandbox/sandbox-fixture.js';
+import { guestRun, useSandboxFixture } from '../vmm/sandbox/sandbox-fixture.js';
 
 const MIB = 1024 * 1024;
 
 describe('what a machine may write', () => {
-  let fx: SandboxFixture;
-
-  beforeAll(async () => {
-    fx = await sandboxFixture();
-  }, 120_000);
-  afterEach(() => fx.cleanupMachines());
-  afterAll(() => fx?.dispose());
+  const fx = useSandboxFixture();
 
   it('stops rootfs writes at the size of the machine disk, with ENOSPC, and the machine lives on', async () => {
     const { client, id } = await fx.boot({ memoryMiB: 64, diskMiB: 32 });

@@ -6,12 +6,11 @@ import { conflict } from '../../errors/codes.js';
 import { readFileHead, readFileTail } from '../../util/read-file-end.js';
 import { MachineStateError, type Machine, type MachineExit, type MachineState, type MachineStats } from '../backend.js';
 import { ConsoleCap } from '../console-cap.js';
-import { connectWhenReady, pidStartTime, processCpuMicros, signal } from '../process-util.js';
+import { adoptedProcessExit, connectWhenReady, processCpuMicros, signal } from '../process-util.js';
 import { syncPort } from '../qemu/port-handshake.js';
 import type { LibkrunMachineDirs, LibkrunMachineRecord } from './machine-state.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ADOPTED_POLL_MS = 250;
 /** The harness's stderr (the console) says this once it serves the control port. */
 const READY_LINE = 'aegis-harness: listening on';
 /** The ready line comes right after libkrun's init starts the harness. */
@@ -42,7 +41,7 @@ export class LibkrunMachine implements Machine {
     } = {},
   ) {
     const caps = [new ConsoleCap(dirs.console, opts.consoleBytes), new ConsoleCap(dirs.workerLog, opts.consoleBytes)];
-    this.exited = (opts.childExit ?? this.pollUntilGone()).then((e) => {
+    this.exited = (opts.childExit ?? adoptedProcessExit(this.pid, this.record.pidStartTime)).then((e) => {
       for (const cap of caps) cap.stop();
       this.exit = e;
       return e;
@@ -118,10 +117,6 @@ export class LibkrunMachine implements Machine {
     }
   }
 
-  private async pollUntilGone(): Promise<MachineExit> {
-    while (pidStartTime(this.pid) === this.record.pidStartTime) await sleep(ADOPTED_POLL_MS);
-    return { code: null, signal: null };
-  }
 
   /** Why a boot failed: the worker's last stderr line (a libkrun call's errno, say), else the console's last lines. */
   private failureDetail(): string {

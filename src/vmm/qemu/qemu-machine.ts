@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { MachineStateError, type Machine, type MachineExit, type MachineState, type MachineStats } from '../backend.js';
-import { pidStartTime, processCpuMicros } from '../process-util.js';
+import { adoptedProcessExit, processCpuMicros } from '../process-util.js';
 import type { QemuMachineDirs, QemuMachineRecord } from './machine-state.js';
 import { qmpExecute } from './qmp-client.js';
 import { discardSnapshot, saveSnapshot, type SnapshotChannel } from './memory-snapshot.js';
@@ -16,7 +16,6 @@ import { ConsoleCap } from '../console-cap.js';
 import { readFileHead, readFileTail } from '../../util/read-file-end.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ADOPTED_POLL_MS = 250;
 const CONSOLE_TAIL_BYTES = 2_000;
 // The console is the guest's to fill: each look at it reads only a bounded end of the file.
 /** The ready line comes right after the kernel's boot messages. */
@@ -56,7 +55,7 @@ export class QemuMachine implements Machine {
     this.paused = opts.paused ?? false;
     this.note = opts.note;
     const consoleCap = new ConsoleCap(dirs.console, opts.consoleBytes);
-    this.exited = (opts.childExit ?? this.pollUntilGone()).then((e) => {
+    this.exited = (opts.childExit ?? adoptedProcessExit(this.pid, this.record.pidStartTime)).then((e) => {
       consoleCap.stop();
       // qemu exits 0 both when the guest's PID 1 dies and on SIGTERM: the panic line tells the harness's status.
       const guest = guestExitFromConsole(this.dirs.console);
@@ -163,10 +162,6 @@ export class QemuMachine implements Machine {
     }
   }
 
-  private async pollUntilGone(): Promise<MachineExit> {
-    while (pidStartTime(this.pid) === this.record.pidStartTime) await sleep(ADOPTED_POLL_MS);
-    return { code: null, signal: null };
-  }
 
   private consoleTail(): string {
     try {

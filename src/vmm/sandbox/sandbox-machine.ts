@@ -6,13 +6,10 @@ import { ConsoleCap } from '../console-cap.js';
 import type { MachineCgroups } from './cgroups.js';
 import { GUEST_CONTROL_SOCKET } from './launch-script.js';
 import { guestControlSocket, guestInitPid, type MachineDirs, type MachineRecord } from './machine-state.js';
-import { pidStartTime } from '../process-util.js';
 import { readFileTail } from '../../util/read-file-end.js';
-import { connectWhenReady, signal } from '../process-util.js';
+import { adoptedProcessExit, connectWhenReady, signal } from '../process-util.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** How often an adopted machine (not our child, so no exit event) is checked for life. */
-const ADOPTED_POLL_MS = 250;
 const CONSOLE_TAIL_BYTES = 2_000;
 
 export class SandboxMachine implements Machine {
@@ -38,7 +35,7 @@ export class SandboxMachine implements Machine {
     this.paused = cgroups.isFrozen();
     this.consoleCap = new ConsoleCap(dirs.console, consoleBytes);
     if (boot) setTimeout(() => this.releaseBoot(), boot.timeoutMs).unref();
-    this.exited = (childExit ?? this.pollUntilGone()).then(async (e) => {
+    this.exited = (childExit ?? adoptedProcessExit(this.pid, this.record.pidStartTime)).then(async (e) => {
       this.releaseBoot();
       this.consoleCap.stop();
       // The groups die with the machine; keep the OOM count the reconciler may still ask for.
@@ -115,10 +112,6 @@ export class SandboxMachine implements Machine {
     return { oomKills: this.finalOomKills ?? this.cgroups.oomKills(), memoryLimitBytes: this.record.spec.memoryMiB * 1024 * 1024, ...(cpuMicros !== undefined ? { cpuMicros } : {}) };
   }
 
-  private async pollUntilGone(): Promise<MachineExit> {
-    while (pidStartTime(this.pid) === this.record.pidStartTime) await sleep(ADOPTED_POLL_MS);
-    return { code: null, signal: null };
-  }
 
   private consoleTail(): string {
     try {

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MachineStateError } from '../../../src/vmm/backend.js';
 import { LEAF, MachineCgroups } from '../../../src/vmm/sandbox/cgroups.js';
 import { GUEST_CONTROL_SOCKET } from '../../../src/vmm/sandbox/launch-script.js';
@@ -10,18 +10,12 @@ import { guestControlSocket, guestInitPid, readRecord } from '../../../src/vmm/s
 import { pidStartTime } from '../../../src/vmm/process-util.js';
 import { SandboxBackend } from '../../../src/vmm/sandbox/sandbox-backend.js';
 import { ROOT, waitFor } from '../../support/temp-home.js';
-import { guestRun, sandboxFixture, type SandboxFixture } from './sandbox-fixture.js';
+import { guestRun, useSandboxFixture } from './sandbox-fixture.js';
 
 const read = (dir: string, file: string) => fs.readFileSync(path.join(dir, file), 'utf8').trim();
 
 describe('sandbox machine lifecycle', () => {
-  let fx: SandboxFixture;
-
-  beforeAll(async () => {
-    fx = await sandboxFixture();
-  }, 120_000);
-  afterEach(() => fx.cleanupMachines());
-  afterAll(() => fx?.dispose());
+  const fx = useSandboxFixture();
 
   it('puts the machine in cgroups with its memory (plus the harness allowance), CPU and pids limits', async () => {
     const { id } = await fx.boot({ memoryMiB: 64, vcpus: 2 });

@@ -11,6 +11,7 @@ import { provisionRuntime } from '../../../src/vmm/runtime/node-runtime.js';
 import { SandboxBackend } from '../../../src/vmm/sandbox/sandbox-backend.js';
 import type { SandboxMachine } from '../../../src/vmm/sandbox/sandbox-machine.js';
 import { ROOT } from '../../support/temp-home.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 export const HARNESS = path.join(ROOT, 'dist', 'harness', 'aegis-harness.mjs');
 
@@ -81,4 +82,25 @@ export async function guestRun(client: ControlClient, argv: string[], opts: { us
   h.stderr.on('data', (b: Buffer) => (err += b));
   const exit = await h.exit;
   return { code: exit.code, out, err };
+}
+
+/**
+ * A fixture for the enclosing describe block: made before its tests, its machines stopped after each test,
+ * removed after all. The object stands for the fixture beforeAll makes (it forwards to it), so a test body
+ * uses it like the fixture itself.
+ */
+export function useSandboxFixture(): SandboxFixture {
+  let current: SandboxFixture | undefined;
+  beforeAll(async () => {
+    current = await sandboxFixture();
+  }, 120_000);
+  afterEach(() => current?.cleanupMachines());
+  afterAll(() => current?.dispose());
+  return new Proxy({} as SandboxFixture, {
+    get(_target, key) {
+      if (!current) throw new Error('the sandbox fixture is used before its beforeAll made it');
+      const value = Reflect.get(current, key);
+      return typeof value === 'function' ? value.bind(current) : value;
+    },
+  });
 }

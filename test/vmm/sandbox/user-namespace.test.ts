@@ -4,21 +4,15 @@
 // fallback, where guest root is host root and the rest of the hardening stays.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../../src/vmm/channel/control-client.js';
 import { ID_RANGE_SLOTS } from '../../../src/vmm/sandbox/id-ranges.js';
 import { guestInitPid } from '../../../src/vmm/sandbox/machine-state.js';
 import { SandboxBackend } from '../../../src/vmm/sandbox/sandbox-backend.js';
-import { guestRun, sandboxFixture, type SandboxFixture } from './sandbox-fixture.js';
+import { guestRun, sandboxFixture, useSandboxFixture, type SandboxFixture } from './sandbox-fixture.js';
 
 describe('files under a user namespace', () => {
-  let fx: SandboxFixture;
-
-  beforeAll(async () => {
-    fx = await sandboxFixture();
-  }, 120_000);
-  afterEach(() => fx.cleanupMachines());
-  afterAll(() => fx?.dispose());
+  const fx = useSandboxFixture();
 
   it("lets guest root own a root-owned workspace, and keeps guest ids on the host's disk", async () => {
     const workspace = fs.mkdtempSync(path.join(fx.home, 'ws-'));
