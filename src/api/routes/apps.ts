@@ -1,9 +1,9 @@
 // App endpoints: POST/GET /v1/apps, GET/DELETE /v1/apps/{app}, POST /v1/apps/{app}/publish, GET /v1/apps/{app}/releases.
 import type { FastifyInstance } from 'fastify';
 import { conflict, invalid } from '../../errors/codes.js';
-import { effectiveApp } from '../../reconciler/apps/effective-app.js';
-import { createRelease, releasesOf } from '../../reconciler/apps/releases.js';
-import { APP_FINALIZER, PURGE_WORKSPACE_LABEL } from '../../reconciler/controllers/app.js';
+import { effectiveApp } from '../../model/effective-app.js';
+import { createRelease, releasesOf } from '../../model/releases.js';
+import { finalizersFor, PURGE_WORKSPACE_LABEL } from '../../model/metadata-keys.js';
 import type { AppSpec } from '../../resources/app.js';
 import { present } from '../present.js';
 import { sourceOf } from '../request-source.js';
@@ -19,7 +19,7 @@ export function appRoutes(app: FastifyInstance, s: ApiServices): void {
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalid('request body must be a JSON object with name and the app spec');
     const { name, ...spec } = body;
     if (typeof name !== 'string') throw invalid('an app needs a name', [{ path: 'name', message: 'required' }]);
-    const created = s.store.create('App', { name, spec, source: sourceOf(req.headers), finalizers: [APP_FINALIZER] });
+    const created = s.store.create('App', { name, spec, source: sourceOf(req.headers), finalizers: finalizersFor('App') });
     s.enqueue('App', created.metadata.name);
     return reply.status(201).send(present(created));
   });

@@ -6,7 +6,7 @@ import { isLogSource, LOG_SOURCES, type LogSource } from '../../logs/instance-lo
 import type { InstanceLogs, ReadOptions } from '../../logs/instance-log.js';
 import { tryParseDuration } from '../../resources/duration.js';
 import type { StoredResource } from '../../store/stored-resource.js';
-import { appInstance } from '../../reconciler/instances/app-instance.js';
+import { appInstance } from '../../model/app-instance.js';
 import type { ApiServices } from '../services.js';
 import { findInstance } from './instances.js';
 

@@ -7,13 +7,15 @@ import { assertFitsHost } from '../../config/host-capacity.js';
 import { conflict, invalid, notFound } from '../../errors/codes.js';
 import { chunkEntry } from '../../logs/log-entry.js';
 import { parseUserSpec, USER_SPEC_RULE } from '../../protocol/user-spec.js';
-import { effectiveApp } from '../../reconciler/apps/effective-app.js';
-import { INSTANCE_FINALIZER, type InstanceReconciler } from '../../reconciler/controllers/instance.js';
-import { appInstance, instanceByName } from '../../reconciler/instances/app-instance.js';
-import { instanceResources, pickRelease } from '../../reconciler/instances/instance-plan.js';
+import { effectiveApp } from '../../model/effective-app.js';
+import { type InstanceReconciler } from '../../reconciler/controllers/instance.js';
+import { appInstance, instanceByName } from '../../model/app-instance.js';
+import { instanceResources } from '../../model/instance-shape.js';
+import { pickRelease } from '../../model/releases.js';
 import type { AppSpec } from '../../resources/app.js';
 import type { InstanceSpec } from '../../resources/instance.js';
 import { validateSpec } from '../../resources/kinds.js';
+import { finalizersFor } from '../../model/metadata-keys.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import { present } from '../present.js';
 import { sourceOf } from '../request-source.js';
@@ -52,7 +54,7 @@ export function instanceRoutes(instances: InstanceReconciler) {
       // A machine the host cannot hold is refused now, before anything is written (an app not found is the store's to report).
       const valid = validateSpec('Instance', spec);
       if (!valid.app || s.store.get('App', valid.app)) assertFitsHost(instanceResources(s.store, valid));
-      const inst = s.store.create('Instance', { spec, source, finalizers: [INSTANCE_FINALIZER] });
+      const inst = s.store.create('Instance', { spec, source, finalizers: finalizersFor('Instance') });
       s.enqueue('Instance', inst.metadata.name);
       return inst;
     };

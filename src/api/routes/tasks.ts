@@ -5,7 +5,7 @@ import { assertFitsHost } from '../../config/host-capacity.js';
 import type { TaskLogs } from '../../logs/task-logs.js';
 import { validateSpec } from '../../resources/kinds.js';
 import { resolveResources } from '../../resources/machine-resources.js';
-import { TASK_FINALIZER } from '../../reconciler/controllers/task.js';
+import { finalizersFor } from '../../model/metadata-keys.js';
 import { present } from '../present.js';
 import { sourceOf } from '../request-source.js';
 import type { ApiServices } from '../services.js';
@@ -20,7 +20,7 @@ export function taskRoutes(logs: TaskLogs) {
       const task = s.store.create('Task', {
         spec: req.body,
         source: sourceOf(req.headers),
-        finalizers: [TASK_FINALIZER],
+        finalizers: finalizersFor('Task'),
       });
       s.enqueue('Task', task.metadata.name);
       return reply.status(201).send({ id: task.metadata.uid, ...present(task) });

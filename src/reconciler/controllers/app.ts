@@ -11,16 +11,14 @@ import type { SecretSpec } from '../../resources/secret.js';
 import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import type { ReconcileResult } from '../controller.js';
-import { effectiveApp } from '../apps/effective-app.js';
-import { createRelease, releasesOf } from '../apps/releases.js';
+import { ensureFinalizer, PURGE_WORKSPACE_LABEL, removeFinalizer } from '../../model/metadata-keys.js';
+import { effectiveApp } from '../../model/effective-app.js';
+import { createRelease, releasesOf } from '../../model/releases.js';
 import { IMAGE_RESOLVED, ImageResolution, type ImageCheck } from '../apps/image-resolution.js';
 import type { ImageStore } from '../../images/image-store.js';
 import { workspaceDiskPath } from '../../vmm/qemu/disk-image.js';
 import { hostMisfit } from '../../config/host-capacity.js';
 
-export const APP_FINALIZER = 'aegis.dev/app-cleanup';
-/** Set by `aegis app delete --purge`: the app's workspace directory goes too. */
-export const PURGE_WORKSPACE_LABEL = 'aegis.dev/purge-workspace';
 
 type App = StoredResource<AppSpec, AppStatus>;
 
@@ -37,7 +35,7 @@ export class AppReconciler {
     if (!app) return;
     if (app.metadata.deletionTimestamp) return this.cleanUp(app);
     // Apps created through the generic resource API lack the finalizer that guarantees clean-up.
-    if (!app.metadata.finalizers.includes(APP_FINALIZER)) store.addFinalizer('App', app.metadata.uid, APP_FINALIZER);
+    ensureFinalizer(store, 'App', app);
     this.republishIfServed(app);
     const image = await this.checkImage(app);
     // Resolving may have taken a while: report on the app as it is now (a change meanwhile queued another reconcile).
@@ -132,6 +130,6 @@ export class AppReconciler {
       fs.rmSync(workspaceDiskPath(dir), { force: true }); // where qemu VMs keep it
     }
     this.images.forget(app.metadata.uid);
-    store.removeFinalizer('App', app.metadata.uid, APP_FINALIZER);
+    removeFinalizer(store, 'App', app.metadata.uid);
   }
 }

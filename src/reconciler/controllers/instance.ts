@@ -12,11 +12,13 @@ import type { Machine } from '../../vmm/backend.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ReconcileResult } from '../controller.js';
 import type { AppSpec } from '../../resources/app.js';
-import { effectiveApp } from '../apps/effective-app.js';
-import { exposedPorts, pickRelease, planInstance, type IdleTimes } from '../instances/instance-plan.js';
+import { ensureFinalizer, removeFinalizer } from '../../model/metadata-keys.js';
+import { effectiveApp } from '../../model/effective-app.js';
+import { planInstance, type IdleTimes } from '../instances/instance-plan.js';
+import { pickRelease } from '../../model/releases.js';
+import { exposedPorts } from '../../model/instance-shape.js';
 import { InstanceRuntime, type InstanceLogSink } from '../instances/instance-runtime.js';
 
-export const INSTANCE_FINALIZER = 'aegis.dev/instance-machine';
 /** Idle timers are checked this often; tests use sub-second idle times. */
 const TICK_MS = 100;
 /** Last Active moves on every request; the stored copy is refreshed at most this often. */
@@ -130,10 +132,10 @@ export class InstanceReconciler {
       await this.deps.listeners.close(uid);
       this.deps.logs.remove(uid);
       fs.rmSync(path.join(this.deps.instancesDir, uid), { recursive: true, force: true });
-      store.removeFinalizer('Instance', uid, INSTANCE_FINALIZER);
+      removeFinalizer(store, 'Instance', uid);
       return;
     }
-    if (!inst.metadata.finalizers.includes(INSTANCE_FINALIZER)) store.addFinalizer('Instance', uid, INSTANCE_FINALIZER);
+    ensureFinalizer(store, 'Instance', inst);
     const entry = this.entries.get(uid);
     if (entry) {
       const why = this.staleBecause(inst, entry.runtime);

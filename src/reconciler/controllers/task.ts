@@ -7,9 +7,9 @@ import type { SecretMasks } from '../../logs/secret-masks.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ReconcileResult } from '../controller.js';
 import type { MachinePool } from '../tasks/machine-pool.js';
+import { ensureFinalizer, removeFinalizer } from '../../model/metadata-keys.js';
 import { TaskRunner } from '../tasks/task-runner.js';
 
-export const TASK_FINALIZER = 'aegis.dev/task-machine';
 const DEFAULT_TTL_SECONDS = 3600;
 
 export interface TaskControllerDeps {
@@ -45,7 +45,7 @@ export class TaskReconciler {
       await runner?.cancel();
       this.runners.delete(key);
       logs.remove(uid);
-      store.removeFinalizer('Task', uid, TASK_FINALIZER);
+      removeFinalizer(store, 'Task', uid);
       return;
     }
 
@@ -60,7 +60,7 @@ export class TaskReconciler {
     }
     if (runner) return;
     // Tasks created through the generic resource API lack the finalizer that guarantees machine teardown.
-    if (!task.metadata.finalizers.includes(TASK_FINALIZER)) store.addFinalizer('Task', uid, TASK_FINALIZER);
+    ensureFinalizer(store, 'Task', task);
 
     if (phase === 'Running') {
       // Running in the store but not here: an earlier daemon owned it and its output stream is gone.

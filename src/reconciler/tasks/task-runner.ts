@@ -7,7 +7,7 @@ import type { StoredResource } from '../../store/stored-resource.js';
 import type { Machine } from '../../vmm/backend.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ControlClient } from '../../vmm/channel/control-client.js';
-import { resolveEnvironment } from './environment.js';
+import { resolveEnvironment } from '../../model/environment.js';
 import { imageEnv } from '../../images/image-env.js';
 import { runAsUser } from './run-as-user.js';
 import { bootMachine, DEFAULT_MEMORY_MIB, DEFAULT_VCPUS, type MachinePool } from './machine-pool.js';
