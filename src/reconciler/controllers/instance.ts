@@ -14,10 +14,10 @@ import type { ReconcileResult } from '../controller.js';
 import type { AppSpec } from '../../resources/app.js';
 import { ensureFinalizer, removeFinalizer } from '../../model/metadata-keys.js';
 import { effectiveApp } from '../../model/effective-app.js';
-import { planInstance, type IdleTimes } from '../instances/instance-plan.js';
+import { planInstance, type IdleTimes } from '../../lifecycle/instance-plan.js';
 import { pickRelease } from '../../model/releases.js';
 import { exposedPorts } from '../../model/instance-shape.js';
-import { InstanceRuntime, type InstanceLogSink } from '../instances/instance-runtime.js';
+import { InstanceRuntime, type InstanceLogSink } from '../../lifecycle/instance-runtime.js';
 
 /** Idle timers are checked this often; tests use sub-second idle times. */
 const TICK_MS = 100;

@@ -6,9 +6,9 @@ import type { TaskLogs } from '../../logs/task-logs.js';
 import type { SecretMasks } from '../../logs/secret-masks.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ReconcileResult } from '../controller.js';
-import type { MachinePool } from '../tasks/machine-pool.js';
+import type { MachinePool } from '../../lifecycle/machine-pool.js';
 import { ensureFinalizer, removeFinalizer } from '../../model/metadata-keys.js';
-import { TaskRunner } from '../tasks/task-runner.js';
+import { TaskRunner } from '../../lifecycle/task-runner.js';
 
 const DEFAULT_TTL_SECONDS = 3600;
 

@@ -1,10 +1,10 @@
 // The router's view of instances (InstanceDirectory) over the instance controller: targets by app name,
 // wake-then-forward through the control channel, and connection accounting into each runtime.
 import type { Duplex } from 'node:stream';
-import { WakeTimeoutError, type InstanceDirectory, type RouteTarget } from '../../router/instance-directory.js';
-import { ChannelError } from '../../vmm/channel/channel-error.js';
-import { resolveInstanceName } from '../../resources/instance-names.js';
-import type { InstanceReconciler, ManagedInstance } from '../controllers/instance.js';
+import { WakeTimeoutError, type InstanceDirectory, type RouteTarget } from '../router/instance-directory.js';
+import { ChannelError } from '../vmm/channel/channel-error.js';
+import { resolveInstanceName } from '../resources/instance-names.js';
+import type { InstanceReconciler, ManagedInstance } from '../reconciler/controllers/instance.js';
 import { WakeRefusedError } from './instance-runtime.js';
 
 /** Right after a boot the server may not listen yet: refused forwards are retried this often. */

@@ -5,16 +5,16 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ResolvedImage } from '../../images/image-store.js';
-import type { ExecExit } from '../../protocol/messages.js';
-import type { ExecHandle } from '../../vmm/channel/exec.js';
-import type { ControlClient } from '../../vmm/channel/control-client.js';
-import type { Machine } from '../../vmm/backend.js';
-import type { MachineHost } from '../../vmm/machine-host.js';
-import type { InstanceState } from '../../resources/instance.js';
-import { bootMachine, connectMachine } from '../tasks/machine-pool.js';
-import { readFileTail } from '../../util/read-file-end.js';
-import { pumpPaced } from '../../logs/paced-pump.js';
+import type { ResolvedImage } from '../images/image-store.js';
+import type { ExecExit } from '../protocol/messages.js';
+import type { ExecHandle } from '../vmm/channel/exec.js';
+import type { ControlClient } from '../vmm/channel/control-client.js';
+import type { Machine } from '../vmm/backend.js';
+import type { MachineHost } from '../vmm/machine-host.js';
+import type { InstanceState } from '../resources/instance.js';
+import { bootMachine, connectMachine } from './boot-machine.js';
+import { readFileTail } from '../util/read-file-end.js';
+import { pumpPaced } from '../logs/paced-pump.js';
 import type { InstancePlan } from './instance-plan.js';
 
 /** Where an instance's output goes (InstanceLogs' writer). */

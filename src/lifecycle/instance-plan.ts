@@ -2,21 +2,21 @@
 // apply): an app instance runs its release's pinned image with the app's command, ports and secrets; an
 // ad-hoc instance runs its own image (or the base rootfs) and command.
 import path from 'node:path';
-import { invalid, unavailable } from '../../errors/codes.js';
-import { imageEnv } from '../../images/image-env.js';
-import type { ImageStore, ResolvedImage } from '../../images/image-store.js';
-import { parseDuration } from '../../resources/duration.js';
-import type { InstanceSpec } from '../../resources/instance.js';
-import type { MachineResources } from '../../resources/machine-resources.js';
-import type { AppSpec } from '../../resources/app.js';
-import { resolveNetwork, type NetworkPolicy } from '../../resources/network-policy.js';
-import type { Store } from '../../store/store.js';
-import type { StoredResource } from '../../store/stored-resource.js';
-import { effectiveApp } from '../../model/effective-app.js';
-import { pickRelease } from '../../model/releases.js';
-import { instanceResources } from '../../model/instance-shape.js';
-import { resolveEnvironment } from '../../model/environment.js';
-import { runAsUser } from '../tasks/run-as-user.js';
+import { invalid, unavailable } from '../errors/codes.js';
+import { imageEnv } from '../images/image-env.js';
+import type { ImageStore, ResolvedImage } from '../images/image-store.js';
+import { parseDuration } from '../resources/duration.js';
+import type { InstanceSpec } from '../resources/instance.js';
+import type { MachineResources } from '../resources/machine-resources.js';
+import type { AppSpec } from '../resources/app.js';
+import { resolveNetwork, type NetworkPolicy } from '../resources/network-policy.js';
+import type { Store } from '../store/store.js';
+import type { StoredResource } from '../store/stored-resource.js';
+import { effectiveApp } from '../model/effective-app.js';
+import { pickRelease } from '../model/releases.js';
+import { instanceResources } from '../model/instance-shape.js';
+import { resolveEnvironment } from '../model/environment.js';
+import { runAsUser } from './run-as-user.js';
 
 export interface IdleTimes {
   pauseAfterMs: number;
