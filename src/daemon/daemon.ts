@@ -23,6 +23,13 @@ import { AdmittingBackend } from '../vmm/admitting-backend.js';
 import type { MachineHost } from '../vmm/machine-host.js';
 import { selectBackend } from '../vmm/select-backend.js';
 import { registerControllers } from './controllers.js';
+import { startLifecycle } from '../lifecycle/lifecycle.js';
+import { appRoutes } from '../api/routes/apps.js';
+import { imageRoutes } from '../api/routes/images.js';
+import { instanceLogRoutes } from '../api/routes/instance-logs.js';
+import { instanceRoutes } from '../api/routes/instances.js';
+import { secretRoutes } from '../api/routes/secrets.js';
+import { taskRoutes } from '../api/routes/tasks.js';
 
 export interface Daemon {
   api: FastifyInstance;
@@ -63,7 +70,6 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
   const api = buildApi(services, {
     logger: { level: env.AEGIS_LOG_LEVEL ?? 'info', stream: daemonLogStream(paths.daemonLog, config.limits.daemonLog) },
   });
-  let router: RunningRouter | undefined;
   // One cap on client connections for the router and every port listener: they share this process's fds.
   const limiter = new ConnectionLimiter(
     { total: config.router.maxConnections, perClient: config.router.maxConnectionsPerClient },
@@ -75,27 +81,23 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     const prepared = await selection.host();
     return (admitting ??= { ...prepared, backend: new AdmittingBackend(prepared.backend, config.limits.memoryOvercommit) });
   };
-  const runtime = registerControllers({
+  const r = config.router;
+  // Built before the router (which routes to its instances) and the controllers (which drive it).
+  const lifecycle = startLifecycle({
     store,
-    manager,
-    paths,
-    host,
-    limits: config.limits,
     images,
-    onError: (kind, key, err, terminal) => api.log.error({ kind, key, terminal, err }, 'reconcile failed'),
+    host,
+    paths,
+    taskLogBytes: config.limits.taskLog,
     idleDefaults: { pauseAfterMs: parseDuration(config.idle.pauseAfter), stopAfterMs: parseDuration(config.idle.stopAfter) },
-    listen: { host: config.router.host, wakeTimeoutMs: parseDuration(config.router.wakeTimeout), limiter, routerUrl: () => router?.url },
+    ports: { host: r.host, wakeTimeoutMs: parseDuration(r.wakeTimeout), limiter },
     warmMachines: env.AEGIS_WARM_MACHINES === undefined ? DEFAULT_WARM_MACHINES : Number(env.AEGIS_WARM_MACHINES) || 0,
   });
-  for (const register of [...runtime.routes, eventRoutes(events)]) register(api, services);
-
-  // Store writes from any source (API, controllers) wake the kind's controller: triggers only enqueue keys.
-  store.onChange((e) => manager.enqueue(e.kind, e.name));
 
   // A router that cannot bind (port taken) leaves the daemon usable for everything else; status says so.
+  let router: RunningRouter | undefined;
   try {
-    const r = config.router;
-    router = await startRouter(runtime.directory, {
+    router = await startRouter(lifecycle.supervisor.directory, {
       host: r.host,
       port: r.port,
       wakeTimeoutMs: parseDuration(r.wakeTimeout),
@@ -106,9 +108,25 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
       limiter,
     });
   } catch (err) {
-    api.log.error({ err }, `router cannot listen on ${config.router.host}:${config.router.port}`);
+    api.log.error({ err }, `router cannot listen on ${r.host}:${r.port}`);
   }
-  services.routerUrl = () => router?.url;
+  const routerUrl = router?.url;
+  services.routerUrl = () => routerUrl;
+
+  const controllers = registerControllers({
+    store,
+    manager,
+    paths,
+    images,
+    lifecycle,
+    routerUrl,
+    onError: (kind, key, err, terminal) => api.log.error({ kind, key, terminal, err }, 'reconcile failed'),
+  });
+  const { supervisor, taskLogs, instanceLogs } = lifecycle;
+  for (const register of [taskRoutes(taskLogs), imageRoutes(images), appRoutes, secretRoutes, instanceRoutes(supervisor), instanceLogRoutes(instanceLogs), eventRoutes(events)]) register(api, services);
+
+  // Store writes from any source (API, controllers) wake the kind's controller: triggers only enqueue keys.
+  store.onChange((e) => manager.enqueue(e.kind, e.name));
 
   fs.rmSync(paths.socket, { force: true });
   await api.listen({ path: paths.socket });
@@ -139,7 +157,8 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
         await watcher?.close();
         await router?.close();
         await manager.stop(STOP_DEADLINE_MS);
-        await runtime.close();
+        await controllers.close();
+        await lifecycle.close();
         events.close();
         store.close();
         fs.rmSync(paths.socket, { force: true });

@@ -8,7 +8,7 @@ import { conflict, invalid, notFound } from '../../errors/codes.js';
 import { chunkEntry } from '../../logs/log-entry.js';
 import { parseUserSpec, USER_SPEC_RULE } from '../../protocol/user-spec.js';
 import { effectiveApp } from '../../model/effective-app.js';
-import { type InstanceReconciler } from '../../reconciler/controllers/instance.js';
+import type { InstanceSupervisor } from '../../lifecycle/instance-supervisor.js';
 import { appInstance, instanceByName } from '../../model/app-instance.js';
 import { instanceResources } from '../../model/instance-shape.js';
 import { pickRelease } from '../../model/releases.js';
@@ -46,7 +46,7 @@ function execRequest(req: FastifyRequest): ExecBody {
   return (req.body ?? {}) as ExecBody;
 }
 
-export function instanceRoutes(instances: InstanceReconciler) {
+export function instanceRoutes(instances: InstanceSupervisor) {
   return (app: FastifyInstance, s: ApiServices): void => {
     app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
 

@@ -1,0 +1,244 @@
+// The instances this daemon runs: one InstanceRuntime per Instance resource, its log writer and port
+// listeners, the idle tick, and the machines an earlier daemon left behind (adopted, or stopped when their
+// instance is gone). The Instance controller decides what should run; this carries it out.
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ImageStore } from '../images/image-store.js';
+import { exposedPorts } from '../model/instance-shape.js';
+import type { InstanceSpec, InstanceStatus } from '../resources/instance.js';
+import type { NamedInstance } from '../resources/instance-names.js';
+import { InstancePortListeners, type InstancePortListenersOptions, type PortEndpoint, type PortListeners } from '../router/port-listeners.js';
+import type { Store } from '../store/store.js';
+import type { StoredResource } from '../store/stored-resource.js';
+import type { Machine } from '../vmm/backend.js';
+import type { MachineHost } from '../vmm/machine-host.js';
+import { planInstance, type IdleTimes } from './instance-plan.js';
+import { InstanceRuntime, type InstanceLogSink } from './instance-runtime.js';
+import { RouterDirectory } from './router-directory.js';
+
+type Instance = StoredResource<InstanceSpec, InstanceStatus>;
+
+/** Idle timers are checked this often; tests use sub-second idle times. */
+const TICK_MS = 100;
+/** Last Active moves on every request; a change of it is reported at most this often. */
+const ACTIVITY_REPORT_MS = 2_000;
+/** How long the router's answer to "which instances are served" is kept (see managed()). */
+const MANAGED_TTL_MS = 1_000;
+
+export interface ManagedInstance extends NamedInstance {
+  ports: number[];
+}
+
+export interface InstanceLogs {
+  writer(instance: string, app: string): InstanceLogSink & { close(): void };
+  remove(instance: string): void;
+  /** Readers following the instance's log right now: they count as activity. */
+  followers(instance: string): number;
+}
+
+export interface InstanceSupervisorDeps {
+  store: Store;
+  images: ImageStore;
+  host: () => Promise<MachineHost>;
+  logs: InstanceLogs;
+  /** Where each instance's per-port listeners listen (they forward through the router's directory). */
+  ports: InstancePortListenersOptions;
+  workspacesDir: string;
+  /** Per-instance state (the writable rootfs layer), removed with the instance. */
+  instancesDir: string;
+  idleDefaults: IdleTimes;
+}
+
+interface Entry {
+  runtime: InstanceRuntime;
+  log: InstanceLogSink & { close(): void };
+  endpoints: PortEndpoint[];
+  lastReport: number;
+  lastActiveReported: string;
+  connsReported: number;
+}
+
+export class InstanceSupervisor {
+  /** What the router routes to: the instances this supervisor runs. */
+  readonly directory: RouterDirectory;
+  private readonly listeners: PortListeners;
+  private readonly entries = new Map<string, Entry>();
+  private readonly changes = new EventEmitter();
+  private readonly timer: NodeJS.Timeout;
+  private managedCache: { at: number; value: ManagedInstance[] } | undefined;
+
+  constructor(private readonly deps: InstanceSupervisorDeps) {
+    this.changes.setMaxListeners(0);
+    this.directory = new RouterDirectory(this);
+    this.listeners = new InstancePortListeners(this.directory, deps.ports);
+    this.timer = setInterval(() => {
+      for (const [uid, e] of this.entries) {
+        if (this.deps.logs.followers(uid) > 0) e.runtime.touch();
+        void e.runtime.tick().catch(() => undefined);
+        // CONNS and Last Active change without state changes: CONNS is reported at once, Last Active now and then.
+        const st = e.runtime.status;
+        if (st.connections !== e.connsReported || (Date.now() - e.lastReport >= ACTIVITY_REPORT_MS && st.lastActiveAt !== e.lastActiveReported)) this.report(uid);
+      }
+    }, TICK_MS);
+    this.timer.unref();
+  }
+
+  /** Told (by instance uid) whenever something an instance's status shows has changed. */
+  onChange(listener: (uid: string) => void): () => void {
+    this.changes.on('change', listener);
+    return () => this.changes.off('change', listener);
+  }
+
+  /** The name of the App called (or with id) `nameOrId`, if there is one. */
+  appNamed(nameOrId: string): string | undefined {
+    return this.deps.store.get('App', nameOrId)?.metadata.name;
+  }
+
+  /** The runtime of an instance this daemon runs (by uid). */
+  runtime(uid: string): InstanceRuntime | undefined {
+    return this.entries.get(uid)?.runtime;
+  }
+
+  /** The host ports of an instance's listeners (empty until they listen). */
+  endpoints(uid: string): PortEndpoint[] {
+    return this.entries.get(uid)?.endpoints ?? [];
+  }
+
+  /**
+   * Every instance this daemon runs with its app name and ports, for the router. It asks on every request, so
+   * the answer is kept until an instance starts or goes (or is reconciled) and for at most MANAGED_TTL_MS:
+   * reading the store per request cost a good part of the router's throughput.
+   */
+  managed(): ManagedInstance[] {
+    if (this.managedCache && Date.now() - this.managedCache.at < MANAGED_TTL_MS) return this.managedCache.value;
+    const value = this.readManaged();
+    this.managedCache = { at: Date.now(), value };
+    return value;
+  }
+
+  /** Drops the router's cached view (an instance or its app changed). */
+  invalidate(): void {
+    this.managedCache = undefined;
+  }
+
+  private readManaged(): ManagedInstance[] {
+    const out = [];
+    for (const uid of this.entries.keys()) {
+      const inst = this.deps.store.get<InstanceSpec>('Instance', uid);
+      if (!inst || inst.metadata.deletionTimestamp) continue;
+      out.push({ uid, name: inst.metadata.name, app: inst.spec.app, sequence: inst.metadata.sequence, deleting: false, ports: exposedPorts(this.deps.store, inst.spec) });
+    }
+    return out;
+  }
+
+  /**
+   * Starts running `inst`: its runtime, log and port listeners, then its server right away (or goes on in the
+   * machine an earlier daemon left serving it); later wakes come from traffic.
+   */
+  async start(inst: Instance): Promise<void> {
+    const uid = inst.metadata.uid;
+    if (this.entries.has(uid)) return;
+    const leftover = await this.leftover(inst);
+    const app = inst.spec.app ?? inst.metadata.name;
+    const log = this.deps.logs.writer(uid, app);
+    const runtime = new InstanceRuntime({
+      host: this.deps.host,
+      plan: () => {
+        const cur = this.deps.store.mustGet<InstanceSpec>('Instance', uid);
+        return planInstance({ store: this.deps.store, images: this.deps.images, workspacesDir: this.deps.workspacesDir, idleDefaults: this.deps.idleDefaults }, cur);
+      },
+      log,
+      retainImage: (image) => this.deps.images.retain(image),
+      changed: () => this.report(uid),
+      hostname: app,
+      stateDir: path.join(this.deps.instancesDir, uid, 'rootfs'),
+    });
+    const previous = inst.status.endpoints ?? [];
+    const entry: Entry = { runtime, log, endpoints: previous.flatMap((e) => (e.hostPort ? [{ port: e.port, hostPort: e.hostPort }] : [])), lastReport: 0, lastActiveReported: '', connsReported: 0 };
+    this.entries.set(uid, entry);
+    this.managedCache = undefined;
+    void this.listeners
+      .listen(uid, exposedPorts(this.deps.store, inst.spec), previous)
+      .then((endpoints) => {
+        entry.endpoints = endpoints;
+        this.report(uid);
+      })
+      .catch((err: unknown) => log.system(`port listeners failed: ${err instanceof Error ? err.message : String(err)}`));
+    const serving = leftover ? runtime.adopt(leftover, { ...(inst.status.release ? { release: inst.status.release } : {}), ...(inst.status.startedAt ? { startedAt: inst.status.startedAt } : {}) }) : runtime.wake();
+    void serving.catch(() => undefined);
+  }
+
+  /** The instance is deleted: its machine stops (or the one an earlier daemon left), its listeners, log and state go. */
+  async remove(inst: Instance): Promise<void> {
+    const uid = inst.metadata.uid;
+    const e = this.entries.get(uid);
+    this.entries.delete(uid);
+    this.managedCache = undefined;
+    if (e) {
+      await e.runtime.delete();
+      e.log.close();
+    } else await this.stopLeftover(inst);
+    await this.listeners.close(uid);
+    this.deps.logs.remove(uid);
+    fs.rmSync(path.join(this.deps.instancesDir, uid), { recursive: true, force: true });
+  }
+
+  /**
+   * Daemon shutdown: machines keep running (paused ones stay paused) for the next daemon to adopt; only
+   * this daemon's side goes (control channels, logs, port listeners). The entries stay until every
+   * runtime let go, so a boot that finishes meanwhile still records its machine in the status.
+   */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    const entries = [...this.entries.entries()];
+    await Promise.all(
+      entries.map(async ([uid, e]) => {
+        await e.runtime.detach();
+        e.log.close();
+        await this.listeners.close(uid);
+      }),
+    );
+    this.entries.clear();
+    this.changes.removeAllListeners();
+  }
+
+  /** The machine an earlier daemon left running for this instance (the runtime adopts it), if any. */
+  private async leftover(inst: Instance): Promise<Machine | undefined> {
+    const id = inst.status.machineId;
+    if (!id) return undefined;
+    try {
+      const { backend } = await this.deps.host();
+      const machine = await backend.adopt(id);
+      // Gone while no daemon watched it: what it left on disk goes, the instance boots fresh.
+      if (!machine) await backend.destroy(id);
+      return machine;
+    } catch {
+      return undefined; // no backend or no record: the instance boots fresh
+    }
+  }
+
+  /** A machine an earlier daemon left running for an instance deleted since: stop it. */
+  private async stopLeftover(inst: Instance): Promise<void> {
+    const id = inst.status.machineId;
+    if (!id) return;
+    try {
+      const { backend } = await this.deps.host();
+      const machine = await backend.adopt(id);
+      await machine?.stop(1000);
+      await backend.destroy(id);
+    } catch {
+      /* nothing left to stop */
+    }
+  }
+
+  private report(uid: string): void {
+    const e = this.entries.get(uid);
+    if (!e) return;
+    const s = e.runtime.status;
+    e.lastReport = Date.now();
+    e.lastActiveReported = s.lastActiveAt;
+    e.connsReported = s.connections;
+    this.changes.emit('change', uid);
+  }
+}
