@@ -1,11 +1,10 @@
 // Instance endpoints: POST/GET /v1/instances, GET/DELETE /v1/instances/{id}, POST /v1/apps/{app}/serve,
 // POST /v1/instances/{id}/exec (NDJSON output, exit last), POST /v1/instances/{id}/keepalive.
-import crypto from 'node:crypto';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { assertFitsHost } from '../../config/host-capacity.js';
-import { conflict, invalid, notFound } from '../../errors/codes.js';
-import { chunkEntry } from '../../logs/log-entry.js';
+import { invalid, notFound } from '../../errors/codes.js';
+import { execInInstance } from '../../lifecycle/instance-exec.js';
 import { parseUserSpec, USER_SPEC_RULE } from '../../protocol/user-spec.js';
 import { effectiveApp } from '../../model/effective-app.js';
 import type { InstanceSupervisor } from '../../lifecycle/instance-supervisor.js';
@@ -99,53 +98,17 @@ export function instanceRoutes(instances: InstanceSupervisor) {
       if (body.env !== undefined && (typeof body.env !== 'object' || body.env === null || Object.values(body.env).some((v) => typeof v !== 'string'))) throw invalid('"env" must map names to strings');
       if (body.workdir !== undefined && typeof body.workdir !== 'string') throw invalid('"workdir" must be a string');
       if (body.user !== undefined && (typeof body.user !== 'string' || !parseUserSpec(body.user))) throw invalid(`"user" must be ${USER_SPEC_RULE}`);
-      const rt = instances.runtime(inst.metadata.uid);
-      const stopped = () => conflict(`instance ${inst.metadata.uid} is stopped; it starts again on its next connection (or: aegis app serve)`);
-      if (!rt) throw stopped();
-      const client = await rt.wakeIfAlive();
-      if (!client) throw stopped();
-      const release = rt.hold();
-      const execId = `exec-${crypto.randomBytes(4).toString('hex')}`;
       const stdin = req.headers['content-type']?.startsWith('application/octet-stream') ? (req.body as Readable) : undefined;
-      // By default an exec runs as the server does (the spec's or the image's user).
-      const user = (body.user as string | undefined) ?? rt.user;
-      const handle = client.exec(
-        {
-          argv: body.command as string[],
-          env: { ...rt.env, ...((body.env as Record<string, string>) ?? {}) },
-          ...(body.workdir ? { cwd: body.workdir as string } : {}),
-          ...(user ? { user } : {}),
-          stdin: false,
-        },
-        stdin ? { stdin } : {},
-      );
-      reply.raw.on('close', () => {
-        // The client went away mid-exec: stop the command rather than leave it running unseen.
-        void handle.execId.then((id) => client.signal(id, 'SIGKILL')).catch(() => undefined);
+      const exec = await execInInstance(inst.metadata.uid, instances.runtime(inst.metadata.uid), {
+        argv: body.command as string[],
+        ...(body.env ? { env: body.env as Record<string, string> } : {}),
+        ...(body.workdir ? { cwd: body.workdir as string } : {}),
+        ...(body.user ? { user: body.user as string } : {}),
+        ...(stdin ? { stdin } : {}),
       });
-      // NDJSON in the task log's format (so the CLI renders both alike); a slow reader pauses the command's output.
-      const out = new PassThrough();
-      let open = 2;
-      for (const name of ['stdout', 'stderr'] as const) {
-        const stream = handle[name];
-        stream.on('data', (chunk: Buffer) => {
-          rt.log.write(name, 'exec', chunk, execId);
-          if (!out.write(JSON.stringify(chunkEntry(name, chunk)) + '\n')) {
-            stream.pause();
-            out.once('drain', () => stream.resume());
-          }
-        });
-        stream.on('end', () => {
-          if (--open > 0) return;
-          void handle.exit.then((exit) => {
-            release();
-            // The seed's contract: an exec cut off by the instance stopping exits with -1.
-            const record = exit.error ? { code: -1, signal: null, reason: 'InstanceStopped', message: exit.error } : exit;
-            out.end(JSON.stringify({ ts: new Date().toISOString(), stream: 'system', exec_id: execId, exit: record }) + '\n');
-          });
-        });
-      }
-      return reply.type('application/x-ndjson').send(out);
+      // The client went away mid-exec: stop the command rather than leave it running unseen.
+      reply.raw.on('close', exec.cancel);
+      return reply.type('application/x-ndjson').send(exec.output);
     });
   };
 }
