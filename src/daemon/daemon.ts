@@ -11,7 +11,7 @@ import { AEGIS_VERSION } from '../config/version.js';
 import { ImageStore } from '../images/image-store.js';
 import { daemonLogStream } from '../logs/daemon-log.js';
 import { eventRoutes } from '../api/routes/events.js';
-import { EventRecorder } from '../reconciler/event-recorder.js';
+import { EventRecorder } from '../store/event-recorder.js';
 import { parseDuration } from '../resources/duration.js';
 import { ConnectionLimiter } from '../router/connection-limiter.js';
 import { startRouter, type RunningRouter } from '../router/router.js';

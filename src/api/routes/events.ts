@@ -1,6 +1,6 @@
 // GET /v1/resources/{kind}/{name}/events: a resource's recent events (see EventRecorder), oldest first.
 import type { FastifyInstance } from 'fastify';
-import type { EventRecorder } from '../../reconciler/event-recorder.js';
+import type { EventRecorder } from '../../store/event-recorder.js';
 import { parseKind } from '../../resources/kinds.js';
 import type { ApiServices } from '../services.js';
 
