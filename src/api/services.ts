@@ -1,7 +1,7 @@
-// What the API layer is handed by the daemon: the store, a way to wake controllers, and facts for /v1/status.
+// What the API layer is handed by the daemon: the store (handlers write desired state, nothing else; the
+// controllers watch it) and facts for /v1/status.
 import type { WatchStatus } from '../apply/directory-watcher.js';
 import type { AegisPaths } from '../config/paths.js';
-import type { Kind } from '../resources/kinds.js';
 import type { Store } from '../store/store.js';
 import type { BackendCapabilities, BackendName, BackendProbe } from '../vmm/backend.js';
 
@@ -24,6 +24,4 @@ export interface ApiServices {
   routerUrl?: () => string | undefined;
   /** The watched directory's last apply, when a directory is watched. */
   watchStatus?: () => WatchStatus | undefined;
-  /** Nudges the controller of a kind; handlers write desired state and enqueue, nothing else. */
-  enqueue(kind: Kind, name: string): void;
 }

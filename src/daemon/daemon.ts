@@ -65,7 +65,6 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     version: AEGIS_VERSION,
     startedAt: new Date(),
     backend: selection.report,
-    enqueue: (kind: Kind, name: string) => manager.enqueue(kind, name),
   };
   const api = buildApi(services, {
     logger: { level: env.AEGIS_LOG_LEVEL ?? 'info', stream: daemonLogStream(paths.daemonLog, config.limits.daemonLog) },
@@ -125,8 +124,9 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
   const { supervisor, taskLogs, instanceLogs } = lifecycle;
   for (const register of [taskRoutes(taskLogs), imageRoutes(images), appRoutes, secretRoutes, instanceRoutes(supervisor), instanceLogRoutes(instanceLogs), eventRoutes(events)]) register(api, services);
 
-  // Store writes from any source (API, controllers) wake the kind's controller: triggers only enqueue keys.
-  store.onChange((e) => manager.enqueue(e.kind, e.name));
+  // Store writes from any source (API, apply, the watched directory, controllers) wake the controllers that
+  // watch what was written: the one trigger path from the store (routes only write).
+  store.onChange((e) => manager.written(e));
 
   fs.rmSync(paths.socket, { force: true });
   await api.listen({ path: paths.socket });

@@ -176,7 +176,7 @@ export class Store {
         .prepare('UPDATE resources SET spec = ?, labels = ?, source = ?, generation = ?, resource_version = ?, updated_at = ? WHERE uid = ?')
         .run(JSON.stringify(spec), JSON.stringify(labels), source, cur.metadata.generation + (specChanged ? 1 : 0), this.nextRevision(),
           new Date().toISOString(), cur.metadata.uid);
-      this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid });
+      this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid, change: specChanged ? 'spec' : 'metadata' });
       return this.mustGet<S, T>(kind, cur.metadata.uid);
     });
   }
@@ -190,7 +190,7 @@ export class Store {
       this.db
         .prepare('UPDATE resources SET status = ?, resource_version = ?, updated_at = ? WHERE uid = ?')
         .run(JSON.stringify(status), this.nextRevision(), new Date().toISOString(), cur.metadata.uid);
-      this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid });
+      this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid, change: 'status' });
       return this.mustGet(kind, cur.metadata.uid);
     });
   }
@@ -208,7 +208,7 @@ export class Store {
           this.db
             .prepare('UPDATE resources SET deletion_timestamp = ?, resource_version = ? WHERE uid = ?')
             .run(new Date().toISOString(), this.nextRevision(), cur.metadata.uid);
-          this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid });
+          this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid, change: 'metadata' });
         }
         return 'terminating';
       }
@@ -248,7 +248,7 @@ export class Store {
       this.db
         .prepare('UPDATE resources SET finalizers = ?, resource_version = ? WHERE uid = ?')
         .run(JSON.stringify(next), this.nextRevision(), cur.metadata.uid);
-      this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid });
+      this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid, change: 'metadata' });
     });
   }
 

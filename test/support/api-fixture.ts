@@ -13,7 +13,8 @@ export interface ApiFixture {
   api: FastifyInstance;
   store: Store;
   home: string;
-  enqueued: [Kind, string][];
+  /** Every store write the requests made, as [kind, name]: what wakes the controllers (routes only write). */
+  written: [Kind, string][];
   close(): Promise<void>;
 }
 
@@ -21,7 +22,8 @@ export async function apiFixture(): Promise<ApiFixture> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-api-'));
   const paths = aegisPaths({ AEGIS_HOME: home });
   const store = Store.open(paths.db, paths.keyFile);
-  const enqueued: [Kind, string][] = [];
+  const written: [Kind, string][] = [];
+  store.onChange((e) => written.push([e.kind, e.name]));
   const services: ApiServices = {
     store,
     paths,
@@ -37,7 +39,6 @@ export async function apiFixture(): Promise<ApiFixture> {
         libkrun: { available: false, detail: 'test' },
       },
     },
-    enqueue: (kind, name) => enqueued.push([kind, name]),
   };
   const api = buildApi(services);
   await api.ready();
@@ -45,7 +46,7 @@ export async function apiFixture(): Promise<ApiFixture> {
     api,
     store,
     home,
-    enqueued,
+    written,
     async close() {
       await api.close();
       store.close();

@@ -20,7 +20,6 @@ export function appRoutes(app: FastifyInstance, s: ApiServices): void {
     const { name, ...spec } = body;
     if (typeof name !== 'string') throw invalid('an app needs a name', [{ path: 'name', message: 'required' }]);
     const created = s.store.create('App', { name, spec, source: sourceOf(req.headers), finalizers: finalizersFor('App') });
-    s.enqueue('App', created.metadata.name);
     return reply.status(201).send(present(created));
   });
 
@@ -32,7 +31,6 @@ export function appRoutes(app: FastifyInstance, s: ApiServices): void {
     const cur = s.store.mustGet('App', req.params.app);
     if (req.query.purge === 'true') s.store.update('App', cur.metadata.uid, { labels: { ...cur.metadata.labels, [PURGE_WORKSPACE_LABEL]: 'true' } });
     const result = s.store.delete('App', cur.metadata.uid);
-    s.enqueue('App', cur.metadata.name);
     return { name: cur.metadata.name, id: cur.metadata.uid, result };
   });
 
@@ -50,7 +48,6 @@ export function appRoutes(app: FastifyInstance, s: ApiServices): void {
       const image = effectiveApp(s.store, target).image;
       return createRelease(s.store, name, image, { ...(label ? { label } : {}), source: sourceOf(req.headers) });
     });
-    s.enqueue('Release', created.metadata.name);
     return reply.status(201).send(present(created));
   });
 

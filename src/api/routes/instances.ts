@@ -53,9 +53,7 @@ export function instanceRoutes(instances: InstanceSupervisor) {
       // A machine the host cannot hold is refused now, before anything is written (an app not found is the store's to report).
       const valid = validateSpec('Instance', spec);
       if (!valid.app || s.store.get('App', valid.app)) assertFitsHost(instanceResources(s.store, valid));
-      const inst = s.store.create('Instance', { spec, source, finalizers: finalizersFor('Instance') });
-      s.enqueue('Instance', inst.metadata.name);
-      return inst;
+      return s.store.create('Instance', { spec, source, finalizers: finalizersFor('Instance') });
     };
 
     app.post<{ Body: Record<string, unknown> }>('/v1/instances', async (req, reply) => {
@@ -69,7 +67,6 @@ export function instanceRoutes(instances: InstanceSupervisor) {
     app.delete<{ Params: IdParams }>('/v1/instances/:id', async (req) => {
       const inst = s.store.mustGet('Instance', req.params.id);
       const result = s.store.delete('Instance', inst.metadata.uid);
-      s.enqueue('Instance', inst.metadata.name);
       return { id: inst.metadata.uid, result };
     });
 

@@ -22,7 +22,6 @@ export function taskRoutes(logs: TaskLogs) {
         source: sourceOf(req.headers),
         finalizers: finalizersFor('Task'),
       });
-      s.enqueue('Task', task.metadata.name);
       return reply.status(201).send({ id: task.metadata.uid, ...present(task) });
     });
 
@@ -42,7 +41,6 @@ export function taskRoutes(logs: TaskLogs) {
     app.delete<{ Params: IdParams }>('/v1/tasks/:id', async (req) => {
       const task = s.store.mustGet('Task', req.params.id);
       const result = s.store.delete('Task', task.metadata.uid);
-      s.enqueue('Task', task.metadata.name);
       return { id: task.metadata.uid, result };
     });
   };

@@ -11,6 +11,7 @@ import type { SecretSpec } from '../../resources/secret.js';
 import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import type { ReconcileResult } from '../controller.js';
+import type { Triggers } from '../manager.js';
 import { ensureFinalizer, PURGE_WORKSPACE_LABEL, removeFinalizer } from '../../model/metadata-keys.js';
 import { effectiveApp } from '../../model/effective-app.js';
 import { createRelease, releasesOf } from '../../model/releases.js';
@@ -28,6 +29,11 @@ export class AppReconciler {
   constructor(private readonly deps: { store: Store; workspacesDir: string; images: Pick<ImageStore, 'resolve'> }) {
     this.images = new ImageResolution((ref) => deps.images.resolve(ref));
   }
+
+  /** An app's status depends on its kit, secrets and releases: any change to those re-checks every app. */
+  readonly triggers: Triggers = {
+    watches: (['Secret', 'Kit', 'Release'] as const).map((kind) => ({ kind, keys: () => this.deps.store.list('App').map((a) => a.metadata.name) })),
+  };
 
   readonly reconcile = async (name: string): Promise<ReconcileResult | void> => {
     const { store } = this.deps;

@@ -5,6 +5,7 @@ import type { InstanceSpec, InstanceStatus } from '../../resources/instance.js';
 import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import type { ReconcileResult } from '../controller.js';
+import type { Triggers } from '../manager.js';
 import type { AppSpec } from '../../resources/app.js';
 import { ensureFinalizer, removeFinalizer } from '../../model/metadata-keys.js';
 import { effectiveApp } from '../../model/effective-app.js';
@@ -26,6 +27,22 @@ export class InstanceReconciler {
 
   constructor(private readonly deps: InstanceControllerDeps) {
     this.unsubscribe = deps.supervisor.onChange((uid) => this.writeStatus(uid));
+  }
+
+  /** A changed app, or a release of it (a new one Ready), may mean the app's instances must restart on the new definition. */
+  readonly triggers: Triggers = {
+    watches: [
+      { kind: 'App', keys: (e) => this.instancesOf(e.name) },
+      { kind: 'Release', keys: (e) => this.instancesOf(this.deps.store.get<{ app: string }>('Release', e.uid)?.spec.app) },
+    ],
+  };
+
+  /** Names of the instances of `app` (undefined: of every app, when a deleted release no longer says which). */
+  private instancesOf(app: string | undefined): string[] {
+    return this.deps.store
+      .list<InstanceSpec>('Instance')
+      .filter((i) => i.spec.app !== undefined && (app === undefined || i.spec.app === app))
+      .map((i) => i.metadata.name);
   }
 
   readonly reconcile = async (name: string): Promise<ReconcileResult | void> => {

@@ -1,4 +1,5 @@
 // Task controller: makes sure every pending task has a runner, every deleted one is torn down, and old ones expire.
+import { EventEmitter } from 'node:events';
 import type { TaskSpec, TaskStatus } from '../../resources/task.js';
 import type { Store } from '../../store/store.js';
 import type { ImageStore } from '../../images/image-store.js';
@@ -6,6 +7,7 @@ import type { TaskLogs } from '../../logs/task-logs.js';
 import type { SecretMasks } from '../../logs/secret-masks.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ReconcileResult } from '../controller.js';
+import type { Triggers } from '../manager.js';
 import type { MachinePool } from '../../lifecycle/machine-pool.js';
 import { ensureFinalizer, removeFinalizer } from '../../model/metadata-keys.js';
 import { TaskRunner } from '../../lifecycle/task-runner.js';
@@ -23,8 +25,17 @@ export interface TaskControllerDeps {
 
 export class TaskReconciler {
   private readonly runners = new Map<string, TaskRunner>();
+  private readonly finished = new EventEmitter();
 
   constructor(private readonly deps: TaskControllerDeps) {}
+
+  /** A task whose runner ended is reconciled again (its expiry scheduled): the runner's own status write does not wake it. */
+  readonly triggers: Triggers = {
+    events: (enqueue) => {
+      this.finished.on('finished', enqueue);
+      return () => this.finished.off('finished', enqueue);
+    },
+  };
 
   readonly reconcile = async (name: string): Promise<ReconcileResult | void> => {
     const { store, logs } = this.deps;
@@ -65,9 +76,12 @@ export class TaskReconciler {
     if (phase === 'Running') {
       // Running in the store but not here: an earlier daemon owned it and its output stream is gone.
       await this.abandon(uid, task.status.machineId);
-      return;
+      // Failed now: the next pass schedules its expiry (its own status write does not wake it).
+      return { requeueAfterMs: 0 };
     }
-    this.runners.set(key, new TaskRunner(task, { store, host: this.deps.host, pool: this.deps.pool, images: this.deps.images, log: logs.get(uid), masks: this.deps.masks }));
+    const started = new TaskRunner(task, { store, host: this.deps.host, pool: this.deps.pool, images: this.deps.images, log: logs.get(uid), masks: this.deps.masks });
+    this.runners.set(key, started);
+    void started.done.then(() => this.finished.emit('finished', key));
   };
 
   /** Stops every task machine this daemon runs (daemon shutdown): their output streams end with the daemon. */

@@ -82,6 +82,25 @@ describe('Store', () => {
     expect(events).toEqual([expect.objectContaining({ type: 'created', kind: 'App', name: 'b' })]);
   });
 
+  it('says what each update wrote: the spec, metadata only, or status only', () => {
+    const events: StoreEvent[] = [];
+    store.onChange((e) => events.push(e));
+    store.create('App', { name: 'web', spec: appSpec(), source: 'cli', finalizers: ['aegis.dev/x'] });
+    store.update('App', 'web', { spec: appSpec(81) });
+    store.update('App', 'web', { labels: { team: 'a' } });
+    store.updateStatus('App', 'web', { conditions: [], observedGeneration: 2 });
+    store.delete('App', 'web');
+    store.removeFinalizer('App', 'web', 'aegis.dev/x');
+    expect(events.map((e) => [e.type, e.change])).toEqual([
+      ['created', undefined],
+      ['updated', 'spec'],
+      ['updated', 'metadata'],
+      ['updated', 'status'],
+      ['updated', 'metadata'],
+      ['deleted', undefined],
+    ]);
+  });
+
   it('holds a deletion until finalizers are gone; force skips them', () => {
     store.create('App', { name: 'web', spec: appSpec(), source: 'cli', finalizers: ['aegis.dev/x'] });
     expect(store.delete('App', 'web')).toBe('terminating');
