@@ -50,11 +50,10 @@ export function registerControllers(deps: {
   register('App', new AppReconciler({ store, workspacesDir: deps.paths.workspaces, images: deps.images }), 2);
   // Each publish pulls an image: two at once share the link without starving each other.
   register('Release', new ReleaseReconciler({ store, images: deps.images }), 2);
-  const instances = new InstanceReconciler({ store, supervisor: lifecycle.supervisor, routerUrl: deps.routerUrl });
+  const instances = new InstanceReconciler({ store, supervisor: lifecycle.supervisor, host: lifecycle.host, routerUrl: deps.routerUrl });
   register('Instance', instances, 4);
   return {
     close: async () => {
-      instances.close();
       await tasks.close();
     },
   };

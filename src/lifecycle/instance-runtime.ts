@@ -1,7 +1,7 @@
-// One instance's life: boot on demand, run its server, pause when idle, stop when idle longer, wake on the
-// next connection (a backend that cannot pause runs on until the stop). The boot belongs to the instance,
-// not to the request that triggered it: a caller that gives up does not cancel it. A server that keeps
-// dying right after boot is backed off.
+// One instance's life: boot on demand, run its server, pause and stop when the Instance controller says it is
+// idle (see idle-policy.ts), wake on the next connection. The boot belongs to the instance, not to the
+// request that triggered it: a caller that gives up does not cancel it. A server that keeps dying right after
+// boot is backed off (crash-backoff.ts).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +16,8 @@ import { bootMachine, connectMachine } from './boot-machine.js';
 import { readFileTail } from '../util/read-file-end.js';
 import { pumpPaced } from '../logs/paced-pump.js';
 import type { InstancePlan } from './instance-plan.js';
+import { CrashBackoff } from './crash-backoff.js';
+import { CPU_WINDOW_MS, type IdleFacts } from './idle-policy.js';
 
 /** Where an instance's output goes (InstanceLogs' writer). */
 export interface InstanceLogSink {
@@ -47,13 +49,8 @@ export class WakeRefusedError extends Error {
 }
 
 const STOP_GRACE_MS = 2_000;
-/** A server that exits sooner than this after its boot counts as crashing: the next boot waits. */
-const QUICK_EXIT_MS = 10_000;
-const MAX_BACKOFF_MS = 60_000;
 /** A boot log longer than this (a chatty kernel) keeps only its end. */
 const MAX_BOOT_LOG_BYTES = 64 * 1024;
-/** How often the CPU heartbeat is sampled. */
-const CPU_SAMPLE_MS = 500;
 /** Share of one CPU above which an instance without connections still counts as active. */
 const CPU_NOISE_FLOOR = 0.05;
 
@@ -87,8 +84,10 @@ export interface RuntimeDeps {
   log: InstanceLogSink;
   /** Keeps the image's layers from garbage collection while a machine runs on them. */
   retainImage: (image: ResolvedImage) => () => void;
-  /** Called whenever something the status shows changed. */
+  /** Called whenever the instance's state changed. */
   changed: () => void;
+  /** Called when its connections or the work holding it awake changed (often: callers debounce). */
+  activity?: () => void;
   hostname: string;
   /** Where the instance's writable rootfs layer lives between machines. */
   stateDir: string;
@@ -109,8 +108,7 @@ export class InstanceRuntime {
   private deleted = false;
   /** The daemon is shutting down: the machine is left running for the next daemon to adopt. */
   private detached = false;
-  private failures = 0;
-  private backoffUntil = 0;
+  private readonly backoff = new CrashBackoff();
   private bootedAt = 0;
   private plan: InstancePlan | undefined;
   private conns = 0;
@@ -187,7 +185,7 @@ export class InstanceRuntime {
       // Not running now: the adopted machine could not be re-attached and was stopped, so boot fresh.
       return this.wake();
     }
-    const wait = this.backoffUntil - this.now();
+    const wait = this.backoff.waitMs(this.now());
     if (!this.booting && wait > 0) {
       throw new WakeRefusedError(Math.ceil(wait / 1000), `the server keeps exiting right after it starts; next start in ${Math.ceil(wait / 1000)} s (see: aegis logs)`);
     }
@@ -204,14 +202,16 @@ export class InstanceRuntime {
   connectionOpened(): void {
     this.conns++;
     this.touch();
+    this.deps.activity?.();
   }
 
   connectionClosed(): void {
     this.conns = Math.max(0, this.conns - 1);
     this.touch();
+    this.deps.activity?.();
   }
 
-  /** Work that keeps the instance awake while it lasts (an exec, a following log reader). */
+  /** Work that keeps the instance awake while it lasts (an exec). */
   hold(): () => void {
     this.busy++;
     this.touch();
@@ -221,6 +221,7 @@ export class InstanceRuntime {
       done = true;
       this.busy--;
       this.touch();
+      this.deps.activity?.();
     };
   }
 
@@ -228,44 +229,49 @@ export class InstanceRuntime {
     this.lastActive = this.now();
   }
 
-  /** Idle rule, run on a timer: pause after pauseAfter without connections or work, stop after stopAfter paused. */
-  async tick(): Promise<void> {
+  /** What the idle policy decides on (undefined before the first boot: nothing to be idle yet). */
+  idleFacts(busyElsewhere: boolean, canPause: boolean, backend: string): IdleFacts | undefined {
     const plan = this.plan;
-    if (!plan || this.booting || this.deleted) return;
-    if (this.stateValue === 'running' && this.now() - (this.cpuSample?.at ?? 0) >= CPU_SAMPLE_MS && (await this.cpuBusy())) this.touch();
-    const now = this.now();
-    if (this.stateValue === 'running' && this.conns === 0 && this.busy === 0 && now - this.lastActive >= plan.idle.pauseAfterMs) {
-      const { backend } = await this.deps.host();
-      if (!backend.capabilities.pauseResume) {
-        // A backend that cannot pause (libkrun) keeps the machine running for the time it would have been paused.
-        const idleFor = plan.idle.pauseAfterMs + plan.idle.stopAfterMs;
-        const stillIdle = this.stateValue === 'running' && this.conns === 0 && this.busy === 0 && this.now() - this.lastActive >= idleFor;
-        if (stillIdle) await this.stopMachine('Idle', `stopped after ${Math.round(idleFor / 1000)} s without traffic (the ${backend.name} backend cannot pause)`);
-        return;
-      }
-      await this.serialize(async () => {
-        if (this.stateValue !== 'running' || !this.machine) return;
-        await this.machine.pause();
-        this.pausedAt = this.now();
-        this.set('paused', 'Idle', `paused after ${Math.round(plan.idle.pauseAfterMs / 1000)} s without traffic`);
-        this.deps.log.system('paused (idle)');
-      });
-    } else if (this.stateValue === 'paused' && this.conns === 0 && this.busy === 0 && now - this.pausedAt >= plan.idle.stopAfterMs) {
-      await this.stopMachine('Idle', `stopped after ${Math.round(plan.idle.stopAfterMs / 1000)} s paused`, { suspend: true });
-    }
+    if (!plan || this.booting || this.deleted) return undefined;
+    const active = this.conns > 0 || this.busy > 0 || busyElsewhere;
+    return { state: this.stateValue, active, lastActiveAt: this.lastActive, pausedAt: this.pausedAt, idle: plan.idle, canPause, backend };
+  }
+
+  /** Pauses the running machine (it is idle); a no-op when it is not running or a connection came meanwhile. */
+  async pause(message: string): Promise<void> {
+    await this.serialize(async () => {
+      if (this.stateValue !== 'running' || !this.machine || this.conns > 0 || this.busy > 0) return;
+      await this.machine.pause();
+      this.pausedAt = this.now();
+      this.set('paused', 'Idle', message);
+      this.deps.log.system('paused (idle)');
+    });
+  }
+
+  /** Stops the machine because it is idle; with `suspend` its memory is saved where the backend can. */
+  async stopIdle(message: string, suspend: boolean): Promise<void> {
+    if (this.conns > 0 || this.busy > 0) return;
+    await this.stopMachine('Idle', message, { suspend });
   }
 
   /**
-   * The heartbeat: whether the machine used more than CPU_NOISE_FLOOR of a CPU since the last look, as a
-   * server working without any connection (a job, a download it started) would. Idle servers stay below.
+   * The CPU heartbeat: true when the machine used more than CPU_NOISE_FLOOR of a CPU since the previous
+   * sample, as a server working without any connection (a job, a download it started) would; idle servers
+   * stay below. A previous sample older than two windows only starts a new window.
    */
-  private async cpuBusy(): Promise<boolean> {
+  async sampleCpu(): Promise<boolean> {
     const stats = await this.machine?.stats().catch(() => undefined);
     const now = this.now();
     const prev = this.cpuSample;
     this.cpuSample = stats?.cpuMicros !== undefined ? { at: now, micros: stats.cpuMicros } : undefined;
-    if (!prev || !this.cpuSample || now <= prev.at) return false;
+    if (!prev || !this.cpuSample || now <= prev.at || now - prev.at > 2 * CPU_WINDOW_MS) return false;
     return (this.cpuSample.micros - prev.micros) / ((now - prev.at) * 1000) > CPU_NOISE_FLOOR;
+  }
+
+  /** A boot that failed is tried again by the controller after this long (undefined: not a failed boot). */
+  retryInMs(): number | undefined {
+    if (this.stateValue !== 'failed' || this.reason !== 'StartFailed' || this.booting || this.deleted) return undefined;
+    return this.backoff.waitMs(this.now());
   }
 
   /** Stops the machine for good (the instance is deleted). */
@@ -316,9 +322,9 @@ export class InstanceRuntime {
       const message = err instanceof Error ? err.message : String(err);
       this.deps.log.system(`start failed: ${message}`);
       await this.teardown();
-      this.noteCrash();
+      this.backoff.crashed(this.now());
       this.set('failed', 'StartFailed', message);
-      throw new WakeRefusedError(Math.max(1, Math.ceil((this.backoffUntil - this.now()) / 1000)), message);
+      throw new WakeRefusedError(Math.max(1, Math.ceil(this.backoff.waitMs(this.now()) / 1000)), message);
     }
   }
 
@@ -473,8 +479,8 @@ export class InstanceRuntime {
     this.deps.log.system(`server ${how}`);
     // A harness that broke the control protocol is hostile: the instance fails (and backs off) instead of stopping.
     const violation = this.client?.protocolViolation;
-    if (violation || this.now() - this.bootedAt < QUICK_EXIT_MS) this.noteCrash();
-    else this.failures = 0;
+    if (violation) this.backoff.crashed(this.now());
+    else this.backoff.exited(this.now() - this.bootedAt, this.now());
     if (violation) await this.stopMachine('ProtocolViolation', violation.message, { failed: true });
     else await this.stopMachine('Exited', `the server ${how}`);
   }
@@ -482,13 +488,8 @@ export class InstanceRuntime {
   private async machineExited(machine: Machine): Promise<void> {
     if (machine !== this.machine || this.stopping || this.deleted || this.detached) return;
     this.deps.log.system('machine exited unexpectedly');
-    this.noteCrash();
+    this.backoff.crashed(this.now());
     await this.stopMachine('MachineLost', 'the machine exited unexpectedly');
-  }
-
-  private noteCrash(): void {
-    this.failures++;
-    this.backoffUntil = this.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures - 1));
   }
 
   /** Ends the machine; with `suspend` on a backend that can, its memory is saved so the next wake resumes it. */

@@ -1,6 +1,7 @@
 // The instances this daemon runs: one InstanceRuntime per Instance resource, its log writer and port
-// listeners, the idle tick, and the machines an earlier daemon left behind (adopted, or stopped when their
-// instance is gone). The Instance controller decides what should run; this carries it out.
+// listeners, and the machines an earlier daemon left behind (adopted, or stopped when their instance is
+// gone). The Instance controller decides what should run and when an idle one pauses; this carries it out
+// and tells the controller (by instance name) whenever something about an instance changed.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,10 +20,8 @@ import { RouterDirectory } from './router-directory.js';
 
 type Instance = StoredResource<InstanceSpec, InstanceStatus>;
 
-/** Idle timers are checked this often; tests use sub-second idle times. */
-const TICK_MS = 100;
-/** Last Active moves on every request; a change of it is reported at most this often. */
-const ACTIVITY_REPORT_MS = 2_000;
+/** Connections open and close with every request: a change of them is reported at most this often. */
+const ACTIVITY_REPORT_MS = 100;
 /** How long the router's answer to "which instances are served" is kept (see managed()). */
 const MANAGED_TTL_MS = 1_000;
 
@@ -48,15 +47,17 @@ export interface InstanceSupervisorDeps {
   /** Per-instance state (the writable rootfs layer), removed with the instance. */
   instancesDir: string;
   idleDefaults: IdleTimes;
+  /** The clock of idle times and back-off (tests pass a fake one). */
+  now?: () => number;
 }
 
 interface Entry {
+  name: string;
   runtime: InstanceRuntime;
   log: InstanceLogSink & { close(): void };
   endpoints: PortEndpoint[];
-  lastReport: number;
-  lastActiveReported: string;
-  connsReported: number;
+  /** A pending activity report (see ACTIVITY_REPORT_MS). */
+  activityTimer?: NodeJS.Timeout;
 }
 
 export class InstanceSupervisor {
@@ -65,27 +66,21 @@ export class InstanceSupervisor {
   private readonly listeners: PortListeners;
   private readonly entries = new Map<string, Entry>();
   private readonly changes = new EventEmitter();
-  private readonly timer: NodeJS.Timeout;
   private managedCache: { at: number; value: ManagedInstance[] } | undefined;
 
   constructor(private readonly deps: InstanceSupervisorDeps) {
     this.changes.setMaxListeners(0);
     this.directory = new RouterDirectory(this);
     this.listeners = new InstancePortListeners(this.directory, deps.ports);
-    this.timer = setInterval(() => {
-      for (const [uid, e] of this.entries) {
-        if (this.deps.logs.followers(uid) > 0) e.runtime.touch();
-        void e.runtime.tick().catch(() => undefined);
-        // CONNS and Last Active change without state changes: CONNS is reported at once, Last Active now and then.
-        const st = e.runtime.status;
-        if (st.connections !== e.connsReported || (Date.now() - e.lastReport >= ACTIVITY_REPORT_MS && st.lastActiveAt !== e.lastActiveReported)) this.report(uid);
-      }
-    }, TICK_MS);
-    this.timer.unref();
   }
 
-  /** Told (by instance uid) whenever something an instance's status shows has changed. */
-  onChange(listener: (uid: string) => void): () => void {
+  /** The clock idle times and back-off are measured on. */
+  now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  /** Told (by instance name) whenever something about an instance changed: its state, connections or ports. */
+  onChange(listener: (name: string) => void): () => void {
     this.changes.on('change', listener);
     return () => this.changes.off('change', listener);
   }
@@ -98,6 +93,11 @@ export class InstanceSupervisor {
   /** The runtime of an instance this daemon runs (by uid). */
   runtime(uid: string): InstanceRuntime | undefined {
     return this.entries.get(uid)?.runtime;
+  }
+
+  /** Readers following the instance's log right now: they keep it awake like a connection. */
+  followers(uid: string): number {
+    return this.deps.logs.followers(uid);
   }
 
   /** The host ports of an instance's listeners (empty until they listen). */
@@ -136,9 +136,10 @@ export class InstanceSupervisor {
    * Starts running `inst`: its runtime, log and port listeners, then its server right away (or goes on in the
    * machine an earlier daemon left serving it); later wakes come from traffic.
    */
-  async start(inst: Instance): Promise<void> {
+  async start(inst: Instance): Promise<InstanceRuntime> {
     const uid = inst.metadata.uid;
-    if (this.entries.has(uid)) return;
+    const running = this.entries.get(uid);
+    if (running) return running.runtime;
     const leftover = await this.leftover(inst);
     const app = inst.spec.app ?? inst.metadata.name;
     const log = this.deps.logs.writer(uid, app);
@@ -151,11 +152,13 @@ export class InstanceSupervisor {
       log,
       retainImage: (image) => this.deps.images.retain(image),
       changed: () => this.report(uid),
+      activity: () => this.reportActivity(uid),
       hostname: app,
       stateDir: path.join(this.deps.instancesDir, uid, 'rootfs'),
+      ...(this.deps.now ? { now: this.deps.now } : {}),
     });
     const previous = inst.status.endpoints ?? [];
-    const entry: Entry = { runtime, log, endpoints: previous.flatMap((e) => (e.hostPort ? [{ port: e.port, hostPort: e.hostPort }] : [])), lastReport: 0, lastActiveReported: '', connsReported: 0 };
+    const entry: Entry = { name: inst.metadata.name, runtime, log, endpoints: previous.flatMap((e) => (e.hostPort ? [{ port: e.port, hostPort: e.hostPort }] : [])) };
     this.entries.set(uid, entry);
     this.managedCache = undefined;
     void this.listeners
@@ -167,6 +170,7 @@ export class InstanceSupervisor {
       .catch((err: unknown) => log.system(`port listeners failed: ${err instanceof Error ? err.message : String(err)}`));
     const serving = leftover ? runtime.adopt(leftover, { ...(inst.status.release ? { release: inst.status.release } : {}), ...(inst.status.startedAt ? { startedAt: inst.status.startedAt } : {}) }) : runtime.wake();
     void serving.catch(() => undefined);
+    return runtime;
   }
 
   /** The instance is deleted: its machine stops (or the one an earlier daemon left), its listeners, log and state go. */
@@ -176,6 +180,7 @@ export class InstanceSupervisor {
     this.entries.delete(uid);
     this.managedCache = undefined;
     if (e) {
+      clearTimeout(e.activityTimer);
       await e.runtime.delete();
       e.log.close();
     } else await this.stopLeftover(inst);
@@ -190,10 +195,10 @@ export class InstanceSupervisor {
    * runtime let go, so a boot that finishes meanwhile still records its machine in the status.
    */
   async close(): Promise<void> {
-    clearInterval(this.timer);
     const entries = [...this.entries.entries()];
     await Promise.all(
       entries.map(async ([uid, e]) => {
+        clearTimeout(e.activityTimer);
         await e.runtime.detach();
         e.log.close();
         await this.listeners.close(uid);
@@ -234,11 +239,16 @@ export class InstanceSupervisor {
 
   private report(uid: string): void {
     const e = this.entries.get(uid);
-    if (!e) return;
-    const s = e.runtime.status;
-    e.lastReport = Date.now();
-    e.lastActiveReported = s.lastActiveAt;
-    e.connsReported = s.connections;
-    this.changes.emit('change', uid);
+    if (e) this.changes.emit('change', e.name);
+  }
+
+  private reportActivity(uid: string): void {
+    const e = this.entries.get(uid);
+    if (!e || e.activityTimer) return;
+    e.activityTimer = setTimeout(() => {
+      e.activityTimer = undefined;
+      this.report(uid);
+    }, ACTIVITY_REPORT_MS);
+    e.activityTimer.unref();
   }
 }

@@ -1,5 +1,8 @@
 // Instance controller: every Instance resource runs in the supervisor (started when created, restarted when
-// its app changed, stopped and cleaned up when deleted), and its status shows what the runtime reports.
+// its app changed, stopped and cleaned up when deleted). It owns the transitions over time: an idle instance
+// pauses and stops when the idle policy says so, a failed boot is tried again after its back-off, and each
+// pass schedules the next look (requeueAfter) instead of a timer polling every instance. Its status shows
+// what the runtime reports.
 import { setCondition } from '../../resources/conditions.js';
 import type { InstanceSpec, InstanceStatus } from '../../resources/instance.js';
 import type { Store } from '../../store/store.js';
@@ -12,25 +15,32 @@ import { effectiveApp } from '../../model/effective-app.js';
 import { pickRelease } from '../../model/releases.js';
 import type { InstanceRuntime } from '../../lifecycle/instance-runtime.js';
 import type { InstanceSupervisor } from '../../lifecycle/instance-supervisor.js';
+import { idleDecision } from '../../lifecycle/idle-policy.js';
+import type { MachineHost } from '../../vmm/machine-host.js';
 
 type Instance = StoredResource<InstanceSpec, InstanceStatus>;
+
+/** While an instance is in use, Last Active in its status is brought up to date this often. */
+const ACTIVE_REFRESH_MS = 2_000;
 
 export interface InstanceControllerDeps {
   store: Store;
   supervisor: InstanceSupervisor;
+  /** The backend (its name and whether it can pause); rejects when none can run here. */
+  host: () => Promise<MachineHost>;
   /** Where the router listens (each endpoint's `url`), when it does. */
   routerUrl: string | undefined;
 }
 
 export class InstanceReconciler {
-  private readonly unsubscribe: () => void;
+  constructor(private readonly deps: InstanceControllerDeps) {}
 
-  constructor(private readonly deps: InstanceControllerDeps) {
-    this.unsubscribe = deps.supervisor.onChange((uid) => this.writeStatus(uid));
-  }
-
-  /** A changed app, or a release of it (a new one Ready), may mean the app's instances must restart on the new definition. */
+  /**
+   * A changed app, or a release of it (a new one Ready), may mean the app's instances must restart on the
+   * new definition; a change the supervisor reports (a state, connections) is written and acted on.
+   */
   readonly triggers: Triggers = {
+    events: (enqueue) => this.deps.supervisor.onChange(enqueue),
     watches: [
       { kind: 'App', keys: (e) => this.instancesOf(e.name) },
       { kind: 'Release', keys: (e) => this.instancesOf(this.deps.store.get<{ app: string }>('Release', e.uid)?.spec.app) },
@@ -57,17 +67,38 @@ export class InstanceReconciler {
       return;
     }
     ensureFinalizer(store, 'Instance', inst);
-    const runtime = supervisor.runtime(uid);
+    let runtime = supervisor.runtime(uid);
     if (runtime) {
       const why = this.staleBecause(inst, runtime);
       if (why) await runtime.restart(why);
-      return;
-    }
-    await supervisor.start(inst);
+    } else runtime = await supervisor.start(inst);
+    const next = await this.step(uid, runtime);
+    this.writeStatus(uid);
+    return next;
   };
 
-  close(): void {
-    this.unsubscribe();
+  /** The transition due now, if any, and when to look again. */
+  private async step(uid: string, runtime: InstanceRuntime): Promise<ReconcileResult | void> {
+    const retryIn = runtime.retryInMs();
+    if (retryIn !== undefined) {
+      if (retryIn > 0) return { requeueAfterMs: retryIn };
+      // The boot is the instance's: it goes on after this pass, and its outcome comes back as a change.
+      void runtime.wake().catch(() => undefined);
+      return;
+    }
+    // Only a running or paused machine can go idle (and then the backend is there).
+    if (runtime.state !== 'running' && runtime.state !== 'paused') return;
+    const { backend } = await this.deps.host();
+    const followed = this.deps.supervisor.followers(uid) > 0;
+    if (runtime.state === 'running' && !followed && (await runtime.sampleCpu())) runtime.touch();
+    const facts = runtime.idleFacts(followed, backend.capabilities.pauseResume, backend.name);
+    if (!facts) return;
+    const decision = idleDecision(facts, this.deps.supervisor.now());
+    // Both change the state: the supervisor reports it, which brings the next pass.
+    if (decision.do === 'pause') await runtime.pause(decision.message);
+    else if (decision.do === 'stop') await runtime.stopIdle(decision.message, decision.suspend);
+    else if (facts.active) return { requeueAfterMs: Math.min(decision.checkInMs ?? ACTIVE_REFRESH_MS, ACTIVE_REFRESH_MS) };
+    else if (decision.checkInMs !== undefined) return { requeueAfterMs: decision.checkInMs };
   }
 
   /**
