@@ -29,7 +29,6 @@ describe('instance log API', () => {
       version: 'test',
       startedAt: new Date(),
       backend: { name: null, reason: 'test', capabilities: null, probes: { sandbox: { available: false, detail: 'test' }, qemu: { available: false, detail: 'test' }, libkrun: { available: false, detail: 'test' } } },
-      enqueue: () => undefined,
     };
     api = buildApi(services, { routes: [instanceLogRoutes(logs)] });
     await api.ready();
