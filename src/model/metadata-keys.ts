@@ -22,6 +22,8 @@ export type FinalizedKind = keyof typeof FINALIZER;
 export const PURGE_WORKSPACE_LABEL = 'aegis.dev/purge-workspace';
 /** Marks the Secret that imperative writes of a scope go to (unless the key already lives elsewhere). */
 export const IMPERATIVE_SECRET_LABEL = 'aegis.dev/secret-store';
+/** Marks the Instance an App's `serve: true` made (its value: the app's name); `serve: false` removes only these. */
+export const SERVED_BY_APP_LABEL = 'aegis.dev/served-by-app';
 
 /** The finalizers a new resource is created with, so its clean-up is claimed from its very first write. */
 export const finalizersFor = (kind: FinalizedKind): string[] => [FINALIZER[kind]];
