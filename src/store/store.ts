@@ -4,7 +4,7 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
 import { conflict, notFound } from '../errors/codes.js';
-import { KINDS, kindInfo, validateSpec, type Kind } from '../resources/kinds.js';
+import { KINDS, kindInfo, validateSpec, validateStatus, type Kind } from '../resources/kinds.js';
 import { instanceNameProblem } from '../resources/instance-names.js';
 import { isIdFor, newId, validateName } from '../resources/names.js';
 import { migrate } from './migrate.js';
@@ -141,6 +141,7 @@ export class Store {
       let spec = validateSpec(kind, input.spec) as Record<string, unknown>;
       if (kind === 'Instance') this.checkInstanceName(name, spec);
       if (kind === 'Secret') spec = sealSecretData(this.box, name, spec, undefined);
+      if (input.status) validateStatus(kind, input.status);
       const now = new Date().toISOString();
       const rv = this.nextRevision();
       this.db
@@ -181,8 +182,13 @@ export class Store {
     });
   }
 
-  /** Writes status (controllers only). Identical status is not written, so resyncs cause no churn. */
+  /**
+   * Writes status (controllers only). A status its kind's schema refuses is a controller's bug: it is
+   * refused (AEGIS_INVALID naming the fields) before anything is stored. Identical status is not written,
+   * so resyncs cause no churn.
+   */
   updateStatus<T = Record<string, unknown>>(kind: Kind, nameOrId: string, status: T, resourceVersion?: number): StoredResource<Record<string, unknown>, T> {
+    validateStatus(kind, status);
     return this.transaction(() => {
       const cur = this.mustGet<Record<string, unknown>, T>(kind, nameOrId);
       checkVersion(cur as StoredResource, resourceVersion);
