@@ -1,22 +1,21 @@
-// aegisd's composition root: store, backend, controllers and API wired together, with an orderly shutdown.
+// aegisd's composition root: store, backend, lifecycle, router and controllers, then the API over all of
+// them, wired in that order (nothing is bound late), with an orderly shutdown.
 import fs from 'node:fs';
 import path from 'node:path';
 import { DirectoryWatcher } from '../apply/directory-watcher.js';
 import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../api/app.js';
+import { buildApi, createApiServer } from '../api/app.js';
 import type { ApiServices } from '../api/services.js';
 import type { AegisPaths } from '../config/paths.js';
 import { loadDaemonConfig } from '../config/daemon-config.js';
 import { AEGIS_VERSION } from '../config/version.js';
 import { ImageStore } from '../images/image-store.js';
 import { daemonLogStream } from '../logs/daemon-log.js';
-import { eventRoutes } from '../api/routes/events.js';
 import { EventRecorder } from '../store/event-recorder.js';
 import { parseDuration } from '../resources/duration.js';
 import { ConnectionLimiter } from '../router/connection-limiter.js';
 import { startRouter, type RunningRouter } from '../router/router.js';
 import { ControllerManager } from '../reconciler/manager.js';
-import type { Kind } from '../resources/kinds.js';
 import { Store } from '../store/store.js';
 import { removePid, writePid } from './pid-file.js';
 import { AdmittingBackend } from '../vmm/admitting-backend.js';
@@ -24,12 +23,6 @@ import type { MachineHost } from '../vmm/machine-host.js';
 import { selectBackend } from '../vmm/select-backend.js';
 import { registerControllers } from './controllers.js';
 import { startLifecycle } from '../lifecycle/lifecycle.js';
-import { appRoutes } from '../api/routes/apps.js';
-import { imageRoutes } from '../api/routes/images.js';
-import { instanceLogRoutes } from '../api/routes/instance-logs.js';
-import { instanceRoutes } from '../api/routes/instances.js';
-import { secretRoutes } from '../api/routes/secrets.js';
-import { taskRoutes } from '../api/routes/tasks.js';
 
 export interface Daemon {
   api: FastifyInstance;
@@ -59,14 +52,8 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
   const manager = new ControllerManager();
   const selection = await selectBackend(paths, env, { diskMiB: Math.floor(config.limits.machineDisk / 1024 / 1024), consoleBytes: config.limits.console }, config.sandbox);
 
-  const services: ApiServices = {
-    store,
-    paths,
-    version: AEGIS_VERSION,
-    startedAt: new Date(),
-    backend: selection.report,
-  };
-  const api = buildApi(services, {
+  // The daemon's logger is the API server's; its routes are registered last, once what they serve exists.
+  const api = createApiServer({
     logger: { level: env.AEGIS_LOG_LEVEL ?? 'info', stream: daemonLogStream(paths.daemonLog, config.limits.daemonLog) },
   });
   // One cap on client connections for the router and every port listener: they share this process's fds.
@@ -110,7 +97,6 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     api.log.error({ err }, `router cannot listen on ${r.host}:${r.port}`);
   }
   const routerUrl = router?.url;
-  services.routerUrl = () => routerUrl;
 
   const controllers = registerControllers({
     store,
@@ -121,17 +107,9 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     routerUrl,
     onError: (kind, key, err, terminal) => api.log.error({ kind, key, terminal, err }, 'reconcile failed'),
   });
-  const { supervisor, taskLogs, instanceLogs } = lifecycle;
-  for (const register of [taskRoutes(taskLogs), imageRoutes(images), appRoutes, secretRoutes, instanceRoutes(supervisor), instanceLogRoutes(instanceLogs), eventRoutes(events)]) register(api, services);
-
   // Store writes from any source (API, apply, the watched directory, controllers) wake the controllers that
   // watch what was written: the one trigger path from the store (routes only write).
   store.onChange((e) => manager.written(e));
-
-  fs.rmSync(paths.socket, { force: true });
-  await api.listen({ path: paths.socket });
-  fs.chmodSync(paths.socket, 0o600);
-  manager.start();
   const watcher = watchDir
     ? new DirectoryWatcher(watchDir, store, {
         intervalMs: parseDuration(config.watchInterval),
@@ -139,7 +117,24 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
         env: { allowed: config.watchEnv, setting: `watchEnv in ${paths.config}` },
       })
     : undefined;
-  services.watchStatus = () => watcher?.status;
+
+  const services: ApiServices = {
+    store,
+    paths,
+    version: AEGIS_VERSION,
+    startedAt: new Date(),
+    backend: selection.report,
+    lifecycle: { instances: lifecycle.supervisor, taskLogs: lifecycle.taskLogs, instanceLogs: lifecycle.instanceLogs },
+    images,
+    events,
+    ...(routerUrl ? { routerUrl } : {}),
+    ...(watcher ? { watchStatus: () => watcher.status } : {}),
+  };
+  buildApi(services, api);
+  fs.rmSync(paths.socket, { force: true });
+  await api.listen({ path: paths.socket });
+  fs.chmodSync(paths.socket, 0o600);
+  manager.start();
   watcher?.start();
   writePid(paths.pidFile, process.pid);
   api.log.info({ backend: selection.report.name, pid: process.pid }, 'aegisd ready');

@@ -237,10 +237,13 @@ export class InstanceRuntime {
     return { state: this.stateValue, active, lastActiveAt: this.lastActive, pausedAt: this.pausedAt, idle: plan.idle, canPause, backend };
   }
 
-  /** Pauses the running machine (it is idle); a no-op when it is not running or a connection came meanwhile. */
-  async pause(message: string): Promise<void> {
+  /**
+   * Pauses the running machine, idle since `facts` were taken; a no-op when anything happened since (a
+   * request, a connection, a wake): the decision is taken again on fresh facts.
+   */
+  async pause(message: string, facts: IdleFacts): Promise<void> {
     await this.serialize(async () => {
-      if (this.stateValue !== 'running' || !this.machine || this.conns > 0 || this.busy > 0) return;
+      if (!this.stillIdle(facts) || !this.machine) return;
       await this.machine.pause();
       this.pausedAt = this.now();
       this.set('paused', 'Idle', message);
@@ -248,10 +251,14 @@ export class InstanceRuntime {
     });
   }
 
-  /** Stops the machine because it is idle; with `suspend` its memory is saved where the backend can. */
-  async stopIdle(message: string, suspend: boolean): Promise<void> {
-    if (this.conns > 0 || this.busy > 0) return;
-    await this.stopMachine('Idle', message, { suspend });
+  /** Stops the machine, idle since `facts` were taken (see pause); with `suspend` its memory is saved where the backend can. */
+  async stopIdle(message: string, suspend: boolean, facts: IdleFacts): Promise<void> {
+    await this.stopMachine('Idle', message, { suspend, onlyIf: () => this.stillIdle(facts) });
+  }
+
+  /** Nothing happened since `facts` were taken: same state, no activity since, nothing open. */
+  private stillIdle(facts: IdleFacts): boolean {
+    return this.stateValue === facts.state && this.lastActive === facts.lastActiveAt && this.pausedAt === facts.pausedAt && this.conns === 0 && this.busy === 0;
   }
 
   /**
@@ -493,8 +500,10 @@ export class InstanceRuntime {
   }
 
   /** Ends the machine; with `suspend` on a backend that can, its memory is saved so the next wake resumes it. */
-  private async stopMachine(reason: string, message: string, opts: { suspend?: boolean; failed?: boolean } = {}): Promise<void> {
+  private async stopMachine(reason: string, message: string, opts: { suspend?: boolean; failed?: boolean; onlyIf?: () => boolean } = {}): Promise<void> {
     await this.serialize(async () => {
+      // Decided before its turn came: whatever ran meanwhile may have made it moot.
+      if (opts.onlyIf && !opts.onlyIf()) return;
       if (!this.machine) {
         if (this.stateValue !== 'failed') this.set('stopped', reason, message);
         return;

@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js';
 import type { StoredResource } from '../store/stored-resource.js';
 import type { Machine } from '../vmm/backend.js';
 import type { MachineHost } from '../vmm/machine-host.js';
+import { execInInstance, type InstanceExec, type InstanceExecRequest } from './instance-exec.js';
 import { planInstance, type IdleTimes } from './instance-plan.js';
 import { InstanceRuntime, type InstanceLogSink } from './instance-runtime.js';
 import { RouterDirectory } from './router-directory.js';
@@ -98,6 +99,17 @@ export class InstanceSupervisor {
   /** Readers following the instance's log right now: they keep it awake like a connection. */
   followers(uid: string): number {
     return this.deps.logs.followers(uid);
+  }
+
+  /** Keeps an instance awake as a request would (`aegis` keepalive); false when this daemon does not run it. */
+  touch(uid: string): boolean {
+    this.entries.get(uid)?.runtime.touch();
+    return this.entries.has(uid);
+  }
+
+  /** Runs a command in a running or paused instance (see instance-exec.ts); AEGIS_CONFLICT when it is stopped. */
+  exec(uid: string, req: InstanceExecRequest): Promise<InstanceExec> {
+    return execInInstance(uid, this.runtime(uid), req);
   }
 
   /** The host ports of an instance's listeners (empty until they listen). */

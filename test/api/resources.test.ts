@@ -15,7 +15,7 @@ describe('resource API', () => {
   });
   afterEach(() => f.close());
 
-  it('creates, reads, lists and deletes, enqueueing each write', async () => {
+  it('creates, reads, lists and deletes, each a store write', async () => {
     const created = await f.api.inject({ method: 'POST', url: '/v1/resources/apps', payload: app('web') });
     expect(created.statusCode).toBe(201);
     const body = created.json();

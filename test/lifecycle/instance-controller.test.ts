@@ -130,6 +130,24 @@ describe('Instance controller', () => {
     expect(status().connections).toBe(0);
   });
 
+  it('does not carry out a pause or a stop decided before a request came in', async () => {
+    create();
+    await controller.reconcile('web');
+    await running();
+    const runtime = runtimeOf();
+    now += PAUSE_AFTER_MS;
+    const decided = runtime.idleFacts(false, true, 'sandbox')!;
+    // A request comes and goes before the transition's turn.
+    now += 1;
+    runtime.connectionOpened();
+    runtime.connectionClosed();
+    await runtime.pause('paused after 10 s without traffic', decided);
+    await runtime.stopIdle('stopped', false, decided);
+    expect(runtime.state).toBe('running');
+    expect(backend.live()).toHaveLength(1);
+    expect(backend.live()[0]!.state()).toBe('running');
+  });
+
   it('tries a failed boot again after its back-off, doubling, until it runs', async () => {
     backend.failNextStarts = 2;
     create();

@@ -95,8 +95,8 @@ export class InstanceReconciler {
     if (!facts) return;
     const decision = idleDecision(facts, this.deps.supervisor.now());
     // Both change the state: the supervisor reports it, which brings the next pass.
-    if (decision.do === 'pause') await runtime.pause(decision.message);
-    else if (decision.do === 'stop') await runtime.stopIdle(decision.message, decision.suspend);
+    if (decision.do === 'pause') await runtime.pause(decision.message, facts);
+    else if (decision.do === 'stop') await runtime.stopIdle(decision.message, decision.suspend, facts);
     else if (facts.active) return { requeueAfterMs: Math.min(decision.checkInMs ?? ACTIVE_REFRESH_MS, ACTIVE_REFRESH_MS) };
     else if (decision.checkInMs !== undefined) return { requeueAfterMs: decision.checkInMs };
   }
