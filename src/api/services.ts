@@ -9,16 +9,7 @@ import type { InstanceLogs } from '../logs/instance-log.js';
 import type { TaskLogs } from '../logs/task-logs.js';
 import type { ResourceEvent } from '../store/event-recorder.js';
 import type { Store } from '../store/store.js';
-import type { BackendCapabilities, BackendName, BackendProbe } from '../vmm/backend.js';
-
-export interface BackendReport {
-  /** The backend machines run on, or null when none can run here (see `probes`). */
-  name: BackendName | null;
-  /** Why that one: AEGIS_BACKEND, or which better backends the automatic choice passed over (shown by `aegis doctor`). */
-  reason: string;
-  capabilities: BackendCapabilities | null;
-  probes: Record<BackendName, BackendProbe>;
-}
+import type { BackendReport } from '../vmm/select-backend.js';
 
 /** The running instances as the API may touch them (the instance supervisor, or a test's fake). */
 export interface RunningInstances {
