@@ -2,9 +2,7 @@
 // idle (see idle-policy.ts), wake on the next connection. The boot belongs to the instance, not to the
 // request that triggered it: a caller that gives up does not cancel it. A server that keeps dying right after
 // boot is backed off (crash-backoff.ts).
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import type { ResolvedImage } from '../images/image-store.js';
 import type { ExecExit } from '../protocol/messages.js';
 import type { ExecHandle } from '../vmm/channel/exec.js';
@@ -13,11 +11,12 @@ import type { Machine } from '../vmm/backend.js';
 import type { MachineHost } from '../vmm/machine-host.js';
 import type { InstanceState } from '../resources/instance.js';
 import { bootMachine, connectMachine } from './boot-machine.js';
-import { readFileTail } from '../util/read-file-end.js';
 import { pumpPaced } from '../logs/paced-pump.js';
 import type { InstancePlan } from './instance-plan.js';
 import { CrashBackoff } from './crash-backoff.js';
-import { CPU_WINDOW_MS, type IdleFacts } from './idle-policy.js';
+import type { IdleFacts } from './idle-policy.js';
+import { CpuHeartbeat } from './cpu-heartbeat.js';
+import { copyBootLog, snapshotKey, syncGuest, writableLayerDir } from './instance-machine.js';
 
 /** Where an instance's output goes (InstanceLogs' writer). */
 export interface InstanceLogSink {
@@ -49,34 +48,10 @@ export class WakeRefusedError extends Error {
 }
 
 const STOP_GRACE_MS = 2_000;
-/** A boot log longer than this (a chatty kernel) keeps only its end. */
-const MAX_BOOT_LOG_BYTES = 64 * 1024;
-/** Share of one CPU above which an instance without connections still counts as active. */
-const CPU_NOISE_FLOOR = 0.05;
-
-const SYNC_TIMEOUT_MS = 5_000;
 /** A VM paused at least this long has its clock set on resume (it stood still meanwhile). */
 const CLOCK_SKEW_MS = 1_000;
 /** How long an adopted machine's harness gets to answer before the instance boots fresh instead. */
 const ADOPT_CONNECT_MS = 10_000;
-
-/** What the server in a machine is: a memory snapshot is resumed only while this stays the same. */
-function snapshotKey(plan: InstancePlan): string {
-  const what = { release: plan.release ?? null, image: plan.image?.digest ?? null, command: plan.command, env: plan.env, cwd: plan.cwd ?? null, user: plan.user };
-  return crypto.createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 32);
-}
-
-/** Runs `sync` in the guest, best effort and bounded: a stuck guest must not hold up its own stop. */
-async function syncGuest(client: ControlClient): Promise<void> {
-  try {
-    const h = client.exec({ argv: ['sync'], env: {}, stdin: false });
-    h.stdout.resume();
-    h.stderr.resume();
-    await Promise.race([h.exit, new Promise((r) => setTimeout(r, SYNC_TIMEOUT_MS))]);
-  } catch {
-    /* the channel is gone: nothing to flush through it */
-  }
-}
 
 export interface RuntimeDeps {
   host: () => Promise<MachineHost>;
@@ -115,7 +90,7 @@ export class InstanceRuntime {
   private busy = 0;
   private lastActive: number;
   private pausedAt = 0;
-  private cpuSample: { at: number; micros: number } | undefined;
+  private readonly cpu = new CpuHeartbeat();
   private readonly now: () => number;
 
   constructor(private readonly deps: RuntimeDeps) {
@@ -261,18 +236,10 @@ export class InstanceRuntime {
     return this.stateValue === facts.state && this.lastActive === facts.lastActiveAt && this.pausedAt === facts.pausedAt && this.conns === 0 && this.busy === 0;
   }
 
-  /**
-   * The CPU heartbeat: true when the machine used more than CPU_NOISE_FLOOR of a CPU since the previous
-   * sample, as a server working without any connection (a job, a download it started) would; idle servers
-   * stay below. A previous sample older than two windows only starts a new window.
-   */
+  /** The CPU heartbeat (see CpuHeartbeat): whether the machine worked since the last sample, as a busy server does. */
   async sampleCpu(): Promise<boolean> {
     const stats = await this.machine?.stats().catch(() => undefined);
-    const now = this.now();
-    const prev = this.cpuSample;
-    this.cpuSample = stats?.cpuMicros !== undefined ? { at: now, micros: stats.cpuMicros } : undefined;
-    if (!prev || !this.cpuSample || now <= prev.at || now - prev.at > 2 * CPU_WINDOW_MS) return false;
-    return (this.cpuSample.micros - prev.micros) / ((now - prev.at) * 1000) > CPU_NOISE_FLOOR;
+    return this.cpu.sample(stats?.cpuMicros, this.now());
   }
 
   /** A boot that failed is tried again by the controller after this long (undefined: not a failed boot). */
@@ -304,7 +271,7 @@ export class InstanceRuntime {
         ...(plan.image ? { layers: plan.image.layerDirs } : {}),
         hostname: this.deps.hostname,
         ...(workspaceDir ? { workspaceDir } : {}),
-        stateDir: this.stateFor(plan),
+        stateDir: writableLayerDir(this.deps.stateDir, plan, this.deps.log),
         snapshotKey: snapshotKey(plan),
         network: plan.network,
       });
@@ -317,7 +284,7 @@ export class InstanceRuntime {
         await this.setGuestClock(booted.client);
         await this.follow(booted.client, booted.client.attachMain());
       } else {
-        this.copyBootLog(booted.machine);
+        copyBootLog(booted.machine, this.deps.log);
         this.deps.log.system(`machine ${booted.machine.id} booted`);
         await this.follow(booted.client, booted.client.exec({ argv: plan.command, env: plan.env, ...(plan.cwd ? { cwd: plan.cwd } : {}), ...(plan.user ? { user: plan.user } : {}), stdin: false, main: true }));
       }
@@ -439,40 +406,6 @@ export class InstanceRuntime {
     await client?.close();
     this.releaseImage?.();
     this.releaseImage = undefined;
-  }
-
-  /**
-   * The writable layer's directory for this boot. Changes to the rootfs survive stop and start, but not a
-   * new image: a layer written over one release's files is dropped when the instance boots another.
-   */
-  private stateFor(plan: InstancePlan): string {
-    const dir = this.deps.stateDir;
-    const marker = path.join(dir, 'image');
-    const image = plan.image?.digest ?? 'base';
-    let previous: string | undefined;
-    try {
-      previous = fs.readFileSync(marker, 'utf8');
-    } catch {
-      /* first boot */
-    }
-    if (previous !== undefined && previous !== image) {
-      fs.rmSync(dir, { recursive: true, force: true });
-      this.deps.log.system('the image changed: the rootfs changes of the previous image were dropped');
-    }
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(marker, image);
-    return dir;
-  }
-
-  /** The console output of the boot (kernel and harness start-up lines) into the log, so it has no gap before the server. */
-  private copyBootLog(machine: Machine): void {
-    if (!machine.consoleFile) return;
-    try {
-      const text = readFileTail(machine.consoleFile, MAX_BOOT_LOG_BYTES);
-      if (text.length > 0) this.deps.log.write('stdout', 'boot', text);
-    } catch {
-      /* no console file: nothing to copy */
-    }
   }
 
   private pump(stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr'): void {
