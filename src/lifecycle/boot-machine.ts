@@ -66,3 +66,19 @@ export async function bootMachine(host: MachineHost, shape: MachineShape, opts: 
     throw err;
   }
 }
+
+/**
+ * Stops and removes a machine an earlier daemon left behind (its instance or task is gone, or its output
+ * stream with that daemon); best effort: a machine already gone, or no backend, leaves nothing to do.
+ */
+export async function stopLeftover(host: () => Promise<MachineHost>, id: string | undefined): Promise<void> {
+  if (!id) return;
+  try {
+    const { backend } = await host();
+    const machine = await backend.adopt(id);
+    await machine?.stop(1000);
+    await backend.destroy(id);
+  } catch {
+    /* nothing left to stop */
+  }
+}

@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js';
 import type { StoredResource } from '../store/stored-resource.js';
 import type { Machine } from '../vmm/backend.js';
 import type { MachineHost } from '../vmm/machine-host.js';
+import { stopLeftover } from './boot-machine.js';
 import { execInInstance, type InstanceExec, type InstanceExecRequest } from './instance-exec.js';
 import { planInstance, type IdleTimes } from './instance-plan.js';
 import { InstanceRuntime, type InstanceLogSink } from './instance-runtime.js';
@@ -195,7 +196,7 @@ export class InstanceSupervisor {
       clearTimeout(e.activityTimer);
       await e.runtime.delete();
       e.log.close();
-    } else await this.stopLeftover(inst);
+    } else await stopLeftover(this.deps.host, inst.status.machineId);
     await this.listeners.close(uid);
     this.deps.logs.remove(uid);
     fs.rmSync(path.join(this.deps.instancesDir, uid), { recursive: true, force: true });
@@ -232,20 +233,6 @@ export class InstanceSupervisor {
       return machine;
     } catch {
       return undefined; // no backend or no record: the instance boots fresh
-    }
-  }
-
-  /** A machine an earlier daemon left running for an instance deleted since: stop it. */
-  private async stopLeftover(inst: Instance): Promise<void> {
-    const id = inst.status.machineId;
-    if (!id) return;
-    try {
-      const { backend } = await this.deps.host();
-      const machine = await backend.adopt(id);
-      await machine?.stop(1000);
-      await backend.destroy(id);
-    } catch {
-      /* nothing left to stop */
     }
   }
 

@@ -11,6 +11,7 @@ import type { Triggers } from '../manager.js';
 import type { MachinePool } from '../../lifecycle/machine-pool.js';
 import { ensureFinalizer, removeFinalizer } from '../../model/metadata-keys.js';
 import { TaskRunner } from '../../lifecycle/task-runner.js';
+import { stopLeftover } from '../../lifecycle/boot-machine.js';
 
 const DEFAULT_TTL_SECONDS = 3600;
 
@@ -92,16 +93,8 @@ export class TaskReconciler {
 
   private async abandon(uid: string, machineId: string | undefined): Promise<void> {
     const { store } = this.deps;
-    try {
-      if (machineId) {
-        const { backend } = await this.deps.host();
-        const machine = await backend.adopt(machineId);
-        await machine?.stop(1000);
-        await backend.destroy(machineId);
-      }
-    } catch {
-      /* no backend or nothing left to clean: the status below still tells the truth */
-    }
+    // No backend or nothing left to clean: the status below still tells the truth.
+    await stopLeftover(this.deps.host, machineId);
     // Its output ends here: a follower waiting on the log finishes instead of hanging.
     this.deps.logs.get(uid).close();
     const cur = store.get<TaskSpec, TaskStatus>('Task', uid);
