@@ -130,6 +130,28 @@ describe('Instance controller', () => {
     expect(status().connections).toBe(0);
   });
 
+  it('counts a reader following the log as activity while it follows, and idles from when it left', async () => {
+    create();
+    await controller.reconcile('web');
+    await running();
+    const uid = store.mustGet('Instance', 'web').metadata.uid;
+    const follow = new AbortController();
+    const reading = (async () => {
+      for await (const _ of logs.read(uid, { follow: true, signal: follow.signal })) void _;
+    })().catch(() => undefined);
+    await waitFor(() => logs.followers(uid) === 1, { what: 'the follower' });
+    now += 10 * PAUSE_AFTER_MS;
+    expect(await controller.reconcile('web')).toEqual({ requeueAfterMs: 2_000 });
+    expect(runtimeOf().state).toBe('running');
+    follow.abort();
+    await reading;
+    await waitFor(() => logs.followers(uid) === 0, { what: 'the follower to leave' });
+    now += 1_000;
+    // Idle since the last look that saw it following, not since the boot.
+    expect(await controller.reconcile('web')).toEqual({ requeueAfterMs: PAUSE_AFTER_MS - 1_000 - CPU_WINDOW_MS });
+    expect(runtimeOf().state).toBe('running');
+  });
+
   it('does not carry out a pause or a stop decided before a request came in', async () => {
     create();
     await controller.reconcile('web');

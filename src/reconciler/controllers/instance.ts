@@ -89,8 +89,11 @@ export class InstanceReconciler {
     // Only a running or paused machine can go idle (and then the backend is there).
     if (runtime.state !== 'running' && runtime.state !== 'paused') return;
     const { backend } = await this.deps.host();
+    // A log reader following it is activity as long as it follows (nothing tells when it leaves: looked at
+    // every ACTIVE_REFRESH_MS meanwhile); CPU above the noise floor is activity too.
     const followed = this.deps.supervisor.followers(uid) > 0;
-    if (runtime.state === 'running' && !followed && (await runtime.sampleCpu())) runtime.touch();
+    if (followed) runtime.touch();
+    else if (runtime.state === 'running' && (await runtime.sampleCpu())) runtime.touch();
     const facts = runtime.idleFacts(followed, backend.capabilities.pauseResume, backend.name);
     if (!facts) return;
     const decision = idleDecision(facts, this.deps.supervisor.now());
