@@ -1,17 +1,28 @@
-// What the API layer is handed by the daemon: the store, a way to wake controllers, and facts for /v1/status.
+// What the API layer is handed by the daemon, in one object: the store (handlers write desired state, nothing
+// else; the controllers watch it), the lifecycle's logs and running instances (exec, keepalive), the image
+// cache, the recorded events, and facts for /v1/status.
 import type { WatchStatus } from '../apply/directory-watcher.js';
 import type { AegisPaths } from '../config/paths.js';
-import type { Kind } from '../resources/kinds.js';
+import type { ImageStore } from '../images/image-store.js';
+import type { InstanceExec, InstanceExecRequest } from '../lifecycle/instance-exec.js';
+import type { InstanceLogs } from '../logs/instance-log.js';
+import type { TaskLogs } from '../logs/task-logs.js';
+import type { ResourceEvent } from '../store/event-recorder.js';
 import type { Store } from '../store/store.js';
-import type { BackendCapabilities, BackendName, BackendProbe } from '../vmm/backend.js';
+import type { BackendReport } from '../vmm/select-backend.js';
 
-export interface BackendReport {
-  /** The backend machines run on, or null when none can run here (see `probes`). */
-  name: BackendName | null;
-  /** Why that one: AEGIS_BACKEND, or which better backends the automatic choice passed over (shown by `aegis doctor`). */
-  reason: string;
-  capabilities: BackendCapabilities | null;
-  probes: Record<BackendName, BackendProbe>;
+/** The running instances as the API may touch them (the instance supervisor, or a test's fake). */
+export interface RunningInstances {
+  /** Keeps an instance awake as a request would; false when this daemon does not run it. */
+  touch(uid: string): boolean;
+  /** Runs a command in a running or paused instance; AEGIS_CONFLICT when it is stopped. */
+  exec(uid: string, req: InstanceExecRequest): Promise<InstanceExec>;
+}
+
+export interface ApiLifecycle {
+  instances: RunningInstances;
+  taskLogs: TaskLogs;
+  instanceLogs: InstanceLogs;
 }
 
 export interface ApiServices {
@@ -20,10 +31,12 @@ export interface ApiServices {
   version: string;
   startedAt: Date;
   backend: BackendReport;
-  /** Where the router listens, once it does (`http://127.0.0.1:8099`). */
-  routerUrl?: () => string | undefined;
+  lifecycle: ApiLifecycle;
+  images: ImageStore;
+  /** A resource's recent events by uid (for `aegis describe`). */
+  events: { of(uid: string): ResourceEvent[] };
+  /** Where the router listens (`http://127.0.0.1:8099`); absent when it could not listen. */
+  routerUrl?: string;
   /** The watched directory's last apply, when a directory is watched. */
   watchStatus?: () => WatchStatus | undefined;
-  /** Nudges the controller of a kind; handlers write desired state and enqueue, nothing else. */
-  enqueue(kind: Kind, name: string): void;
 }

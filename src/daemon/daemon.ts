@@ -1,28 +1,28 @@
-// aegisd's composition root: store, backend, controllers and API wired together, with an orderly shutdown.
+// aegisd's composition root: store, backend, lifecycle, router and controllers, then the API over all of
+// them, wired in that order (nothing is bound late), with an orderly shutdown.
 import fs from 'node:fs';
 import path from 'node:path';
 import { DirectoryWatcher } from '../apply/directory-watcher.js';
 import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../api/app.js';
+import { buildApi, createApiServer } from '../api/app.js';
 import type { ApiServices } from '../api/services.js';
 import type { AegisPaths } from '../config/paths.js';
 import { loadDaemonConfig } from '../config/daemon-config.js';
 import { AEGIS_VERSION } from '../config/version.js';
 import { ImageStore } from '../images/image-store.js';
 import { daemonLogStream } from '../logs/daemon-log.js';
-import { eventRoutes } from '../api/routes/events.js';
-import { EventRecorder } from '../reconciler/event-recorder.js';
+import { EventRecorder } from '../store/event-recorder.js';
 import { parseDuration } from '../resources/duration.js';
 import { ConnectionLimiter } from '../router/connection-limiter.js';
 import { startRouter, type RunningRouter } from '../router/router.js';
 import { ControllerManager } from '../reconciler/manager.js';
-import type { Kind } from '../resources/kinds.js';
 import { Store } from '../store/store.js';
 import { removePid, writePid } from './pid-file.js';
 import { AdmittingBackend } from '../vmm/admitting-backend.js';
 import type { MachineHost } from '../vmm/machine-host.js';
 import { selectBackend } from '../vmm/select-backend.js';
 import { registerControllers } from './controllers.js';
+import { startLifecycle } from '../lifecycle/lifecycle.js';
 
 export interface Daemon {
   api: FastifyInstance;
@@ -52,18 +52,10 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
   const manager = new ControllerManager();
   const selection = await selectBackend(paths, env, { diskMiB: Math.floor(config.limits.machineDisk / 1024 / 1024), consoleBytes: config.limits.console }, config.sandbox);
 
-  const services: ApiServices = {
-    store,
-    paths,
-    version: AEGIS_VERSION,
-    startedAt: new Date(),
-    backend: selection.report,
-    enqueue: (kind: Kind, name: string) => manager.enqueue(kind, name),
-  };
-  const api = buildApi(services, {
+  // The daemon's logger is the API server's; its routes are registered last, once what they serve exists.
+  const api = createApiServer({
     logger: { level: env.AEGIS_LOG_LEVEL ?? 'info', stream: daemonLogStream(paths.daemonLog, config.limits.daemonLog) },
   });
-  let router: RunningRouter | undefined;
   // One cap on client connections for the router and every port listener: they share this process's fds.
   const limiter = new ConnectionLimiter(
     { total: config.router.maxConnections, perClient: config.router.maxConnectionsPerClient },
@@ -75,27 +67,23 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     const prepared = await selection.host();
     return (admitting ??= { ...prepared, backend: new AdmittingBackend(prepared.backend, config.limits.memoryOvercommit) });
   };
-  const runtime = registerControllers({
+  const r = config.router;
+  // Built before the router (which routes to its instances) and the controllers (which drive it).
+  const lifecycle = startLifecycle({
     store,
-    manager,
-    paths,
-    host,
-    limits: config.limits,
     images,
-    onError: (kind, key, err, terminal) => api.log.error({ kind, key, terminal, err }, 'reconcile failed'),
+    host,
+    paths,
+    taskLogBytes: config.limits.taskLog,
     idleDefaults: { pauseAfterMs: parseDuration(config.idle.pauseAfter), stopAfterMs: parseDuration(config.idle.stopAfter) },
-    listen: { host: config.router.host, wakeTimeoutMs: parseDuration(config.router.wakeTimeout), limiter, routerUrl: () => router?.url },
+    ports: { host: r.host, wakeTimeoutMs: parseDuration(r.wakeTimeout), limiter },
     warmMachines: env.AEGIS_WARM_MACHINES === undefined ? DEFAULT_WARM_MACHINES : Number(env.AEGIS_WARM_MACHINES) || 0,
   });
-  for (const register of [...runtime.routes, eventRoutes(events)]) register(api, services);
-
-  // Store writes from any source (API, controllers) wake the kind's controller: triggers only enqueue keys.
-  store.onChange((e) => manager.enqueue(e.kind, e.name));
 
   // A router that cannot bind (port taken) leaves the daemon usable for everything else; status says so.
+  let router: RunningRouter | undefined;
   try {
-    const r = config.router;
-    router = await startRouter(runtime.directory, {
+    router = await startRouter(lifecycle.supervisor.directory, {
       host: r.host,
       port: r.port,
       wakeTimeoutMs: parseDuration(r.wakeTimeout),
@@ -106,14 +94,22 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
       limiter,
     });
   } catch (err) {
-    api.log.error({ err }, `router cannot listen on ${config.router.host}:${config.router.port}`);
+    api.log.error({ err }, `router cannot listen on ${r.host}:${r.port}`);
   }
-  services.routerUrl = () => router?.url;
+  const routerUrl = router?.url;
 
-  fs.rmSync(paths.socket, { force: true });
-  await api.listen({ path: paths.socket });
-  fs.chmodSync(paths.socket, 0o600);
-  manager.start();
+  const controllers = registerControllers({
+    store,
+    manager,
+    paths,
+    images,
+    lifecycle,
+    routerUrl,
+    onError: (kind, key, err, terminal) => api.log.error({ kind, key, terminal, err }, 'reconcile failed'),
+  });
+  // Store writes from any source (API, apply, the watched directory, controllers) wake the controllers that
+  // watch what was written: the one trigger path from the store (routes only write).
+  store.onChange((e) => manager.written(e));
   const watcher = watchDir
     ? new DirectoryWatcher(watchDir, store, {
         intervalMs: parseDuration(config.watchInterval),
@@ -121,7 +117,24 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
         env: { allowed: config.watchEnv, setting: `watchEnv in ${paths.config}` },
       })
     : undefined;
-  services.watchStatus = () => watcher?.status;
+
+  const services: ApiServices = {
+    store,
+    paths,
+    version: AEGIS_VERSION,
+    startedAt: new Date(),
+    backend: selection.report,
+    lifecycle: { instances: lifecycle.supervisor, taskLogs: lifecycle.taskLogs, instanceLogs: lifecycle.instanceLogs },
+    images,
+    events,
+    ...(routerUrl ? { routerUrl } : {}),
+    ...(watcher ? { watchStatus: () => watcher.status } : {}),
+  };
+  buildApi(services, api);
+  fs.rmSync(paths.socket, { force: true });
+  await api.listen({ path: paths.socket });
+  fs.chmodSync(paths.socket, 0o600);
+  manager.start();
   watcher?.start();
   writePid(paths.pidFile, process.pid);
   api.log.info({ backend: selection.report.name, pid: process.pid }, 'aegisd ready');
@@ -139,7 +152,8 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
         await watcher?.close();
         await router?.close();
         await manager.stop(STOP_DEADLINE_MS);
-        await runtime.close();
+        await controllers.close();
+        await lifecycle.close();
         events.close();
         store.close();
         fs.rmSync(paths.socket, { force: true });

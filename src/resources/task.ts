@@ -39,6 +39,7 @@ export const taskStatusSchema = z.strictObject({
   exitCode: z.number().int().nullable().optional().describe('Exit code of the command; null while running or when it never ran.'),
   reason: z.string().optional().describe('One-word cause when Failed, e.g. `PullFailed`, `Killed`.'),
   message: z.string().optional().describe('Sentence explaining the phase.'),
+  signal: z.string().optional().describe('Signal that ended the command, when one did (e.g. `SIGKILL`).'),
   startedAt: z.iso.datetime().optional(),
   finishedAt: z.iso.datetime().optional(),
   machineId: z.string().optional(),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
 import { conflict, notFound } from '../errors/codes.js';
-import { KINDS, kindInfo, validateSpec, type Kind } from '../resources/kinds.js';
+import { KINDS, kindInfo, validateSpec, validateStatus, type Kind } from '../resources/kinds.js';
 import { instanceNameProblem } from '../resources/instance-names.js';
 import { isIdFor, newId, validateName } from '../resources/names.js';
 import { migrate } from './migrate.js';
@@ -149,6 +149,7 @@ export class Store {
       let spec = validateSpec(kind, input.spec) as Record<string, unknown>;
       if (kind === 'Instance') this.checkInstanceName(name, spec);
       if (kind === 'Secret') spec = sealSecretData(this.box, name, spec, undefined);
+      if (input.status) validateStatus(kind, input.status);
       const now = new Date().toISOString();
       const rv = this.nextRevision();
       this
@@ -184,13 +185,18 @@ export class Store {
         .sql('UPDATE resources SET spec = ?, labels = ?, source = ?, generation = ?, resource_version = ?, updated_at = ? WHERE uid = ?')
         .run(JSON.stringify(spec), JSON.stringify(labels), source, cur.metadata.generation + (specChanged ? 1 : 0), this.nextRevision(),
           new Date().toISOString(), cur.metadata.uid);
-      this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid });
+      this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid, change: specChanged ? 'spec' : 'metadata' });
       return this.mustGet<S, T>(kind, cur.metadata.uid);
     });
   }
 
-  /** Writes status (controllers only). Identical status is not written, so resyncs cause no churn. */
+  /**
+   * Writes status (controllers only). A status its kind's schema refuses is a controller's bug: it is
+   * refused (AEGIS_INVALID naming the fields) before anything is stored. Identical status is not written,
+   * so resyncs cause no churn.
+   */
   updateStatus<T = Record<string, unknown>>(kind: Kind, nameOrId: string, status: T, resourceVersion?: number): StoredResource<Record<string, unknown>, T> {
+    validateStatus(kind, status);
     return this.transaction(() => {
       const cur = this.mustGet<Record<string, unknown>, T>(kind, nameOrId);
       checkVersion(cur as StoredResource, resourceVersion);
@@ -198,7 +204,7 @@ export class Store {
       this
         .sql('UPDATE resources SET status = ?, resource_version = ?, updated_at = ? WHERE uid = ?')
         .run(JSON.stringify(status), this.nextRevision(), new Date().toISOString(), cur.metadata.uid);
-      this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid });
+      this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid, change: 'status' });
       return this.mustGet(kind, cur.metadata.uid);
     });
   }
@@ -216,7 +222,7 @@ export class Store {
           this
             .sql('UPDATE resources SET deletion_timestamp = ?, resource_version = ? WHERE uid = ?')
             .run(new Date().toISOString(), this.nextRevision(), cur.metadata.uid);
-          this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid });
+          this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid, change: 'metadata' });
         }
         return 'terminating';
       }
@@ -256,7 +262,7 @@ export class Store {
       this
         .sql('UPDATE resources SET finalizers = ?, resource_version = ? WHERE uid = ?')
         .run(JSON.stringify(next), this.nextRevision(), cur.metadata.uid);
-      this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid });
+      this.emit({ type: 'updated', kind, name: cur.metadata.name, uid: cur.metadata.uid, change: 'metadata' });
     });
   }
 

@@ -30,9 +30,14 @@ export interface StoredResource<S = Record<string, unknown>, T = Record<string, 
 
 export type StoreEventType = 'created' | 'updated' | 'deleted';
 
+/** What an update wrote: the spec (generation moved), only metadata (labels, source, finalizers, deletion), or only status. */
+export type StoreChange = 'spec' | 'metadata' | 'status';
+
 export interface StoreEvent {
   type: StoreEventType;
   kind: Kind;
   name: string;
   uid: string;
+  /** Set on 'updated' events. */
+  change?: StoreChange;
 }

@@ -3,7 +3,6 @@
 // picked automatically only when KVM was proved to work; libkrun's test double never is.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { BackendReport } from '../api/services.js';
 import type { AegisPaths } from '../config/paths.js';
 import { unavailable } from '../errors/codes.js';
 import type { BackendCapabilities, BackendName, BackendProbe, MachineLimits } from './backend.js';
@@ -18,6 +17,16 @@ import { ensureBaseRootfs } from './rootfs/base-rootfs.js';
 import { provisionRuntime } from './runtime/node-runtime.js';
 import { probeSandbox } from './sandbox/probe.js';
 import { SANDBOX_CAPABILITIES, SandboxBackend } from './sandbox/sandbox-backend.js';
+
+/** Which backend machines run on and why, with what each backend's probe found (for /v1/status and `aegis doctor`). */
+export interface BackendReport {
+  /** The backend machines run on, or null when none can run here (see `probes`). */
+  name: BackendName | null;
+  /** Why that one: AEGIS_BACKEND, or which better backends the automatic choice passed over (shown by `aegis doctor`). */
+  reason: string;
+  capabilities: BackendCapabilities | null;
+  probes: Record<BackendName, BackendProbe>;
+}
 
 /** Best first: real VMs before the namespace sandbox. */
 const PREFERENCE: BackendName[] = ['libkrun', 'qemu', 'sandbox'];

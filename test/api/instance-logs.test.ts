@@ -1,44 +1,24 @@
-import fs from 'node:fs';
+// Instance log endpoints: history and follow as NDJSON, by id and by app name, with tail, since and source.
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../../src/api/app.js';
-import { instanceLogRoutes, parseSince } from '../../src/api/routes/instance-logs.js';
-import type { ApiServices } from '../../src/api/services.js';
-import { aegisPaths } from '../../src/config/paths.js';
-import { InstanceLogs } from '../../src/logs/instance-log.js';
-import { Store } from '../../src/store/store.js';
+import { parseSince } from '../../src/api/routes/instance-logs.js';
+import type { InstanceLogs } from '../../src/logs/instance-log.js';
+import type { Store } from '../../src/store/store.js';
+import { apiFixture, type ApiFixture } from '../support/api-fixture.js';
 
-// test/support/api-fixture.ts takes no extra routes, so this builds the API the same way with ours added.
 describe('instance log API', () => {
-  let home: string;
+  let f: ApiFixture;
   let store: Store;
   let logs: InstanceLogs;
   let api: FastifyInstance;
 
   beforeEach(async () => {
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-api-'));
-    const paths = aegisPaths({ AEGIS_HOME: home });
-    store = Store.open(paths.db, paths.keyFile);
-    logs = new InstanceLogs(path.join(home, 'data', 'logs'));
-    const services: ApiServices = {
-      store,
-      paths,
-      version: 'test',
-      startedAt: new Date(),
-      backend: { name: null, reason: 'test', capabilities: null, probes: { sandbox: { available: false, detail: 'test' }, qemu: { available: false, detail: 'test' }, libkrun: { available: false, detail: 'test' } } },
-      enqueue: () => undefined,
-    };
-    api = buildApi(services, { routes: [instanceLogRoutes(logs)] });
-    await api.ready();
+    f = await apiFixture();
+    ({ store, api } = f);
+    logs = f.services.lifecycle.instanceLogs;
   });
-  afterEach(async () => {
-    await api.close();
-    store.close();
-    fs.rmSync(home, { recursive: true, force: true });
-  });
+  afterEach(() => f.close());
 
   const adHoc = () => store.create('Instance', { spec: { command: ['x'], expose: [80] }, source: 'test' });
   const body = (payload: string) => payload.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));

@@ -26,7 +26,7 @@ describe('kit API', () => {
     expect(body).toMatchObject({ kind: 'Kit', metadata: { name: 'famiglia', source: 'cli' }, spec: { version: '1.0.0', description: 'Famiglia agent kit', image: 'ghcr.io/aegis/famiglia:1.0.0' } });
     expect(body.metadata.uid).toMatch(/^kit-/);
     expect(f.store.get('Kit', 'famiglia')!.spec).toEqual(body.spec);
-    expect(f.enqueued).toEqual([['Kit', 'famiglia']]);
+    expect(f.written).toEqual([['Kit', 'famiglia']]);
   });
 
   it('installs the full manifest form with labels and config defaults; the source defaults to api', async () => {
@@ -63,7 +63,7 @@ describe('kit API', () => {
     expect(notObject.json().reason).toBe('AEGIS_INVALID');
 
     expect(f.store.list('Kit')).toEqual([]);
-    expect(f.enqueued).toEqual([]);
+    expect(f.written).toEqual([]);
   });
 
   it('refuses a manifest of another kind', async () => {
@@ -82,7 +82,7 @@ describe('kit API', () => {
     const { name, ...spec } = flat;
     const asManifest = await install({ apiVersion: 'aegis.dev/v1', kind: 'Kit', metadata: { name }, spec });
     expect(asManifest.statusCode).toBe(200);
-    expect(f.enqueued).toEqual([['Kit', 'famiglia']]);
+    expect(f.written).toEqual([['Kit', 'famiglia']]);
 
     const other = await install({ ...flat, version: '2.0.0', image: 'ghcr.io/aegis/famiglia:2.0.0' });
     expect(other.statusCode).toBe(409);
@@ -105,12 +105,12 @@ describe('kit API', () => {
 
   it('uninstalls a kit; unknown is 404', async () => {
     await install(flat);
-    f.enqueued.length = 0;
+    f.written.length = 0;
     const del = await f.api.inject({ method: 'DELETE', url: '/v1/kits/famiglia' });
     expect(del.statusCode).toBe(200);
     expect(del.json()).toEqual({ name: 'famiglia', result: 'deleted' });
     expect(f.store.get('Kit', 'famiglia')).toBeUndefined();
-    expect(f.enqueued).toEqual([['Kit', 'famiglia']]);
+    expect(f.written).toEqual([['Kit', 'famiglia']]);
     const again = await f.api.inject({ method: 'DELETE', url: '/v1/kits/famiglia' });
     expect(again.statusCode).toBe(404);
     expect(again.json().error).toBe('kit "famiglia" not found');

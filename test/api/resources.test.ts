@@ -15,13 +15,13 @@ describe('resource API', () => {
   });
   afterEach(() => f.close());
 
-  it('creates, reads, lists and deletes, enqueueing each write', async () => {
+  it('creates, reads, lists and deletes, each a store write', async () => {
     const created = await f.api.inject({ method: 'POST', url: '/v1/resources/apps', payload: app('web') });
     expect(created.statusCode).toBe(201);
     const body = created.json();
     expect(body.metadata).toMatchObject({ name: 'web', generation: 1 });
     expect(body.metadata.uid).toMatch(/^app-/);
-    expect(f.enqueued).toEqual([['App', 'web']]);
+    expect(f.written).toEqual([['App', 'web']]);
 
     const byId = await f.api.inject({ url: `/v1/resources/app/${body.metadata.uid}` });
     expect(byId.json().metadata.name).toBe('web');
@@ -56,7 +56,7 @@ describe('resource API', () => {
     expect(paths.some((p: string) => p.includes('expose'))).toBe(true);
     expect(body.issues.some((i: { path: string; message: string }) => /colour/.test(i.path + i.message))).toBe(true);
     expect(f.store.list('App')).toEqual([]);
-    expect(f.enqueued).toEqual([]);
+    expect(f.written).toEqual([]);
   });
 
   it('rejects a bad name with the rule, and a duplicate with 409', async () => {

@@ -186,11 +186,16 @@ describe('serve mode', { timeout: scaled(30_000) }, () => {
   it('a long exec and an open download keep the instance running past pauseAfter', async () => {
     const id = (await instanceOf('second'))!.metadata.uid;
     await waitFor(async () => (await stateOf(id)) === 'running' || (await stateOf(id)) === 'paused', { what: 'up' });
-    // The exec must still be running when checked past pauseAfter, however long it takes to start.
-    const exec = t.aegis(['exec', 'second', '--', 'sleep', String(scaled(2_000) / 1000)]);
-    await new Promise((r) => setTimeout(r, scaled(1_500)));
-    expect(await stateOf(id)).toBe('running');
+    // Running all along an exec twice as long as pauseAfter (0.7 s), watched while it runs.
+    let done = false;
+    const exec = t.aegis(['exec', 'second', '--', 'sleep', String(scaled(1_400) / 1000)]).finally(() => (done = true));
+    const seen = new Set<string | undefined>();
+    while (!done) {
+      seen.add(await stateOf(id));
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect((await exec).code).toBe(0);
+    expect([...seen]).toEqual(['running']);
     // A client that holds a connection open (a slow download) counts too.
     const socket = (await import('node:net')).connect(Number(router.split(':').pop()), '127.0.0.1');
     socket.write(`GET /app/second/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
@@ -211,8 +216,14 @@ describe('serve mode', { timeout: scaled(30_000) }, () => {
     await waitFor(() => out.includes('Press Ctrl+C'), { what: 'serve output' });
     const id = out.match(/Instance: (\S+)/)![1]!;
     await waitFor(async () => (await stateOf(id)) === 'running', { what: 'running' });
-    // Past pauseAfter, or where the backend cannot pause, past pauseAfter + stopAfter.
-    await new Promise((r) => setTimeout(r, CAN_PAUSE ? 2_000 : 4_500));
+    // The look at the time it would pause (pauseAfter, or where the backend cannot pause, pauseAfter + stopAfter)
+    // finds it busy and counts that as activity: Last Active moves past that time and it runs on.
+    const idleForMs = CAN_PAUSE ? 700 : 3_700;
+    const heartbeat = await waitFor(async () => {
+      const st = ((await t.api('GET', `/v1/instances/${id}`)).body as InstanceView & { status: { startedAt?: string } }).status;
+      return Date.parse(st.lastActiveAt ?? '') >= Date.parse(st.startedAt ?? '') + idleForMs ? st : undefined;
+    }, { what: 'the CPU heartbeat to count as activity' });
+    expect(heartbeat?.state).toBe('running');
     expect(await stateOf(id)).toBe('running');
     child.kill('SIGINT');
     expect(await new Promise((r) => child.on('close', r))).toBe(0);

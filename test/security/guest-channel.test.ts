@@ -13,10 +13,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InstanceLogs } from '../../src/logs/instance-log.js';
 import type { ExecExit } from '../../src/protocol/messages.js';
-import type { InstanceReconciler } from '../../src/reconciler/controllers/instance.js';
-import { InstanceRuntime, type InstanceLogSink } from '../../src/reconciler/instances/instance-runtime.js';
-import type { InstancePlan } from '../../src/reconciler/instances/instance-plan.js';
-import { RouterDirectory } from '../../src/reconciler/instances/router-directory.js';
+import { InstanceRuntime, type InstanceLogSink } from '../../src/lifecycle/instance-runtime.js';
+import type { InstancePlan } from '../../src/lifecycle/instance-plan.js';
+import { RouterDirectory, type ServedInstances } from '../../src/lifecycle/router-directory.js';
 import { startRouter } from '../../src/router/router.js';
 import type { Backend, Machine, MachineExit, MachineState } from '../../src/vmm/backend.js';
 import { ChannelError, ControlClient } from '../../src/vmm/channel/control-client.js';
@@ -362,7 +361,7 @@ function hostileInstance(peer: HostilePeer, log: InstanceLogSink) {
   const instances = {
     managed: () => [{ uid: 'inst-evil', name: 'evil', app: 'evil', ports: [8080] }],
     runtime: () => runtime,
-  } as unknown as InstanceReconciler;
+  } as unknown as ServedInstances;
   return {
     runtime,
     directory: new RouterDirectory(instances),

@@ -1,9 +1,9 @@
 // App endpoints: POST/GET /v1/apps, GET/DELETE /v1/apps/{app}, POST /v1/apps/{app}/publish, GET /v1/apps/{app}/releases.
 import type { FastifyInstance } from 'fastify';
 import { conflict, invalid } from '../../errors/codes.js';
-import { effectiveApp } from '../../reconciler/apps/effective-app.js';
-import { createRelease, releasesOf } from '../../reconciler/apps/releases.js';
-import { APP_FINALIZER, PURGE_WORKSPACE_LABEL } from '../../reconciler/controllers/app.js';
+import { effectiveApp } from '../../model/effective-app.js';
+import { createRelease, releasesOf } from '../../model/releases.js';
+import { finalizersFor, PURGE_WORKSPACE_LABEL } from '../../model/metadata-keys.js';
 import type { AppSpec } from '../../resources/app.js';
 import { present } from '../present.js';
 import { sourceOf } from '../request-source.js';
@@ -19,8 +19,7 @@ export function appRoutes(app: FastifyInstance, s: ApiServices): void {
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalid('request body must be a JSON object with name and the app spec');
     const { name, ...spec } = body;
     if (typeof name !== 'string') throw invalid('an app needs a name', [{ path: 'name', message: 'required' }]);
-    const created = s.store.create('App', { name, spec, source: sourceOf(req.headers), finalizers: [APP_FINALIZER] });
-    s.enqueue('App', created.metadata.name);
+    const created = s.store.create('App', { name, spec, source: sourceOf(req.headers), finalizers: finalizersFor('App') });
     return reply.status(201).send(present(created));
   });
 
@@ -32,7 +31,6 @@ export function appRoutes(app: FastifyInstance, s: ApiServices): void {
     const cur = s.store.mustGet('App', req.params.app);
     if (req.query.purge === 'true') s.store.update('App', cur.metadata.uid, { labels: { ...cur.metadata.labels, [PURGE_WORKSPACE_LABEL]: 'true' } });
     const result = s.store.delete('App', cur.metadata.uid);
-    s.enqueue('App', cur.metadata.name);
     return { name: cur.metadata.name, id: cur.metadata.uid, result };
   });
 
@@ -50,7 +48,6 @@ export function appRoutes(app: FastifyInstance, s: ApiServices): void {
       const image = effectiveApp(s.store, target).image;
       return createRelease(s.store, name, image, { ...(label ? { label } : {}), source: sourceOf(req.headers) });
     });
-    s.enqueue('Release', created.metadata.name);
     return reply.status(201).send(present(created));
   });
 

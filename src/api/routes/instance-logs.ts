@@ -6,7 +6,7 @@ import { isLogSource, LOG_SOURCES, type LogSource } from '../../logs/instance-lo
 import type { InstanceLogs, ReadOptions } from '../../logs/instance-log.js';
 import { tryParseDuration } from '../../resources/duration.js';
 import type { StoredResource } from '../../store/stored-resource.js';
-import { appInstance } from '../../reconciler/instances/app-instance.js';
+import { appInstance } from '../../model/app-instance.js';
 import type { ApiServices } from '../services.js';
 import { findInstance } from './instances.js';
 
@@ -17,30 +17,29 @@ interface LogQuery {
   source?: string;
 }
 
-export function instanceLogRoutes(logs: InstanceLogs) {
-  return (app: FastifyInstance, s: ApiServices): void => {
-    const stream = (instance: StoredResource, req: FastifyRequest<{ Querystring: LogQuery }>, reply: FastifyReply) => {
-      const opts = readOptions(req.query);
-      const abort = new AbortController();
-      // A client that goes away ends its reader (and stops counting as activity for the idle timer).
-      reply.raw.on('close', () => abort.abort());
-      const entries = logs.read(instance.metadata.uid, { ...opts, signal: abort.signal });
-      return reply.type('application/x-ndjson').send(Readable.from(ndjson(entries), { objectMode: false }));
-    };
-
-    // Resolved like exec: an app's name means that app's instance, whatever other instance is called so.
-    app.get<{ Params: { id: string }; Querystring: LogQuery }>('/v1/instances/:id/logs', async (req, reply) =>
-      stream(findInstance(s, req.params.id) as StoredResource, req, reply),
-    );
-
-    app.get<{ Params: { app: string }; Querystring: LogQuery }>('/v1/apps/:app/logs', async (req, reply) => {
-      const appRes = s.store.mustGet('App', req.params.app);
-      const name = appRes.metadata.name;
-      const instance = appInstance(s.store, name);
-      if (!instance) throw notFound(`app "${name}" has no instance (serve it with: aegis app serve ${name})`);
-      return stream(instance as StoredResource, req, reply);
-    });
+export function instanceLogRoutes(app: FastifyInstance, s: ApiServices): void {
+  const logs = s.lifecycle.instanceLogs;
+  const stream = (instance: StoredResource, req: FastifyRequest<{ Querystring: LogQuery }>, reply: FastifyReply) => {
+    const opts = readOptions(req.query);
+    const abort = new AbortController();
+    // A client that goes away ends its reader (and stops counting as activity for the idle timer).
+    reply.raw.on('close', () => abort.abort());
+    const entries = logs.read(instance.metadata.uid, { ...opts, signal: abort.signal });
+    return reply.type('application/x-ndjson').send(Readable.from(ndjson(entries), { objectMode: false }));
   };
+
+  // Resolved like exec: an app's name means that app's instance, whatever other instance is called so.
+  app.get<{ Params: { id: string }; Querystring: LogQuery }>('/v1/instances/:id/logs', async (req, reply) =>
+    stream(findInstance(s, req.params.id) as StoredResource, req, reply),
+  );
+
+  app.get<{ Params: { app: string }; Querystring: LogQuery }>('/v1/apps/:app/logs', async (req, reply) => {
+    const appRes = s.store.mustGet('App', req.params.app);
+    const name = appRes.metadata.name;
+    const instance = appInstance(s.store, name);
+    if (!instance) throw notFound(`app "${name}" has no instance (serve it with: aegis app serve ${name})`);
+    return stream(instance as StoredResource, req, reply);
+  });
 }
 
 /** Reads the query; anything malformed is a 400 naming the accepted forms, never silently ignored. */

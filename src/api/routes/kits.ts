@@ -23,7 +23,6 @@ export function kitRoutes(app: FastifyInstance, s: ApiServices): void {
       throw conflict(`kit "${name}" is already installed (version ${String(existing.spec.version)}); uninstall it first`);
     }
     const created = s.store.create('Kit', { name, labels: manifest.metadata.labels, spec: manifest.spec, source: sourceOf(req.headers) });
-    s.enqueue('Kit', name);
     return reply.status(201).send(present(created));
   });
 
@@ -49,7 +48,6 @@ export function kitRoutes(app: FastifyInstance, s: ApiServices): void {
     }
     // --force only overrides the in-use check: finalizers (if a controller ever adds one) still run.
     const result = s.store.delete('Kit', cur.metadata.uid);
-    s.enqueue('Kit', name);
     return { name, result };
   });
 }

@@ -34,7 +34,6 @@ export function resourceRoutes(app: FastifyInstance, s: ApiServices): void {
       spec: body.spec,
       source: sourceOf(req.headers),
     });
-    s.enqueue(kind, created.metadata.name);
     return reply.status(201).send(present(created));
   });
 
@@ -46,7 +45,6 @@ export function resourceRoutes(app: FastifyInstance, s: ApiServices): void {
       labels: body.metadata?.labels,
       resourceVersion: body.metadata?.resourceVersion,
     });
-    s.enqueue(kind, updated.metadata.name);
     return present(updated);
   });
 
@@ -54,7 +52,6 @@ export function resourceRoutes(app: FastifyInstance, s: ApiServices): void {
     const kind = parseKind(req.params.kind);
     const cur = s.store.mustGet(kind, req.params.name);
     const result = s.store.delete(kind, cur.metadata.uid, { force: req.query.force === 'true' });
-    s.enqueue(kind, cur.metadata.name);
     return { kind, name: cur.metadata.name, result };
   });
 }

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { invalid } from '../../errors/codes.js';
 import { envKeySchema } from '../../resources/names.js';
-import { deleteSecretKey, secretKeys, setSecretKey, type SecretScope } from '../../store/secret-keys.js';
+import { deleteSecretKey, secretKeys, setSecretKey, type SecretScope } from '../../model/secret-keys.js';
 import { sourceOf } from '../request-source.js';
 import type { ApiServices } from '../services.js';
 

@@ -13,7 +13,7 @@ export function statusRoutes(app: FastifyInstance, s: ApiServices): void {
     capabilities: s.backend.capabilities,
     backends: s.backend.probes,
     counts: s.store.counts(),
-    router: s.routerUrl?.() ?? null,
+    router: s.routerUrl ?? null,
     watch: s.watchStatus?.() ?? null,
   }));
 }

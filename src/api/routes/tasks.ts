@@ -5,45 +5,42 @@ import { assertFitsHost } from '../../config/host-capacity.js';
 import type { TaskLogs } from '../../logs/task-logs.js';
 import { validateSpec } from '../../resources/kinds.js';
 import { resolveResources } from '../../resources/machine-resources.js';
-import { TASK_FINALIZER } from '../../reconciler/controllers/task.js';
+import { finalizersFor } from '../../model/metadata-keys.js';
 import { present } from '../present.js';
 import { sourceOf } from '../request-source.js';
 import type { ApiServices } from '../services.js';
 
 interface IdParams { id: string }
 
-export function taskRoutes(logs: TaskLogs) {
-  return (app: FastifyInstance, s: ApiServices): void => {
-    app.post<{ Body: Record<string, unknown> }>('/v1/tasks', async (req, reply) => {
-      // A machine the host cannot hold is refused now, before anything is written.
-      assertFitsHost(resolveResources(validateSpec('Task', req.body).resources));
-      const task = s.store.create('Task', {
-        spec: req.body,
-        source: sourceOf(req.headers),
-        finalizers: [TASK_FINALIZER],
-      });
-      s.enqueue('Task', task.metadata.name);
-      return reply.status(201).send({ id: task.metadata.uid, ...present(task) });
+export function taskRoutes(app: FastifyInstance, s: ApiServices): void {
+  const logs = s.lifecycle.taskLogs;
+  app.post<{ Body: Record<string, unknown> }>('/v1/tasks', async (req, reply) => {
+    // A machine the host cannot hold is refused now, before anything is written.
+    assertFitsHost(resolveResources(validateSpec('Task', req.body).resources));
+    const task = s.store.create('Task', {
+      spec: req.body,
+      source: sourceOf(req.headers),
+      finalizers: finalizersFor('Task'),
     });
+    return reply.status(201).send({ id: task.metadata.uid, ...present(task) });
+  });
 
-    app.get('/v1/tasks', async () => ({ items: s.store.list('Task').map(present) }));
+  app.get('/v1/tasks', async () => ({ items: s.store.list('Task').map(present) }));
 
-    app.get<{ Params: IdParams }>('/v1/tasks/:id', async (req) => present(s.store.mustGet('Task', req.params.id)));
+  app.get<{ Params: IdParams }>('/v1/tasks/:id', async (req) => present(s.store.mustGet('Task', req.params.id)));
 
-    app.get<{ Params: IdParams; Querystring: { follow?: string } }>('/v1/tasks/:id/logs', async (req, reply) => {
-      const task = s.store.mustGet('Task', req.params.id);
-      const abort = new AbortController();
-      // A reader that goes away stops its follow; the task itself keeps running.
-      reply.raw.on('close', () => abort.abort());
-      const body = Readable.from(logs.get(task.metadata.uid).read({ follow: req.query.follow === 'true', signal: abort.signal }), { objectMode: false });
-      return reply.type('application/x-ndjson').send(body);
-    });
+  app.get<{ Params: IdParams; Querystring: { follow?: string } }>('/v1/tasks/:id/logs', async (req, reply) => {
+    const task = s.store.mustGet('Task', req.params.id);
+    const abort = new AbortController();
+    // A reader that goes away stops its follow; the task itself keeps running.
+    reply.raw.on('close', () => abort.abort());
+    const body = Readable.from(logs.get(task.metadata.uid).read({ follow: req.query.follow === 'true', signal: abort.signal }), { objectMode: false });
+    return reply.type('application/x-ndjson').send(body);
+  });
 
-    app.delete<{ Params: IdParams }>('/v1/tasks/:id', async (req) => {
-      const task = s.store.mustGet('Task', req.params.id);
-      const result = s.store.delete('Task', task.metadata.uid);
-      s.enqueue('Task', task.metadata.name);
-      return { id: task.metadata.uid, result };
-    });
-  };
+  app.delete<{ Params: IdParams }>('/v1/tasks/:id', async (req) => {
+    const task = s.store.mustGet('Task', req.params.id);
+    const result = s.store.delete('Task', task.metadata.uid);
+    return { id: task.metadata.uid, result };
+  });
 }

@@ -1,6 +1,7 @@
 // App controller: reports whether an app can run (kit installed, fits the host, required secrets present,
-// image resolves) and its latest release, and, when the app is deleted, deletes what belongs to it:
-// instances, releases, app secrets, and with purge its workspace.
+// image resolves), its latest release and the instance serving it; keeps an instance of an app with
+// `serve: true` (app-serving.ts); and, when the app is deleted, deletes what belongs to it: instances,
+// releases, app secrets, and with purge its workspace.
 import fs from 'node:fs';
 import path from 'node:path';
 import { isAegisError } from '../../errors/codes.js';
@@ -11,16 +12,17 @@ import type { SecretSpec } from '../../resources/secret.js';
 import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import type { ReconcileResult } from '../controller.js';
-import { effectiveApp } from '../apps/effective-app.js';
-import { createRelease, releasesOf } from '../apps/releases.js';
+import type { Triggers } from '../manager.js';
+import { ensureFinalizer, PURGE_WORKSPACE_LABEL, removeFinalizer } from '../../model/metadata-keys.js';
+import { effectiveApp } from '../../model/effective-app.js';
+import { createRelease, releasesOf } from '../../model/releases.js';
 import { IMAGE_RESOLVED, ImageResolution, type ImageCheck } from '../apps/image-resolution.js';
+import { ensureServed, SERVING, stopServing, type ServingOutcome } from '../apps/app-serving.js';
+import { appInstance } from '../../model/app-instance.js';
 import type { ImageStore } from '../../images/image-store.js';
 import { workspaceDiskPath } from '../../vmm/qemu/disk-image.js';
 import { hostMisfit } from '../../config/host-capacity.js';
 
-export const APP_FINALIZER = 'aegis.dev/app-cleanup';
-/** Set by `aegis app delete --purge`: the app's workspace directory goes too. */
-export const PURGE_WORKSPACE_LABEL = 'aegis.dev/purge-workspace';
 
 type App = StoredResource<AppSpec, AppStatus>;
 
@@ -31,21 +33,61 @@ export class AppReconciler {
     this.images = new ImageResolution((ref) => deps.images.resolve(ref));
   }
 
+  /**
+   * An app's status depends on its kit, secrets and releases: any change to those re-checks every app. An
+   * instance made or gone changes which instance serves its app (and a served app may need a new one).
+   */
+  readonly triggers: Triggers = {
+    watches: [
+      ...(['Secret', 'Kit', 'Release'] as const).map((kind) => ({ kind, keys: () => this.allApps() })),
+      { kind: 'Instance', statusWrites: false, keys: (e) => this.appOfInstance(e.uid) },
+    ],
+  };
+
+  private allApps(): string[] {
+    return this.deps.store.list('App').map((a) => a.metadata.name);
+  }
+
+  /** The app an instance serves; every app when the instance is gone and no longer says. */
+  private appOfInstance(uid: string): string[] {
+    const inst = this.deps.store.get<{ app?: string }>('Instance', uid);
+    if (!inst) return this.allApps();
+    return inst.spec.app ? [inst.spec.app] : [];
+  }
+
   readonly reconcile = async (name: string): Promise<ReconcileResult | void> => {
     const { store } = this.deps;
     const app = store.get<AppSpec, AppStatus>('App', name);
     if (!app) return;
     if (app.metadata.deletionTimestamp) return this.cleanUp(app);
     // Apps created through the generic resource API lack the finalizer that guarantees clean-up.
-    if (!app.metadata.finalizers.includes(APP_FINALIZER)) store.addFinalizer('App', app.metadata.uid, APP_FINALIZER);
+    ensureFinalizer(store, 'App', app);
     this.republishIfServed(app);
+    const serving = this.serve(app);
     const image = await this.checkImage(app);
     // Resolving may have taken a while: report on the app as it is now (a change meanwhile queued another reconcile).
     const cur = store.get<AppSpec, AppStatus>('App', app.metadata.uid);
     if (!cur || cur.metadata.deletionTimestamp) return;
-    store.updateStatus('App', cur.metadata.uid, this.status(cur, image.condition));
-    return image.retryInMs !== undefined ? { requeueAfterMs: image.retryInMs } : undefined;
+    store.updateStatus('App', cur.metadata.uid, this.status(cur, image.condition, serving?.condition));
+    const retries = [image.retryInMs, serving?.retryInMs].filter((ms): ms is number => ms !== undefined);
+    return retries.length > 0 ? { requeueAfterMs: Math.min(...retries) } : undefined;
   };
+
+  /** `serve: true` keeps an instance of the app; `serve: false` removes the one it kept. */
+  private serve(app: App): ServingOutcome | undefined {
+    const { store } = this.deps;
+    if (!app.spec.serve) {
+      stopServing(store, app.metadata.name);
+      return undefined;
+    }
+    try {
+      return ensureServed(store, app, effectiveApp(store, app));
+    } catch (err) {
+      // No kit: the Ready condition says so; an instance that cannot be made is reported, not retried in a loop.
+      if (!isAegisError(err)) throw err;
+      return { condition: { type: SERVING, status: 'False', reason: 'NotServable', message: err.message } };
+    }
+  }
 
   /** The `ImageResolved` condition: the app's image (its own or its kit's) resolves to a digest. */
   private async checkImage(app: App): Promise<ImageCheck> {
@@ -60,13 +102,13 @@ export class AppReconciler {
   }
 
   /**
-   * A served app whose image changed (an apply, an edit) gets a new release, which its instance then
-   * restarts on: the change reaches the running server without a manual publish.
+   * A served app (`serve: true`, or an instance of it running) whose image changed (an apply, an edit) gets
+   * a new release, which its instance then restarts on: the change reaches the server without a manual publish.
    */
   private republishIfServed(app: App): void {
     const { store } = this.deps;
     const name = app.metadata.name;
-    if (!store.list<{ app?: string }>('Instance').some((i) => i.spec.app === name && !i.metadata.deletionTimestamp)) return;
+    if (!app.spec.serve && !store.list<{ app?: string }>('Instance').some((i) => i.spec.app === name && !i.metadata.deletionTimestamp)) return;
     const latest = releasesOf(store, name)[0];
     if (!latest || latest.status.phase === 'Pending' || latest.status.phase === 'Pulling') return;
     let image: string;
@@ -79,7 +121,7 @@ export class AppReconciler {
     createRelease(store, name, image, { source: 'aegisd' });
   }
 
-  private status(app: App, image: ConditionUpdate): AppStatus {
+  private status(app: App, image: ConditionUpdate, serving: ConditionUpdate | undefined): AppStatus {
     const { store } = this.deps;
     const releases = releasesOf(store, app.metadata.name);
     const latest = releases[0];
@@ -104,13 +146,18 @@ export class AppReconciler {
       if (!isAegisError(err)) throw err;
       ready = { status: 'False', reason: 'KitNotFound', message: err.message };
     }
-    const { latestRelease: _l, release: _r, ...rest } = app.status;
+    const { latestRelease: _l, release: _r, instance: _i, ...rest } = app.status;
+    let conditions = setCondition(setCondition(app.status.conditions ?? [], image, new Date()), { type: 'Ready', ...ready }, new Date());
+    // Serving is reported while `serve: true` asks for it, and not at all otherwise.
+    conditions = serving ? setCondition(conditions, serving, new Date()) : conditions.filter((c) => c.type !== SERVING);
+    const instance = appInstance(store, app.metadata.name);
     return {
       ...rest,
       observedGeneration: app.metadata.generation,
-      conditions: setCondition(setCondition(app.status.conditions ?? [], image, new Date()), { type: 'Ready', ...ready }, new Date()),
+      conditions,
       ...(latest ? { latestRelease: latest.metadata.name } : {}),
       ...(pinned ? { release: pinned.metadata.name } : {}),
+      ...(instance ? { instance: instance.metadata.name } : {}),
     };
   }
 
@@ -132,6 +179,6 @@ export class AppReconciler {
       fs.rmSync(workspaceDiskPath(dir), { force: true }); // where qemu VMs keep it
     }
     this.images.forget(app.metadata.uid);
-    store.removeFinalizer('App', app.metadata.uid, APP_FINALIZER);
+    removeFinalizer(store, 'App', app.metadata.uid);
   }
 }

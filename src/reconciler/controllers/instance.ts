@@ -1,195 +1,107 @@
-// Instance controller: one InstanceRuntime per Instance resource (booted when created, woken by traffic,
-// paused and stopped when idle), a stable host port per exposed port, and the status the CLI shows.
-import fs from 'node:fs';
-import path from 'node:path';
-import type { ImageStore } from '../../images/image-store.js';
+// Instance controller: every Instance resource runs in the supervisor (started when created, restarted when
+// its app changed, stopped and cleaned up when deleted). It owns the transitions over time: an idle instance
+// pauses and stops when the idle policy says so, a failed boot is tried again after its back-off, and each
+// pass schedules the next look (requeueAfter) instead of a timer polling every instance. Its status shows
+// what the runtime reports.
 import { setCondition } from '../../resources/conditions.js';
-import type { Endpoint, InstanceSpec, InstanceStatus } from '../../resources/instance.js';
-import type { NamedInstance } from '../../resources/instance-names.js';
+import type { InstanceSpec, InstanceStatus } from '../../resources/instance.js';
 import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
-import type { Machine } from '../../vmm/backend.js';
-import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ReconcileResult } from '../controller.js';
+import type { Triggers } from '../manager.js';
 import type { AppSpec } from '../../resources/app.js';
-import { effectiveApp } from '../apps/effective-app.js';
-import { exposedPorts, pickRelease, planInstance, type IdleTimes } from '../instances/instance-plan.js';
-import { InstanceRuntime, type InstanceLogSink } from '../instances/instance-runtime.js';
-
-export const INSTANCE_FINALIZER = 'aegis.dev/instance-machine';
-/** Idle timers are checked this often; tests use sub-second idle times. */
-const TICK_MS = 100;
-/** Last Active moves on every request; the stored copy is refreshed at most this often. */
-const ACTIVITY_WRITE_MS = 2_000;
+import { ensureFinalizer, removeFinalizer } from '../../model/metadata-keys.js';
+import { effectiveApp } from '../../model/effective-app.js';
+import { pickRelease } from '../../model/releases.js';
+import type { InstanceRuntime } from '../../lifecycle/instance-runtime.js';
+import type { InstanceSupervisor } from '../../lifecycle/instance-supervisor.js';
+import { idleDecision } from '../../lifecycle/idle-policy.js';
+import type { MachineHost } from '../../vmm/machine-host.js';
 
 type Instance = StoredResource<InstanceSpec, InstanceStatus>;
 
-export interface ManagedInstance extends NamedInstance {
-  ports: number[];
-}
-
-const MANAGED_TTL_MS = 1_000;
-
-export interface InstanceLogs {
-  writer(instance: string, app: string): InstanceLogSink & { close(): void };
-  remove(instance: string): void;
-  /** Readers following the instance's log right now: they count as activity. */
-  followers(instance: string): number;
-}
-
-/** Per-port listeners, opened by the daemon (they live as long as the instance, across machines). */
-export interface PortListeners {
-  listen(instance: string, ports: number[], previous: Endpoint[]): Promise<Endpoint[]>;
-  close(instance: string): Promise<void>;
-}
+/** While an instance is in use, Last Active in its status is brought up to date this often. */
+const ACTIVE_REFRESH_MS = 2_000;
 
 export interface InstanceControllerDeps {
   store: Store;
-  images: ImageStore;
+  supervisor: InstanceSupervisor;
+  /** The backend (its name and whether it can pause); rejects when none can run here. */
   host: () => Promise<MachineHost>;
-  logs: InstanceLogs;
-  listeners: PortListeners;
-  workspacesDir: string;
-  /** Per-instance state (the writable rootfs layer), removed with the instance. */
-  instancesDir: string;
-  idleDefaults: IdleTimes;
-}
-
-interface Entry {
-  runtime: InstanceRuntime;
-  log: InstanceLogSink & { close(): void };
-  endpoints: Endpoint[];
-  lastWrite: number;
-  lastActiveWritten: string;
-  connsWritten: number;
+  /** Where the router listens (each endpoint's `url`), when it does. */
+  routerUrl: string | undefined;
 }
 
 export class InstanceReconciler {
-  private readonly entries = new Map<string, Entry>();
-  private readonly timer: NodeJS.Timeout;
-  private managedCache: { at: number; value: ManagedInstance[] } | undefined;
-
-  constructor(private readonly deps: InstanceControllerDeps) {
-    this.timer = setInterval(() => {
-      for (const [uid, e] of this.entries) {
-        if (this.deps.logs.followers(uid) > 0) e.runtime.touch();
-        void e.runtime.tick().catch(() => undefined);
-        // CONNS and Last Active change without state changes: CONNS is written at once, Last Active now and then.
-        const st = e.runtime.status;
-        if (st.connections !== e.connsWritten || (Date.now() - e.lastWrite >= ACTIVITY_WRITE_MS && st.lastActiveAt !== e.lastActiveWritten)) this.writeStatus(uid);
-      }
-    }, TICK_MS);
-    this.timer.unref();
-  }
-
-  /** The name of the App called (or with id) `nameOrId`, if there is one. */
-  appNamed(nameOrId: string): string | undefined {
-    return this.deps.store.get('App', nameOrId)?.metadata.name;
-  }
-
-  /** The runtime of an instance this daemon manages (by uid). */
-  runtime(uid: string): InstanceRuntime | undefined {
-    return this.entries.get(uid)?.runtime;
-  }
+  constructor(private readonly deps: InstanceControllerDeps) {}
 
   /**
-   * Every managed instance with its app name and ports, for the router. It asks on every request, so the
-   * answer is kept until an instance is reconciled (created, deleted, or its app changed) and for at most
-   * MANAGED_TTL_MS: reading the store per request cost a good part of the router's throughput.
+   * A changed app, or a release of it (a new one Ready), may mean the app's instances must restart on the
+   * new definition; a change the supervisor reports (a state, connections) is written and acted on.
    */
-  managed(): ManagedInstance[] {
-    if (this.managedCache && Date.now() - this.managedCache.at < MANAGED_TTL_MS) return this.managedCache.value;
-    const value = this.readManaged();
-    this.managedCache = { at: Date.now(), value };
-    return value;
-  }
+  readonly triggers: Triggers = {
+    events: (enqueue) => this.deps.supervisor.onChange(enqueue),
+    watches: [
+      { kind: 'App', keys: (e) => this.instancesOf(e.name) },
+      { kind: 'Release', keys: (e) => this.instancesOf(this.deps.store.get<{ app: string }>('Release', e.uid)?.spec.app) },
+    ],
+  };
 
-  private readManaged(): ManagedInstance[] {
-    const out = [];
-    for (const uid of this.entries.keys()) {
-      const inst = this.deps.store.get<InstanceSpec>('Instance', uid);
-      if (!inst || inst.metadata.deletionTimestamp) continue;
-      out.push({ uid, name: inst.metadata.name, app: inst.spec.app, sequence: inst.metadata.sequence, deleting: false, ports: exposedPorts(this.deps.store, inst.spec) });
-    }
-    return out;
+  /** Names of the instances of `app` (undefined: of every app, when a deleted release no longer says which). */
+  private instancesOf(app: string | undefined): string[] {
+    return this.deps.store
+      .list<InstanceSpec>('Instance')
+      .filter((i) => i.spec.app !== undefined && (app === undefined || i.spec.app === app))
+      .map((i) => i.metadata.name);
   }
 
   readonly reconcile = async (name: string): Promise<ReconcileResult | void> => {
-    const { store } = this.deps;
-    this.managedCache = undefined;
+    const { store, supervisor } = this.deps;
+    supervisor.invalidate();
     const inst = store.get<InstanceSpec, InstanceStatus>('Instance', name);
     if (!inst) return;
     const uid = inst.metadata.uid;
     if (inst.metadata.deletionTimestamp) {
-      const e = this.entries.get(uid);
-      this.entries.delete(uid);
-      if (e) {
-        await e.runtime.delete();
-        e.log.close();
-      } else await this.stopLeftover(inst);
-      await this.deps.listeners.close(uid);
-      this.deps.logs.remove(uid);
-      fs.rmSync(path.join(this.deps.instancesDir, uid), { recursive: true, force: true });
-      store.removeFinalizer('Instance', uid, INSTANCE_FINALIZER);
+      await supervisor.remove(inst);
+      removeFinalizer(store, 'Instance', uid);
       return;
     }
-    if (!inst.metadata.finalizers.includes(INSTANCE_FINALIZER)) store.addFinalizer('Instance', uid, INSTANCE_FINALIZER);
-    const entry = this.entries.get(uid);
-    if (entry) {
-      const why = this.staleBecause(inst, entry.runtime);
-      if (why) await entry.runtime.restart(why);
-      return;
-    }
-    this.start(inst, await this.leftover(inst));
+    ensureFinalizer(store, 'Instance', inst);
+    let runtime = supervisor.runtime(uid);
+    if (runtime) {
+      const why = this.staleBecause(inst, runtime);
+      if (why) await runtime.restart(why);
+    } else runtime = await supervisor.start(inst);
+    const next = await this.step(uid, runtime);
+    this.writeStatus(uid);
+    return next;
   };
 
-  /**
-   * Daemon shutdown: machines keep running (paused ones stay paused) for the next daemon to adopt; only
-   * this daemon's side goes (control channels, logs, port listeners). The entries stay until every
-   * runtime let go, so a boot that finishes meanwhile still records its machine in the status.
-   */
-  async close(): Promise<void> {
-    clearInterval(this.timer);
-    const entries = [...this.entries.entries()];
-    await Promise.all(
-      entries.map(async ([uid, e]) => {
-        await e.runtime.detach();
-        e.log.close();
-        await this.deps.listeners.close(uid);
-      }),
-    );
-    this.entries.clear();
-  }
-
-  private start(inst: Instance, leftover?: Machine): void {
-    const uid = inst.metadata.uid;
-    const app = inst.spec.app ?? inst.metadata.name;
-    const log = this.deps.logs.writer(uid, app);
-    const runtime = new InstanceRuntime({
-      host: this.deps.host,
-      plan: () => {
-        const cur = this.deps.store.mustGet<InstanceSpec>('Instance', uid);
-        return planInstance({ store: this.deps.store, images: this.deps.images, workspacesDir: this.deps.workspacesDir, idleDefaults: this.deps.idleDefaults }, cur);
-      },
-      log,
-      retainImage: (image) => this.deps.images.retain(image),
-      changed: () => this.writeStatus(uid),
-      hostname: app,
-      stateDir: path.join(this.deps.instancesDir, uid, 'rootfs'),
-    });
-    const entry: Entry = { runtime, log, endpoints: inst.status.endpoints ?? [], lastWrite: 0, lastActiveWritten: '', connsWritten: 0 };
-    this.entries.set(uid, entry);
-    this.managedCache = undefined;
-    void this.deps.listeners
-      .listen(uid, exposedPorts(this.deps.store, inst.spec), inst.status.endpoints ?? [])
-      .then((endpoints) => {
-        entry.endpoints = endpoints;
-        this.writeStatus(uid);
-      })
-      .catch((err: unknown) => log.system(`port listeners failed: ${err instanceof Error ? err.message : String(err)}`));
-    // Serving starts right away (or goes on, in a machine an earlier daemon left); later wakes come from traffic.
-    const serving = leftover ? runtime.adopt(leftover, { ...(inst.status.release ? { release: inst.status.release } : {}), ...(inst.status.startedAt ? { startedAt: inst.status.startedAt } : {}) }) : runtime.wake();
-    void serving.catch(() => undefined);
+  /** The transition due now, if any, and when to look again. */
+  private async step(uid: string, runtime: InstanceRuntime): Promise<ReconcileResult | void> {
+    const retryIn = runtime.retryInMs();
+    if (retryIn !== undefined) {
+      if (retryIn > 0) return { requeueAfterMs: retryIn };
+      // The boot is the instance's: it goes on after this pass, and its outcome comes back as a change.
+      void runtime.wake().catch(() => undefined);
+      return;
+    }
+    // Only a running or paused machine can go idle (and then the backend is there).
+    if (runtime.state !== 'running' && runtime.state !== 'paused') return;
+    const { backend } = await this.deps.host();
+    // A log reader following it is activity as long as it follows (nothing tells when it leaves: looked at
+    // every ACTIVE_REFRESH_MS meanwhile); CPU above the noise floor is activity too.
+    const followed = this.deps.supervisor.followers(uid) > 0;
+    if (followed) runtime.touch();
+    else if (runtime.state === 'running' && (await runtime.sampleCpu())) runtime.touch();
+    const facts = runtime.idleFacts(followed, backend.capabilities.pauseResume, backend.name);
+    if (!facts) return;
+    const decision = idleDecision(facts, this.deps.supervisor.now());
+    // Both change the state: the supervisor reports it, which brings the next pass.
+    if (decision.do === 'pause') await runtime.pause(decision.message, facts);
+    else if (decision.do === 'stop') await runtime.stopIdle(decision.message, decision.suspend, facts);
+    else if (facts.active) return { requeueAfterMs: Math.min(decision.checkInMs ?? ACTIVE_REFRESH_MS, ACTIVE_REFRESH_MS) };
+    else if (decision.checkInMs !== undefined) return { requeueAfterMs: decision.checkInMs };
   }
 
   /**
@@ -213,42 +125,14 @@ export class InstanceReconciler {
     return undefined;
   }
 
-  /** The machine an earlier daemon left running for this instance (the runtime adopts it), if any. */
-  private async leftover(inst: Instance): Promise<Machine | undefined> {
-    const id = inst.status.machineId;
-    if (!id) return undefined;
-    try {
-      const { backend } = await this.deps.host();
-      const machine = await backend.adopt(id);
-      // Gone while no daemon watched it: what it left on disk goes, the instance boots fresh.
-      if (!machine) await backend.destroy(id);
-      return machine;
-    } catch {
-      return undefined; // no backend or no record: the instance boots fresh
-    }
-  }
-
-  /** A machine an earlier daemon left running for an instance deleted since: stop it. */
-  private async stopLeftover(inst: Instance): Promise<void> {
-    const id = inst.status.machineId;
-    if (!id) return;
-    try {
-      const { backend } = await this.deps.host();
-      const machine = await backend.adopt(id);
-      await machine?.stop(1000);
-      await backend.destroy(id);
-    } catch {
-      /* nothing left to stop */
-    }
-  }
-
   private writeStatus(uid: string): void {
-    const e = this.entries.get(uid);
+    const runtime = this.deps.supervisor.runtime(uid);
     const cur = this.deps.store.get<InstanceSpec, InstanceStatus>('Instance', uid);
-    if (!e || !cur || cur.metadata.deletionTimestamp) return;
-    const s = e.runtime.status;
+    if (!runtime || !cur || cur.metadata.deletionTimestamp) return;
+    const s = runtime.status;
     const ready = s.state === 'running' || s.state === 'paused';
     const { machineId: _m, startedAt: _s, release: _r, ...rest } = cur.status;
+    const url = this.deps.routerUrl;
     const next: InstanceStatus = {
       ...rest,
       observedGeneration: cur.metadata.generation,
@@ -258,12 +142,9 @@ export class InstanceReconciler {
       ...(s.startedAt ? { startedAt: s.startedAt } : {}),
       ...(s.machineId ? { machineId: s.machineId } : {}),
       ...(s.release ? { release: s.release } : {}),
-      endpoints: e.endpoints,
+      endpoints: this.deps.supervisor.endpoints(uid).map((e) => ({ ...e, ...(url ? { url } : {}) })),
       conditions: setCondition(cur.status.conditions ?? [], { type: 'Ready', status: ready ? 'True' : s.state === 'failed' ? 'False' : 'Unknown', reason: s.reason, message: s.message }, new Date()),
     };
-    e.lastWrite = Date.now();
-    e.lastActiveWritten = s.lastActiveAt;
-    e.connsWritten = s.connections;
     this.deps.store.updateStatus('Instance', uid, next);
   }
 }

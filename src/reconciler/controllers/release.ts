@@ -5,8 +5,8 @@ import { setCondition } from '../../resources/conditions.js';
 import type { ReleaseSpec, ReleaseStatus } from '../../resources/release.js';
 import type { Store } from '../../store/store.js';
 import type { ReconcileResult } from '../controller.js';
+import { ensureFinalizer, removeFinalizer } from '../../model/metadata-keys.js';
 
-export const RELEASE_FINALIZER = 'aegis.dev/release-image';
 
 export class ReleaseReconciler {
   constructor(private readonly deps: { store: Store; images: ImageStore }) {}
@@ -18,10 +18,10 @@ export class ReleaseReconciler {
     const uid = rel.metadata.uid;
     if (rel.metadata.deletionTimestamp) {
       await images.unpin(uid);
-      store.removeFinalizer('Release', uid, RELEASE_FINALIZER);
+      removeFinalizer(store, 'Release', uid);
       return;
     }
-    if (!rel.metadata.finalizers.includes(RELEASE_FINALIZER)) store.addFinalizer('Release', uid, RELEASE_FINALIZER);
+    ensureFinalizer(store, 'Release', rel);
     // Releases are immutable: once Ready or Failed there is nothing left to do (a daemon restart mid-pull retries).
     if (rel.status.phase === 'Ready' || rel.status.phase === 'Failed') return;
 

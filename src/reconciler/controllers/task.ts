@@ -1,4 +1,5 @@
 // Task controller: makes sure every pending task has a runner, every deleted one is torn down, and old ones expire.
+import { EventEmitter } from 'node:events';
 import type { TaskSpec, TaskStatus } from '../../resources/task.js';
 import type { Store } from '../../store/store.js';
 import type { ImageStore } from '../../images/image-store.js';
@@ -6,10 +7,12 @@ import type { TaskLogs } from '../../logs/task-logs.js';
 import type { SecretMasks } from '../../logs/secret-masks.js';
 import type { MachineHost } from '../../vmm/machine-host.js';
 import type { ReconcileResult } from '../controller.js';
-import type { MachinePool } from '../tasks/machine-pool.js';
-import { TaskRunner } from '../tasks/task-runner.js';
+import type { Triggers } from '../manager.js';
+import type { MachinePool } from '../../lifecycle/machine-pool.js';
+import { ensureFinalizer, removeFinalizer } from '../../model/metadata-keys.js';
+import { TaskRunner } from '../../lifecycle/task-runner.js';
+import { stopLeftover } from '../../lifecycle/boot-machine.js';
 
-export const TASK_FINALIZER = 'aegis.dev/task-machine';
 const DEFAULT_TTL_SECONDS = 3600;
 
 export interface TaskControllerDeps {
@@ -23,8 +26,17 @@ export interface TaskControllerDeps {
 
 export class TaskReconciler {
   private readonly runners = new Map<string, TaskRunner>();
+  private readonly finished = new EventEmitter();
 
   constructor(private readonly deps: TaskControllerDeps) {}
+
+  /** A task whose runner ended is reconciled again (its expiry scheduled): the runner's own status write does not wake it. */
+  readonly triggers: Triggers = {
+    events: (enqueue) => {
+      this.finished.on('finished', enqueue);
+      return () => this.finished.off('finished', enqueue);
+    },
+  };
 
   readonly reconcile = async (name: string): Promise<ReconcileResult | void> => {
     const { store, logs } = this.deps;
@@ -45,7 +57,7 @@ export class TaskReconciler {
       await runner?.cancel();
       this.runners.delete(key);
       logs.remove(uid);
-      store.removeFinalizer('Task', uid, TASK_FINALIZER);
+      removeFinalizer(store, 'Task', uid);
       return;
     }
 
@@ -60,14 +72,17 @@ export class TaskReconciler {
     }
     if (runner) return;
     // Tasks created through the generic resource API lack the finalizer that guarantees machine teardown.
-    if (!task.metadata.finalizers.includes(TASK_FINALIZER)) store.addFinalizer('Task', uid, TASK_FINALIZER);
+    ensureFinalizer(store, 'Task', task);
 
     if (phase === 'Running') {
       // Running in the store but not here: an earlier daemon owned it and its output stream is gone.
       await this.abandon(uid, task.status.machineId);
-      return;
+      // Failed now: the next pass schedules its expiry (its own status write does not wake it).
+      return { requeueAfterMs: 0 };
     }
-    this.runners.set(key, new TaskRunner(task, { store, host: this.deps.host, pool: this.deps.pool, images: this.deps.images, log: logs.get(uid), masks: this.deps.masks }));
+    const started = new TaskRunner(task, { store, host: this.deps.host, pool: this.deps.pool, images: this.deps.images, log: logs.get(uid), masks: this.deps.masks });
+    this.runners.set(key, started);
+    void started.done.then(() => this.finished.emit('finished', key));
   };
 
   /** Stops every task machine this daemon runs (daemon shutdown): their output streams end with the daemon. */
@@ -78,16 +93,8 @@ export class TaskReconciler {
 
   private async abandon(uid: string, machineId: string | undefined): Promise<void> {
     const { store } = this.deps;
-    try {
-      if (machineId) {
-        const { backend } = await this.deps.host();
-        const machine = await backend.adopt(machineId);
-        await machine?.stop(1000);
-        await backend.destroy(machineId);
-      }
-    } catch {
-      /* no backend or nothing left to clean: the status below still tells the truth */
-    }
+    // No backend or nothing left to clean: the status below still tells the truth.
+    await stopLeftover(this.deps.host, machineId);
     // Its output ends here: a follower waiting on the log finishes instead of hanging.
     this.deps.logs.get(uid).close();
     const cur = store.get<TaskSpec, TaskStatus>('Task', uid);

@@ -83,4 +83,59 @@ describe('ControllerManager', () => {
     await clock.tick(1);
     expect(result).toBe(false);
   });
+
+  it("a write wakes its kind's controller, except a status-only one (a controller's own report)", async () => {
+    const clock = new FakeClock();
+    const manager = new ControllerManager();
+    const apps = recording(clock);
+    manager.register('App', apps.controller);
+    manager.start();
+    manager.written({ type: 'created', kind: 'App', name: 'a', uid: 'app-1' });
+    manager.written({ type: 'updated', kind: 'App', name: 'b', uid: 'app-2', change: 'spec' });
+    manager.written({ type: 'updated', kind: 'App', name: 'c', uid: 'app-3', change: 'metadata' });
+    manager.written({ type: 'updated', kind: 'App', name: 'd', uid: 'app-4', change: 'status' });
+    manager.written({ type: 'deleted', kind: 'App', name: 'e', uid: 'app-5' });
+    await flush();
+    expect(apps.seen).toEqual(['a', 'b', 'c', 'e']);
+  });
+
+  it('routes writes of a watched kind to the keys the watch names, status writes only where asked', async () => {
+    const clock = new FakeClock();
+    const manager = new ControllerManager();
+    const instances = recording(clock);
+    manager.register('Instance', instances.controller, {
+      watches: [
+        { kind: 'App', keys: (e) => [`${e.name}-1`, `${e.name}-2`] },
+        { kind: 'Kit', keys: () => ['k'], statusWrites: false },
+      ],
+    });
+    manager.start();
+    manager.written({ type: 'updated', kind: 'App', name: 'web', uid: 'app-1', change: 'status' });
+    manager.written({ type: 'updated', kind: 'Kit', name: 'kit', uid: 'kit-1', change: 'status' });
+    manager.written({ type: 'updated', kind: 'Secret', name: 's', uid: 'sec-1', change: 'spec' });
+    await flush();
+    expect(instances.seen).toEqual(['web-1', 'web-2']);
+    manager.written({ type: 'updated', kind: 'Kit', name: 'kit', uid: 'kit-1', change: 'spec' });
+    await flush();
+    expect(instances.seen).toEqual(['web-1', 'web-2', 'k']);
+  });
+
+  it('subscribes a controller to its events at registration and unsubscribes at stop', async () => {
+    const clock = new FakeClock();
+    const manager = new ControllerManager();
+    const tasks = recording(clock);
+    const listeners = new Set<(key: string) => void>();
+    manager.register('Task', tasks.controller, {
+      events: (enqueue) => {
+        listeners.add(enqueue);
+        return () => listeners.delete(enqueue);
+      },
+    });
+    manager.start();
+    for (const l of listeners) l('t1');
+    await flush();
+    expect(tasks.seen).toEqual(['t1']);
+    await manager.stop(1000);
+    expect(listeners.size).toBe(0);
+  });
 });

@@ -48,9 +48,9 @@ describe('Store', () => {
     expect(labelled.metadata.resourceVersion).toBeGreaterThan(r.metadata.resourceVersion);
     const changed = store.update('App', 'web', { spec: appSpec(81) });
     expect(changed.metadata.generation).toBe(2);
-    const status = store.updateStatus('App', 'web', { conditions: [], note: 1 });
+    const status = store.updateStatus('App', 'web', { conditions: [], observedGeneration: 2 });
     expect(status.metadata.generation).toBe(2);
-    const again = store.updateStatus('App', 'web', { conditions: [], note: 1 });
+    const again = store.updateStatus('App', 'web', { conditions: [], observedGeneration: 2 });
     expect(again.metadata.resourceVersion).toBe(status.metadata.resourceVersion);
   });
 
@@ -80,6 +80,34 @@ describe('Store', () => {
     expect(events).toEqual([]);
     store.transaction(() => store.create('App', { name: 'b', spec: appSpec(), source: 'cli' }));
     expect(events).toEqual([expect.objectContaining({ type: 'created', kind: 'App', name: 'b' })]);
+  });
+
+  it('says what each update wrote: the spec, metadata only, or status only', () => {
+    const events: StoreEvent[] = [];
+    store.onChange((e) => events.push(e));
+    store.create('App', { name: 'web', spec: appSpec(), source: 'cli', finalizers: ['aegis.dev/x'] });
+    store.update('App', 'web', { spec: appSpec(81) });
+    store.update('App', 'web', { labels: { team: 'a' } });
+    store.updateStatus('App', 'web', { conditions: [], observedGeneration: 2 });
+    store.delete('App', 'web');
+    store.removeFinalizer('App', 'web', 'aegis.dev/x');
+    expect(events.map((e) => [e.type, e.change])).toEqual([
+      ['created', undefined],
+      ['updated', 'spec'],
+      ['updated', 'metadata'],
+      ['updated', 'status'],
+      ['updated', 'metadata'],
+      ['deleted', undefined],
+    ]);
+  });
+
+  it("refuses a status its kind's schema does not allow, writing nothing", () => {
+    store.create('Instance', { name: 'web', spec: { command: ['x'], expose: [80] }, source: 'cli' });
+    const before = store.get('Instance', 'web')!;
+    expect(() => store.updateStatus('Instance', 'web', { conditions: [], state: 'sleeping', colour: 'red' })).toThrow(/invalid instance status/);
+    expect(store.get('Instance', 'web')).toEqual(before);
+    expect(() => store.create('Release', { spec: { app: 'web', image: 'busybox:1' }, status: { phase: 'Done' }, source: 'cli' })).toThrow(/invalid release status/);
+    expect(store.list('Release')).toEqual([]);
   });
 
   it('holds a deletion until finalizers are gone; force skips them', () => {

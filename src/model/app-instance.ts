@@ -1,8 +1,8 @@
 // Instances in the store by what they serve: an app's instance, or whatever instance a name means.
-import type { InstanceSpec } from '../../resources/instance.js';
-import { newestOf, resolveInstanceName, type NameMeaning, type NamedInstance } from '../../resources/instance-names.js';
-import type { Store } from '../../store/store.js';
-import type { StoredResource } from '../../store/stored-resource.js';
+import type { InstanceSpec } from '../resources/instance.js';
+import { newestOf, resolveInstanceName, type NameMeaning, type NamedInstance } from '../resources/instance-names.js';
+import type { Store } from '../store/store.js';
+import type { StoredResource } from '../store/stored-resource.js';
 
 type Instance = StoredResource<InstanceSpec>;
 

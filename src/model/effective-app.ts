@@ -1,11 +1,11 @@
 // What an app runs once its kit's defaults are filled in: the app's own fields win, then the kit's.
-import { notFound } from '../../errors/codes.js';
-import type { AppSpec } from '../../resources/app.js';
-import type { KitSpec } from '../../resources/kit.js';
-import { resolveResources, type MachineResources } from '../../resources/machine-resources.js';
-import type { NetworkPolicy } from '../../resources/network-policy.js';
-import type { Store } from '../../store/store.js';
-import type { StoredResource } from '../../store/stored-resource.js';
+import { notFound } from '../errors/codes.js';
+import type { AppSpec } from '../resources/app.js';
+import type { KitSpec } from '../resources/kit.js';
+import { resolveResources, type MachineResources } from '../resources/machine-resources.js';
+import type { NetworkPolicy } from '../resources/network-policy.js';
+import type { Store } from '../store/store.js';
+import type { StoredResource } from '../store/stored-resource.js';
 
 export interface EffectiveApp {
   name: string;

@@ -3,11 +3,9 @@
 import crypto from 'node:crypto';
 import { notFound } from '../errors/codes.js';
 import type { SecretSpec } from '../resources/secret.js';
-import type { Store } from './store.js';
-import type { StoredResource } from './stored-resource.js';
-
-/** Marks the Secret that imperative writes of a scope go to (unless the key already lives elsewhere). */
-export const IMPERATIVE_SECRET_LABEL = 'aegis.dev/secret-store';
+import type { Store } from '../store/store.js';
+import type { StoredResource } from '../store/stored-resource.js';
+import { IMPERATIVE_SECRET_LABEL } from './metadata-keys.js';
 
 /** undefined = the workspace scope. */
 export type SecretScope = string | undefined;

@@ -1,21 +1,22 @@
-// One instance's life: boot on demand, run its server, pause when idle, stop when idle longer, wake on the
-// next connection (a backend that cannot pause runs on until the stop). The boot belongs to the instance,
-// not to the request that triggered it: a caller that gives up does not cancel it. A server that keeps
-// dying right after boot is backed off.
-import crypto from 'node:crypto';
+// One instance's life: boot on demand, run its server, pause and stop when the Instance controller says it is
+// idle (see idle-policy.ts), wake on the next connection. The boot belongs to the instance, not to the
+// request that triggered it: a caller that gives up does not cancel it. A server that keeps dying right after
+// boot is backed off (crash-backoff.ts).
 import fs from 'node:fs';
-import path from 'node:path';
-import type { ResolvedImage } from '../../images/image-store.js';
-import type { ExecExit } from '../../protocol/messages.js';
-import type { ExecHandle } from '../../vmm/channel/exec.js';
-import type { ControlClient } from '../../vmm/channel/control-client.js';
-import type { Machine } from '../../vmm/backend.js';
-import type { MachineHost } from '../../vmm/machine-host.js';
-import type { InstanceState } from '../../resources/instance.js';
-import { bootMachine, connectMachine } from '../tasks/machine-pool.js';
-import { readFileTail } from '../../util/read-file-end.js';
-import { pumpPaced } from '../../logs/paced-pump.js';
+import type { ResolvedImage } from '../images/image-store.js';
+import type { ExecExit } from '../protocol/messages.js';
+import type { ExecHandle } from '../vmm/channel/exec.js';
+import type { ControlClient } from '../vmm/channel/control-client.js';
+import type { Machine } from '../vmm/backend.js';
+import type { MachineHost } from '../vmm/machine-host.js';
+import type { InstanceState } from '../resources/instance.js';
+import { bootMachine, connectMachine } from './boot-machine.js';
+import { pumpPaced } from '../logs/paced-pump.js';
 import type { InstancePlan } from './instance-plan.js';
+import { CrashBackoff } from './crash-backoff.js';
+import type { IdleFacts } from './idle-policy.js';
+import { CpuHeartbeat } from './cpu-heartbeat.js';
+import { copyBootLog, snapshotKey, syncGuest, writableLayerDir } from './instance-machine.js';
 
 /** Where an instance's output goes (InstanceLogs' writer). */
 export interface InstanceLogSink {
@@ -47,39 +48,10 @@ export class WakeRefusedError extends Error {
 }
 
 const STOP_GRACE_MS = 2_000;
-/** A server that exits sooner than this after its boot counts as crashing: the next boot waits. */
-const QUICK_EXIT_MS = 10_000;
-const MAX_BACKOFF_MS = 60_000;
-/** A boot log longer than this (a chatty kernel) keeps only its end. */
-const MAX_BOOT_LOG_BYTES = 64 * 1024;
-/** How often the CPU heartbeat is sampled. */
-const CPU_SAMPLE_MS = 500;
-/** Share of one CPU above which an instance without connections still counts as active. */
-const CPU_NOISE_FLOOR = 0.05;
-
-const SYNC_TIMEOUT_MS = 5_000;
 /** A VM paused at least this long has its clock set on resume (it stood still meanwhile). */
 const CLOCK_SKEW_MS = 1_000;
 /** How long an adopted machine's harness gets to answer before the instance boots fresh instead. */
 const ADOPT_CONNECT_MS = 10_000;
-
-/** What the server in a machine is: a memory snapshot is resumed only while this stays the same. */
-function snapshotKey(plan: InstancePlan): string {
-  const what = { release: plan.release ?? null, image: plan.image?.digest ?? null, command: plan.command, env: plan.env, cwd: plan.cwd ?? null, user: plan.user };
-  return crypto.createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 32);
-}
-
-/** Runs `sync` in the guest, best effort and bounded: a stuck guest must not hold up its own stop. */
-async function syncGuest(client: ControlClient): Promise<void> {
-  try {
-    const h = client.exec({ argv: ['sync'], env: {}, stdin: false });
-    h.stdout.resume();
-    h.stderr.resume();
-    await Promise.race([h.exit, new Promise((r) => setTimeout(r, SYNC_TIMEOUT_MS))]);
-  } catch {
-    /* the channel is gone: nothing to flush through it */
-  }
-}
 
 export interface RuntimeDeps {
   host: () => Promise<MachineHost>;
@@ -87,8 +59,10 @@ export interface RuntimeDeps {
   log: InstanceLogSink;
   /** Keeps the image's layers from garbage collection while a machine runs on them. */
   retainImage: (image: ResolvedImage) => () => void;
-  /** Called whenever something the status shows changed. */
+  /** Called whenever the instance's state changed. */
   changed: () => void;
+  /** Called when its connections or the work holding it awake changed (often: callers debounce). */
+  activity?: () => void;
   hostname: string;
   /** Where the instance's writable rootfs layer lives between machines. */
   stateDir: string;
@@ -109,15 +83,14 @@ export class InstanceRuntime {
   private deleted = false;
   /** The daemon is shutting down: the machine is left running for the next daemon to adopt. */
   private detached = false;
-  private failures = 0;
-  private backoffUntil = 0;
+  private readonly backoff = new CrashBackoff();
   private bootedAt = 0;
   private plan: InstancePlan | undefined;
   private conns = 0;
   private busy = 0;
   private lastActive: number;
   private pausedAt = 0;
-  private cpuSample: { at: number; micros: number } | undefined;
+  private readonly cpu = new CpuHeartbeat();
   private readonly now: () => number;
 
   constructor(private readonly deps: RuntimeDeps) {
@@ -187,7 +160,7 @@ export class InstanceRuntime {
       // Not running now: the adopted machine could not be re-attached and was stopped, so boot fresh.
       return this.wake();
     }
-    const wait = this.backoffUntil - this.now();
+    const wait = this.backoff.waitMs(this.now());
     if (!this.booting && wait > 0) {
       throw new WakeRefusedError(Math.ceil(wait / 1000), `the server keeps exiting right after it starts; next start in ${Math.ceil(wait / 1000)} s (see: aegis logs)`);
     }
@@ -204,14 +177,16 @@ export class InstanceRuntime {
   connectionOpened(): void {
     this.conns++;
     this.touch();
+    this.deps.activity?.();
   }
 
   connectionClosed(): void {
     this.conns = Math.max(0, this.conns - 1);
     this.touch();
+    this.deps.activity?.();
   }
 
-  /** Work that keeps the instance awake while it lasts (an exec, a following log reader). */
+  /** Work that keeps the instance awake while it lasts (an exec). */
   hold(): () => void {
     this.busy++;
     this.touch();
@@ -221,6 +196,7 @@ export class InstanceRuntime {
       done = true;
       this.busy--;
       this.touch();
+      this.deps.activity?.();
     };
   }
 
@@ -228,44 +204,48 @@ export class InstanceRuntime {
     this.lastActive = this.now();
   }
 
-  /** Idle rule, run on a timer: pause after pauseAfter without connections or work, stop after stopAfter paused. */
-  async tick(): Promise<void> {
+  /** What the idle policy decides on (undefined before the first boot: nothing to be idle yet). */
+  idleFacts(busyElsewhere: boolean, canPause: boolean, backend: string): IdleFacts | undefined {
     const plan = this.plan;
-    if (!plan || this.booting || this.deleted) return;
-    if (this.stateValue === 'running' && this.now() - (this.cpuSample?.at ?? 0) >= CPU_SAMPLE_MS && (await this.cpuBusy())) this.touch();
-    const now = this.now();
-    if (this.stateValue === 'running' && this.conns === 0 && this.busy === 0 && now - this.lastActive >= plan.idle.pauseAfterMs) {
-      const { backend } = await this.deps.host();
-      if (!backend.capabilities.pauseResume) {
-        // A backend that cannot pause (libkrun) keeps the machine running for the time it would have been paused.
-        const idleFor = plan.idle.pauseAfterMs + plan.idle.stopAfterMs;
-        const stillIdle = this.stateValue === 'running' && this.conns === 0 && this.busy === 0 && this.now() - this.lastActive >= idleFor;
-        if (stillIdle) await this.stopMachine('Idle', `stopped after ${Math.round(idleFor / 1000)} s without traffic (the ${backend.name} backend cannot pause)`);
-        return;
-      }
-      await this.serialize(async () => {
-        if (this.stateValue !== 'running' || !this.machine) return;
-        await this.machine.pause();
-        this.pausedAt = this.now();
-        this.set('paused', 'Idle', `paused after ${Math.round(plan.idle.pauseAfterMs / 1000)} s without traffic`);
-        this.deps.log.system('paused (idle)');
-      });
-    } else if (this.stateValue === 'paused' && this.conns === 0 && this.busy === 0 && now - this.pausedAt >= plan.idle.stopAfterMs) {
-      await this.stopMachine('Idle', `stopped after ${Math.round(plan.idle.stopAfterMs / 1000)} s paused`, { suspend: true });
-    }
+    if (!plan || this.booting || this.deleted) return undefined;
+    const active = this.conns > 0 || this.busy > 0 || busyElsewhere;
+    return { state: this.stateValue, active, lastActiveAt: this.lastActive, pausedAt: this.pausedAt, idle: plan.idle, canPause, backend };
   }
 
   /**
-   * The heartbeat: whether the machine used more than CPU_NOISE_FLOOR of a CPU since the last look, as a
-   * server working without any connection (a job, a download it started) would. Idle servers stay below.
+   * Pauses the running machine, idle since `facts` were taken; a no-op when anything happened since (a
+   * request, a connection, a wake): the decision is taken again on fresh facts.
    */
-  private async cpuBusy(): Promise<boolean> {
+  async pause(message: string, facts: IdleFacts): Promise<void> {
+    await this.serialize(async () => {
+      if (!this.stillIdle(facts) || !this.machine) return;
+      await this.machine.pause();
+      this.pausedAt = this.now();
+      this.set('paused', 'Idle', message);
+      this.deps.log.system('paused (idle)');
+    });
+  }
+
+  /** Stops the machine, idle since `facts` were taken (see pause); with `suspend` its memory is saved where the backend can. */
+  async stopIdle(message: string, suspend: boolean, facts: IdleFacts): Promise<void> {
+    await this.stopMachine('Idle', message, { suspend, onlyIf: () => this.stillIdle(facts) });
+  }
+
+  /** Nothing happened since `facts` were taken: same state, no activity since, nothing open. */
+  private stillIdle(facts: IdleFacts): boolean {
+    return this.stateValue === facts.state && this.lastActive === facts.lastActiveAt && this.pausedAt === facts.pausedAt && this.conns === 0 && this.busy === 0;
+  }
+
+  /** The CPU heartbeat (see CpuHeartbeat): whether the machine worked since the last sample, as a busy server does. */
+  async sampleCpu(): Promise<boolean> {
     const stats = await this.machine?.stats().catch(() => undefined);
-    const now = this.now();
-    const prev = this.cpuSample;
-    this.cpuSample = stats?.cpuMicros !== undefined ? { at: now, micros: stats.cpuMicros } : undefined;
-    if (!prev || !this.cpuSample || now <= prev.at) return false;
-    return (this.cpuSample.micros - prev.micros) / ((now - prev.at) * 1000) > CPU_NOISE_FLOOR;
+    return this.cpu.sample(stats?.cpuMicros, this.now());
+  }
+
+  /** A boot that failed is tried again by the controller after this long (undefined: not a failed boot). */
+  retryInMs(): number | undefined {
+    if (this.stateValue !== 'failed' || this.reason !== 'StartFailed' || this.booting || this.deleted) return undefined;
+    return this.backoff.waitMs(this.now());
   }
 
   /** Stops the machine for good (the instance is deleted). */
@@ -291,7 +271,7 @@ export class InstanceRuntime {
         ...(plan.image ? { layers: plan.image.layerDirs } : {}),
         hostname: this.deps.hostname,
         ...(workspaceDir ? { workspaceDir } : {}),
-        stateDir: this.stateFor(plan),
+        stateDir: writableLayerDir(this.deps.stateDir, plan, this.deps.log),
         snapshotKey: snapshotKey(plan),
         network: plan.network,
       });
@@ -304,7 +284,7 @@ export class InstanceRuntime {
         await this.setGuestClock(booted.client);
         await this.follow(booted.client, booted.client.attachMain());
       } else {
-        this.copyBootLog(booted.machine);
+        copyBootLog(booted.machine, this.deps.log);
         this.deps.log.system(`machine ${booted.machine.id} booted`);
         await this.follow(booted.client, booted.client.exec({ argv: plan.command, env: plan.env, ...(plan.cwd ? { cwd: plan.cwd } : {}), ...(plan.user ? { user: plan.user } : {}), stdin: false, main: true }));
       }
@@ -316,9 +296,9 @@ export class InstanceRuntime {
       const message = err instanceof Error ? err.message : String(err);
       this.deps.log.system(`start failed: ${message}`);
       await this.teardown();
-      this.noteCrash();
+      this.backoff.crashed(this.now());
       this.set('failed', 'StartFailed', message);
-      throw new WakeRefusedError(Math.max(1, Math.ceil((this.backoffUntil - this.now()) / 1000)), message);
+      throw new WakeRefusedError(Math.max(1, Math.ceil(this.backoff.waitMs(this.now()) / 1000)), message);
     }
   }
 
@@ -428,40 +408,6 @@ export class InstanceRuntime {
     this.releaseImage = undefined;
   }
 
-  /**
-   * The writable layer's directory for this boot. Changes to the rootfs survive stop and start, but not a
-   * new image: a layer written over one release's files is dropped when the instance boots another.
-   */
-  private stateFor(plan: InstancePlan): string {
-    const dir = this.deps.stateDir;
-    const marker = path.join(dir, 'image');
-    const image = plan.image?.digest ?? 'base';
-    let previous: string | undefined;
-    try {
-      previous = fs.readFileSync(marker, 'utf8');
-    } catch {
-      /* first boot */
-    }
-    if (previous !== undefined && previous !== image) {
-      fs.rmSync(dir, { recursive: true, force: true });
-      this.deps.log.system('the image changed: the rootfs changes of the previous image were dropped');
-    }
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(marker, image);
-    return dir;
-  }
-
-  /** The console output of the boot (kernel and harness start-up lines) into the log, so it has no gap before the server. */
-  private copyBootLog(machine: Machine): void {
-    if (!machine.consoleFile) return;
-    try {
-      const text = readFileTail(machine.consoleFile, MAX_BOOT_LOG_BYTES);
-      if (text.length > 0) this.deps.log.write('stdout', 'boot', text);
-    } catch {
-      /* no console file: nothing to copy */
-    }
-  }
-
   private pump(stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr'): void {
     pumpPaced(stream, (chunk) => this.deps.log.write(name, 'server', chunk));
     stream.on('error', () => undefined);
@@ -473,8 +419,8 @@ export class InstanceRuntime {
     this.deps.log.system(`server ${how}`);
     // A harness that broke the control protocol is hostile: the instance fails (and backs off) instead of stopping.
     const violation = this.client?.protocolViolation;
-    if (violation || this.now() - this.bootedAt < QUICK_EXIT_MS) this.noteCrash();
-    else this.failures = 0;
+    if (violation) this.backoff.crashed(this.now());
+    else this.backoff.exited(this.now() - this.bootedAt, this.now());
     if (violation) await this.stopMachine('ProtocolViolation', violation.message, { failed: true });
     else await this.stopMachine('Exited', `the server ${how}`);
   }
@@ -482,18 +428,15 @@ export class InstanceRuntime {
   private async machineExited(machine: Machine): Promise<void> {
     if (machine !== this.machine || this.stopping || this.deleted || this.detached) return;
     this.deps.log.system('machine exited unexpectedly');
-    this.noteCrash();
+    this.backoff.crashed(this.now());
     await this.stopMachine('MachineLost', 'the machine exited unexpectedly');
   }
 
-  private noteCrash(): void {
-    this.failures++;
-    this.backoffUntil = this.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures - 1));
-  }
-
   /** Ends the machine; with `suspend` on a backend that can, its memory is saved so the next wake resumes it. */
-  private async stopMachine(reason: string, message: string, opts: { suspend?: boolean; failed?: boolean } = {}): Promise<void> {
+  private async stopMachine(reason: string, message: string, opts: { suspend?: boolean; failed?: boolean; onlyIf?: () => boolean } = {}): Promise<void> {
     await this.serialize(async () => {
+      // Decided before its turn came: whatever ran meanwhile may have made it moot.
+      if (opts.onlyIf && !opts.onlyIf()) return;
       if (!this.machine) {
         if (this.stateValue !== 'failed') this.set('stopped', reason, message);
         return;

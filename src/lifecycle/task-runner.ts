@@ -1,21 +1,22 @@
 // Owns one task's machine from boot to exit: start, run the command, stream output to the log, record the outcome.
-import type { TaskSpec, TaskStatus } from '../../resources/task.js';
-import { setCondition } from '../../resources/conditions.js';
-import type { ImageStore, ResolvedImage } from '../../images/image-store.js';
-import type { Store } from '../../store/store.js';
-import type { StoredResource } from '../../store/stored-resource.js';
-import type { Machine } from '../../vmm/backend.js';
-import type { MachineHost } from '../../vmm/machine-host.js';
-import type { ControlClient } from '../../vmm/channel/control-client.js';
-import { resolveEnvironment } from './environment.js';
-import { imageEnv } from '../../images/image-env.js';
+import type { TaskSpec, TaskStatus } from '../resources/task.js';
+import { setCondition } from '../resources/conditions.js';
+import type { ImageStore, ResolvedImage } from '../images/image-store.js';
+import type { Store } from '../store/store.js';
+import type { StoredResource } from '../store/stored-resource.js';
+import type { Machine } from '../vmm/backend.js';
+import type { MachineHost } from '../vmm/machine-host.js';
+import type { ControlClient } from '../vmm/channel/control-client.js';
+import { resolveEnvironment } from '../model/environment.js';
+import { imageEnv } from '../images/image-env.js';
 import { runAsUser } from './run-as-user.js';
-import { bootMachine, DEFAULT_MEMORY_MIB, DEFAULT_VCPUS, type MachinePool } from './machine-pool.js';
-import { chunkEntry, splitAtCharBoundary, type LogExit } from '../../logs/log-entry.js';
-import type { TaskLog } from '../../logs/task-log.js';
-import type { SecretMasks } from '../../logs/secret-masks.js';
-import type { AppSpec } from '../../resources/app.js';
-import { resolveNetwork } from '../../resources/network-policy.js';
+import { bootMachine, DEFAULT_MEMORY_MIB, DEFAULT_VCPUS } from './boot-machine.js';
+import type { MachinePool } from './machine-pool.js';
+import { chunkEntry, splitAtCharBoundary, type LogExit } from '../logs/log-entry.js';
+import type { TaskLog } from '../logs/task-log.js';
+import type { SecretMasks } from '../logs/secret-masks.js';
+import type { AppSpec } from '../resources/app.js';
+import { resolveNetwork } from '../resources/network-policy.js';
 
 type TaskResource = StoredResource<TaskSpec, TaskStatus>;
 

@@ -1,10 +1,10 @@
 // A workload's environment at boot: workspace secrets, then the app's own secrets (both filtered by the
 // app's allow-list, see `secretAllowed`), then the app's env, then the explicit env; later sources win.
-import { notFound } from '../../errors/codes.js';
-import type { AppSpec } from '../../resources/app.js';
-import type { SecretSpec } from '../../resources/secret.js';
-import type { Store } from '../../store/store.js';
-import { effectiveApp, secretAllowed } from '../apps/effective-app.js';
+import { notFound } from '../errors/codes.js';
+import type { AppSpec } from '../resources/app.js';
+import type { SecretSpec } from '../resources/secret.js';
+import type { Store } from '../store/store.js';
+import { effectiveApp, secretAllowed } from './effective-app.js';
 
 export function resolveEnvironment(store: Store, appRef: string | undefined, explicit: Record<string, string>): Record<string, string> {
   if (!appRef) return { ...explicit };

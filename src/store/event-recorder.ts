@@ -1,7 +1,7 @@
 // Recent events per resource, for `aegis describe`: created, each change of its Ready condition (with the
 // reason), deleted. Kept in memory (the last EVENTS_PER_RESOURCE of each), derived from store changes.
-import type { Store } from '../store/store.js';
-import type { StoreEvent } from '../store/stored-resource.js';
+import type { Store } from './store.js';
+import type { StoreEvent } from './stored-resource.js';
 
 export interface ResourceEvent {
   time: string;

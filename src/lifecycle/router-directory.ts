@@ -1,11 +1,11 @@
-// The router's view of instances (InstanceDirectory) over the instance controller: targets by app name,
+// The router's view of instances (InstanceDirectory) over the instance supervisor: targets by app name,
 // wake-then-forward through the control channel, and connection accounting into each runtime.
 import type { Duplex } from 'node:stream';
-import { WakeTimeoutError, type InstanceDirectory, type RouteTarget } from '../../router/instance-directory.js';
-import { ChannelError } from '../../vmm/channel/channel-error.js';
-import { resolveInstanceName } from '../../resources/instance-names.js';
-import type { InstanceReconciler, ManagedInstance } from '../controllers/instance.js';
-import { WakeRefusedError } from './instance-runtime.js';
+import { WakeTimeoutError, type InstanceDirectory, type RouteTarget } from '../router/instance-directory.js';
+import { ChannelError } from '../vmm/channel/channel-error.js';
+import { resolveInstanceName } from '../resources/instance-names.js';
+import type { ManagedInstance } from './instance-supervisor.js';
+import { WakeRefusedError, type InstanceRuntime } from './instance-runtime.js';
 
 /** Right after a boot the server may not listen yet: refused forwards are retried this often. */
 const REFUSED_RETRY_MS = 50;
@@ -13,8 +13,15 @@ const REFUSED_RETRY_MS = 50;
 // Ad-hoc instances have no app: they go by their own name (in pages, logs and the guest's hostname alike).
 const routeTarget = (m: ManagedInstance): RouteTarget => ({ instance: m.uid, app: m.app ?? m.name, port: m.ports[0]! });
 
+/** The instances a directory routes to (the supervisor's). */
+export interface ServedInstances {
+  managed(): ManagedInstance[];
+  runtime(uid: string): InstanceRuntime | undefined;
+  appNamed(nameOrId: string): string | undefined;
+}
+
 export class RouterDirectory implements InstanceDirectory {
-  constructor(private readonly instances: InstanceReconciler) {}
+  constructor(private readonly instances: ServedInstances) {}
 
   served(): RouteTarget[] {
     return this.instances

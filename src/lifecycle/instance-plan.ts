@@ -2,20 +2,21 @@
 // apply): an app instance runs its release's pinned image with the app's command, ports and secrets; an
 // ad-hoc instance runs its own image (or the base rootfs) and command.
 import path from 'node:path';
-import { conflict, invalid, unavailable } from '../../errors/codes.js';
-import { imageEnv } from '../../images/image-env.js';
-import type { ImageStore, ResolvedImage } from '../../images/image-store.js';
-import { parseDuration } from '../../resources/duration.js';
-import type { InstanceSpec } from '../../resources/instance.js';
-import { resolveResources, type MachineResources } from '../../resources/machine-resources.js';
-import type { AppSpec } from '../../resources/app.js';
-import { resolveNetwork, type NetworkPolicy } from '../../resources/network-policy.js';
-import type { Store } from '../../store/store.js';
-import type { StoredResource } from '../../store/stored-resource.js';
-import { effectiveApp } from '../apps/effective-app.js';
-import { releasesOf, type Release } from '../apps/releases.js';
-import { resolveEnvironment } from '../tasks/environment.js';
-import { runAsUser } from '../tasks/run-as-user.js';
+import { invalid, unavailable } from '../errors/codes.js';
+import { imageEnv } from '../images/image-env.js';
+import type { ImageStore, ResolvedImage } from '../images/image-store.js';
+import { parseDuration } from '../resources/duration.js';
+import type { InstanceSpec } from '../resources/instance.js';
+import type { MachineResources } from '../resources/machine-resources.js';
+import type { AppSpec } from '../resources/app.js';
+import { resolveNetwork, type NetworkPolicy } from '../resources/network-policy.js';
+import type { Store } from '../store/store.js';
+import type { StoredResource } from '../store/stored-resource.js';
+import { effectiveApp } from '../model/effective-app.js';
+import { pickRelease } from '../model/releases.js';
+import { instanceResources } from '../model/instance-shape.js';
+import { resolveEnvironment } from '../model/environment.js';
+import { runAsUser } from './run-as-user.js';
 
 export interface IdleTimes {
   pauseAfterMs: number;
@@ -54,28 +55,6 @@ const idleTimes = (defaults: IdleTimes, ...layers: ({ pauseAfter?: string; stopA
   const stop = pick('stopAfter');
   return { pauseAfterMs: pause ? parseDuration(pause) : defaults.pauseAfterMs, stopAfterMs: stop ? parseDuration(stop) : defaults.stopAfterMs };
 };
-
-/** The release an app instance runs: the pinned one (label or id), else the newest Ready one; refused when none is Ready. */
-export function pickRelease(store: Store, app: string, pin: string | undefined): Release {
-  const releases = releasesOf(store, app);
-  const release = pin ? releases.find((r) => r.spec.label === pin || r.metadata.uid === pin || r.metadata.name === pin) : releases.find((r) => r.status.phase === 'Ready');
-  if (!release) throw conflict(pin ? `app "${app}" has no release ${pin}` : `app "${app}" has no published release; run: aegis app publish ${app}`);
-  if (release.status.phase !== 'Ready') throw conflict(`release ${release.metadata.uid} of app "${app}" is ${release.status.phase ?? 'Pending'}, not Ready`);
-  return release;
-}
-
-/** The ports an instance exposes, without pulling anything (for listeners and the router). */
-export function exposedPorts(store: Store, spec: InstanceSpec): number[] {
-  if (!spec.app) return spec.expose ?? [];
-  const app = store.get<AppSpec>('App', spec.app);
-  return app ? effectiveApp(store, app).expose : [];
-}
-
-/** The machine size an instance asks for: its own, else its app's (with the kit's defaults filled in). */
-export function instanceResources(store: Store, spec: InstanceSpec): MachineResources {
-  if (spec.resources || !spec.app) return resolveResources(spec.resources);
-  return effectiveApp(store, store.mustGet<AppSpec>('App', spec.app)).resources;
-}
 
 export async function planInstance(deps: PlanDeps, inst: StoredResource<InstanceSpec>): Promise<InstancePlan> {
   const { store, images } = deps;

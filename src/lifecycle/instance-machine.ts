@@ -1,0 +1,65 @@
+// The parts of an instance's machine that hold no runtime state: what its memory snapshot is keyed by, the
+// directory of its writable layer, its boot log, and flushing the guest's writes before it goes.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Machine } from '../vmm/backend.js';
+import type { ControlClient } from '../vmm/channel/control-client.js';
+import { readFileTail } from '../util/read-file-end.js';
+import type { InstancePlan } from './instance-plan.js';
+import type { InstanceLogSink } from './instance-runtime.js';
+
+/** A boot log longer than this (a chatty kernel) keeps only its end. */
+const MAX_BOOT_LOG_BYTES = 64 * 1024;
+const SYNC_TIMEOUT_MS = 5_000;
+
+/** What the server in a machine is: a memory snapshot is resumed only while this stays the same. */
+export function snapshotKey(plan: InstancePlan): string {
+  const what = { release: plan.release ?? null, image: plan.image?.digest ?? null, command: plan.command, env: plan.env, cwd: plan.cwd ?? null, user: plan.user };
+  return crypto.createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 32);
+}
+
+/** Runs `sync` in the guest, best effort and bounded: a stuck guest must not hold up its own stop. */
+export async function syncGuest(client: ControlClient): Promise<void> {
+  try {
+    const h = client.exec({ argv: ['sync'], env: {}, stdin: false });
+    h.stdout.resume();
+    h.stderr.resume();
+    await Promise.race([h.exit, new Promise((r) => setTimeout(r, SYNC_TIMEOUT_MS))]);
+  } catch {
+    /* the channel is gone: nothing to flush through it */
+  }
+}
+
+/**
+ * The writable layer's directory (`stateDir`) for a boot of `plan`. Changes to the rootfs survive stop and
+ * start, but not a new image: a layer written over one release's files is dropped when the instance boots another.
+ */
+export function writableLayerDir(dir: string, plan: InstancePlan, log: InstanceLogSink): string {
+  const marker = path.join(dir, 'image');
+  const image = plan.image?.digest ?? 'base';
+  let previous: string | undefined;
+  try {
+    previous = fs.readFileSync(marker, 'utf8');
+  } catch {
+    /* first boot */
+  }
+  if (previous !== undefined && previous !== image) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    log.system('the image changed: the rootfs changes of the previous image were dropped');
+  }
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(marker, image);
+  return dir;
+}
+
+/** The console output of the boot (kernel and harness start-up lines) into the log, so it has no gap before the server. */
+export function copyBootLog(machine: Machine, log: InstanceLogSink): void {
+  if (!machine.consoleFile) return;
+  try {
+    const text = readFileTail(machine.consoleFile, MAX_BOOT_LOG_BYTES);
+    if (text.length > 0) log.write('stdout', 'boot', text);
+  } catch {
+    /* no console file: nothing to copy */
+  }
+}

@@ -1,0 +1,205 @@
+// The Instance controller's transitions over time, driven by hand on a fake clock: each pass takes the step that
+// is due and says when to look again (requeueAfter), with no timer polling the instances. The store, the
+// supervisor, the runtime and the control channel are real; the backend's machines are harness processes on
+// the host (fake-backend.ts), so a pause, a stop and a failed boot are seen in its machine table.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { aegisPaths } from '../../src/config/paths.js';
+import { ImageStore } from '../../src/images/image-store.js';
+import { CPU_WINDOW_MS } from '../../src/lifecycle/idle-policy.js';
+import { InstanceSupervisor } from '../../src/lifecycle/instance-supervisor.js';
+import { InstanceLogs } from '../../src/logs/instance-log.js';
+import { finalizersFor } from '../../src/model/metadata-keys.js';
+import { InstanceReconciler } from '../../src/reconciler/controllers/instance.js';
+import type { InstanceStatus } from '../../src/resources/instance.js';
+import { Store } from '../../src/store/store.js';
+import { buildHarness, waitFor } from '../harness/harness-fixture.js';
+import { FakeBackend, fakeHost } from './fake-backend.js';
+
+const PAUSE_AFTER_MS = 10_000;
+const STOP_AFTER_MS = 60_000;
+
+let bundle: string;
+beforeAll(async () => {
+  bundle = await buildHarness();
+}, 30_000);
+
+describe('Instance controller', () => {
+  let home: string;
+  let store: Store;
+  let backend: FakeBackend;
+  let supervisor: InstanceSupervisor;
+  let controller: InstanceReconciler;
+  let logs: InstanceLogs;
+  let now: number;
+
+  beforeEach(() => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-lifecycle-'));
+    const paths = aegisPaths({ AEGIS_HOME: home });
+    store = Store.open(paths.db, paths.keyFile);
+    backend = new FakeBackend(bundle);
+    const host = fakeHost(backend);
+    logs = new InstanceLogs(paths.logs);
+    now = 1_000_000;
+    supervisor = new InstanceSupervisor({
+      store,
+      images: new ImageStore(paths.images),
+      host: async () => host,
+      logs,
+      ports: { host: '127.0.0.1', wakeTimeoutMs: 5_000 },
+      workspacesDir: paths.workspaces,
+      instancesDir: paths.instances,
+      idleDefaults: { pauseAfterMs: PAUSE_AFTER_MS, stopAfterMs: STOP_AFTER_MS },
+      now: () => now,
+    });
+    controller = new InstanceReconciler({ store, supervisor, host: async () => host, routerUrl: undefined });
+  });
+
+  afterEach(async () => {
+    await supervisor.close();
+    await backend.stopAll();
+    logs.close();
+    store.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  const create = (name = 'web') =>
+    store.create('Instance', { name, spec: { command: ['sleep', '600'], expose: [8080] }, source: 'test', finalizers: finalizersFor('Instance') });
+  const status = (name = 'web') => store.mustGet<Record<string, unknown>, InstanceStatus>('Instance', name).status;
+  const runtimeOf = (name = 'web') => supervisor.runtime(store.mustGet('Instance', name).metadata.uid)!;
+  /** Runs passes until the runtime is running (the boot is the runtime's, in real time). */
+  const running = async (name = 'web') => {
+    await waitFor(() => runtimeOf(name)?.state === 'running', { what: 'running' });
+    return controller.reconcile(name);
+  };
+
+  it('pauses an idle instance when pauseAfter has passed and stops it stopAfter later, looking again only when something is due', async () => {
+    create();
+    await controller.reconcile('web');
+    // Booted: come back for the CPU sample that opens the window before the pause.
+    expect(await running()).toEqual({ requeueAfterMs: PAUSE_AFTER_MS - CPU_WINDOW_MS });
+    expect(status()).toMatchObject({ state: 'running', observedGeneration: 1 });
+    const machine = backend.live()[0]!;
+
+    now += PAUSE_AFTER_MS - CPU_WINDOW_MS;
+    expect(await controller.reconcile('web')).toEqual({ requeueAfterMs: CPU_WINDOW_MS });
+    expect(machine.state()).toBe('running');
+    now += CPU_WINDOW_MS;
+    await controller.reconcile('web');
+    expect(machine.state()).toBe('paused');
+    expect(status()).toMatchObject({ state: 'paused', conditions: [expect.objectContaining({ type: 'Ready', status: 'True', reason: 'Idle' })] });
+
+    // Paused: the next look is when the stop is due.
+    expect(await controller.reconcile('web')).toEqual({ requeueAfterMs: STOP_AFTER_MS });
+    now += STOP_AFTER_MS - 1;
+    expect(await controller.reconcile('web')).toEqual({ requeueAfterMs: 1 });
+    now += 1;
+    await controller.reconcile('web');
+    expect(machine.state()).toBe('exited');
+    expect(backend.live()).toEqual([]);
+    expect(status()).toMatchObject({ state: 'stopped', conditions: [expect.objectContaining({ status: 'Unknown', reason: 'Idle', message: 'stopped after 60 s paused' })] });
+    // Stopped: nothing is due until a request wakes it.
+    expect(await controller.reconcile('web')).toBeUndefined();
+  });
+
+  it('keeps an instance busy on its CPU, or with a connection open, running past pauseAfter', async () => {
+    create();
+    await controller.reconcile('web');
+    await running();
+    const machine = backend.live()[0]!;
+    now += PAUSE_AFTER_MS - CPU_WINDOW_MS;
+    await controller.reconcile('web');
+    // 40% of a CPU across the window: a job working without any connection.
+    machine.cpuMicros += CPU_WINDOW_MS * 1000 * 0.4;
+    now += CPU_WINDOW_MS;
+    expect(await controller.reconcile('web')).toEqual({ requeueAfterMs: PAUSE_AFTER_MS - CPU_WINDOW_MS });
+    expect(machine.state()).toBe('running');
+    expect(Date.parse(status().lastActiveAt!)).toBe(now);
+
+    // An open connection holds it however long; the status is brought up to date meanwhile.
+    runtimeOf().connectionOpened();
+    now += 10 * PAUSE_AFTER_MS;
+    expect(await controller.reconcile('web')).toEqual({ requeueAfterMs: 2_000 });
+    expect(machine.state()).toBe('running');
+    expect(status().connections).toBe(1);
+    // Closed: idle from then on.
+    runtimeOf().connectionClosed();
+    expect(await controller.reconcile('web')).toEqual({ requeueAfterMs: PAUSE_AFTER_MS - CPU_WINDOW_MS });
+    expect(status().connections).toBe(0);
+  });
+
+  it('counts a reader following the log as activity while it follows, and idles from when it left', async () => {
+    create();
+    await controller.reconcile('web');
+    await running();
+    const uid = store.mustGet('Instance', 'web').metadata.uid;
+    const follow = new AbortController();
+    const reading = (async () => {
+      for await (const _ of logs.read(uid, { follow: true, signal: follow.signal })) void _;
+    })().catch(() => undefined);
+    await waitFor(() => logs.followers(uid) === 1, { what: 'the follower' });
+    now += 10 * PAUSE_AFTER_MS;
+    expect(await controller.reconcile('web')).toEqual({ requeueAfterMs: 2_000 });
+    expect(runtimeOf().state).toBe('running');
+    follow.abort();
+    await reading;
+    await waitFor(() => logs.followers(uid) === 0, { what: 'the follower to leave' });
+    now += 1_000;
+    // Idle since the last look that saw it following, not since the boot.
+    expect(await controller.reconcile('web')).toEqual({ requeueAfterMs: PAUSE_AFTER_MS - 1_000 - CPU_WINDOW_MS });
+    expect(runtimeOf().state).toBe('running');
+  });
+
+  it('does not carry out a pause or a stop decided before a request came in', async () => {
+    create();
+    await controller.reconcile('web');
+    await running();
+    const runtime = runtimeOf();
+    now += PAUSE_AFTER_MS;
+    const decided = runtime.idleFacts(false, true, 'sandbox')!;
+    // A request comes and goes before the transition's turn.
+    now += 1;
+    runtime.connectionOpened();
+    runtime.connectionClosed();
+    await runtime.pause('paused after 10 s without traffic', decided);
+    await runtime.stopIdle('stopped', false, decided);
+    expect(runtime.state).toBe('running');
+    expect(backend.live()).toHaveLength(1);
+    expect(backend.live()[0]!.state()).toBe('running');
+  });
+
+  it('tries a failed boot again after its back-off, doubling, until it runs', async () => {
+    backend.failNextStarts = 2;
+    create();
+    await controller.reconcile('web');
+    await waitFor(() => runtimeOf().state === 'failed', { what: 'the first boot to fail' });
+    expect(await controller.reconcile('web')).toEqual({ requeueAfterMs: 1_000 });
+    expect(status()).toMatchObject({ state: 'failed', conditions: [expect.objectContaining({ status: 'False', reason: 'StartFailed' })] });
+    // Not yet: the pass only says how long is left.
+    now += 400;
+    expect(await controller.reconcile('web')).toEqual({ requeueAfterMs: 600 });
+    now += 600;
+    await controller.reconcile('web');
+    await waitFor(() => runtimeOf().state === 'failed', { what: 'the second boot to fail' });
+    expect(await controller.reconcile('web')).toEqual({ requeueAfterMs: 2_000 });
+    now += 2_000;
+    await controller.reconcile('web');
+    await running();
+    expect(backend.live()).toHaveLength(1);
+    expect(status().state).toBe('running');
+  });
+
+  it('stops the machine and lets go of the instance when it is deleted', async () => {
+    create();
+    await controller.reconcile('web');
+    await running();
+    const uid = store.mustGet('Instance', 'web').metadata.uid;
+    expect(store.delete('Instance', 'web')).toBe('terminating');
+    await controller.reconcile('web');
+    expect(store.get('Instance', 'web')).toBeUndefined();
+    expect(backend.live()).toEqual([]);
+    expect(supervisor.runtime(uid)).toBeUndefined();
+  });
+});
