@@ -4,7 +4,9 @@
 import type { WatchStatus } from '../apply/directory-watcher.js';
 import type { AegisPaths } from '../config/paths.js';
 import type { ImageStore } from '../images/image-store.js';
+import type { InstanceAction } from '../lifecycle/instance-control.js';
 import type { InstanceExec, InstanceExecRequest } from '../lifecycle/instance-exec.js';
+import type { InstanceUsage } from '../lifecycle/instance-supervisor.js';
 import type { InstanceLogs } from '../logs/instance-log.js';
 import type { TaskLogs } from '../logs/task-logs.js';
 import type { ResourceEvent } from '../store/event-recorder.js';
@@ -17,6 +19,10 @@ export interface RunningInstances {
   touch(uid: string): boolean;
   /** Runs a command in a running or paused instance; AEGIS_CONFLICT when it is stopped. */
   exec(uid: string, req: InstanceExecRequest): Promise<InstanceExec>;
+  /** Pauses, resumes, stops or restarts an instance by hand; AEGIS_CONFLICT when its state does not allow it. */
+  control(uid: string, action: InstanceAction): Promise<void>;
+  /** CPU, memory and connections now (undefined: this daemon does not run it). */
+  usage(uid: string): Promise<InstanceUsage | undefined>;
 }
 
 export interface ApiLifecycle {

@@ -84,6 +84,18 @@ export const daemonConfigSchema = z.strictObject({
         ),
     })
     .prefault({}),
+  ui: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Whether `aegis ui` may start the web dashboard (false: it is refused, and no port is opened).'),
+      port: z
+        .number()
+        .int()
+        .min(0)
+        .max(65535)
+        .default(0)
+        .describe('Port of the dashboard on 127.0.0.1, opened by the first `aegis ui` (0 picks a free one; the URL `aegis ui` prints says which).'),
+    })
+    .prefault({}),
   watch: z.string().min(1).optional().describe('A directory of manifests the daemon applies (with prune) whenever it changes.'),
   watchInterval: durationSchema.default('30s').describe('How often the watched directory is applied again anyway, repairing drift.'),
   watchEnv: z

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { DirectoryWatcher } from '../apply/directory-watcher.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApi, createApiServer } from '../api/app.js';
+import { uiRoutes } from '../api/routes/ui.js';
+import { Dashboard } from '../ui/dashboard-server.js';
 import type { ApiServices } from '../api/services.js';
 import type { AegisPaths } from '../config/paths.js';
 import { loadDaemonConfig } from '../config/daemon-config.js';
@@ -131,6 +133,9 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     ...(watcher ? { watchStatus: () => watcher.status } : {}),
   };
   buildApi(services, api);
+  // The web dashboard serves the same routes on a TCP port of its own, started by the first `aegis ui`.
+  const dashboard = new Dashboard(services, { ...config.ui, log: api.log.child({ component: 'ui' }) });
+  uiRoutes(api, dashboard);
   fs.rmSync(paths.socket, { force: true });
   await api.listen({ path: paths.socket });
   fs.chmodSync(paths.socket, 0o600);
@@ -149,6 +154,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
       try {
         // Close the listener first (new requests are refused), then let reconciles finish, then the store.
         await api.close();
+        await dashboard.close();
         await watcher?.close();
         await router?.close();
         await manager.stop(STOP_DEADLINE_MS);

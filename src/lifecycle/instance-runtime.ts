@@ -7,7 +7,7 @@ import type { ResolvedImage } from '../images/image-store.js';
 import type { ExecExit } from '../protocol/messages.js';
 import type { ExecHandle } from '../vmm/channel/exec.js';
 import type { ControlClient } from '../vmm/channel/control-client.js';
-import type { Machine } from '../vmm/backend.js';
+import type { Machine, MachineStats } from '../vmm/backend.js';
 import type { MachineHost } from '../vmm/machine-host.js';
 import type { InstanceState } from '../resources/instance.js';
 import { bootMachine, connectMachine } from './boot-machine.js';
@@ -226,6 +226,28 @@ export class InstanceRuntime {
     });
   }
 
+  /**
+   * Pauses the running machine now, as asked (the dashboard): like an idle pause, the next connection or exec
+   * resumes it. False when it is not running or the backend cannot pause.
+   */
+  async pauseNow(message: string): Promise<boolean> {
+    let paused = false;
+    await this.serialize(async () => {
+      if (this.stateValue !== 'running' || !this.machine || this.booting) return;
+      await this.machine.pause();
+      this.pausedAt = this.now();
+      this.set('paused', 'Paused', message);
+      this.deps.log.system(`paused: ${message}`);
+      paused = true;
+    });
+    return paused;
+  }
+
+  /** Stops the machine now, as asked; the next connection boots it again, as after an idle stop. */
+  async stopNow(message: string): Promise<void> {
+    await this.stopMachine('Stopped', message);
+  }
+
   /** Stops the machine, idle since `facts` were taken (see pause); with `suspend` its memory is saved where the backend can. */
   async stopIdle(message: string, suspend: boolean, facts: IdleFacts): Promise<void> {
     await this.stopMachine('Idle', message, { suspend, onlyIf: () => this.stillIdle(facts) });
@@ -240,6 +262,11 @@ export class InstanceRuntime {
   async sampleCpu(): Promise<boolean> {
     const stats = await this.machine?.stats().catch(() => undefined);
     return this.cpu.sample(stats?.cpuMicros, this.now());
+  }
+
+  /** The machine's counters, when one runs. */
+  async stats(): Promise<MachineStats | undefined> {
+    return this.machine?.stats().catch(() => undefined);
   }
 
   /** A boot that failed is tried again by the controller after this long (undefined: not a failed boot). */

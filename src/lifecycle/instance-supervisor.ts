@@ -15,6 +15,7 @@ import type { StoredResource } from '../store/stored-resource.js';
 import type { Machine } from '../vmm/backend.js';
 import type { MachineHost } from '../vmm/machine-host.js';
 import { stopLeftover } from './boot-machine.js';
+import { controlInstance, type InstanceAction } from './instance-control.js';
 import { execInInstance, type InstanceExec, type InstanceExecRequest } from './instance-exec.js';
 import { planInstance, type IdleTimes } from './instance-plan.js';
 import { InstanceRuntime, type InstanceLogSink } from './instance-runtime.js';
@@ -26,6 +27,16 @@ type Instance = StoredResource<InstanceSpec, InstanceStatus>;
 const ACTIVITY_REPORT_MS = 100;
 /** How long the router's answer to "which instances are served" is kept (see managed()). */
 const MANAGED_TTL_MS = 1_000;
+
+/** An instance's resource use at one moment (the dashboard's charts). */
+export interface InstanceUsage {
+  state: string;
+  connections: number;
+  /** CPU time used by the current machine so far. */
+  cpuMicros?: number;
+  memoryBytes?: number;
+  memoryLimitBytes?: number;
+}
 
 export interface ManagedInstance extends NamedInstance {
   ports: number[];
@@ -111,6 +122,25 @@ export class InstanceSupervisor {
   /** Runs a command in a running or paused instance (see instance-exec.ts); AEGIS_CONFLICT when it is stopped. */
   exec(uid: string, req: InstanceExecRequest): Promise<InstanceExec> {
     return execInInstance(uid, this.runtime(uid), req);
+  }
+
+  /** Pauses, resumes, stops or restarts an instance by hand (see instance-control.ts). */
+  control(uid: string, action: InstanceAction): Promise<void> {
+    return controlInstance(uid, this.runtime(uid), action, this.deps.host);
+  }
+
+  /** What the instance uses now: CPU time, memory, connections (undefined: this daemon does not run it). */
+  async usage(uid: string): Promise<InstanceUsage | undefined> {
+    const runtime = this.runtime(uid);
+    if (!runtime) return undefined;
+    const stats = await runtime.stats();
+    return {
+      state: runtime.state,
+      connections: runtime.status.connections,
+      ...(stats?.cpuMicros !== undefined ? { cpuMicros: stats.cpuMicros } : {}),
+      ...(stats?.memoryBytes !== undefined ? { memoryBytes: stats.memoryBytes } : {}),
+      ...(stats ? { memoryLimitBytes: stats.memoryLimitBytes } : {}),
+    };
   }
 
   /** The host ports of an instance's listeners (empty until they listen). */

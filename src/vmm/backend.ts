@@ -67,6 +67,8 @@ export interface MachineStats {
   /** Times the kernel's OOM killer fired inside the machine's memory limit. */
   oomKills: number;
   memoryLimitBytes: number;
+  /** Memory the machine uses now, when the backend can tell (the sandbox's cgroup). */
+  memoryBytes?: number;
   /** CPU time used so far, in microseconds, when the backend can tell: idle detection watches it grow. */
   cpuMicros?: number;
 }

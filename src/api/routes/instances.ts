@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { assertFitsHost } from '../../config/host-capacity.js';
 import { invalid, notFound } from '../../errors/codes.js';
+import { INSTANCE_ACTIONS, isInstanceAction } from '../../lifecycle/instance-control.js';
 import { parseUserSpec, USER_SPEC_RULE } from '../../protocol/user-spec.js';
 import { effectiveApp } from '../../model/effective-app.js';
 import { appInstance, instanceByName } from '../../model/app-instance.js';
@@ -84,6 +85,20 @@ export function instanceRoutes(app: FastifyInstance, s: ApiServices): void {
     const inst = findInstance(s, req.params.id);
     instances.touch(inst.metadata.uid);
     return { id: inst.metadata.uid };
+  });
+
+  // Pause, resume, stop, restart by hand (the dashboard's buttons); the instance still wakes on demand after.
+  app.post<{ Params: IdParams & { action: string } }>('/v1/instances/:id/:action', async (req) => {
+    const action = req.params.action;
+    if (!isInstanceAction(action)) throw notFound(`no instance action "${action}": expected one of ${INSTANCE_ACTIONS.join(', ')}`);
+    const inst = findInstance(s, req.params.id);
+    await instances.control(inst.metadata.uid, action);
+    return present(s.store.mustGet('Instance', inst.metadata.uid));
+  });
+
+  app.get<{ Params: IdParams }>('/v1/instances/:id/usage', async (req) => {
+    const inst = findInstance(s, req.params.id);
+    return { id: inst.metadata.uid, at: new Date().toISOString(), ...((await instances.usage(inst.metadata.uid)) ?? { state: inst.status.state ?? 'stopped', connections: 0 }) };
   });
 
   app.post<{ Params: IdParams }>('/v1/instances/:id/exec', async (req, reply) => {

@@ -168,6 +168,17 @@ export class MachineCgroups {
     return subtreeDeepestFirst(this.dirs.memory).reduce((sum, group) => sum + count(path.join(group, 'memory.oom_control')), 0);
   }
 
+  /** Memory charged to the machine's group now (page cache included, as the limit counts it). */
+  memoryBytes(): number | undefined {
+    try {
+      const file = this.version === 2 ? path.join(this.dirs.unified, 'memory.current') : path.join(this.dirs.memory, 'memory.usage_in_bytes');
+      const n = Number(fs.readFileSync(file, 'utf8').trim());
+      return Number.isFinite(n) ? n : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /**
    * CPU time the machine's processes have used, in microseconds: v2 counts it per cgroup; on v1 (no
    * cpuacct group here) it is the sum over the live processes, enough to tell a busy machine from an idle one.

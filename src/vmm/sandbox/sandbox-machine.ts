@@ -109,7 +109,13 @@ export class SandboxMachine implements Machine {
 
   async stats(): Promise<MachineStats> {
     const cpuMicros = this.exit ? undefined : this.cgroups.cpuMicros();
-    return { oomKills: this.finalOomKills ?? this.cgroups.oomKills(), memoryLimitBytes: this.record.spec.memoryMiB * 1024 * 1024, ...(cpuMicros !== undefined ? { cpuMicros } : {}) };
+    const memoryBytes = this.exit ? undefined : this.cgroups.memoryBytes();
+    return {
+      oomKills: this.finalOomKills ?? this.cgroups.oomKills(),
+      memoryLimitBytes: this.record.spec.memoryMiB * 1024 * 1024,
+      ...(cpuMicros !== undefined ? { cpuMicros } : {}),
+      ...(memoryBytes !== undefined ? { memoryBytes } : {}),
+    };
   }
 
 
