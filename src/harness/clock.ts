@@ -2,23 +2,17 @@
 // stopped (paused, or saved to disk and restored), so after a wake the host says what time it is.
 // Node cannot call clock_settime, so the runtime's own `date` does it (any image, no tools needed).
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { checkClockRequest, type ClockRequest, type OkResponse } from '../protocol/messages.js';
 import type { HarnessContext } from './context.js';
+import { runtimeTool } from './runtime-dir.js';
 import { readJson, sendError, sendJson } from './respond.js';
 
-/** The runtime mounted at /.aegis: this bundle lives in its harness/ directory. */
-const RUNTIME_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-
 function setClock(epochMs: number): Promise<void> {
-  const { loader } = JSON.parse(fs.readFileSync(path.join(RUNTIME_DIR, 'runtime.json'), 'utf8')) as { loader: string };
-  const lib = path.join(RUNTIME_DIR, 'lib');
+  const date = runtimeTool('date');
   const seconds = `@${Math.floor(epochMs / 1000)}.${String(epochMs % 1000).padStart(3, '0')}`;
   return new Promise((resolve, reject) => {
-    execFile(path.join(lib, loader), ['--library-path', lib, path.join(RUNTIME_DIR, 'bin', 'date'), '-u', '-s', seconds], (err, _out, stderr) =>
+    execFile(date.file, [...date.args, '-u', '-s', seconds], (err, _out, stderr) =>
       err ? reject(new Error(stderr.trim() || err.message)) : resolve(),
     );
   });

@@ -129,7 +129,7 @@ export async function handleExec(stream: ServerHttp2Stream, headers: IncomingHtt
   if ('file' in prepared) {
     const { file, env, cwd, runAs } = prepared;
     try {
-      proc = await ctx.procs.spawn(execId, { file, argv: req.argv, env, cwd, stdin: req.stdin, main, ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
+      proc = await ctx.procs.spawn(execId, { file, argv: req.argv, env, cwd, stdin: req.stdin, main, ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}), ...(req.tty ? { tty: req.tty } : {}) });
     } catch (err) {
       failure = spawnFailure(req.argv[0], err as NodeJS.ErrnoException);
     }
@@ -163,7 +163,7 @@ export async function handleExec(stream: ServerHttp2Stream, headers: IncomingHtt
 
 /** Wires one running process to its exec stream: frames out, the request body into its stdin. */
 function streamProcess(stream: ServerHttp2Stream, proc: TrackedProcess, stdin: boolean): void {
-  const childStdin = proc.child.stdin;
+  const childStdin = proc.stdin;
   streamProcessFrames(stream, proc, {
     onFinished: () => {
       if (!childStdin) return;
@@ -176,9 +176,10 @@ function streamProcess(stream: ServerHttp2Stream, proc: TrackedProcess, stdin: b
       if (!proc.main) proc.signal('SIGKILL');
     },
   });
-  // Input: the request body feeds the child's stdin (pipe() applies back-pressure to the stream).
+  // Input: the request body feeds the child's stdin (pipe() applies back-pressure to the stream). A
+  // terminal's master is not ended with the input: it still carries the output (the command sees EOF as ^D).
   if (stdin && childStdin) {
-    stream.pipe(childStdin);
+    stream.pipe(childStdin, { end: !proc.pty });
   } else {
     stream.resume();
   }

@@ -8,7 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { openPty, type Pty, type TerminalSize } from './pty.js';
+import { runtimeTool } from './runtime-dir.js';
 import type { ExecExit, ExecInfo, MainProcessInfo } from '../protocol/messages.js';
 
 /** After the process exits, how long its pipes may stay open (held by a background grandchild) before we stop waiting. */
@@ -30,6 +32,8 @@ export interface SpawnSpec {
   /** Credentials to run with (both or neither); absent = the harness's own. */
   uid?: number;
   gid?: number;
+  /** Run on a pseudo-terminal of this size (see pty.ts): output and input go through its master. */
+  tty?: TerminalSize;
 }
 
 /** Normalises `TERM`, `sigterm` or `SIGTERM` to a signal name Node knows; undefined when unknown. */
@@ -55,6 +59,12 @@ export class TrackedProcess {
   readonly main: boolean;
   readonly startedAt = Date.now();
   readonly child: ChildProcess;
+  /** Where output comes from and input goes: the child's pipes, or a terminal's master (stdout only). */
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly stdin: Writable | null;
+  /** The exec's terminal, when it runs on one. */
+  readonly pty: Pty | undefined;
   /** Resolves once the process exited and its output was forwarded (or the grace ran out). */
   readonly finished: Promise<ExecExit>;
   exit: ExecExit | undefined;
@@ -64,15 +74,19 @@ export class TrackedProcess {
   private done = false;
   private paused = false;
 
-  constructor(execId: string, child: ChildProcess, spec: SpawnSpec) {
+  constructor(execId: string, child: ChildProcess, spec: SpawnSpec, pty?: Pty) {
     this.execId = execId;
     this.child = child;
+    this.pty = pty;
+    this.stdout = pty ? pty.master : child.stdout;
+    this.stderr = pty ? null : child.stderr;
+    this.stdin = pty ? pty.master : child.stdin;
     this.pid = child.pid as number;
     this.argv0 = spec.argv[0];
     this.main = spec.main;
-    child.stdin?.on('error', () => {}); // EPIPE when the child stops reading: not our problem.
+    this.stdin?.on('error', () => {}); // EPIPE when the child stops reading: not our problem.
     for (const kind of ['stdout', 'stderr'] as const) {
-      const stream = child[kind];
+      const stream = this[kind];
       if (!stream) continue;
       stream.on('error', () => {});
       stream.on('data', (chunk: Buffer) => {
@@ -80,7 +94,8 @@ export class TrackedProcess {
         if (this.sink && !this.sink(kind, chunk)) this.pauseOutput();
       });
     }
-    const outputDone = Promise.all([streamDone(child.stdout), streamDone(child.stderr)]);
+    // A terminal's master reads EIO once every holder of the slave is gone: that is its end.
+    const outputDone = Promise.all([streamDone(this.stdout), streamDone(this.stderr)]);
     this.finished = new Promise<ExecExit>((resolve) => {
       child.once('exit', (code, signal) => {
         const exit: ExecExit = { code, signal };
@@ -96,6 +111,7 @@ export class TrackedProcess {
     void this.finished.then(() => {
       this.done = true;
       this.detach();
+      pty?.master.destroy();
     });
   }
 
@@ -132,15 +148,15 @@ export class TrackedProcess {
   resumeOutput(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.child.stdout?.resume();
-    this.child.stderr?.resume();
+    this.stdout?.resume();
+    this.stderr?.resume();
   }
 
   private pauseOutput(): void {
     if (this.paused || !this.sink) return;
     this.paused = true;
-    this.child.stdout?.pause();
-    this.child.stderr?.pause();
+    this.stdout?.pause();
+    this.stderr?.pause();
   }
 
   /** Signals the process group (the exec and everything it started); falls back to the pid. */
@@ -179,21 +195,43 @@ export class ProcessTable {
 
   /** Starts a child in its own process group; rejects with the spawn error (errno code in `.code`). */
   spawn(execId: string, spec: SpawnSpec): Promise<TrackedProcess> {
-    const child = spawn(spec.file, spec.argv.slice(1), {
-      argv0: spec.argv[0],
-      env: spec.env,
-      cwd: spec.cwd,
-      ...(spec.uid !== undefined && spec.gid !== undefined ? { uid: spec.uid, gid: spec.gid } : effectiveIdentity()),
-      stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-      detached: true, // own process group, so a signal reaches the whole exec tree
-      windowsHide: true,
-    });
+    const identity = spec.uid !== undefined && spec.gid !== undefined ? { uid: spec.uid, gid: spec.gid } : effectiveIdentity();
+    let pty: Pty | undefined;
+    let child: ChildProcess;
+    if (spec.tty) {
+      pty = openPty(spec.tty);
+      // `setsid --ctty` starts a session (its pid becomes the group a signal reaches) whose controlling
+      // terminal is the slave, then executes the command. Not detached: a group leader could not setsid.
+      const setsid = runtimeTool('setsid');
+      try {
+        child = spawn(setsid.file, [...setsid.args, '--ctty', spec.file, ...spec.argv.slice(1)], {
+          env: spec.env,
+          cwd: spec.cwd,
+          ...identity,
+          stdio: [pty.slave, pty.slave, pty.slave],
+          windowsHide: true,
+        });
+      } finally {
+        fs.closeSync(pty.slave);
+      }
+    } else {
+      child = spawn(spec.file, spec.argv.slice(1), {
+        argv0: spec.argv[0],
+        env: spec.env,
+        cwd: spec.cwd,
+        ...identity,
+        stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        detached: true, // own process group, so a signal reaches the whole exec tree
+        windowsHide: true,
+      });
+    }
     if (child.pid === undefined) {
+      pty?.master.destroy();
       return new Promise((_, reject) => child.once('error', reject));
     }
     child.on('error', () => {}); // kill() races with exit; the exit event is what counts
     preferAsOomVictim(child.pid);
-    const proc = new TrackedProcess(execId, child, spec);
+    const proc = new TrackedProcess(execId, child, spec, pty);
     this.procs.set(execId, proc);
     if (spec.main) {
       this.mainProc = proc;

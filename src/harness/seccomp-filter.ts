@@ -2,23 +2,13 @@
 // the machine descends from the harness and inherits the filter, and nothing it runs can remove it. The
 // host compiles the filter (src/vmm/sandbox/seccomp-filter.ts) and passes it in AEGIS_SECCOMP_FILTER
 // (base64); Node has no seccomp call, so the runtime's copy of koffi makes it. VMs pass no filter.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The runtime mounted at /.aegis: this bundle lives in its harness/ directory, koffi in lib/. */
-const KOFFI = path.join(path.dirname(path.dirname(fileURLToPath(import.meta.url))), 'lib', 'koffi.node');
+import { koffi as loadKoffi } from './koffi.js';
 
 const SYS_SECCOMP: Partial<Record<string, number>> = { x64: 317, arm64: 277 };
 const PR_SET_NO_NEW_PRIVS = 38;
 const SECCOMP_SET_MODE_FILTER = 1;
 /** Every thread of the process at once: Node has started several before this runs. */
 const SECCOMP_FILTER_FLAG_TSYNC = 1;
-
-interface Koffi {
-  load(lib: string): { func(signature: string): (...args: unknown[]) => number | bigint };
-  address(buf: Buffer): bigint;
-  errno(): number;
-}
 
 /** Applies the filter the environment carries, if any, and removes it from the environment. Throws on failure. */
 export function applySeccompFilterFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -29,9 +19,7 @@ export function applySeccompFilterFromEnv(env: NodeJS.ProcessEnv = process.env):
   if (program.length === 0 || program.length % 8 !== 0) throw new Error('AEGIS_SECCOMP_FILTER is not a BPF program');
   const nr = SYS_SECCOMP[process.arch];
   if (nr === undefined) throw new Error(`seccomp(2) syscall number unknown on ${process.arch}`);
-  const module = { exports: {} as Koffi };
-  process.dlopen(module, KOFFI);
-  const koffi = module.exports;
+  const koffi = loadKoffi();
   const libc = koffi.load('libc.so.6');
   const prctl = libc.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)');
   const syscall = libc.func('long syscall(long number, ...)');

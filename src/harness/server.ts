@@ -16,6 +16,7 @@ import { sendError } from './respond.js';
 import { handleShutdown } from './shutdown.js';
 import { handleClock } from './clock.js';
 import { handleSignal } from './signal.js';
+import { handleResize } from './resize.js';
 
 /** Flow-control window per stream: how much one slow reader may leave in flight before its writer pauses. */
 export const STREAM_WINDOW_BYTES = 1024 * 1024;
@@ -29,6 +30,7 @@ const HANDLERS: Record<RouteName, RouteHandler> = {
   health: handleHealth,
   exec: handleExec,
   signal: handleSignal,
+  resize: handleResize,
   shutdown: handleShutdown,
   clock: handleClock,
   forward: handleForward,

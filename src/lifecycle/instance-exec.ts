@@ -15,6 +15,8 @@ export interface InstanceExecRequest {
   /** Default: whom the server runs as (the spec's or the image's user). */
   user?: string;
   stdin?: Readable;
+  /** Run on a terminal of this size in the guest (the dashboard's console): output comes as stdout only. */
+  tty?: { cols: number; rows: number };
 }
 
 export interface InstanceExec {
@@ -22,6 +24,8 @@ export interface InstanceExec {
   output: Readable;
   /** The client went away: the command is killed rather than left running unseen. */
   cancel(): void;
+  /** A new size for its terminal (an exec with `tty`); rejects once it has exited. */
+  resize(cols: number, rows: number): Promise<void>;
 }
 
 /** Starts `req` in the instance `uid` runs in `runtime` (undefined: this daemon does not run it). */
@@ -39,6 +43,7 @@ export async function execInInstance(uid: string, runtime: InstanceRuntime | und
       env: { ...runtime.env, ...(req.env ?? {}) },
       ...(req.cwd ? { cwd: req.cwd } : {}),
       ...(user ? { user } : {}),
+      ...(req.tty ? { tty: req.tty } : {}),
       stdin: false,
     },
     req.stdin ? { stdin: req.stdin } : {},
@@ -68,5 +73,6 @@ export async function execInInstance(uid: string, runtime: InstanceRuntime | und
   return {
     output: out,
     cancel: () => void handle.execId.then((id) => client.signal(id, 'SIGKILL')).catch(() => undefined),
+    resize: async (cols, rows) => client.resize(await handle.execId, cols, rows),
   };
 }

@@ -18,6 +18,8 @@ export interface ExecRequest {
    * absent = as the harness (root). Its home becomes the default HOME.
    */
   user?: string;
+  /** Run on a pseudo-terminal of this size in the guest: output comes as stdout only, input is keystrokes. */
+  tty?: { cols: number; rows: number };
 }
 
 /** First frame of an exec stream, once the process exists. */
@@ -91,6 +93,13 @@ export interface ShutdownResponse {
 }
 
 /** Sets the guest's wall clock: a VM's stands still while it is paused or saved to disk. */
+/** Resizes the terminal of an exec that runs on one (its foreground process gets SIGWINCH). */
+export interface ResizeRequest {
+  execId: string;
+  cols: number;
+  rows: number;
+}
+
 export interface ClockRequest {
   /** The host's time, milliseconds since the epoch. */
   epochMs: number;
@@ -161,7 +170,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Checks the shape of a decoded ExecRequest, ignoring unknown fields (they may come from a newer host). */
 export function checkExecRequest(value: unknown): ExecRequest {
   if (!isRecord(value)) throw new Error('exec request must be an object');
-  const { argv, env, cwd, stdin, main, user } = value;
+  const { argv, env, cwd, stdin, main, user, tty } = value;
   if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) {
     throw new Error('exec request: argv must be a non-empty array of strings');
   }
@@ -184,6 +193,8 @@ export function checkExecRequest(value: unknown): ExecRequest {
   if (user !== undefined && (typeof user !== 'string' || user === '' || user.length > 256)) {
     throw new Error('exec request: user must be a non-empty string of at most 256 characters');
   }
+  if (tty !== undefined && !isTerminalSize(tty)) throw new Error(`exec request: tty must be {cols, rows}, each 1..${MAX_TERMINAL_SIDE}`);
+  if (tty !== undefined && main === true) throw new Error('exec request: the main process cannot run on a terminal');
   return {
     argv: argv as string[],
     env: env as Record<string, string>,
@@ -191,7 +202,17 @@ export function checkExecRequest(value: unknown): ExecRequest {
     stdin,
     ...(main !== undefined ? { main: main as boolean } : {}),
     ...(user !== undefined ? { user: user as string } : {}),
+    ...(tty !== undefined ? { tty: { cols: (tty as { cols: number }).cols, rows: (tty as { rows: number }).rows } } : {}),
   };
+}
+
+/** Columns or rows a terminal may have at most. */
+export const MAX_TERMINAL_SIDE = 1000;
+
+export function isTerminalSize(value: unknown): value is { cols: number; rows: number } {
+  if (!isRecord(value)) return false;
+  const ok = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_TERMINAL_SIDE;
+  return ok(value.cols) && ok(value.rows);
 }
 
 /** Checks a SignalRequest body. */
@@ -200,6 +221,14 @@ export function checkSignalRequest(value: unknown): SignalRequest {
   if (typeof value.execId !== 'string' || value.execId === '') throw new Error('signal request: execId is required');
   if (typeof value.signal !== 'string' || value.signal === '') throw new Error('signal request: signal is required');
   return { execId: value.execId, signal: value.signal };
+}
+
+/** Checks a ResizeRequest body. */
+export function checkResizeRequest(value: unknown): ResizeRequest {
+  if (!isRecord(value) || typeof value.execId !== 'string' || value.execId === '') throw new Error('resize request: execId is required');
+  const execId = value.execId;
+  if (!isTerminalSize(value)) throw new Error(`resize request: cols and rows must be 1..${MAX_TERMINAL_SIDE}`);
+  return { execId, cols: value.cols, rows: value.rows };
 }
 
 /** Checks a ClockRequest body. */

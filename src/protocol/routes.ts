@@ -8,6 +8,8 @@ export const ROUTES = {
   exec: '/v1/exec',
   /** POST SignalRequest → OkResponse. */
   signal: '/v1/signal',
+  /** POST ResizeRequest → OkResponse: the exec's terminal takes the new size. */
+  resize: '/v1/resize',
   /** POST ShutdownRequest → ShutdownResponse, then the harness exits. */
   shutdown: '/v1/shutdown',
   /** POST ClockRequest → OkResponse: the guest's wall clock is set to the host's. */
@@ -25,6 +27,7 @@ export const ROUTE_METHODS: Record<RouteName, 'GET' | 'POST'> = {
   health: 'GET',
   exec: 'POST',
   signal: 'POST',
+  resize: 'POST',
   shutdown: 'POST',
   clock: 'POST',
   forward: 'POST',

@@ -16,6 +16,7 @@ import {
   type ClockRequest,
   type ShutdownResponse,
   type SignalRequest,
+  type ResizeRequest,
 } from './messages.js';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION } from './version.js';
 
@@ -29,7 +30,7 @@ function fields<T>(table: Fields<T>): Record<string, Presence> {
 
 /** Field tables of the JSON messages; a field added to an interface fails the build until listed here. */
 const MESSAGES = {
-  ExecRequest: fields<ExecRequest>({ argv: 'required', env: 'required', cwd: 'optional', stdin: 'required', main: 'optional', user: 'optional' }),
+  ExecRequest: fields<ExecRequest>({ argv: 'required', env: 'required', cwd: 'optional', stdin: 'required', main: 'optional', user: 'optional', tty: 'optional' }),
   ExecStarted: fields<ExecStarted>({ execId: 'required', pid: 'required' }),
   ExecExit: fields<ExecExit>({ code: 'required', signal: 'required', error: 'optional' }),
   ExecErrorFrame: fields<ExecErrorFrame>({ message: 'required' }),
@@ -46,6 +47,7 @@ const MESSAGES = {
     zombies: 'required',
   }),
   SignalRequest: fields<SignalRequest>({ execId: 'required', signal: 'required' }),
+  ResizeRequest: fields<ResizeRequest>({ execId: 'required', cols: 'required', rows: 'required' }),
   ShutdownRequest: fields<ShutdownRequest>({ graceMs: 'optional' }),
   ClockRequest: fields<ClockRequest>({ epochMs: 'required' }),
   ShutdownResponse: fields<ShutdownResponse>({ ok: 'required', killed: 'required' }),

@@ -81,22 +81,48 @@ describe('web dashboard (aegis ui) in chromium', { timeout: scaled(30_000) }, ()
     await shot('overview');
   });
 
-  it('the instance page streams its logs and runs commands in its console', async () => {
+  it('the instance page streams its logs and runs commands in its console, on a terminal in the guest', async () => {
     await page.click('tr[data-instance="api"] a');
     await page.locator('[data-page="instance"]').waitFor();
     // The server's first line, from the log follow.
     await page.locator('[data-logs]', { hasText: 'api up' }).waitFor({ timeout: scaled(10_000) });
-    await page.locator('[data-console-status]', { hasText: 'connected' }).waitFor({ timeout: scaled(10_000) });
+    await page.locator('[data-console-status]', { hasText: 'connected (terminal)' }).waitFor({ timeout: scaled(10_000) });
+    const screen = page.locator('.terminal .xterm-rows');
+    const run = async (line: string, expected: string | RegExp) => {
+      await page.keyboard.type(line);
+      await page.keyboard.press('Enter');
+      await screen.filter({ hasText: expected }).waitFor({ timeout: scaled(10_000) });
+    };
     await page.locator('.terminal .xterm-helper-textarea').focus();
-    await page.keyboard.type('echo sum=$((6*7))');
+    // The shell computed it: not an echo of what was typed.
+    await run('echo sum=$((6*7))', 'sum=42');
+    // A real terminal: stdin is a pty, of the size the page asked for.
+    await run('busybox tty', /\/dev\/pts\/\d+/);
+    const size = (await page.evaluate(() => document.querySelector('.terminal .xterm-rows')?.children.length)) ?? 0;
+    await run('echo size=$(busybox stty size)', new RegExp(`size=${size} \\d+`));
+    // Ctrl+C reaches the foreground command through the terminal (the slave is the shell's controlling tty).
+    await page.keyboard.type('sleep 30');
     await page.keyboard.press('Enter');
-    // The console shows the command's output (the shell computed it: not an echo of what was typed).
-    await page.locator('.terminal .xterm-rows', { hasText: 'sum=42' }).waitFor({ timeout: scaled(10_000) });
+    await page.keyboard.press('Control+C');
+    await run('echo rc=$?', 'rc=130');
     // The exec's output also reaches the instance's log, under source exec.
     await page.locator('[data-logs]', { hasText: 'sum=42' }).waitFor({ timeout: scaled(10_000) });
     // The charts have data (the instance runs on this daemon).
     await page.locator('[data-chart="Memory"] b', { hasText: 'MiB' }).waitFor({ timeout: scaled(10_000) });
     await shot('instance');
+  });
+
+  it('resizing the page resizes the terminal in the guest', async () => {
+    await page.setViewportSize({ width: 800, height: 900 });
+    await page.locator('.terminal .xterm-helper-textarea').focus();
+    await page.keyboard.type('echo cols=$(busybox stty size)');
+    await page.keyboard.press('Enter');
+    const line = page.locator('.terminal .xterm-rows', { hasText: /cols=\d+ (\d+)/ });
+    await line.waitFor({ timeout: scaled(10_000) });
+    const shown = Number(/cols=\d+ (\d+)/.exec((await line.textContent()) ?? '')?.[1]);
+    expect(shown).toBeGreaterThan(20);
+    expect(shown).toBeLessThan(110); // narrower than at 1200 px
+    await page.setViewportSize({ width: 1200, height: 900 });
   });
 
   it.runIf(CAN_PAUSE)('pausing from the page pauses the instance, and resume brings it back', async () => {

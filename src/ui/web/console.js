@@ -69,6 +69,8 @@ export function ExecConsole({ instance }) {
       onOpen: (res) => {
         session = res.headers.get('x-aegis-session');
         tty = res.headers.get('x-aegis-tty') === '1';
+        // A terminal's line discipline turns \n into \r\n itself; a pipe's output needs it done here.
+        term.options.convertEol = !tty;
         setStatus(tty ? 'connected (terminal)' : 'connected (line mode: no terminal in the guest)');
         term.focus();
       },

@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import http2, { type ClientHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type { ClockRequest, ExecRequest, HealthResponse, ShutdownRequest, ShutdownResponse, SignalRequest } from '../../protocol/messages.js';
+import type { ClockRequest, ExecRequest, HealthResponse, ShutdownRequest, ShutdownResponse, SignalRequest, ResizeRequest } from '../../protocol/messages.js';
 import { isCompatibleVersion, PROTOCOL_VERSION, versionMismatchMessage } from '../../protocol/version.js';
 import { attachMain } from './attach.js';
 import { callJson, type CallOptions } from './call.js';
@@ -129,6 +129,12 @@ export class ControlClient extends EventEmitter {
   async signal(execId: string, signal: string, opts: CallOptions = { timeoutMs: DEFAULT_CALL_TIMEOUT_MS }): Promise<void> {
     const body: SignalRequest = { execId, signal };
     await callJson(this.session, 'signal', this.version, body, checkObject, opts);
+  }
+
+  /** Resizes the terminal of an exec started with `tty`; rejects with NO_SUCH_EXEC once it has exited. */
+  async resize(execId: string, cols: number, rows: number, opts: CallOptions = { timeoutMs: DEFAULT_CALL_TIMEOUT_MS }): Promise<void> {
+    const body: ResizeRequest = { execId, cols, rows };
+    await callJson(this.session, 'resize', this.version, body, checkObject, opts);
   }
 
   /**

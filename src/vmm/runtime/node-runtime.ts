@@ -1,6 +1,7 @@
 // The guest's Node runtime: the host's node binary, the shared libraries it loads and their loader, plus the
 // harness bundle and the tools the guest runs from it (nsenter joins the machine's user namespace, setpriv
-// drops capabilities, umount detaches the host root, date sets a VM's clock) and koffi's native module (the
+// drops capabilities, umount detaches the host root, date sets a VM's clock, setsid gives a console exec its
+// terminal) and koffi's native module (the
 // harness loads its system call filter with it), in one directory mounted read-only at /.aegis so any image
 // (busybox, musl, glibc) can run it.
 import { execFileSync } from 'node:child_process';
@@ -30,12 +31,12 @@ export function readRuntimeInfo(dir: string): RuntimeInfo {
 /** Builds (once per node version and harness build) and returns the runtime directory. */
 export async function provisionRuntime(paths: AegisPaths, harnessBundle: string): Promise<string> {
   const bundle = fs.readFileSync(harnessBundle);
-  const key = crypto.createHash('sha256').update(process.version).update(process.execPath).update(bundle).update('setpriv+umount+date+nsenter+koffi').digest('hex').slice(0, 16);
+  const key = crypto.createHash('sha256').update(process.version).update(process.execPath).update(bundle).update('setpriv+umount+date+nsenter+setsid+koffi').digest('hex').slice(0, 16);
   const dir = await buildOnce(path.join(paths.runtime, key), (tmp) => {
     for (const d of ['bin', 'lib', 'harness']) fs.mkdirSync(path.join(tmp, d));
     // util-linux tools the launch needs after pivoting into an image that may not have them, and date,
     // which sets a VM's clock after a pause (the harness's clock call).
-    const tools = ['setpriv', 'umount', 'date', 'nsenter'].map((name) => {
+    const tools = ['setpriv', 'umount', 'date', 'nsenter', 'setsid'].map((name) => {
       const file = which(name);
       if (!file) throw new Error(`${name} is not installed (apt-get install util-linux mount coreutils)`);
       return [file, name] as const;
