@@ -19,12 +19,12 @@ export class UiCommand extends AegisCommand {
     ],
   });
 
-  open = Option.Boolean('--open', true, { description: 'open the URL in the default browser (when on a desktop)' });
+  noOpen = Option.Boolean('--no-open', false, { description: 'only print the URL, do not open a browser' });
 
   async execute(): Promise<number> {
     const { url } = await this.context.client.post<{ url: string }>('/v1/ui');
     this.out(url);
-    if (this.open && process.stdout.isTTY) openInBrowser(url, this.context.env);
+    if (!this.noOpen && process.stdout.isTTY) openInBrowser(url, this.context.env);
     return 0;
   }
 }
