@@ -136,9 +136,55 @@ describe('web dashboard (aegis ui) in chromium', { timeout: scaled(30_000) }, ()
     await page.locator('h2 [data-state="running"]').waitFor({ timeout: scaled(10_000) });
   });
 
-  it('the app page describes the app: conditions and events', async () => {
+  it('restart and stop from the page act on the instance; a dismissed confirmation does nothing', async () => {
+    const machine = async () => (await t.api('GET', '/v1/instances/api')).body.status.machineId as string | undefined;
+    const before = await machine();
+    // Say no once: nothing happens.
+    page.removeAllListeners('dialog');
+    page.once('dialog', (d) => void d.dismiss());
+    await page.click('button[data-action="stop"]');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await t.api('GET', '/v1/instances/api')).body.status.state).toBe('running');
+    page.on('dialog', (d) => void d.accept());
+    await page.click('button[data-action="restart"]');
+    await waitFor(async () => (await machine()) !== undefined && (await machine()) !== before, { what: 'a new machine after restart', timeoutMs: 15_000 });
+    await page.locator('h2 [data-state="running"]').waitFor({ timeout: scaled(10_000) });
+    await page.click('button[data-action="stop"]');
+    await page.locator('h2 [data-state="stopped"]').waitFor({ timeout: scaled(10_000) });
+    // Stopped is not gone: the next request boots it again.
+    await page.click('button[data-action="restart"]');
+    await page.locator('h2 [data-state="running"]').waitFor({ timeout: scaled(15_000) });
+  });
+
+  it('delete from the page removes an instance', async () => {
+    const created = await t.api('POST', '/v1/instances', { command: ['sh', '-c', 'exec sleep 3600'], expose: [9000] });
+    expect(created.status).toBe(201);
+    const name = created.body.metadata.name as string;
+    await page.goto(`${url}#/instance/${name}`);
+    await page.locator('h2 [data-state="running"]').waitFor({ timeout: scaled(15_000) });
+    await page.click('button[data-action="delete"]');
+    // Back on the overview, without the instance.
+    await page.locator('tr[data-instance="api"]').waitFor();
+    await page.locator(`tr[data-instance="${name}"]`).waitFor({ state: 'detached', timeout: scaled(15_000) });
+    expect((await t.api('GET', `/v1/instances/${name}`)).status).toBe(404);
+  });
+
+  it('the app page describes the app: conditions and events; secrets show by name only', async () => {
+    expect((await t.aegis(['secret', 'set', 'api', 'API_TOKEN', '-'], { input: 'value-that-must-not-show' })).code).toBe(0);
     await page.goto(`${url}#/app/api`);
     await page.locator('[data-page="app"] [data-table="conditions"] td', { hasText: 'Serving' }).first().waitFor({ timeout: scaled(10_000) });
     await shot('app');
+    await page.goto(`${url}#/`);
+    await page.locator('[data-table="secrets"] td', { hasText: 'API_TOKEN' }).waitFor({ timeout: scaled(10_000) });
+    expect(await page.content()).not.toContain('value-that-must-not-show');
+  });
+
+  it('the task page shows a finished task', async () => {
+    expect((await t.aegis(['run', '--', 'echo', 'from a task'])).code).toBe(0);
+    const task = page.locator('tr[data-task] [data-state="Succeeded"]').first();
+    await task.waitFor({ timeout: scaled(10_000) });
+    await page.locator('tr[data-task] a').first().click();
+    await page.locator('[data-page="task"] [data-table="conditions"]').waitFor();
+    await shot('task');
   });
 });

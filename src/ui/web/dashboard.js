@@ -315,9 +315,19 @@ function ResourcePage({ kind, plural, name }) {
   </article>`;
 }
 
+/** Re-renders every few seconds, so ages ("5s ago") move without a store change. */
+function useTick(ms) {
+  const [, set] = useState(0);
+  useEffect(() => {
+    const t = setInterval(() => set((n) => n + 1), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+}
+
 function App() {
   const s = useStore();
   const route = useRoute();
+  useTick(5000);
   let page;
   if (route.kind === 'instance') page = h(InstancePage, { name: route.name, key: route.name });
   else if (route.kind === 'app') page = h(ResourcePage, { kind: 'App', plural: 'apps', name: route.name, key: route.name });
