@@ -37,7 +37,10 @@ describe('web dashboard (aegis ui) in chromium', { timeout: scaled(30_000) }, ()
       const text = fs.readFileSync(path.join(ROOT, 'examples', 'multi-app', f), 'utf8');
       fs.writeFileSync(path.join(dir, f), text.replace('image: busybox:1.36', `image: ${registry.host}/library/busybox:1.36`));
     }
-    expect((await t.aegis(['up'])).code).toBe(0);
+    // A watched directory too, holding a file that fails validation: the overview shows its last error.
+    const watched = fs.mkdtempSync(path.join(t.home, 'watched-'));
+    fs.writeFileSync(path.join(watched, 'broken.yaml'), 'apiVersion: aegis.dev/v1\nkind: App\nmetadata: {name: broken}\nspec: {image: busybox:1.36, bogus: 1}\n');
+    expect((await t.aegis(['up', '--watch', watched])).code).toBe(0);
     expect((await t.aegis(['apply', '-f', dir])).code).toBe(0);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
@@ -78,6 +81,9 @@ describe('web dashboard (aegis ui) in chromium', { timeout: scaled(30_000) }, ()
     await page.goto(url);
     for (const app of APPS) await page.locator(`tr[data-instance="${app}"] [data-state="running"]`).waitFor({ timeout: scaled(20_000) });
     await expect(page.locator('[data-feed]').getAttribute('data-feed')).resolves.toBe('live');
+    // The watched directory's last apply failed validation: the page names the file and the field.
+    await page.locator('[data-watch] .result-error').waitFor({ timeout: scaled(10_000) });
+    await page.locator('[data-watch]', { hasText: 'bogus' }).waitFor();
     await shot('overview');
   });
 
