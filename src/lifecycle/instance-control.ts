@@ -2,7 +2,7 @@
 // None of it outlasts the instance's nature: a paused or stopped instance still wakes on its next connection,
 // and the idle policy goes on deciding from there. Deleting is a store write (DELETE /v1/instances/{id}).
 import { conflict, notSupported } from '../errors/codes.js';
-import type { InstanceRuntime } from './instance-runtime.js';
+import { WakeRefusedError, type InstanceRuntime } from './instance-runtime.js';
 import type { MachineHost } from '../vmm/machine-host.js';
 
 export const INSTANCE_ACTIONS = ['pause', 'resume', 'stop', 'restart'] as const;
@@ -15,6 +15,16 @@ export function isInstanceAction(value: string): value is InstanceAction {
 /** Carries out `action` on the instance `uid` (its runtime undefined: this daemon does not run it). */
 export async function controlInstance(uid: string, runtime: InstanceRuntime | undefined, action: InstanceAction, host: () => Promise<MachineHost>): Promise<void> {
   if (!runtime) throw conflict(`instance ${uid} is not running in this daemon`);
+  try {
+    await carryOut(uid, runtime, action, host);
+  } catch (err) {
+    // A boot held back (crash back-off) or refused: the caller is told why, as the router tells a request.
+    if (err instanceof WakeRefusedError) throw conflict(err.message);
+    throw err;
+  }
+}
+
+async function carryOut(uid: string, runtime: InstanceRuntime, action: InstanceAction, host: () => Promise<MachineHost>): Promise<void> {
   const asked = 'asked for by hand';
   switch (action) {
     case 'pause': {

@@ -266,7 +266,8 @@ function Usage({ instance }) {
       const at = Date.parse(u.at);
       const cpu = prev && u.cpuMicros !== undefined && prev.cpuMicros !== undefined && at > prev.at ? Math.max(0, (u.cpuMicros - prev.cpuMicros) / ((at - prev.at) * 10)) : 0;
       prev = { at, cpuMicros: u.cpuMicros };
-      setPoints((p) => [...p.slice(-59), { cpu, memory: (u.memoryBytes ?? 0) / 1048576, limit: (u.memoryLimitBytes ?? 0) / 1048576, connections: u.connections }]);
+      const memory = u.memoryBytes === undefined ? undefined : u.memoryBytes / 1048576;
+      setPoints((p) => [...p.slice(-59), { cpu, memory, limit: (u.memoryLimitBytes ?? 0) / 1048576, connections: u.connections }]);
     };
     poll();
     const t = setInterval(poll, 2000);
@@ -278,7 +279,9 @@ function Usage({ instance }) {
   const limit = points.at(-1)?.limit;
   return html`<section class="charts">
     <${Sparkline} label="CPU" values=${points.map((p) => p.cpu)} format=${(v) => `${v.toFixed(1)}%`} max=${100} />
-    <${Sparkline} label="Memory" values=${points.map((p) => p.memory)} format=${(v) => `${v.toFixed(1)} MiB${limit ? ` of ${limit}` : ''}`} />
+    ${points.at(-1)?.memory === undefined && points.length > 0
+      ? html`<figure class="chart" data-chart="Memory"><figcaption>Memory <span class="muted">not reported by this backend${limit ? ` (limit ${limit} MiB)` : ''}</span></figcaption></figure>`
+      : html`<${Sparkline} label="Memory" values=${points.map((p) => p.memory ?? 0)} format=${(v) => `${v.toFixed(1)} MiB${limit ? ` of ${limit}` : ''}`} />`}
     <${Sparkline} label="Connections" values=${points.map((p) => p.connections)} format=${(v) => String(v)} />
   </section>`;
 }
