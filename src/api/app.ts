@@ -13,6 +13,7 @@ import { resourceRoutes } from './routes/resources.js';
 import { secretRoutes } from './routes/secrets.js';
 import { statusRoutes } from './routes/status.js';
 import { taskRoutes } from './routes/tasks.js';
+import { checkReplies } from './route.js';
 import type { ApiServices } from './services.js';
 
 /** Request bodies larger than this are refused with 413: manifests are small, bulk data never goes through the API. */
@@ -37,8 +38,17 @@ export function createApiServer(opts: { logger?: FastifyServerOptions['logger'] 
   return app;
 }
 
+export interface BuildOptions {
+  /**
+   * Check every JSON reply against its route's schema (a mismatch is a 500 naming the path). On in the tests;
+   * off in the daemon, where it would cost a parse of every resource listed and the tests have proven the shapes.
+   */
+  checkReplies?: boolean;
+}
+
 /** Registers every route on `server` (default: a new one without a logger). */
-export function buildApi(services: ApiServices, server: FastifyInstance = createApiServer()): FastifyInstance {
+export function buildApi(services: ApiServices, server: FastifyInstance = createApiServer(), opts: BuildOptions = {}): FastifyInstance {
+  if (opts.checkReplies) checkReplies(server);
   for (const register of ROUTES) register(server, services);
   return server;
 }
