@@ -1,7 +1,8 @@
 // One instance's life: boot on demand, run its server, pause and stop when the Instance controller says it is
 // idle (see idle-policy.ts), wake on the next connection. The boot belongs to the instance, not to the
 // request that triggered it: a caller that gives up does not cancel it. A server that keeps dying right after
-// boot is backed off (crash-backoff.ts).
+// boot is backed off (crash-backoff.ts); a plan that cannot boot (TerminalError) is not tried again until
+// what it is planned from changes (planInputs).
 import fs from 'node:fs';
 import type { ResolvedImage } from '../images/image-store.js';
 import type { ExecExit } from '../protocol/messages.js';
@@ -9,6 +10,7 @@ import type { ExecHandle } from '../vmm/channel/exec.js';
 import type { ControlClient } from '../vmm/channel/control-client.js';
 import type { Machine } from '../vmm/backend.js';
 import type { MachineHost } from '../vmm/machine-host.js';
+import { TerminalError } from '../errors/terminal-error.js';
 import type { InstanceState } from '../resources/instance.js';
 import { bootMachine, connectMachine } from './boot-machine.js';
 import { pumpPaced } from '../logs/paced-pump.js';
@@ -56,6 +58,8 @@ const ADOPT_CONNECT_MS = 10_000;
 export interface RuntimeDeps {
   host: () => Promise<MachineHost>;
   plan: () => Promise<InstancePlan>;
+  /** What the plan is made from right now (instance-plan.ts planInputs): a change is an edit worth a boot. */
+  planInputs: () => string;
   log: InstanceLogSink;
   /** Keeps the image's layers from garbage collection while a machine runs on them. */
   retainImage: (image: ResolvedImage) => () => void;
@@ -84,6 +88,8 @@ export class InstanceRuntime {
   /** The daemon is shutting down: the machine is left running for the next daemon to adopt. */
   private detached = false;
   private readonly backoff = new CrashBackoff();
+  /** The plan inputs the last boot failed for good on (a TerminalError); cleared once they change. */
+  private failedFor: string | undefined;
   private bootedAt = 0;
   private plan: InstancePlan | undefined;
   private conns = 0;
@@ -159,6 +165,10 @@ export class InstanceRuntime {
       });
       // Not running now: the adopted machine could not be re-attached and was stopped, so boot fresh.
       return this.wake();
+    }
+    if (!this.booting && this.failedFor !== undefined) {
+      if (this.failedFor === this.deps.planInputs()) throw new TerminalError(this.message, { reason: this.reason });
+      this.failedFor = undefined;
     }
     const wait = this.backoff.waitMs(this.now());
     if (!this.booting && wait > 0) {
@@ -242,6 +252,11 @@ export class InstanceRuntime {
     return this.cpu.sample(stats?.cpuMicros, this.now());
   }
 
+  /** The last boot failed for good, and what it was planned from changed since: worth one more boot now. */
+  inputsChangedSinceFailure(): boolean {
+    return this.stateValue === 'failed' && this.failedFor !== undefined && !this.booting && !this.deleted && this.failedFor !== this.deps.planInputs();
+  }
+
   /** A boot that failed is tried again by the controller after this long (undefined: not a failed boot). */
   retryInMs(): number | undefined {
     if (this.stateValue !== 'failed' || this.reason !== 'StartFailed' || this.booting || this.deleted) return undefined;
@@ -257,6 +272,7 @@ export class InstanceRuntime {
 
   private async boot(): Promise<ControlClient> {
     this.set('starting', 'Starting', 'booting a machine');
+    const inputs = this.deps.planInputs();
     try {
       const plan = await this.deps.plan();
       this.plan = plan;
@@ -296,6 +312,11 @@ export class InstanceRuntime {
       const message = err instanceof Error ? err.message : String(err);
       this.deps.log.system(`start failed: ${message}`);
       await this.teardown();
+      if (err instanceof TerminalError) {
+        this.failedFor = inputs;
+        this.set('failed', err.reason, message);
+        throw err;
+      }
       this.backoff.crashed(this.now());
       this.set('failed', 'StartFailed', message);
       throw new WakeRefusedError(Math.max(1, Math.ceil(this.backoff.waitMs(this.now()) / 1000)), message);

@@ -16,7 +16,7 @@ import type { Machine } from '../vmm/backend.js';
 import type { MachineHost } from '../vmm/machine-host.js';
 import { stopLeftover } from './boot-machine.js';
 import { execInInstance, type InstanceExec, type InstanceExecRequest } from './instance-exec.js';
-import { planInstance, type IdleTimes } from './instance-plan.js';
+import { planInputs, planInstance, type IdleTimes } from './instance-plan.js';
 import { InstanceRuntime, type InstanceLogSink } from './instance-runtime.js';
 import { RouterDirectory } from './router-directory.js';
 
@@ -162,6 +162,7 @@ export class InstanceSupervisor {
         const cur = this.deps.store.mustGet<InstanceSpec>('Instance', uid);
         return planInstance({ store: this.deps.store, images: this.deps.images, workspacesDir: this.deps.workspacesDir, idleDefaults: this.deps.idleDefaults }, cur);
       },
+      planInputs: () => planInputs(this.deps.store, uid),
       log,
       retainImage: (image) => this.deps.images.retain(image),
       changed: () => this.report(uid),
