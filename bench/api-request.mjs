@@ -1,5 +1,5 @@
-// API cost in process (no socket, no CLI): building the API (part of the daemon's start) and answering a
-// request through inject(), for GET /v1/status, GET /v1/apps (20 apps) and GET /v1/resources/secrets/NAME.
+// API cost in process (no socket, no CLI): building the API (the daemon's own start is daemon-start.mjs)
+// and answering a request through inject(), for GET /v1/status, GET /v1/apps (20 apps) and GET /v1/resources/secrets/NAME.
 // Variants in the same run, interleaved: this tree's API as the daemon builds it, the same with every JSON
 // reply checked against its route schema (what the tests run), and, with BENCH_BASELINE_DIST=DIR, another
 // build's dist (e.g. the commit before) as the baseline the ratios are taken against.
