@@ -1,15 +1,33 @@
-// The parts of an instance's machine that hold no runtime state: what its memory snapshot is keyed by, the
-// directory of its writable layer, its boot log, flushing the guest's writes before it goes, saving its
-// memory, and setting its clock.
+// The parts of an instance's machine that hold no runtime state: booting one for a plan (what its memory
+// snapshot is keyed by, the directory of its writable layer, its workspace), its boot log, flushing the
+// guest's writes before it goes, saving its memory, and setting its clock.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Machine } from '../vmm/backend.js';
 import type { ControlClient } from '../vmm/channel/control-client.js';
 import type { MachineHost } from '../vmm/machine-host.js';
+import { bootMachine, type BootedMachine } from './boot-machine.js';
 import { readFileTail } from '../util/read-file-end.js';
 import type { InstancePlan } from './instance-plan.js';
 import type { InstanceLogSink } from './instance-runtime.js';
+
+/** Boots a machine for `plan`: its image's layers over the instance's writable layer, its workspace, network and shape. */
+export async function bootPlan(host: MachineHost, plan: InstancePlan, opts: { hostname: string; stateDir: string; log: InstanceLogSink }): Promise<BootedMachine> {
+  // A backend that cannot mount a host directory boots without /workspace rather than not at all.
+  const workspaceDir = plan.workspaceDir && host.backend.capabilities.workspaceMounts ? plan.workspaceDir : undefined;
+  if (plan.workspaceDir && !workspaceDir) opts.log.system(`no /workspace: the ${host.backend.name} backend cannot mount host directories yet`);
+  // The workspace outlives machines (and the app, unless purged): created on first boot.
+  if (workspaceDir) fs.mkdirSync(workspaceDir, { recursive: true });
+  return bootMachine(host, plan.resources, {
+    ...(plan.image ? { layers: plan.image.layerDirs } : {}),
+    hostname: opts.hostname,
+    ...(workspaceDir ? { workspaceDir } : {}),
+    stateDir: writableLayerDir(opts.stateDir, plan, opts.log),
+    snapshotKey: snapshotKey(plan),
+    network: plan.network,
+  });
+}
 
 /** A boot log longer than this (a chatty kernel) keeps only its end. */
 const MAX_BOOT_LOG_BYTES = 64 * 1024;

@@ -3,7 +3,6 @@
 // request that triggered it: a caller that gives up does not cancel it. A server that keeps dying right after
 // boot is backed off (crash-backoff.ts); a plan that cannot boot (TerminalError) is not tried again until
 // what it is planned from changes (planInputs).
-import fs from 'node:fs';
 import type { ResolvedImage } from '../images/image-store.js';
 import type { ExecExit } from '../protocol/messages.js';
 import type { ExecHandle } from '../vmm/channel/exec.js';
@@ -12,13 +11,13 @@ import type { Machine } from '../vmm/backend.js';
 import type { MachineHost } from '../vmm/machine-host.js';
 import { TerminalError } from '../errors/terminal-error.js';
 import type { InstanceState } from '../resources/instance.js';
-import { bootMachine, connectMachine } from './boot-machine.js';
+import { connectMachine } from './boot-machine.js';
 import { pumpPaced } from '../logs/paced-pump.js';
 import type { InstancePlan } from './instance-plan.js';
 import { CrashBackoff } from './crash-backoff.js';
 import type { IdleFacts } from './idle-policy.js';
 import { InstanceActivity } from './instance-activity.js';
-import { copyBootLog, setGuestClock, snapshotKey, suspendMachine, syncGuest, writableLayerDir } from './instance-machine.js';
+import { bootPlan, copyBootLog, setGuestClock, suspendMachine, syncGuest } from './instance-machine.js';
 
 /** Where an instance's output goes (InstanceLogs' writer). */
 export interface InstanceLogSink {
@@ -261,19 +260,7 @@ export class InstanceRuntime {
       this.plan = plan;
       const host = await this.deps.host();
       if (plan.image) this.releaseImage = this.deps.retainImage(plan.image);
-      // A backend that cannot mount a host directory boots without /workspace rather than not at all.
-      const workspaceDir = plan.workspaceDir && host.backend.capabilities.workspaceMounts ? plan.workspaceDir : undefined;
-      if (plan.workspaceDir && !workspaceDir) this.deps.log.system(`no /workspace: the ${host.backend.name} backend cannot mount host directories yet`);
-      // The workspace outlives machines (and the app, unless purged): created on first boot.
-      if (workspaceDir) fs.mkdirSync(workspaceDir, { recursive: true });
-      const booted = await bootMachine(host, plan.resources, {
-        ...(plan.image ? { layers: plan.image.layerDirs } : {}),
-        hostname: this.deps.hostname,
-        ...(workspaceDir ? { workspaceDir } : {}),
-        stateDir: writableLayerDir(this.deps.stateDir, plan, this.deps.log),
-        snapshotKey: snapshotKey(plan),
-        network: plan.network,
-      });
+      const booted = await bootPlan(host, plan, { hostname: this.deps.hostname, stateDir: this.deps.stateDir, log: this.deps.log });
       this.own(booted.machine);
       this.bootedAt = this.now();
       if (booted.machine.note) this.deps.log.system(booted.machine.note);
