@@ -1,5 +1,7 @@
 // Builds the daemon's HTTP API without listening, so tests can drive it through inject(): every route, over
-// the services handed in one object.
+// the services handed in one object. A route is added as `route(app, {method, url, params, query, body,
+// replies, handler})` in routes/<topic>.ts (route.ts: zod schemas in, one-line AEGIS_INVALID out; replies from
+// reply-schemas.ts) and its registrar listed in ROUTES; test/api/contract.test.ts fails for a route without one.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { installErrorHandling } from './error-handler.js';
 import { applyRoutes } from './routes/apply.js';
