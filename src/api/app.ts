@@ -1,5 +1,7 @@
 // Builds the daemon's HTTP API without listening, so tests can drive it through inject(): every route, over
-// the services handed in one object.
+// the services handed in one object. A route is added as `route(app, {method, url, params, query, body,
+// replies, handler})` in routes/<topic>.ts (route.ts: zod schemas in, one-line AEGIS_INVALID out; replies from
+// reply-schemas.ts) and its registrar listed in ROUTES; test/api/contract.test.ts fails for a route without one.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { installErrorHandling } from './error-handler.js';
 import { applyRoutes } from './routes/apply.js';
@@ -13,6 +15,7 @@ import { resourceRoutes } from './routes/resources.js';
 import { secretRoutes } from './routes/secrets.js';
 import { statusRoutes } from './routes/status.js';
 import { taskRoutes } from './routes/tasks.js';
+import { checkReplies } from './route.js';
 import type { ApiServices } from './services.js';
 
 /** Request bodies larger than this are refused with 413: manifests are small, bulk data never goes through the API. */
@@ -37,8 +40,17 @@ export function createApiServer(opts: { logger?: FastifyServerOptions['logger'] 
   return app;
 }
 
+export interface BuildOptions {
+  /**
+   * Check every JSON reply against its route's schema (a mismatch is a 500 naming the path). On in the tests;
+   * off in the daemon, where it would cost a parse of every resource listed and the tests have proven the shapes.
+   */
+  checkReplies?: boolean;
+}
+
 /** Registers every route on `server` (default: a new one without a logger). */
-export function buildApi(services: ApiServices, server: FastifyInstance = createApiServer()): FastifyInstance {
+export function buildApi(services: ApiServices, server: FastifyInstance = createApiServer(), opts: BuildOptions = {}): FastifyInstance {
+  if (opts.checkReplies) checkReplies(server);
   for (const register of ROUTES) register(server, services);
   return server;
 }

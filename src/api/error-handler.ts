@@ -1,6 +1,7 @@
 // One place that turns any thrown error into the API's `{error, reason}` reply with the right status.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isAegisError } from '../errors/codes.js';
+import { ReplyContractError } from './route.js';
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -17,6 +18,8 @@ export function installErrorHandling(app: FastifyInstance): void {
       return reply.status(err.statusCode).send({ error: err.message, reason: err.statusCode === 413 ? 'AEGIS_TOO_LARGE' : 'AEGIS_INVALID' });
     }
     req.log.error({ err }, 'unhandled error');
+    // Only servers that check replies (the tests) raise it; its message names paths, never values.
+    if (err instanceof ReplyContractError) return reply.status(500).send({ error: err.message, reason: 'AEGIS_INTERNAL' });
     return reply.status(500).send({ error: 'internal error (see the daemon log)', reason: 'AEGIS_INTERNAL' });
   });
   app.setNotFoundHandler((req, reply) => {

@@ -1,4 +1,5 @@
-// Turns a stored resource into what the API may show: secret values never leave the daemon.
+// Turns a stored resource into what the API may show: secret values never leave the daemon (reply-schemas.ts
+// holds every reply to that in the tests).
 import type { StoredResource } from '../store/stored-resource.js';
 import { redactSecretSpec } from '../store/secret-data.js';
 

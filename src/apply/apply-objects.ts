@@ -18,6 +18,8 @@ export interface ApplyResult {
   kind: Kind;
   name: string;
   action: ApplyAction;
+  /** The spec generation the object has after this apply (not for pruned ones): what `--wait` waits to see observed. */
+  generation?: number;
   /** For a configured App: when the change takes effect, and which fields changed. */
   effect?: ChangeEffect;
   fields?: string[];
@@ -78,14 +80,15 @@ function applyOne(store: Store, m: Manifest, source: string): ApplyResult {
   const name = m.metadata.name;
   const before = store.get(kind, name);
   if (!before) {
-    store.create(kind, { name, labels: m.metadata.labels ?? {}, spec: m.spec, source });
-    return { kind, name, action: 'created' };
+    const created = store.create(kind, { name, labels: m.metadata.labels ?? {}, spec: m.spec, source });
+    return { kind, name, action: 'created', generation: created.metadata.generation };
   }
   const patch = specPatch(store, before, m.spec as Record<string, unknown>);
   const after = store.update(kind, before.metadata.uid, { spec: m.spec, labels: m.metadata.labels ?? {}, source });
-  if (after.metadata.resourceVersion === before.metadata.resourceVersion) return { kind, name, action: 'unchanged' };
+  const generation = after.metadata.generation;
+  if (after.metadata.resourceVersion === before.metadata.resourceVersion) return { kind, name, action: 'unchanged', generation };
   const change = kind === 'App' ? appChangeEffect(before.spec as AppSpec, after.spec as AppSpec) : undefined;
-  return { kind, name, action: 'configured', ...(change ? { effect: change.effect, fields: change.fields } : {}), ...(patch.length ? { patch } : {}) };
+  return { kind, name, action: 'configured', generation, ...(change ? { effect: change.effect, fields: change.fields } : {}), ...(patch.length ? { patch } : {}) };
 }
 
 /** The spec patch, with a Secret's values compared in the clear but shown only as `<redacted>`. */

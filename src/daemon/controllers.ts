@@ -9,6 +9,7 @@ import { InstanceReconciler } from '../reconciler/controllers/instance.js';
 import { ReleaseReconciler } from '../reconciler/controllers/release.js';
 import { TaskReconciler } from '../reconciler/controllers/task.js';
 import type { ControllerManager, Triggers } from '../reconciler/manager.js';
+import { stopOnTerminal } from '../reconciler/terminal-failures.js';
 import type { Store } from '../store/store.js';
 
 /** How often every key is reconciled again without an event, so drift is repaired. */
@@ -36,7 +37,8 @@ export function registerControllers(deps: {
       kind,
       new Controller<string>({
         name: kind.toLowerCase(),
-        reconcile: reconciler.reconcile,
+        // A TerminalError marks the object failed and parks it until its spec changes.
+        reconcile: stopOnTerminal(store, kind, reconciler.reconcile),
         workers,
         resyncMs: RESYNC_MS,
         listKeys: () => store.list(kind).map((r) => r.metadata.name),

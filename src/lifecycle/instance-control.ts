@@ -8,10 +8,6 @@ import type { MachineHost } from '../vmm/machine-host.js';
 export const INSTANCE_ACTIONS = ['pause', 'resume', 'stop', 'restart'] as const;
 export type InstanceAction = (typeof INSTANCE_ACTIONS)[number];
 
-export function isInstanceAction(value: string): value is InstanceAction {
-  return (INSTANCE_ACTIONS as readonly string[]).includes(value);
-}
-
 /** Carries out `action` on the instance `uid` (its runtime undefined: this daemon does not run it). */
 export async function controlInstance(uid: string, runtime: InstanceRuntime | undefined, action: InstanceAction, host: () => Promise<MachineHost>): Promise<void> {
   if (!runtime) throw conflict(`instance ${uid} is not running in this daemon`);

@@ -1,13 +1,33 @@
-// The parts of an instance's machine that hold no runtime state: what its memory snapshot is keyed by, the
-// directory of its writable layer, its boot log, and flushing the guest's writes before it goes.
+// The parts of an instance's machine that hold no runtime state: booting one for a plan (what its memory
+// snapshot is keyed by, the directory of its writable layer, its workspace), its boot log, flushing the
+// guest's writes before it goes, saving its memory, and setting its clock.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Machine } from '../vmm/backend.js';
 import type { ControlClient } from '../vmm/channel/control-client.js';
+import type { MachineHost } from '../vmm/machine-host.js';
+import { bootMachine, type BootedMachine } from './boot-machine.js';
 import { readFileTail } from '../util/read-file-end.js';
 import type { InstancePlan } from './instance-plan.js';
 import type { InstanceLogSink } from './instance-runtime.js';
+
+/** Boots a machine for `plan`: its image's layers over the instance's writable layer, its workspace, network and shape. */
+export async function bootPlan(host: MachineHost, plan: InstancePlan, opts: { hostname: string; stateDir: string; log: InstanceLogSink }): Promise<BootedMachine> {
+  // A backend that cannot mount a host directory boots without /workspace rather than not at all.
+  const workspaceDir = plan.workspaceDir && host.backend.capabilities.workspaceMounts ? plan.workspaceDir : undefined;
+  if (plan.workspaceDir && !workspaceDir) opts.log.system(`no /workspace: the ${host.backend.name} backend cannot mount host directories yet`);
+  // The workspace outlives machines (and the app, unless purged): created on first boot.
+  if (workspaceDir) fs.mkdirSync(workspaceDir, { recursive: true });
+  return bootMachine(host, plan.resources, {
+    ...(plan.image ? { layers: plan.image.layerDirs } : {}),
+    hostname: opts.hostname,
+    ...(workspaceDir ? { workspaceDir } : {}),
+    stateDir: writableLayerDir(opts.stateDir, plan, opts.log),
+    snapshotKey: snapshotKey(plan),
+    network: plan.network,
+  });
+}
 
 /** A boot log longer than this (a chatty kernel) keeps only its end. */
 const MAX_BOOT_LOG_BYTES = 64 * 1024;
@@ -61,5 +81,27 @@ export function copyBootLog(machine: Machine, log: InstanceLogSink): void {
     if (text.length > 0) log.write('stdout', 'boot', text);
   } catch {
     /* no console file: nothing to copy */
+  }
+}
+
+/** A VM's clock stands still while it is paused or saved: set it from the host's (a sandbox shares the host's). */
+export async function setGuestClock(host: () => Promise<MachineHost>, client: ControlClient, log: InstanceLogSink): Promise<void> {
+  const { backend } = await host();
+  if (backend.capabilities.isolation !== 'vm') return;
+  await client.setClock(Date.now()).catch((err: unknown) => log.system(`could not set the guest's clock: ${err instanceof Error ? err.message : String(err)}`));
+}
+
+/** Saves the machine's memory to its state dir and ends it, when the backend can; false when it did not. */
+export async function suspendMachine(machine: Machine | undefined, client: ControlClient | undefined, host: () => Promise<MachineHost>, log: InstanceLogSink): Promise<boolean> {
+  const { backend } = await host();
+  if (!machine?.suspend || !backend.capabilities.memorySnapshots) return false;
+  // Flushed first: should the snapshot ever be unusable, the disk alone is consistent.
+  if (client) await syncGuest(client);
+  try {
+    await machine.suspend();
+    return true;
+  } catch (err) {
+    log.system(`memory snapshot failed (${err instanceof Error ? err.message : String(err)}): stopping instead`);
+    return false;
   }
 }

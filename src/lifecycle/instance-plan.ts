@@ -1,8 +1,10 @@
 // What an instance boots, worked out again at every boot (so rotated secrets and a new pinned release
 // apply): an app instance runs its release's pinned image with the app's command, ports and secrets; an
-// ad-hoc instance runs its own image (or the base rootfs) and command.
+// ad-hoc instance runs its own image (or the base rootfs) and command. A plan that is invalid (an app with
+// no command) is a TerminalError: booting again cannot help until what it is planned from changes.
 import path from 'node:path';
-import { invalid, unavailable } from '../errors/codes.js';
+import { isAegisError, unavailable } from '../errors/codes.js';
+import { TerminalError } from '../errors/terminal-error.js';
 import { imageEnv } from '../images/image-env.js';
 import type { ImageStore, ResolvedImage } from '../images/image-store.js';
 import { parseDuration } from '../resources/duration.js';
@@ -56,7 +58,32 @@ const idleTimes = (defaults: IdleTimes, ...layers: ({ pauseAfter?: string; stopA
   return { pauseAfterMs: pause ? parseDuration(pause) : defaults.pauseAfterMs, stopAfterMs: stop ? parseDuration(stop) : defaults.stopAfterMs };
 };
 
+/** The reason an instance's status gives for a plan that cannot boot. */
+export const INVALID_PLAN = 'InvalidPlan';
+
 export async function planInstance(deps: PlanDeps, inst: StoredResource<InstanceSpec>): Promise<InstancePlan> {
+  try {
+    return await plan(deps, inst);
+  } catch (err) {
+    // Bad input stays bad however often it is read; missing or not-yet-ready things (a release still
+    // pulling, an image to publish again) may come, so those stay retried.
+    if (isAegisError(err) && err.code === 'AEGIS_INVALID') throw new TerminalError(err.message, { reason: INVALID_PLAN, cause: err });
+    throw err;
+  }
+}
+
+/**
+ * What a plan is made from, as a string that changes whenever one of them is edited: the instance's spec
+ * generation, its app's and that app's kit's. A plan that failed for good is tried again once this changes.
+ */
+export function planInputs(store: Store, instanceUid: string): string {
+  const inst = store.get<InstanceSpec>('Instance', instanceUid);
+  const app = inst?.spec.app ? store.get<AppSpec>('App', inst.spec.app) : undefined;
+  const kit = app?.spec.kit ? store.get('Kit', app.spec.kit) : undefined;
+  return [inst, app, kit].map((r) => r?.metadata.generation ?? '-').join('/');
+}
+
+async function plan(deps: PlanDeps, inst: StoredResource<InstanceSpec>): Promise<InstancePlan> {
   const { store, images } = deps;
   const spec = inst.spec;
   if (!spec.app) {
@@ -76,10 +103,10 @@ export async function planInstance(deps: PlanDeps, inst: StoredResource<Instance
   }
   const app = store.mustGet<AppSpec>('App', spec.app);
   const eff = effectiveApp(store, app);
+  if (eff.command.length === 0) throw new TerminalError(`app "${eff.name}" has no command: give it one, or use a kit that has one`, { reason: INVALID_PLAN });
   const release = pickRelease(store, eff.name, spec.release ?? app.spec.release);
   const image = images.pinned(release.metadata.uid);
   if (!image) throw unavailable(`the image of release ${release.metadata.uid} is missing from the cache; publish the app again`);
-  if (eff.command.length === 0) throw invalid(`app "${eff.name}" has no command`);
   return {
     app: eff.name,
     appId: app.metadata.uid,

@@ -1,22 +1,23 @@
 // One instance's life: boot on demand, run its server, pause and stop when the Instance controller says it is
 // idle (see idle-policy.ts), wake on the next connection. The boot belongs to the instance, not to the
 // request that triggered it: a caller that gives up does not cancel it. A server that keeps dying right after
-// boot is backed off (crash-backoff.ts).
-import fs from 'node:fs';
+// boot is backed off (crash-backoff.ts); a plan that cannot boot (TerminalError) is not tried again until
+// what it is planned from changes (planInputs).
 import type { ResolvedImage } from '../images/image-store.js';
 import type { ExecExit } from '../protocol/messages.js';
 import type { ExecHandle } from '../vmm/channel/exec.js';
 import type { ControlClient } from '../vmm/channel/control-client.js';
 import type { Machine, MachineStats } from '../vmm/backend.js';
 import type { MachineHost } from '../vmm/machine-host.js';
+import { TerminalError } from '../errors/terminal-error.js';
 import type { InstanceState } from '../resources/instance.js';
-import { bootMachine, connectMachine } from './boot-machine.js';
+import { connectMachine } from './boot-machine.js';
 import { pumpPaced } from '../logs/paced-pump.js';
 import type { InstancePlan } from './instance-plan.js';
 import { CrashBackoff } from './crash-backoff.js';
 import type { IdleFacts } from './idle-policy.js';
-import { CpuHeartbeat } from './cpu-heartbeat.js';
-import { copyBootLog, snapshotKey, syncGuest, writableLayerDir } from './instance-machine.js';
+import { InstanceActivity } from './instance-activity.js';
+import { bootPlan, copyBootLog, setGuestClock, suspendMachine, syncGuest } from './instance-machine.js';
 
 /** Where an instance's output goes (InstanceLogs' writer). */
 export interface InstanceLogSink {
@@ -56,6 +57,8 @@ const ADOPT_CONNECT_MS = 10_000;
 export interface RuntimeDeps {
   host: () => Promise<MachineHost>;
   plan: () => Promise<InstancePlan>;
+  /** What the plan is made from right now (instance-plan.ts planInputs): a change is an edit worth a boot. */
+  planInputs: () => string;
   log: InstanceLogSink;
   /** Keeps the image's layers from garbage collection while a machine runs on them. */
   retainImage: (image: ResolvedImage) => () => void;
@@ -84,18 +87,17 @@ export class InstanceRuntime {
   /** The daemon is shutting down: the machine is left running for the next daemon to adopt. */
   private detached = false;
   private readonly backoff = new CrashBackoff();
+  /** The plan inputs the last boot failed for good on (a TerminalError); cleared once they change. */
+  private failedFor: string | undefined;
   private bootedAt = 0;
   private plan: InstancePlan | undefined;
-  private conns = 0;
-  private busy = 0;
-  private lastActive: number;
+  private readonly activity: InstanceActivity;
   private pausedAt = 0;
-  private readonly cpu = new CpuHeartbeat();
   private readonly now: () => number;
 
   constructor(private readonly deps: RuntimeDeps) {
     this.now = deps.now ?? Date.now;
-    this.lastActive = this.now();
+    this.activity = new InstanceActivity(this.now, deps.activity);
   }
 
   get state(): InstanceState {
@@ -132,8 +134,8 @@ export class InstanceRuntime {
   get status(): RuntimeStatus {
     return {
       state: this.stateValue,
-      connections: this.conns,
-      lastActiveAt: new Date(this.lastActive).toISOString(),
+      connections: this.activity.connections,
+      lastActiveAt: new Date(this.activity.lastActiveAt).toISOString(),
       ...(this.bootedAt && this.machine ? { startedAt: new Date(this.bootedAt).toISOString(), machineId: this.machine.id } : {}),
       ...(this.plan?.release ? { release: this.plan.release } : {}),
       reason: this.reason,
@@ -153,12 +155,16 @@ export class InstanceRuntime {
         // A machine adopted while paused is connected on its first wake: a paused guest cannot answer.
         if (!this.client && !(await this.attachAdopted(this.machine, `re-attached to the server of machine ${this.machine.id}`))) return;
         // Not awaited: the request that woke it goes first; a short pause leaves a skew not worth a process.
-        if (this.client && this.now() - this.pausedAt >= CLOCK_SKEW_MS) void this.setGuestClock(this.client);
+        if (this.client && this.now() - this.pausedAt >= CLOCK_SKEW_MS) void setGuestClock(this.deps.host, this.client, this.deps.log);
         this.set('running', 'Resumed', 'resumed on demand');
         this.deps.log.system('resumed');
       });
       // Not running now: the adopted machine could not be re-attached and was stopped, so boot fresh.
       return this.wake();
+    }
+    if (!this.booting && this.failedFor !== undefined) {
+      if (this.failedFor === this.deps.planInputs()) throw new TerminalError(this.message, { reason: this.reason });
+      this.failedFor = undefined;
     }
     const wait = this.backoff.waitMs(this.now());
     if (!this.booting && wait > 0) {
@@ -175,41 +181,27 @@ export class InstanceRuntime {
   }
 
   connectionOpened(): void {
-    this.conns++;
-    this.touch();
-    this.deps.activity?.();
+    this.activity.connectionOpened();
   }
 
   connectionClosed(): void {
-    this.conns = Math.max(0, this.conns - 1);
-    this.touch();
-    this.deps.activity?.();
+    this.activity.connectionClosed();
   }
 
   /** Work that keeps the instance awake while it lasts (an exec). */
   hold(): () => void {
-    this.busy++;
-    this.touch();
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.busy--;
-      this.touch();
-      this.deps.activity?.();
-    };
+    return this.activity.hold();
   }
 
   touch(): void {
-    this.lastActive = this.now();
+    this.activity.touch();
   }
 
   /** What the idle policy decides on (undefined before the first boot: nothing to be idle yet). */
   idleFacts(busyElsewhere: boolean, canPause: boolean, backend: string): IdleFacts | undefined {
     const plan = this.plan;
     if (!plan || this.booting || this.deleted) return undefined;
-    const active = this.conns > 0 || this.busy > 0 || busyElsewhere;
-    return { state: this.stateValue, active, lastActiveAt: this.lastActive, pausedAt: this.pausedAt, idle: plan.idle, canPause, backend };
+    return { state: this.stateValue, active: this.activity.inUse(busyElsewhere), lastActiveAt: this.activity.lastActiveAt, pausedAt: this.pausedAt, idle: plan.idle, canPause, backend };
   }
 
   /**
@@ -255,13 +247,18 @@ export class InstanceRuntime {
 
   /** Nothing happened since `facts` were taken: same state, no activity since, nothing open. */
   private stillIdle(facts: IdleFacts): boolean {
-    return this.stateValue === facts.state && this.lastActive === facts.lastActiveAt && this.pausedAt === facts.pausedAt && this.conns === 0 && this.busy === 0;
+    return this.stateValue === facts.state && this.pausedAt === facts.pausedAt && this.activity.quietSince(facts.lastActiveAt);
   }
 
   /** The CPU heartbeat (see CpuHeartbeat): whether the machine worked since the last sample, as a busy server does. */
   async sampleCpu(): Promise<boolean> {
     const stats = await this.machine?.stats().catch(() => undefined);
-    return this.cpu.sample(stats?.cpuMicros, this.now());
+    return this.activity.sampleCpu(stats?.cpuMicros);
+  }
+
+  /** The last boot failed for good, and what it was planned from changed since: worth one more boot now. */
+  inputsChangedSinceFailure(): boolean {
+    return this.stateValue === 'failed' && this.failedFor !== undefined && !this.booting && !this.deleted && this.failedFor !== this.deps.planInputs();
   }
 
   /** The machine's counters, when one runs. */
@@ -284,31 +281,20 @@ export class InstanceRuntime {
 
   private async boot(): Promise<ControlClient> {
     this.set('starting', 'Starting', 'booting a machine');
+    const inputs = this.deps.planInputs();
     try {
       const plan = await this.deps.plan();
       this.plan = plan;
       const host = await this.deps.host();
       if (plan.image) this.releaseImage = this.deps.retainImage(plan.image);
-      // A backend that cannot mount a host directory boots without /workspace rather than not at all.
-      const workspaceDir = plan.workspaceDir && host.backend.capabilities.workspaceMounts ? plan.workspaceDir : undefined;
-      if (plan.workspaceDir && !workspaceDir) this.deps.log.system(`no /workspace: the ${host.backend.name} backend cannot mount host directories yet`);
-      // The workspace outlives machines (and the app, unless purged): created on first boot.
-      if (workspaceDir) fs.mkdirSync(workspaceDir, { recursive: true });
-      const booted = await bootMachine(host, plan.resources, {
-        ...(plan.image ? { layers: plan.image.layerDirs } : {}),
-        hostname: this.deps.hostname,
-        ...(workspaceDir ? { workspaceDir } : {}),
-        stateDir: writableLayerDir(this.deps.stateDir, plan, this.deps.log),
-        snapshotKey: snapshotKey(plan),
-        network: plan.network,
-      });
+      const booted = await bootPlan(host, plan, { hostname: this.deps.hostname, stateDir: this.deps.stateDir, log: this.deps.log });
       this.own(booted.machine);
       this.bootedAt = this.now();
       if (booted.machine.note) this.deps.log.system(booted.machine.note);
       if (booted.machine.restored) {
         // The server never stopped: it was saved with the machine's memory and runs on from there.
         this.deps.log.system(`machine ${booted.machine.id} resumed from its memory snapshot`);
-        await this.setGuestClock(booted.client);
+        await setGuestClock(this.deps.host, booted.client, this.deps.log);
         await this.follow(booted.client, booted.client.attachMain());
       } else {
         copyBootLog(booted.machine, this.deps.log);
@@ -323,6 +309,11 @@ export class InstanceRuntime {
       const message = err instanceof Error ? err.message : String(err);
       this.deps.log.system(`start failed: ${message}`);
       await this.teardown();
+      if (err instanceof TerminalError) {
+        this.failedFor = inputs;
+        this.set('failed', err.reason, message);
+        throw err;
+      }
       this.backoff.crashed(this.now());
       this.set('failed', 'StartFailed', message);
       throw new WakeRefusedError(Math.max(1, Math.ceil(this.backoff.waitMs(this.now()) / 1000)), message);
@@ -396,13 +387,6 @@ export class InstanceRuntime {
     this.set('stopped', 'AdoptFailed', `machine ${machine.id} could not be re-adopted: ${why}`);
   }
 
-  /** A VM's clock stands still while it is paused or saved: set it from the host's (a sandbox shares the host's). */
-  private async setGuestClock(client: ControlClient): Promise<void> {
-    const { backend } = await this.deps.host();
-    if (backend.capabilities.isolation !== 'vm') return;
-    await client.setClock(Date.now()).catch((err: unknown) => this.deps.log.system(`could not set the guest's clock: ${err instanceof Error ? err.message : String(err)}`));
-  }
-
   /** Makes `machine` the instance's machine; its exit from now on is handled as a crash. */
   private own(machine: Machine): void {
     this.machine = machine;
@@ -473,7 +457,7 @@ export class InstanceRuntime {
         if (this.stateValue === 'paused') await this.machine.resume().catch(() => undefined);
         // Adopted while paused and never woken: connect now, so the guest's writes are flushed before it goes.
         if (!this.client && this.machine.state() === 'running') this.client = await connectMachine(this.machine, ADOPT_CONNECT_MS).catch(() => undefined);
-        if (opts.suspend && (await this.suspend())) message += '; its memory is saved, the next request resumes it';
+        if (opts.suspend && (await suspendMachine(this.machine, this.client, this.deps.host, this.deps.log))) message += '; its memory is saved, the next request resumes it';
         await this.teardown();
         this.deps.log.system(reason === 'Deleted' ? 'stopped (deleted)' : `stopped: ${message}`);
         this.set(opts.failed ? 'failed' : 'stopped', reason, message);
@@ -481,22 +465,6 @@ export class InstanceRuntime {
         this.stopping = false;
       }
     });
-  }
-
-  /** Saves the machine's memory to its state dir and ends it, when the backend can; false when it did not. */
-  private async suspend(): Promise<boolean> {
-    const machine = this.machine;
-    const { backend } = await this.deps.host();
-    if (!machine?.suspend || !backend.capabilities.memorySnapshots) return false;
-    // Flushed first: should the snapshot ever be unusable, the disk alone is consistent.
-    if (this.client) await syncGuest(this.client);
-    try {
-      await machine.suspend();
-      return true;
-    } catch (err) {
-      this.deps.log.system(`memory snapshot failed (${err instanceof Error ? err.message : String(err)}): stopping instead`);
-      return false;
-    }
   }
 
   private async teardown(): Promise<void> {

@@ -17,7 +17,7 @@ import type { MachineHost } from '../vmm/machine-host.js';
 import { stopLeftover } from './boot-machine.js';
 import { controlInstance, type InstanceAction } from './instance-control.js';
 import { execInInstance, type InstanceExec, type InstanceExecRequest } from './instance-exec.js';
-import { planInstance, type IdleTimes } from './instance-plan.js';
+import { planInputs, planInstance, type IdleTimes } from './instance-plan.js';
 import { InstanceRuntime, type InstanceLogSink } from './instance-runtime.js';
 import { RouterDirectory } from './router-directory.js';
 
@@ -192,6 +192,7 @@ export class InstanceSupervisor {
         const cur = this.deps.store.mustGet<InstanceSpec>('Instance', uid);
         return planInstance({ store: this.deps.store, images: this.deps.images, workspacesDir: this.deps.workspacesDir, idleDefaults: this.deps.idleDefaults }, cur);
       },
+      planInputs: () => planInputs(this.deps.store, uid),
       log,
       retainImage: (image) => this.deps.images.retain(image),
       changed: () => this.report(uid),

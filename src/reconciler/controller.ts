@@ -1,7 +1,7 @@
 // Controller: runs worker loops over one kind's WorkQueue and turns each reconcile outcome into a requeue decision.
 
 import { realClock, type Clock, type TimerHandle } from './clock.js';
-import { TerminalError } from './terminal-error.js';
+import { TerminalError } from '../errors/terminal-error.js';
 import { WorkQueue, type BackoffOptions } from './work-queue.js';
 
 export interface ReconcileContext {

@@ -2,6 +2,8 @@
 import { z } from 'zod';
 
 export const READY = 'Ready';
+/** An app with `serve: true`: whether an instance serves it. */
+export const SERVING = 'Serving';
 
 export const conditionStatusSchema = z.enum(['True', 'False', 'Unknown']);
 export type ConditionStatus = z.infer<typeof conditionStatusSchema>;

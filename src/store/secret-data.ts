@@ -34,8 +34,11 @@ export function revealSecretData(box: SecretBox, secret: string, spec: Spec): Re
   return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, box.open(value, aad(secret, key))]));
 }
 
+/** What a secret value is shown as. */
+export const REDACTED = '<redacted>';
+
 /** A copy of a Secret spec safe to show anywhere: keys kept, values replaced. */
 export function redactSecretSpec(spec: Spec): Spec {
   const data = (spec.data ?? {}) as Record<string, unknown>;
-  return { ...spec, data: Object.fromEntries(Object.keys(data).map((k) => [k, '<redacted>'])) };
+  return { ...spec, data: Object.fromEntries(Object.keys(data).map((k) => [k, REDACTED])) };
 }

@@ -59,7 +59,7 @@ describe('app API', () => {
     expect(second.status.sequence).toBe(2);
     const releases = (await f.api.inject({ url: '/v1/apps/web/releases' })).json().items;
     expect(releases.map((r: { metadata: { uid: string } }) => r.metadata.uid)).toEqual([second.metadata.uid, first.json().metadata.uid]);
-    expect((await post('/v1/apps/web/publish', { label: 7 })).json()).toEqual({ error: 'label must be a string', reason: 'AEGIS_INVALID' });
+    expect((await post('/v1/apps/web/publish', { label: 7 })).json()).toEqual({ error: 'invalid request body: label: must be a string', reason: 'AEGIS_INVALID', issues: [{ path: 'label', message: 'must be a string' }] });
 
     expect((await f.api.inject({ method: 'DELETE', url: '/v1/apps/web' })).json()).toMatchObject({ name: 'web', result: 'terminating' });
     expect((await post('/v1/apps/web/publish')).json()).toEqual({ error: 'app "web" is being deleted', reason: 'AEGIS_CONFLICT' });

@@ -28,7 +28,7 @@ describe('instance API', () => {
     const noPort = await post('/v1/instances', { command: ['httpd'] });
     expect(noPort.statusCode).toBe(400);
     expect(noPort.json().issues).toContainEqual(expect.objectContaining({ path: 'spec.expose' }));
-    expect((await post('/v1/instances', [])).json()).toEqual({ error: 'request body must be a JSON object (the Instance spec)', reason: 'AEGIS_INVALID' });
+    expect((await post('/v1/instances', [])).json()).toMatchObject({ error: 'invalid instance spec: spec: Invalid input: expected object, received array', reason: 'AEGIS_INVALID', issues: [{ path: 'spec' }] });
   });
 
   it('serves an app once: a second serve returns the same instance; no port or no release is refused', async () => {
@@ -86,14 +86,18 @@ describe('instance API', () => {
   it('refuses a malformed exec before the instance is asked', async () => {
     const uid = (await adHoc()).metadata.uid;
     f.instances.running.add(uid);
-    const cases: [unknown, string][] = [
-      [{}, 'exec needs "command": a non-empty array of strings'],
-      [{ command: [1] }, 'exec needs "command": a non-empty array of strings'],
-      [{ command: ['x'], env: { A: 1 } }, '"env" must map names to strings'],
-      [{ command: ['x'], workdir: 3 }, '"workdir" must be a string'],
+    // One line naming the field, and the field in `issues`.
+    const cases: [unknown, string, string][] = [
+      [{}, 'command', 'invalid exec request: command: a non-empty array of strings'],
+      [{ command: [] }, 'command', 'invalid exec request: command: a non-empty array of strings'],
+      [{ command: [1] }, 'command.0', 'invalid exec request: command.0: a non-empty array of strings'],
+      [{ command: ['x'], env: { A: 1 } }, 'env.A', 'invalid exec request: env.A: must map names to strings'],
+      [{ command: ['x'], workdir: 3 }, 'workdir', 'invalid exec request: workdir: must be a string'],
     ];
-    for (const [body, error] of cases) expect((await post(`/v1/instances/${uid}/exec`, body)).json()).toEqual({ error, reason: 'AEGIS_INVALID' });
-    expect((await post(`/v1/instances/${uid}/exec`, { command: ['x'], user: 'no body:here' })).json().error).toMatch(/^"user" must be /);
+    for (const [body, path, error] of cases) {
+      expect((await post(`/v1/instances/${uid}/exec`, body)).json()).toEqual({ error, reason: 'AEGIS_INVALID', issues: [{ path, message: error.replace(/^.*: /, '') }] });
+    }
+    expect((await post(`/v1/instances/${uid}/exec`, { command: ['x'], user: 'no body:here' })).json().error).toMatch(/^invalid exec request: user: must be /);
     const badHeader = await f.api.inject({ method: 'POST', url: `/v1/instances/${uid}/exec`, headers: { 'content-type': 'application/octet-stream', 'x-aegis-exec': '{' }, payload: '' });
     expect(badHeader.json()).toEqual({ error: 'x-aegis-exec must be a JSON object', reason: 'AEGIS_INVALID' });
     expect(f.instances.execs).toEqual([]);

@@ -60,7 +60,13 @@ describe('declarative serving (serve: true)', { timeout: scaled(30_000) }, () =>
   }, scaled(60_000));
 
   it('apply alone serves every app: a release is published and one instance started for each', async () => {
-    expect(await t.aegis(['apply', '-f', dir])).toMatchObject({ code: 0, stdout: 'app/api created\napp/frontend created\napp/worker created\n' });
+    // --wait returns once each app is Ready and Serving at the generation written, and its instance is Ready.
+    expect(await t.aegis(['apply', '-f', dir, '--wait', '--timeout', '60s'])).toMatchObject({ code: 0, stdout: 'app/api created\napp/frontend created\napp/worker created\n' });
+    for (const app of APPS) {
+      const inst = (await t.api('GET', `/v1/resources/instances/${app}`)).body;
+      expect(['running', 'paused']).toContain(inst.status.state);
+      expect(inst.status.observedGeneration).toBe(inst.metadata.generation);
+    }
     for (const app of APPS) await answers(app, `hello from ${app}\n`);
     for (const app of APPS) {
       const served = (await instances()).filter((i) => i.spec.app === app);
@@ -82,7 +88,10 @@ describe('declarative serving (serve: true)', { timeout: scaled(30_000) }, () =>
     for (const app of APPS) before[app] = (await waitFor(async () => (await instanceOf(app))?.status.machineId, { what: `${app} machine` }))!;
     const file = path.join(dir, 'frontend.yaml');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('hello from frontend', 'hello again from frontend'));
-    expect((await t.aegis(['apply', '-f', dir])).stdout).toBe('app/api unchanged\napp/frontend configured (~ restart: command)\napp/worker unchanged\n');
+    expect((await t.aegis(['apply', '-f', dir, '--wait', '--timeout', '60s'])).stdout).toBe('app/api unchanged\napp/frontend configured (~ restart: command)\napp/worker unchanged\n');
+    const edited = (await t.api('GET', '/v1/apps/frontend')).body;
+    expect(edited.metadata.generation).toBe(2);
+    expect(edited.status.observedGeneration).toBe(2);
     await answers('frontend', 'hello again from frontend\n');
     expect((await instanceOf('frontend'))?.status.machineId).not.toBe(before.frontend);
     expect((await instanceOf('api'))?.status.machineId).toBe(before.api);
@@ -110,5 +119,16 @@ describe('declarative serving (serve: true)', { timeout: scaled(30_000) }, () =>
     expect(fs.existsSync(path.join(t.home, 'data', 'machines', machine, 'state.json'))).toBe(false);
     expect((await curl('worker')).status).toBe(404);
     await answers('frontend', 'hello again from frontend\n');
+  });
+
+  it('apply --wait fails at once, with the reason, when an app asks to be served and cannot be', async () => {
+    const bad = fs.mkdtempSync(path.join(t.home, 'no-ports-'));
+    fs.writeFileSync(path.join(bad, 'quiet.yaml'), `apiVersion: aegis.dev/v1\nkind: App\nmetadata: { name: quiet }\nspec: { image: ${registry.host}/library/busybox:1.36, command: [sleep, '1000'], serve: true }\n`);
+    const started = Date.now();
+    const r = await t.aegis(['apply', '-f', bad, '--wait', '--timeout', '60s']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('app/quiet failed: Serving False: NoPorts');
+    expect(Date.now() - started).toBeLessThan(scaled(20_000));
+    await t.api('DELETE', '/v1/apps/quiet');
   });
 });

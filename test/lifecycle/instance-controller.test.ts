@@ -191,6 +191,35 @@ describe('Instance controller', () => {
     expect(status().state).toBe('running');
   });
 
+  it('marks an instance whose plan cannot boot failed with the reason, and tries again only once its app is edited', async () => {
+    // The kit gives no command and neither does the app: no boot can help until one of them is edited.
+    store.create('Kit', { name: 'bare', spec: { version: '1', image: 'busybox:1.36' }, source: 'test' });
+    store.create('App', { name: 'web', spec: { kit: 'bare', expose: [8080] }, source: 'test' });
+    store.create('Instance', { name: 'web', spec: { app: 'web' }, source: 'test', finalizers: finalizersFor('Instance') });
+    await controller.reconcile('web');
+    await waitFor(() => runtimeOf().state === 'failed', { what: 'the boot to fail' });
+    expect(await controller.reconcile('web')).toBeUndefined();
+    expect(status()).toMatchObject({
+      state: 'failed',
+      observedGeneration: 1,
+      conditions: [expect.objectContaining({ type: 'Ready', status: 'False', reason: 'InvalidPlan', message: 'app "web" has no command: give it one, or use a kit that has one' })],
+    });
+    // No back-off, no retry: an hour later nothing is due, and a request is refused at once without a boot.
+    now += 3_600_000;
+    expect(await controller.reconcile('web')).toBeUndefined();
+    await expect(runtimeOf().wake()).rejects.toThrow(/has no command/);
+    expect(runtimeOf().state).toBe('failed');
+    expect(backend.live()).toEqual([]);
+
+    // The app is edited: the next pass boots again (and gets as far as the missing release, which is retried).
+    store.update('App', 'web', { spec: { kit: 'bare', expose: [8080], command: ['sleep', '600'] } });
+    await controller.reconcile('web');
+    await waitFor(() => runtimeOf().status.reason === 'StartFailed', { what: 'the second boot to fail' });
+    await controller.reconcile('web');
+    expect(status()).toMatchObject({ state: 'failed', conditions: [expect.objectContaining({ status: 'False', reason: 'StartFailed', message: expect.stringMatching(/has no published release/) })] });
+    expect(await controller.reconcile('web')).toEqual({ requeueAfterMs: expect.any(Number) });
+  });
+
   it('stops the machine and lets go of the instance when it is deleted', async () => {
     create();
     await controller.reconcile('web');

@@ -352,6 +352,7 @@ function hostileInstance(peer: HostilePeer, log: InstanceLogSink) {
   const runtime = new InstanceRuntime({
     host: async () => ({ backend, baseRootfs: '/nonexistent' }),
     plan: async () => plan,
+    planInputs: () => '1',
     log,
     retainImage: () => () => {},
     changed: () => {},

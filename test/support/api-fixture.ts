@@ -87,7 +87,7 @@ export async function apiFixture(): Promise<ApiFixture> {
     events,
     routerUrl: 'http://127.0.0.1:8099',
   };
-  const api = buildApi(services);
+  const api = buildApi(services, undefined, { checkReplies: true });
   await api.ready();
   return {
     api,

@@ -1,17 +1,41 @@
 // POST /v1/apply: a set of manifests written in one transaction (see applyObjects); `dryRun` reports the plan.
 import type { FastifyInstance } from 'fastify';
-import { applyObjects, type ApplyRequest } from '../../apply/apply-objects.js';
-import { invalid } from '../../errors/codes.js';
+import { z } from 'zod';
+import { applyObjects } from '../../apply/apply-objects.js';
+import { KINDS } from '../../resources/kinds.js';
+import { route } from '../route.js';
 import type { ApiServices } from '../services.js';
 
+// Each object is validated as a manifest by applyObjects, with `objects.N.…` paths.
+const applyBody = z.strictObject(
+  {
+    source: z.string(),
+    objects: z.array(z.unknown()),
+    prune: z.boolean().optional(),
+    selector: z.record(z.string(), z.string({ error: 'selector must map label keys to values' })).optional(),
+    dryRun: z.boolean().optional(),
+  },
+  { error: 'apply needs {"source": "…", "objects": [manifests]}' },
+);
+
+const applyResult = z.strictObject({
+  kind: z.enum(KINDS),
+  name: z.string(),
+  action: z.enum(['created', 'configured', 'unchanged', 'pruned']),
+  generation: z.number().int().positive().optional(),
+  effect: z.enum(['live', 'next boot', 'restart']).optional(),
+  fields: z.array(z.string()).optional(),
+  patch: z.array(z.looseObject({ op: z.string(), path: z.string() })).optional(),
+});
+
 export function applyRoutes(app: FastifyInstance, s: ApiServices): void {
-  app.post<{ Body: Partial<ApplyRequest> }>('/v1/apply', async (req) => {
-    const b = req.body ?? {};
-    if (typeof b.source !== 'string' || !Array.isArray(b.objects)) throw invalid('apply needs {"source": "…", "objects": [manifests]}');
-    if (b.selector !== undefined && (typeof b.selector !== 'object' || b.selector === null || Object.values(b.selector).some((v) => typeof v !== 'string'))) {
-      throw invalid('selector must map label keys to values');
-    }
-    const results = applyObjects(s.store, { source: b.source, objects: b.objects, prune: b.prune === true, ...(b.selector ? { selector: b.selector } : {}), dryRun: b.dryRun === true });
-    return { results };
+  route(app, {
+    method: 'POST',
+    url: '/v1/apply',
+    body: applyBody,
+    replies: { 200: z.strictObject({ results: z.array(applyResult) }) },
+    handler: async ({ body }) => ({
+      results: applyObjects(s.store, { source: body.source, objects: body.objects, prune: body.prune === true, ...(body.selector ? { selector: body.selector } : {}), dryRun: body.dryRun === true }),
+    }),
   });
 }

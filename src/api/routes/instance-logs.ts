@@ -1,12 +1,15 @@
 // Instance log endpoints: GET /v1/instances/{id}/logs and GET /v1/apps/{app}/logs (NDJSON; follow, tail, since, source).
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
 import { invalid, notFound } from '../../errors/codes.js';
 import { isLogSource, LOG_SOURCES, type LogSource } from '../../logs/instance-log-entry.js';
 import type { InstanceLogs, ReadOptions } from '../../logs/instance-log.js';
 import { tryParseDuration } from '../../resources/duration.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import { appInstance } from '../../model/app-instance.js';
+import { appParams, idParams } from '../request-schemas.js';
+import { route } from '../route.js';
 import type { ApiServices } from '../services.js';
 import { findInstance } from './instances.js';
 
@@ -17,10 +20,13 @@ interface LogQuery {
   source?: string;
 }
 
+// Checked in readOptions, whose messages name the accepted forms.
+const logQuery = z.object({ follow: z.string().optional(), tail: z.string().optional(), since: z.string().optional(), source: z.string().optional() });
+
 export function instanceLogRoutes(app: FastifyInstance, s: ApiServices): void {
   const logs = s.lifecycle.instanceLogs;
-  const stream = (instance: StoredResource, req: FastifyRequest<{ Querystring: LogQuery }>, reply: FastifyReply) => {
-    const opts = readOptions(req.query);
+  const stream = (instance: StoredResource, query: LogQuery, reply: FastifyReply) => {
+    const opts = readOptions(query);
     const abort = new AbortController();
     // A client that goes away ends its reader (and stops counting as activity for the idle timer).
     reply.raw.on('close', () => abort.abort());
@@ -29,16 +35,29 @@ export function instanceLogRoutes(app: FastifyInstance, s: ApiServices): void {
   };
 
   // Resolved like exec: an app's name means that app's instance, whatever other instance is called so.
-  app.get<{ Params: { id: string }; Querystring: LogQuery }>('/v1/instances/:id/logs', async (req, reply) =>
-    stream(findInstance(s, req.params.id) as StoredResource, req, reply),
-  );
+  route(app, {
+    method: 'GET',
+    url: '/v1/instances/:id/logs',
+    params: idParams,
+    query: logQuery,
+    replies: {},
+    streams: 'application/x-ndjson',
+    handler: async ({ params, query, reply }) => stream(findInstance(s, params.id) as StoredResource, query, reply),
+  });
 
-  app.get<{ Params: { app: string }; Querystring: LogQuery }>('/v1/apps/:app/logs', async (req, reply) => {
-    const appRes = s.store.mustGet('App', req.params.app);
-    const name = appRes.metadata.name;
-    const instance = appInstance(s.store, name);
-    if (!instance) throw notFound(`app "${name}" has no instance (serve it with: aegis app serve ${name})`);
-    return stream(instance as StoredResource, req, reply);
+  route(app, {
+    method: 'GET',
+    url: '/v1/apps/:app/logs',
+    params: appParams,
+    query: logQuery,
+    replies: {},
+    streams: 'application/x-ndjson',
+    handler: async ({ params, query, reply }) => {
+      const name = s.store.mustGet('App', params.app).metadata.name;
+      const instance = appInstance(s.store, name);
+      if (!instance) throw notFound(`app "${name}" has no instance (serve it with: aegis app serve ${name})`);
+      return stream(instance as StoredResource, query, reply);
+    },
   });
 }
 

@@ -1,46 +1,68 @@
 // Task endpoints: POST /v1/tasks, GET /v1/tasks[/{id}], GET /v1/tasks/{id}/logs (NDJSON, follow), DELETE.
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { assertFitsHost } from '../../config/host-capacity.js';
-import type { TaskLogs } from '../../logs/task-logs.js';
-import { validateSpec } from '../../resources/kinds.js';
 import { resolveResources } from '../../resources/machine-resources.js';
 import { finalizersFor } from '../../model/metadata-keys.js';
 import { present } from '../present.js';
+import { deleteResultSchema, listReply, resourceReply } from '../reply-schemas.js';
+import { flag, idParams, specBody } from '../request-schemas.js';
 import { sourceOf } from '../request-source.js';
+import { route } from '../route.js';
 import type { ApiServices } from '../services.js';
-
-interface IdParams { id: string }
 
 export function taskRoutes(app: FastifyInstance, s: ApiServices): void {
   const logs = s.lifecycle.taskLogs;
-  app.post<{ Body: Record<string, unknown> }>('/v1/tasks', async (req, reply) => {
-    // A machine the host cannot hold is refused now, before anything is written.
-    assertFitsHost(resolveResources(validateSpec('Task', req.body).resources));
-    const task = s.store.create('Task', {
-      spec: req.body,
-      source: sourceOf(req.headers),
-      finalizers: finalizersFor('Task'),
-    });
-    return reply.status(201).send({ id: task.metadata.uid, ...present(task) });
+  route(app, {
+    method: 'POST',
+    url: '/v1/tasks',
+    ...specBody('Task'),
+    replies: { 201: resourceReply('Task').extend({ id: z.string() }) },
+    handler: async ({ body, req, reply }) => {
+      // A machine the host cannot hold is refused now, before anything is written.
+      assertFitsHost(resolveResources(body.resources));
+      const task = s.store.create('Task', { spec: body, source: sourceOf(req.headers), finalizers: finalizersFor('Task') });
+      return reply.status(201).send({ id: task.metadata.uid, ...present(task) });
+    },
   });
 
-  app.get('/v1/tasks', async () => ({ items: s.store.list('Task').map(present) }));
+  route(app, { method: 'GET', url: '/v1/tasks', replies: { 200: listReply(resourceReply('Task')) }, handler: async () => ({ items: s.store.list('Task').map(present) }) });
 
-  app.get<{ Params: IdParams }>('/v1/tasks/:id', async (req) => present(s.store.mustGet('Task', req.params.id)));
-
-  app.get<{ Params: IdParams; Querystring: { follow?: string } }>('/v1/tasks/:id/logs', async (req, reply) => {
-    const task = s.store.mustGet('Task', req.params.id);
-    const abort = new AbortController();
-    // A reader that goes away stops its follow; the task itself keeps running.
-    reply.raw.on('close', () => abort.abort());
-    const body = Readable.from(logs.get(task.metadata.uid).read({ follow: req.query.follow === 'true', signal: abort.signal }), { objectMode: false });
-    return reply.type('application/x-ndjson').send(body);
+  route(app, {
+    method: 'GET',
+    url: '/v1/tasks/:id',
+    params: idParams,
+    replies: { 200: resourceReply('Task') },
+    handler: async ({ params }) => present(s.store.mustGet('Task', params.id)),
   });
 
-  app.delete<{ Params: IdParams }>('/v1/tasks/:id', async (req) => {
-    const task = s.store.mustGet('Task', req.params.id);
-    const result = s.store.delete('Task', task.metadata.uid);
-    return { id: task.metadata.uid, result };
+  route(app, {
+    method: 'GET',
+    url: '/v1/tasks/:id/logs',
+    params: idParams,
+    query: z.object({ follow: flag }),
+    replies: {},
+    streams: 'application/x-ndjson',
+    handler: async ({ params, query, reply }) => {
+      const task = s.store.mustGet('Task', params.id);
+      const abort = new AbortController();
+      // A reader that goes away stops its follow; the task itself keeps running.
+      reply.raw.on('close', () => abort.abort());
+      const body = Readable.from(logs.get(task.metadata.uid).read({ follow: query.follow, signal: abort.signal }), { objectMode: false });
+      return reply.type('application/x-ndjson').send(body);
+    },
+  });
+
+  route(app, {
+    method: 'DELETE',
+    url: '/v1/tasks/:id',
+    params: idParams,
+    replies: { 200: z.strictObject({ id: z.string(), result: deleteResultSchema }) },
+    handler: async ({ params }) => {
+      const task = s.store.mustGet('Task', params.id);
+      const result = s.store.delete('Task', task.metadata.uid);
+      return { id: task.metadata.uid, result };
+    },
   });
 }

@@ -7,12 +7,10 @@ import { appInstance } from '../../model/app-instance.js';
 import { finalizersFor, SERVED_BY_APP_LABEL } from '../../model/metadata-keys.js';
 import { createRelease, releasesOf, type Release } from '../../model/releases.js';
 import type { AppSpec } from '../../resources/app.js';
-import type { ConditionUpdate } from '../../resources/conditions.js';
+import { SERVING, type ConditionUpdate } from '../../resources/conditions.js';
 import type { InstanceSpec } from '../../resources/instance.js';
 import type { Store } from '../../store/store.js';
 import type { StoredResource } from '../../store/stored-resource.js';
-
-export const SERVING = 'Serving';
 
 /** Where serving an app stands: its condition, and whether to look again soon (an instance still going away). */
 export interface ServingOutcome {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isAegisError } from '../../errors/codes.js';
 import type { AppSpec, AppStatus } from '../../resources/app.js';
-import { setCondition, type ConditionUpdate } from '../../resources/conditions.js';
+import { SERVING, setCondition, type ConditionUpdate } from '../../resources/conditions.js';
 import type { ReleaseSpec, ReleaseStatus } from '../../resources/release.js';
 import type { SecretSpec } from '../../resources/secret.js';
 import type { Store } from '../../store/store.js';
@@ -17,7 +17,7 @@ import { ensureFinalizer, PURGE_WORKSPACE_LABEL, removeFinalizer } from '../../m
 import { effectiveApp } from '../../model/effective-app.js';
 import { createRelease, releasesOf } from '../../model/releases.js';
 import { IMAGE_RESOLVED, ImageResolution, type ImageCheck } from '../apps/image-resolution.js';
-import { ensureServed, SERVING, stopServing, type ServingOutcome } from '../apps/app-serving.js';
+import { ensureServed, stopServing, type ServingOutcome } from '../apps/app-serving.js';
 import { appInstance } from '../../model/app-instance.js';
 import type { ImageStore } from '../../images/image-store.js';
 import { workspaceDiskPath } from '../../vmm/qemu/disk-image.js';

@@ -79,6 +79,12 @@ export class InstanceReconciler {
 
   /** The transition due now, if any, and when to look again. */
   private async step(uid: string, runtime: InstanceRuntime): Promise<ReconcileResult | void> {
+    // A plan that failed for good (TerminalError) is tried again only once the instance, its app or kit was
+    // edited; until then there is nothing to look at again (its status says why it failed).
+    if (runtime.inputsChangedSinceFailure()) {
+      void runtime.wake().catch(() => undefined);
+      return;
+    }
     const retryIn = runtime.retryInMs();
     if (retryIn !== undefined) {
       if (retryIn > 0) return { requeueAfterMs: retryIn };

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Controller, type ControllerOptions, type ReconcileContext } from '../../../src/reconciler/controller.js';
-import { TerminalError } from '../../../src/reconciler/terminal-error.js';
+import { TerminalError } from '../../../src/errors/terminal-error.js';
 import { FakeClock, deferred, flush } from './fake-clock.js';
 
 interface ErrorReport {

@@ -7,6 +7,8 @@ import { applySource, objectId, readInputs } from '../../client/manifest-input.j
 import { pollUntil } from '../../client/wait-for.js';
 import type { ResourceView } from '../../output/resource-view.js';
 import { parseSelector } from '../../options/label-selector.js';
+import { readiness, servedInstance, type ReadinessSubject } from '../../../model/readiness.js';
+import { parseDuration } from '../../../resources/duration.js';
 
 export class ApplyCommand extends AegisCommand {
   static override paths = [['apply']];
@@ -50,23 +52,33 @@ export class ApplyCommand extends AegisCommand {
     return 0;
   }
 
+  /**
+   * Waits for each object in turn until it is ready at the generation this apply wrote (see readiness); a
+   * served app's instance too, at its current generation.
+   */
   private async waitReady(results: ApplyResult[]): Promise<void> {
-    const { parseDuration } = await import('../../../resources/duration.js');
     const timeoutMs = parseDuration(this.timeout);
     for (const r of results) {
-      await pollUntil(
-        async () => {
-          const cur = await this.context.client.get<ResourceView>(`/v1/resources/${r.kind}/${r.name}`);
-          const ready = cur.status.conditions?.find((c) => c.type === 'Ready');
-          // Kinds without a controller (Secret, Kit) have no Ready condition: stored is ready.
-          if (!ready || ready.status === 'True') return true;
-          if (ready.status === 'False' && ['PullFailed', 'StartFailed', 'KitNotFound'].includes(ready.reason)) throw new CliError(`${objectId(r.kind, r.name)} failed: ${ready.message}`);
-          return undefined;
-        },
-        timeoutMs,
-        `${objectId(r.kind, r.name)} to be ready`,
-      );
+      const app = await this.waitFor(r.kind, r.name, r.generation, timeoutMs);
+      const instance = servedInstance(app);
+      if (instance) await this.waitFor('Instance', instance, undefined, timeoutMs);
     }
+  }
+
+  private async waitFor(kind: string, name: string, generation: number | undefined, timeoutMs: number): Promise<ReadinessSubject> {
+    const id = objectId(kind, name);
+    let last = '';
+    return pollUntil(
+      async () => {
+        const cur = await this.context.client.get<ResourceView & ReadinessSubject>(`/v1/resources/${kind}/${name}`);
+        const state = readiness(cur, generation);
+        if (state.state === 'failed') throw new CliError(`${id} failed: ${state.why}`);
+        if (state.state === 'waiting') last = state.why;
+        return state.state === 'ready' ? cur : undefined;
+      },
+      timeoutMs,
+      () => `${id} to be ready${last ? `: ${last}` : ''}`,
+    );
   }
 }
 

@@ -1,4 +1,5 @@
-// TerminalError: a reconcile failure that retrying cannot fix, so the controller reports it and stops requeueing.
+// TerminalError: a failure that retrying cannot fix (an invalid spec or plan), so whoever would retry it reports
+// it and stops until the input changes: the reconcile loop (controller.ts), the instance runtime (a boot).
 
 export interface TerminalErrorOptions {
   /** One-word CamelCase condition reason, e.g. `MissingImage` or `InvalidSpec` (STYLE item 22). */
