@@ -6,12 +6,8 @@
 // that with exec too, but the file API is not to be a way to it: paths that resolve there are refused.
 import fs from 'node:fs';
 import path from 'node:path';
-import { FileOpError } from './file-errors.js';
-
-/** Whether `resolved` (an absolute, resolved path) is `reserved` or inside it. */
-export function isInside(resolved: string, reserved: string): boolean {
-  return resolved === reserved || resolved.startsWith(reserved.endsWith('/') ? reserved : `${reserved}/`);
-}
+import { FileOpError } from '../../file-tree/file-errors.js';
+import { isInside } from '../../file-tree/inside.js';
 
 export class ReservedPaths {
   constructor(private readonly reserved: string[]) {}

@@ -24,7 +24,7 @@ import { log } from '../log.js';
 import { effectiveIdentity } from '../process.js';
 import { isOpen, sendError, sendJson } from '../respond.js';
 import { resolveRunAs } from '../run-as.js';
-import { FILE_ERROR_STATUS } from './file-errors.js';
+import { FILE_ERROR_STATUS } from '../../file-tree/file-errors.js';
 import { FILES_WORKER_FLAG } from './worker.js';
 
 /** The worker's first line: a list of MAX_LIST_ITEMS entries with the longest paths stays below it. */

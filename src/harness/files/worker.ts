@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { modeText, MAX_LIST_ITEMS, type FileStat, type FilesReadMeta, type FilesRequest, type FileType } from '../../protocol/files.js';
-import { fileErrorOf, FileOpError } from './file-errors.js';
+import { fileErrorOf, FileOpError } from '../../file-tree/file-errors.js';
 import { ReservedPaths } from './guest-paths.js';
-import { packDirectory } from './pack-directory.js';
-import { extractTar } from './extract-tar.js';
-import { pendingTemps, writeFileAtomic } from './write-file.js';
+import { packDirectory } from '../../file-tree/pack-directory.js';
+import { extractTar } from '../../file-tree/extract-tar.js';
+import { pendingTemps, writeFileAtomic } from '../../file-tree/write-file.js';
 
 export const FILES_WORKER_FLAG = '--files-worker';
 

@@ -1,6 +1,6 @@
 // The errors of a file operation, as the worker reports them: a protocol error code and a message that
 // does not repeat the path (the daemon names the path and the machine).
-import type { ErrorCode } from '../../protocol/messages.js';
+import type { ErrorCode } from '../protocol/messages.js';
 
 export class FileOpError extends Error {
   constructor(

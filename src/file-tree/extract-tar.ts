@@ -1,4 +1,4 @@
-// Extracts a tar stream into a guest directory (created when missing): files each written atomically
+// Extracts a tar stream into a directory (created when missing), in the guest (a write) or on the host (aegis cp): files each written atomically
 // (temp + rename, see write-file.ts), mode and mtime kept, directories' modes and times set last (so a
 // read-only directory still receives its entries), symlinks made as stored. Entries are streamed: no file
 // is held in memory. An entry that would land outside the directory (an absolute name, `..`, or a path
@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { FileOpError } from './file-errors.js';
-import { isInside } from './guest-paths.js';
+import { isInside } from './inside.js';
 import { pendingTemps, tempPathFor, writeInto } from './write-file.js';
 
 type Entry = tar.ExtractEvents['entry'][1];

@@ -1,4 +1,4 @@
-// Writes one guest file atomically: the bytes go to a temp file beside it, which is renamed over the path
+// Writes one file atomically (in the guest, or locally for aegis cp): the bytes go to a temp file beside it, which is renamed over the path
 // only once all arrived (readers see the old file or the new one, never half of it). A write cut off
 // (the host went away, the worker was told to stop) leaves nothing behind: the temp file is removed.
 import { randomBytes } from 'node:crypto';

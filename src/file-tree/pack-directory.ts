@@ -1,4 +1,4 @@
-// Streams a guest directory as a tar archive: entries relative to it, mode, mtime and owner kept, files
+// Streams a directory (a guest's, or a local one for aegis cp) as a tar archive: entries relative to it, mode, mtime and owner kept, files
 // read as they are sent (never whole in memory), symlinks stored as links (not followed), and sockets,
 // FIFOs and devices left out (they have no content to copy).
 import fs from 'node:fs';
