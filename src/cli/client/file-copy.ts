@@ -87,7 +87,7 @@ export async function upload(client: DaemonClient, m: MachineRef, src: string, g
     return put(client, m, dest, tar, 'application/x-tar');
   }
   if (!st.isFile()) throw new CliError(`${src}: not a regular file or a directory`);
-  const input = fs.createReadStream(src);
+  const input = fs.createReadStream(src, { highWaterMark: 1024 * 1024 });
   return put(client, m, dest, input, 'application/octet-stream', { mode: (st.mode & 0o7777).toString(8), mtime: String(Math.round(st.mtimeMs)) });
 }
 
