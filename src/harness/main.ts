@@ -11,6 +11,7 @@
 //   AEGIS_NAMESERVER          the machine has a network (a sandbox's pasta): /etc/resolv.conf names this
 // Prints `aegis-harness: listening on PATH (protocol N)` on stderr once ready. SIGTERM/SIGINT stop
 // every child and exit 0. Children never see the harness's own environment.
+import path from 'node:path';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { HarnessContext } from './context.js';
 import { log } from './log.js';
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
     startedAt: Date.now(),
     version: typeof AEGIS_HARNESS_VERSION === 'string' ? AEGIS_HARNESS_VERSION : 'dev',
     shutdownGraceMs,
+    ownPaths: device ? [device] : [path.dirname(path.resolve('/', socketPath!))].filter((p) => p !== '/'),
     shuttingDown: false,
     exit(code) {
       if (exiting) return;

@@ -49,12 +49,6 @@ function nodeCommand(): string[] {
   }
 }
 
-/** The harness's own places: the directory of its control socket, or its device. */
-function reservedPaths(): string[] {
-  const socket = process.env.AEGIS_CONTROL_SOCKET;
-  return [socket ? path.dirname(path.resolve('/', socket)) : undefined, process.env.AEGIS_CONTROL_DEVICE].filter((p): p is string => !!p && p !== '/');
-}
-
 export async function handleFiles(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ctx: HarnessContext): Promise<void> {
   let req: FilesRequest;
   try {
@@ -79,7 +73,7 @@ export async function handleFiles(stream: ServerHttp2Stream, headers: IncomingHt
   const [file, ...args] = nodeCommand();
   const root = effectiveIdentity();
   const runAs = { uid: identity.uid ?? process.geteuid!(), gid: identity.gid ?? process.getegid!() };
-  const worker = spawn(file, [...args, FILES_WORKER_FLAG, JSON.stringify(req), JSON.stringify(reservedPaths()), JSON.stringify(runAs)], {
+  const worker = spawn(file, [...args, FILES_WORKER_FLAG, JSON.stringify(req), JSON.stringify(ctx.ownPaths), JSON.stringify(runAs)], {
     env: { PATH: DEFAULT_PATH, HOME: identity.home },
     cwd: '/',
     ...root,
