@@ -8,6 +8,8 @@ import type { InstanceAction } from '../lifecycle/instance-control.js';
 import type { InstanceExec, InstanceExecRequest } from '../lifecycle/instance-exec.js';
 import type { InstanceUsage } from '../lifecycle/instance-supervisor.js';
 import type { InstanceLogs } from '../logs/instance-log.js';
+import type { MachineFiles } from '../lifecycle/machine-files.js';
+import type { TaskMachines } from '../lifecycle/task-machines.js';
 import type { TaskLogs } from '../logs/task-logs.js';
 import type { ResourceEvent } from '../store/event-recorder.js';
 import type { Store } from '../store/store.js';
@@ -23,12 +25,16 @@ export interface RunningInstances {
   control(uid: string, action: InstanceAction): Promise<void>;
   /** CPU, memory and connections now (undefined: this daemon does not run it). */
   usage(uid: string): Promise<InstanceUsage | undefined>;
+  /** File operations in a running or paused instance; `label` names it in errors (as the client did). */
+  files(uid: string, label: string): MachineFiles;
 }
 
 export interface ApiLifecycle {
   instances: RunningInstances;
   taskLogs: TaskLogs;
   instanceLogs: InstanceLogs;
+  /** Running tasks' machines: file operations, and the start/release points of `aegis run --copy/--artifacts`. */
+  taskMachines: TaskMachines;
 }
 
 export interface ApiServices {

@@ -9,6 +9,8 @@ export interface HarnessContext {
   readonly version: string;
   /** Default time children get between SIGTERM and SIGKILL. */
   readonly shutdownGraceMs: number;
+  /** The harness's own places (its control socket's directory, or its device): file operations refuse them. */
+  readonly ownPaths: string[];
   /** Set once shutdown began: new execs are refused. */
   shuttingDown: boolean;
   /** Stops the control server and exits the harness process with `code`. */

@@ -11,6 +11,7 @@
 //   AEGIS_NAMESERVER          the machine has a network (a sandbox's pasta): /etc/resolv.conf names this
 // Prints `aegis-harness: listening on PATH (protocol N)` on stderr once ready. SIGTERM/SIGINT stop
 // every child and exit 0. Children never see the harness's own environment.
+import path from 'node:path';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { HarnessContext } from './context.js';
 import { log } from './log.js';
@@ -23,6 +24,7 @@ import { applySeccompFilterFromEnv } from './seccomp-filter.js';
 import { ControlServer } from './server.js';
 import { writeResolvConf } from './guest-network.js';
 import { stopEverything } from './shutdown.js';
+import { FILES_WORKER_FLAG, runFilesWorker } from './files/worker.js';
 
 declare const AEGIS_HARNESS_VERSION: string | undefined;
 
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
     startedAt: Date.now(),
     version: typeof AEGIS_HARNESS_VERSION === 'string' ? AEGIS_HARNESS_VERSION : 'dev',
     shutdownGraceMs,
+    ownPaths: device ? [device] : [path.dirname(path.resolve('/', socketPath!))].filter((p) => p !== '/'),
     shuttingDown: false,
     exit(code) {
       if (exiting) return;
@@ -93,7 +96,15 @@ async function main(): Promise<void> {
   log(`listening on ${device ?? socketPath} (protocol ${PROTOCOL_VERSION})`);
 }
 
-main().catch((err: Error) => {
-  log(`cannot start: ${err.message}`);
-  process.exit(1);
-});
+// The same bundle is the file worker a files request starts (files/route.ts): then it is not PID 1.
+if (process.argv[2] === FILES_WORKER_FLAG) {
+  runFilesWorker(process.argv.slice(3)).catch((err: Error) => {
+    process.stderr.write(`files worker: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
+} else {
+  main().catch((err: Error) => {
+    log(`cannot start: ${err.message}`);
+    process.exit(1);
+  });
+}

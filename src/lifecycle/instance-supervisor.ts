@@ -17,6 +17,8 @@ import type { MachineHost } from '../vmm/machine-host.js';
 import { stopLeftover } from './boot-machine.js';
 import { controlInstance, type InstanceAction } from './instance-control.js';
 import { execInInstance, type InstanceExec, type InstanceExecRequest } from './instance-exec.js';
+import { instanceFilesTarget } from './instance-files.js';
+import { MachineFiles } from './machine-files.js';
 import { planInputs, planInstance, type IdleTimes } from './instance-plan.js';
 import { InstanceRuntime, type InstanceLogSink } from './instance-runtime.js';
 import { RouterDirectory } from './router-directory.js';
@@ -141,6 +143,11 @@ export class InstanceSupervisor {
       ...(stats?.memoryBytes !== undefined ? { memoryBytes: stats.memoryBytes } : {}),
       ...(stats ? { memoryLimitBytes: stats.memoryLimitBytes } : {}),
     };
+  }
+
+  /** File operations in a running or paused instance (see instance-files.ts); AEGIS_CONFLICT when it is stopped. */
+  files(uid: string, label: string): MachineFiles {
+    return new MachineFiles(instanceFilesTarget(this.runtime(uid), label));
   }
 
   /** The host ports of an instance's listeners (empty until they listen). */

@@ -1,4 +1,5 @@
-// Task endpoints: POST /v1/tasks, GET /v1/tasks[/{id}], GET /v1/tasks/{id}/logs (NDJSON, follow), DELETE.
+// Task endpoints: POST /v1/tasks, GET /v1/tasks[/{id}], GET /v1/tasks/{id}/logs (NDJSON, follow), DELETE,
+// POST /v1/tasks/{id}/start and /release (a task's `hold` points); its files are in files.ts.
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -53,6 +54,21 @@ export function taskRoutes(app: FastifyInstance, s: ApiServices): void {
       return reply.type('application/x-ndjson').send(body);
     },
   });
+
+  // The points a task with `hold` waits at (aegis run --copy / --artifacts): its command starts, its machine goes.
+  for (const point of ['start', 'release'] as const) {
+    route(app, {
+      method: 'POST',
+      url: `/v1/tasks/:id/${point}`,
+      params: idParams,
+      replies: { 200: z.strictObject({ id: z.string(), [point === 'start' ? 'started' : 'released']: z.literal(true) }) },
+      handler: async ({ params }) => {
+        const task = s.store.mustGet('Task', params.id);
+        s.lifecycle.taskMachines.open(task.metadata.uid, point);
+        return { id: task.metadata.uid, [point === 'start' ? 'started' : 'released']: true };
+      },
+    });
+  }
 
   route(app, {
     method: 'DELETE',

@@ -96,7 +96,11 @@ export class DaemonClient {
       req.on('error', (err: NodeJS.ErrnoException) => {
         reject(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new DaemonNotRunningError(this.socketPath) : err);
       });
-      if (opts.stream) opts.stream.pipe(req);
+      if (opts.stream) {
+        // A body that fails half-way must not reach the daemon as a whole one: the request is aborted.
+        opts.stream.once('error', (err) => req.destroy(err));
+        opts.stream.pipe(req);
+      }
       else req.end(payload);
     });
   }
