@@ -8,7 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const AEGIS = path.join(ROOT, 'bin', 'aegis');
+// AEGIS_BENCH_CLI: another launcher (e.g. one that starts aegisd under --cpu-prof).
+export const AEGIS = process.env.AEGIS_BENCH_CLI ?? path.join(ROOT, 'bin', 'aegis');
 
 export function percentile(samples, p) {
   const s = [...samples].sort((a, b) => a - b);

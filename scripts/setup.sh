@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 #   qemu-system-x86: the qemu backend's VMM  qemu-utils: qemu-img for disk images
 #   libseccomp2: compiles the sandbox's system call filter (loaded through koffi, no -dev package needed)
 #   passt: pasta, the sandbox machines' user-mode network (without it they have lo only)
-PACKAGES=(busybox-static util-linux mount iproute2 e2fsprogs attr zstd docker-registry qemu-system-x86 qemu-utils libseccomp2 passt)
+PACKAGES=(busybox-static util-linux mount iproute2 e2fsprogs attr zstd docker-registry qemu-system-x86 qemu-utils libseccomp2 passt wrk)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
