@@ -5,7 +5,9 @@
 //   router: the HTTP router on the daemon's router port;
 //   host:   the same server script run on the host, for reference (no channel at all).
 // Rounds interleave the legs (the machine is shared and noisy); figures are medians over rounds of wrk's
-// req/s and p99. ratio_rps = router / port; p99_added_ms = router p99 - port p99 (medians).
+// req/s, p50 and p99. ratio_rps = router / port; p99_added_ms = router p99 - port p99 (medians). cpu_ms_per_1k
+// says where the time goes: CPU ms per 1000 requests of aegisd, the harness and the server, from /proc.
+// BENCH_LEGS=router (one leg) prints the raw samples only, for profiling runs (AEGIS_BENCH_CLI in lib.mjs).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -44,14 +46,18 @@ const freePort = () =>
     srv.on('error', reject);
   });
 
-/** wrk's "Latency 99%" line and Requests/sec, in ms and req/s. */
+/** wrk's "Latency 50%/99%" lines and Requests/sec, in ms and req/s. */
 function parseWrk(out) {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const m = /^\s+99%\s+([\d.]+)(us|ms|s)\s*$/m.exec(out);
-  const p99 = m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
+  const latency = (p) => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(out);
+    return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
+  };
+  const p50 = latency(50);
+  const p99 = latency(99);
   const errors = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? /Socket errors:.*/.exec(out)?.[0];
-  if (!Number.isFinite(rps) || !Number.isFinite(p99) || errors) throw new Error(`wrk: ${errors ?? 'unparsable output'}\n${out}`);
-  return { rps, p99 };
+  if (!Number.isFinite(rps) || !Number.isFinite(p99) || !Number.isFinite(p50) || errors) throw new Error(`wrk: ${errors ?? 'unparsable output'}\n${out}`);
+  return { rps, p50, p99 };
 }
 
 // CPU seconds per process class (from /proc), to say where each leg's time goes per request.
@@ -116,7 +122,9 @@ await withDaemonAsync('router:\n  port: 0\n', { AEGIS_WARM_MACHINES: '0' }, asyn
   const byConnections = {};
   if (LEGS.length < 3) return report({ name: 'router', partial: true, samples }); // profiling runs
   for (const c of CONNECTIONS) {
-    const m = Object.fromEntries(LEGS.map((leg) => [leg, { rps: median(samples[leg][c].map((s) => s.rps)), p99: median(samples[leg][c].map((s) => s.p99)) }]));
+    const m = Object.fromEntries(
+      LEGS.map((leg) => [leg, { rps: median(samples[leg][c].map((s) => s.rps)), p50: median(samples[leg][c].map((s) => s.p50)), p99: median(samples[leg][c].map((s) => s.p99)) }]),
+    );
     byConnections[c] = {
       router_rps: round(m.router.rps),
       port_rps: round(m.port.rps),
@@ -127,6 +135,9 @@ await withDaemonAsync('router:\n  port: 0\n', { AEGIS_WARM_MACHINES: '0' }, asyn
       port_p99_ms: round(m.port.p99),
       host_p99_ms: round(m.host.p99),
       p99_added_ms: round(m.router.p99 - m.port.p99),
+      router_p50_ms: round(m.router.p50),
+      port_p50_ms: round(m.port.p50),
+      p50_added_ms: round(m.router.p50 - m.port.p50),
       // Where the time goes: CPU ms per 1000 requests of each process class, per leg (medians).
       cpu_ms_per_1k: Object.fromEntries(
         LEGS.map((leg) => [leg, Object.fromEntries(Object.keys(CLASSES).map((k) => [k, round(median(samples[leg][c].map((s) => s.cpuMsPer1k[k])))]))]),
