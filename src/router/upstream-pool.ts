@@ -1,5 +1,5 @@
 // Idle keep-alive connections to guest servers, per instance and guest port: a request reuses a forward
-// stream (and the guest TCP connection behind it) instead of opening both anew. Nodes's HTTP client frees a
+// stream (and the guest TCP connection behind it) instead of opening both anew. Node's HTTP client frees a
 // stream for reuse by emitting 'free' once a keep-alive exchange completed; the pool takes it from there.
 // A stream parked here is never used to wake a guest: the router takes one only while the instance runs
 // (a fresh connect() stays the wake point), and a stream whose guest side closed is dropped at once.
