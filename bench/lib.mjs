@@ -8,7 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const AEGIS = path.join(ROOT, 'bin', 'aegis');
+// AEGIS_BENCH_CLI: another launcher (e.g. one that starts aegisd under --cpu-prof).
+export const AEGIS = process.env.AEGIS_BENCH_CLI ?? path.join(ROOT, 'bin', 'aegis');
 
 export function percentile(samples, p) {
   const s = [...samples].sort((a, b) => a - b);
@@ -52,6 +53,8 @@ export async function withDaemonAsync(config, extraEnv, fn) {
     try {
       execFileSync(AEGIS, ['down'], { env, stdio: 'ignore' });
     } catch {}
+    // BENCH_KEEP_LOG=FILE: the daemon's log outlives the temp home (to see what a run did).
+    if (process.env.BENCH_KEEP_LOG) fs.cpSync(path.join(home, 'data', 'aegisd.log'), process.env.BENCH_KEEP_LOG, { force: true });
     fs.rmSync(home, { recursive: true, force: true });
   };
   const onSignal = (sig) => {
@@ -66,7 +69,9 @@ export async function withDaemonAsync(config, extraEnv, fn) {
     execFileSync(AEGIS, ['up'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     api = (method, urlPath, body) =>
       new Promise((resolve, reject) => {
-        const req = http.request({ socketPath: path.join(home, 'aegisd.sock'), method, path: urlPath, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+        // agent: false: a kept-alive socket would sit unread through a benchmark's synchronous runs (execFileSync)
+        // while the daemon times it out, and the next call (the instances' deletion) would fail on it.
+        const req = http.request({ socketPath: path.join(home, 'aegisd.sock'), agent: false, method, path: urlPath, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
           let text = '';
           res.on('data', (c) => (text += c));
           res.on('end', () => (res.statusCode < 300 ? resolve(JSON.parse(text)) : reject(new Error(`${method} ${urlPath}: ${res.statusCode} ${text}`))));
@@ -79,7 +84,7 @@ export async function withDaemonAsync(config, extraEnv, fn) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     // Instance machines outlive `aegis down` (the next daemon adopts them): delete the instances first.
-    if (api) await deleteInstances(api).catch(() => undefined);
+    if (api) await deleteInstances(api).catch((err) => process.stderr.write(`bench: instances not deleted, their machines may outlive the daemon: ${err.message}\n`));
     cleanup();
   }
 }

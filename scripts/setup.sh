@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 #   libseccomp2: compiles the sandbox's system call filter (loaded through koffi, no -dev package needed)
 #   passt: pasta, the sandbox machines' user-mode network (without it they have lo only)
 #   chromium: the headless browser the dashboard's tests drive (playwright-core, test/ui)
-PACKAGES=(busybox-static util-linux mount iproute2 e2fsprogs attr zstd docker-registry qemu-system-x86 qemu-utils libseccomp2 passt chromium)
+#   wrk: the load generator of bench/router.mjs
+PACKAGES=(busybox-static util-linux mount iproute2 e2fsprogs attr zstd docker-registry qemu-system-x86 qemu-utils libseccomp2 passt chromium wrk)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

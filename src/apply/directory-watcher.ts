@@ -11,6 +11,7 @@ import { ConfinedDir } from '../util/confined-dir.js';
 import { applyObjects, type ApplyAction } from './apply-objects.js';
 import { gitRevision } from './git-revision.js';
 import { loadManifests } from './load-manifests.js';
+import { MemoryParseCache } from './parse-cache.js';
 
 const DEBOUNCE_MS = 300;
 
@@ -32,6 +33,8 @@ export class DirectoryWatcher {
   private timer: NodeJS.Timeout | undefined;
   private interval: NodeJS.Timeout | undefined;
   private current: WatchStatus;
+  /** Unchanged files are not parsed again on each pass (which runs on the daemon's event loop). */
+  private readonly parsed = new MemoryParseCache();
 
   constructor(
     dir: string,
@@ -78,7 +81,12 @@ export class DirectoryWatcher {
     const revision = gitRevision(this.dir);
     try {
       const confined = { dir: ConfinedDir.of(this.dir), env: this.opts.env };
-      const objects = loadManifests([this.dir], { recursive: true, env: process.env, confined }).map((l) => l.manifest);
+      let objects: unknown[];
+      try {
+        objects = loadManifests([this.dir], { recursive: true, env: process.env, confined, cache: this.parsed }).map((l) => l.manifest);
+      } finally {
+        this.parsed.retainUsed();
+      }
       const results = applyObjects(this.store, { source: this.source, objects, prune: true });
       const counts: Partial<Record<ApplyAction, number>> = {};
       for (const r of results) counts[r.action] = (counts[r.action] ?? 0) + 1;

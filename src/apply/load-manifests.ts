@@ -12,6 +12,7 @@ import { parseManifests, type ParsedManifest } from '../resources/manifest.js';
 import type { SecretValue } from '../resources/secret.js';
 import type { ConfinedDir } from '../util/confined-dir.js';
 import { ConfinementError } from '../util/confinement-error.js';
+import type { ParseCache } from './parse-cache.js';
 
 export interface LoadedManifest extends ParsedManifest {
   manifest: Manifest;
@@ -26,6 +27,8 @@ export interface LoadOptions {
   stdinText?: string;
   /** Set for the watched directory: what its manifests may read. */
   confined?: Confinement;
+  /** Files parsed before, by path and content (see parse-cache.ts). */
+  cache?: ParseCache;
 }
 
 export interface Confinement {
@@ -104,14 +107,18 @@ export function loadManifests(targets: string[], opts: LoadOptions): LoadedManif
         issues.push({ location: file, path: '', message: err.reason });
         continue;
       }
-      let parsed: ParsedManifest[];
-      try {
-        parsed = parseManifests(text, file === '-' ? '<stdin>' : file);
-      } catch (err) {
-        const e = err as { issues?: FieldIssue[]; message: string };
-        if (e.issues?.length) issues.push(...e.issues);
-        else issues.push({ location: file, path: '', message: e.message });
-        continue;
+      const cache = file === '-' ? undefined : opts.cache;
+      let parsed = cache?.get(file, text);
+      if (!parsed) {
+        try {
+          parsed = parseManifests(text, file === '-' ? '<stdin>' : file);
+        } catch (err) {
+          const e = err as { issues?: FieldIssue[]; message: string };
+          if (e.issues?.length) issues.push(...e.issues);
+          else issues.push({ location: file, path: '', message: e.message });
+          continue;
+        }
+        cache?.set(file, text, parsed);
       }
       for (const p of parsed) {
         const id = `${p.manifest.kind}/${p.manifest.metadata.name}`;

@@ -22,6 +22,8 @@ export interface AegisPaths {
   /** Per-instance state that outlives machines (the writable rootfs layer). */
   instances: string;
   config: string;
+  /** Manifest files the CLI parsed before (src/apply/parse-cache.ts). */
+  manifestCache: string;
 }
 
 export function aegisPaths(env: NodeJS.ProcessEnv = process.env): AegisPaths {
@@ -44,5 +46,6 @@ export function aegisPaths(env: NodeJS.ProcessEnv = process.env): AegisPaths {
     workspaces: path.join(data, 'workspaces'),
     instances: path.join(data, 'instances'),
     config: path.join(home, 'config.yaml'),
+    manifestCache: path.join(home, 'cache', 'manifests.json'),
   };
 }

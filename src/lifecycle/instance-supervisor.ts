@@ -29,6 +29,8 @@ type Instance = StoredResource<InstanceSpec, InstanceStatus>;
 const ACTIVITY_REPORT_MS = 100;
 /** How long the router's answer to "which instances are served" is kept (see managed()). */
 const MANAGED_TTL_MS = 1_000;
+/** Names the router asked appNamed() about, kept until an App changes; bounded, as clients choose the names. */
+const APP_NAME_CACHE_MAX = 1_000;
 
 /** An instance's resource use at one moment (the dashboard's charts). */
 export interface InstanceUsage {
@@ -82,11 +84,15 @@ export class InstanceSupervisor {
   private readonly entries = new Map<string, Entry>();
   private readonly changes = new EventEmitter();
   private managedCache: { at: number; value: ManagedInstance[] } | undefined;
+  private readonly appNames = new Map<string, string | undefined>();
 
   constructor(private readonly deps: InstanceSupervisorDeps) {
     this.changes.setMaxListeners(0);
     this.directory = new RouterDirectory(this);
     this.listeners = new InstancePortListeners(this.directory, deps.ports);
+    deps.store.onChange((e) => {
+      if (e.kind === 'App') this.appNames.clear();
+    });
   }
 
   /** The clock idle times and back-off are measured on. */
@@ -102,7 +108,13 @@ export class InstanceSupervisor {
 
   /** The name of the App called (or with id) `nameOrId`, if there is one. */
   appNamed(nameOrId: string): string | undefined {
-    return this.deps.store.get('App', nameOrId)?.metadata.name;
+    // The router asks on every request routed by an instance's own name or id (the profile's top function when
+    // read from the store each time); any App change clears the answers.
+    if (this.appNames.has(nameOrId)) return this.appNames.get(nameOrId);
+    const name = this.deps.store.get('App', nameOrId)?.metadata.name;
+    if (this.appNames.size >= APP_NAME_CACHE_MAX) this.appNames.clear();
+    this.appNames.set(nameOrId, name);
+    return name;
   }
 
   /** The runtime of an instance this daemon runs (by uid). */

@@ -58,6 +58,10 @@ export class RouterDirectory implements InstanceDirectory {
     }
   }
 
+  running(instance: string): boolean {
+    return this.instances.runtime(instance)?.state === 'running';
+  }
+
   connectionOpened(instance: string): void {
     this.instances.runtime(instance)?.connectionOpened();
   }

@@ -23,8 +23,12 @@ function connectionTokens(raw: string[]): Set<string> {
   return tokens;
 }
 
+const KEEP_NONE: ReadonlySet<string> = new Set();
+/** What an upgrade request must still carry to the guest. */
+const KEEP_UPGRADE: ReadonlySet<string> = new Set(['connection', 'upgrade']);
+
 /** Drops hop-by-hop headers from a flat raw header list; `keep` names ones to pass anyway (upgrades). */
-export function stripHopByHop(raw: string[], keep: ReadonlySet<string> = new Set()): string[] {
+export function stripHopByHop(raw: string[], keep: ReadonlySet<string> = KEEP_NONE): string[] {
   const declared = connectionTokens(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
@@ -45,7 +49,7 @@ export interface ForwardContext {
 
 /** The request headers the guest receives, as a flat raw list (original case and order kept). */
 export function requestHeaders(raw: string[], ctx: ForwardContext): string[] {
-  const keep = ctx.upgrade ? new Set(['connection', 'upgrade']) : new Set<string>();
+  const keep = ctx.upgrade ? KEEP_UPGRADE : KEEP_NONE;
   const out: string[] = [];
   let forwardedFor: string | undefined;
   let host: string | undefined;

@@ -24,6 +24,8 @@ export interface InstanceDirectory {
    * WakeTimeoutError (has retryAfterSeconds) when it could not be ready in time, or another Error when it failed.
    */
   connect(target: RouteTarget, port: number, signal: AbortSignal): Promise<Duplex>;
+  /** The instance runs now, so a stream opened earlier reaches its guest without a wake (pooled upstreams). */
+  running(instance: string): boolean;
   /** Called when a client connection starts and ends being attributed to an instance (for CONNS and idle timers). */
   connectionOpened(instance: string): void;
   connectionClosed(instance: string): void;

@@ -1,11 +1,10 @@
 // The HTTP router: picks the app per request, wakes its instance through the directory, and proxies
 // HTTP/1.1 (streaming both ways, back-pressured) or raw upgraded streams (WebSocket) to the guest port.
-// One upstream stream per client request: each connect() is the wake point, so a pooled stream can
-// never be parked on a paused guest.
+// Requests reuse idle keep-alive upstreams (upstream-pool.ts) while the instance runs; otherwise a fresh
+// connect() is the wake point, so a pooled stream is never parked on a paused guest.
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { pipeline } from 'node:stream';
 import { connectUpstream } from './connect-upstream.js';
 import { ConnectionAccounting } from './connection-accounting.js';
 import { requestHeaders, stripHopByHop } from './forward-headers.js';
@@ -15,6 +14,7 @@ import { HostGuard } from './host-guard.js';
 import { badGatewayPage, notFoundPage, rawResponse, redirectPage, refusedHostPage, startingPage, wantsHtml, type Page } from './pages.js';
 import { pickTarget } from './pick-target.js';
 import { splice } from './splice.js';
+import { UpstreamPool, upstreamAgent } from './upstream-pool.js';
 
 export interface RouterOptions {
   /** Listen address; 127.0.0.1 unless told. */
@@ -31,6 +31,8 @@ export interface RouterOptions {
   requestTimeoutMs?: number;
   /** A connection with no bytes either way for this long is closed (default 5 min; 0: never). */
   idleTimeoutMs?: number;
+  /** An idle pooled upstream (keep-alive connection to a guest server) is closed after this long (default 3 s). */
+  upstreamIdleTimeoutMs?: number;
   /** Shared with the port listeners in the daemon; the router makes its own with the default caps otherwise. */
   limiter?: ConnectionLimiter;
 }
@@ -45,6 +47,8 @@ const DEFAULT_WAKE_TIMEOUT_MS = 30_000;
 const DEFAULT_HEADER_TIMEOUT_MS = 5_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10 * 60_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+/** Methods a reused upstream that the guest closed under us may send again on a fresh one (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 function send(res: http.ServerResponse, p: Page): void {
   res.writeHead(p.status, { ...p.headers, 'content-length': Buffer.byteLength(p.body) });
@@ -62,6 +66,7 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
   // The address it listens on is a name no DNS owner controls either (for a router on a LAN address).
   const guard = new HostGuard([...(opts.hosts ?? []), host.includes(':') ? `[${host}]` : host]);
   const limiter = opts.limiter ?? new ConnectionLimiter();
+  const pool = new UpstreamPool({ idleTimeoutMs: opts.upstreamIdleTimeoutMs });
   // Upgraded sockets leave the HTTP server's bookkeeping; close() must still end them.
   const hijacked = new Set<Duplex>();
   let port = opts.port;
@@ -106,56 +111,84 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
     accounting.attribute(req.socket, target.instance);
     accounting.activity(target.instance);
 
-    const clientGone = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) clientGone.abort(new Error('client went away'));
-    });
-    let upstream: Duplex;
-    try {
-      upstream = await connectUpstream(dir, target, target.port, clientGone.signal, wakeTimeoutMs);
-    } catch (err) {
-      if (!res.destroyed && !res.headersSent) send(res, failurePage(target, err, html));
-      return;
-    }
-    forward(req, res, upstream, target, decision.path, decision.prefix);
+    const chunked = req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined;
+    const hasBody = chunked || Number(req.headers['content-length'] ?? 0) > 0;
+    const exchange: Exchange = { target, path: decision.path, prefix: decision.prefix, chunked, hasBody };
+    const pooled = dir.running(target.instance) ? pool.take(target.instance, target.port) : undefined;
+    if (!pooled) return connectThenForward(req, res, exchange, html);
+    // The guest may have closed the idle connection just as it was taken: a request that can be sent again goes
+    // once more on a fresh connection.
+    const retry = !hasBody && IDEMPOTENT.has(req.method ?? '') ? () => void connectThenForward(req, res, exchange, html) : undefined;
+    forward(req, res, pooled, exchange, retry);
   }
 
-  function forward(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    upstream: Duplex,
-    target: RouteTarget,
-    path: string,
-    prefix: string,
-  ): void {
-    const headers = requestHeaders(req.rawHeaders, { clientAddress: req.socket.remoteAddress, prefix, upgrade: false });
-    const chunked = req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined;
+  /** Opens a fresh upstream (waking the instance) and forwards over it; a failure gets its page. */
+  async function connectThenForward(req: http.IncomingMessage, res: http.ServerResponse, ex: Exchange, html: boolean): Promise<void> {
+    const clientGone = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) clientGone.abort(new Error('client went away'));
+    };
+    res.once('close', onClose);
+    let upstream: Duplex;
+    try {
+      upstream = await connectUpstream(dir, ex.target, ex.target.port, clientGone.signal, wakeTimeoutMs);
+    } catch (err) {
+      if (!res.destroyed && !res.headersSent) send(res, failurePage(ex.target, err, html));
+      return;
+    } finally {
+      res.off('close', onClose);
+    }
+    forward(req, res, upstream, ex, undefined);
+  }
+
+  interface Exchange {
+    target: RouteTarget;
+    /** What the guest sees, and the stripped `/app/<name>` prefix ('' when none). */
+    path: string;
+    prefix: string;
+    /** The client sent a body of unknown length (re-chunked on the guest hop). */
+    chunked: boolean;
+    hasBody: boolean;
+  }
+
+  function forward(req: http.IncomingMessage, res: http.ServerResponse, upstream: Duplex, ex: Exchange, retry: (() => void) | undefined): void {
+    const { target } = ex;
+    const headers = requestHeaders(req.rawHeaders, { clientAddress: req.socket.remoteAddress, prefix: ex.prefix, upgrade: false });
     // The client's framing was hop-by-hop; a body of unknown length is re-chunked on the guest hop.
-    if (chunked) headers.push('Transfer-Encoding', 'chunked');
+    if (ex.chunked) headers.push('Transfer-Encoding', 'chunked');
+    pool.adopt(target.instance, target.port, upstream);
     let upReq: http.ClientRequest;
     try {
-      upReq = http.request({
-        method: req.method,
-        path,
-        headers,
-        setHost: false,
-        createConnection: () => upstream as Socket,
-      });
+      upReq = http.request({ method: req.method, path: ex.path, headers, setHost: false, agent: upstreamAgent, upstream } as http.RequestOptions);
     } catch (err) {
       upstream.destroy();
       return send(res, badGatewayPage(target, err));
     }
     const onData = (): void => accounting.activity(target.instance);
+    let responded = false;
 
     upReq.on('response', (upRes) => {
+      responded = true;
       res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, stripHopByHop(upRes.rawHeaders));
-      res.flushHeaders(); // event streams: the client sees the headers before the first event
-      pipeline(upRes, res, () => {
-        /* errors destroy both sides; a truncated body is all the client can be told */
+      let bodyStarted = false;
+      upRes.on('data', () => {
+        bodyStarted = true;
+        onData();
       });
-      upRes.on('data', onData);
+      // pipe, not pipeline: the same back-pressure without pipeline's per-call AbortController and its
+      // DOMException, which the profile showed on every request. A guest gone mid-body ends the client's
+      // connection: a truncated body is all the client can be told.
+      upRes.pipe(res);
+      upRes.on('error', () => res.destroy());
+      upRes.on('aborted', () => res.destroy());
+      // Event streams: the client sees the headers before the first event. A body already here goes out in
+      // the same write as the headers (the pipe starts flowing on the tick before this one).
+      process.nextTick(() => {
+        if (!bodyStarted && !res.writableEnded) res.flushHeaders();
+      });
     });
     upReq.on('error', (err) => {
+      if (!responded && retry && !res.destroyed) return retry();
       if (!res.headersSent && !res.destroyed) {
         const p = badGatewayPage(target, err);
         // The request body may still be unread: close instead of keeping a half-read connection alive.
@@ -172,8 +205,7 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
     req.pipe(upReq);
     req.on('data', onData);
     req.on('error', () => upReq.destroy());
-    const hasBody = chunked || Number(req.headers['content-length'] ?? 0) > 0;
-    if (hasBody) upReq.flushHeaders(); // the guest sees a slow upload's request line at once
+    if (ex.hasBody) upReq.flushHeaders(); // the guest sees a slow upload's request line at once
   }
 
   function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -228,6 +260,7 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
         server.close(() => resolve());
         server.closeAllConnections();
         for (const s of hijacked) s.destroy();
+        pool.close();
       }),
   };
 }

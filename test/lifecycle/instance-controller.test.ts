@@ -231,4 +231,14 @@ describe('Instance controller', () => {
     expect(backend.live()).toEqual([]);
     expect(supervisor.runtime(uid)).toBeUndefined();
   });
+
+  it('answers the router\'s App-name questions from memory until an App changes', async () => {
+    expect(supervisor.appNamed('shop')).toBeUndefined();
+    const app = store.create('App', { name: 'shop', spec: { image: 'busybox:1.36', command: ['sleep', '600'], expose: [8080] }, source: 'test' });
+    // A new App named like an instance takes that name over at once (the router must not route it elsewhere).
+    expect(supervisor.appNamed('shop')).toBe('shop');
+    expect(supervisor.appNamed(app.metadata.uid)).toBe('shop');
+    store.delete('App', app.metadata.uid);
+    expect(supervisor.appNamed('shop')).toBeUndefined();
+  });
 });

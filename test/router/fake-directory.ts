@@ -92,6 +92,12 @@ export class FakeDirectory implements InstanceDirectory {
     return new Relay(sock);
   }
 
+  /** Instances a test marks as not running (paused): the router must connect, never reuse, for them. */
+  readonly asleep = new Set<string>();
+  running(instance: string): boolean {
+    return !this.asleep.has(instance);
+  }
+
   connectionOpened(instance: string): void {
     this.opened.set(instance, (this.opened.get(instance) ?? 0) + 1);
   }

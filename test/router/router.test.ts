@@ -130,17 +130,63 @@ describe('router: HTTP proxying', () => {
     await eventually(() => dir.closed.get('i-web') === 1);
   });
 
-  it('closes each upstream stream when its exchange is done', async () => {
+  it('reuses one keep-alive upstream across requests and closes it once idle', async () => {
     const guest = await startGuest('solo');
     closers.push(() => guest.close());
     const dir = new FakeDirectory();
     dir.add('solo', { 80: guest.port });
-    const r = await routerFor(dir);
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    for (let i = 0; i < 5; i++) expect((await request(r.port, `/n${i}`, { agent })).status).toBe(200);
-    expect(dir.connects.length).toBe(5);
+    const r = await startRouter(dir, { port: 0, upstreamIdleTimeoutMs: 300 });
+    closers.push(() => r.close());
+    // Fresh client connections each time: the pool is per instance and port, not per client.
+    for (let i = 0; i < 5; i++) expect(json((await request(r.port, `/n${i}`)).body).url).toBe(`/n${i}`);
+    expect(dir.connects.length).toBe(1);
+    expect(guest.connections()).toBe(1);
+    // Concurrent requests each get a stream of their own; the next round reuses them.
+    const round = () => Promise.all([0, 1, 2, 3].map((i) => request(r.port, `/c${i}`)));
+    for (const reply of await round()) expect(reply.status).toBe(200);
+    const afterFirst = dir.connects.length;
+    expect(afterFirst).toBeLessThanOrEqual(4);
+    for (const reply of await round()) expect(reply.status).toBe(200);
+    expect(dir.connects.length).toBe(afterFirst);
     await eventually(() => guest.connections() === 0);
-    agent.destroy();
+  });
+
+  it('connects afresh (the wake point) instead of reusing while the instance is not running', async () => {
+    const dir = new FakeDirectory();
+    dir.add('web', { 80: web.port });
+    const r = await routerFor(dir);
+    expect((await request(r.port, '/')).status).toBe(200);
+    dir.asleep.add('i-web');
+    expect((await request(r.port, '/')).status).toBe(200);
+    expect((await request(r.port, '/')).status).toBe(200);
+    expect(dir.connects.length).toBe(3);
+  });
+
+  it('sends a GET again on a fresh upstream when the guest closed the reused one under it, never a POST', async () => {
+    // Answers the first request on each connection with keep-alive, then drops the connection on the next
+    // one unanswered: what a guest whose keep-alive timeout fires just as the router reuses it looks like.
+    let accepted = 0;
+    const guest = net.createServer((s) => {
+      accepted++;
+      let answered = false;
+      s.on('data', () => {
+        if (answered) return void s.destroy();
+        answered = true;
+        s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+      });
+      s.on('error', () => {});
+    });
+    await new Promise<void>((done) => guest.listen(0, '127.0.0.1', done));
+    closers.push(() => new Promise((done) => guest.close(() => done())));
+    const dir = new FakeDirectory();
+    dir.add('flaky', { 80: (guest.address() as net.AddressInfo).port });
+    const r = await routerFor(dir);
+    expect(await request(r.port, '/')).toMatchObject({ status: 200, body: 'ok' });
+    expect(await request(r.port, '/')).toMatchObject({ status: 200, body: 'ok' });
+    expect(accepted).toBe(2);
+    const post = await request(r.port, '/', { method: 'POST', body: 'data' });
+    expect(post.status).toBe(502);
+    expect(accepted).toBe(2);
   });
 
   it('counts each client connection while it is open', async () => {

@@ -85,7 +85,9 @@ describe('DNS rebinding: the router answers only loopback Host names', () => {
       expect(res.status, host).toBe(200);
       expect(JSON.parse(res.body).app, host).toBe('web');
     }
-    expect(dir.connects.length).toBe(ok.length);
+    // Each answer above came from the guest; one pooled keep-alive upstream may carry them all, and only to web.
+    expect(dir.connects.length).toBeGreaterThanOrEqual(1);
+    expect(dir.connects.every((c) => c.instance === 'i-web')).toBe(true);
     // The configured name does not widen to its subdomains.
     expect((await request(r.port, '/app/web/', { headers: { host: 'x.aegis.lan' } })).status).toBe(421);
   });

@@ -10,12 +10,16 @@ import { isAegisError } from '../../errors/codes.js';
 // Loaded on use: the manifest schemas (zod) and the YAML parser would slow every other command's start.
 const loader = () => import('../../apply/load-manifests.js');
 
-export async function readInputs(files: string[], recursive: boolean, stdin: Readable): Promise<LoadedManifest[]> {
+/** `cacheFile`: where files parsed before are kept between runs (AegisPaths.manifestCache); none when absent. */
+export async function readInputs(files: string[], recursive: boolean, stdin: Readable, cacheFile?: string): Promise<LoadedManifest[]> {
   let stdinText: string | undefined;
   if (files.includes('-')) stdinText = await readStdin(stdin);
   try {
-    const { loadManifests } = await loader();
-    return loadManifests(files.map((f) => (f === '-' ? f : path.resolve(f))), { recursive, env: process.env, ...(stdinText !== undefined ? { stdinText } : {}) });
+    const [{ loadManifests }, { FileParseCache }] = await Promise.all([loader(), import('../../apply/parse-cache.js')]);
+    const cache = cacheFile ? FileParseCache.load(cacheFile) : undefined;
+    const loaded = loadManifests(files.map((f) => (f === '-' ? f : path.resolve(f))), { recursive, env: process.env, cache, ...(stdinText !== undefined ? { stdinText } : {}) });
+    cache?.save();
+    return loaded;
   } catch (err) {
     // Shown like a daemon validation error: one line, then each problem with its file:line:col.
     if (isAegisError(err)) throw new DaemonError(400, err.code, err.message, err.issues);

@@ -37,7 +37,7 @@ export class ApplyCommand extends AegisCommand {
 
   async execute(): Promise<number> {
     const { client, stdin } = this.context;
-    const loaded = await readInputs(this.files, this.recursive, stdin);
+    const loaded = await readInputs(this.files, this.recursive, stdin, this.context.paths.manifestCache);
     const body = {
       source: applySource(this.files),
       objects: loaded.map((l) => l.manifest),

@@ -29,7 +29,7 @@ export class DiffCommand extends AegisCommand {
   async execute(): Promise<number> {
     let results: ApplyResult[];
     try {
-      const loaded = await readInputs(this.files, this.recursive, this.context.stdin);
+      const loaded = await readInputs(this.files, this.recursive, this.context.stdin, this.context.paths.manifestCache);
       const body = { source: applySource(this.files), objects: loaded.map((l) => l.manifest), prune: this.prune, dryRun: true, ...(this.selector ? { selector: parseSelector(this.selector) } : {}) };
       ({ results } = await this.context.client.post<{ results: ApplyResult[] }>('/v1/apply', body));
     } catch (err) {

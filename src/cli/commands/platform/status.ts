@@ -3,6 +3,7 @@ import { Command, Option } from 'clipanion';
 import { runningPid } from '../../../daemon/pid-file.js';
 import { AegisCommand } from '../../base-command.js';
 import type { DaemonStatus } from '../../daemon-status.js';
+import { statusText } from '../../output/status-text.js';
 
 export class StatusCommand extends AegisCommand {
   static override paths = [['status']];
@@ -32,14 +33,7 @@ export class StatusCommand extends AegisCommand {
       this.out(JSON.stringify(status, null, 2));
       return 0;
     }
-    this.out('aegisd: running');
-    this.out(`backend: ${status.backend ?? 'none (no backend can run here; see aegis doctor)'}`);
-    if (status.capabilities?.isolation === 'namespace') this.out('isolation: namespaces (not a VM)');
-    this.out(`router: ${status.router ?? 'not listening (its port is taken? see $AEGIS_HOME/data/aegisd.log)'}`);
-    if (status.watch) {
-      const w = status.watch;
-      this.out(`watch: ${w.dir}${w.revision ? ` @ ${w.revision}` : ''}: ${w.result}${w.lastAppliedAt ? ` (applied ${w.lastAppliedAt})` : ''}: ${w.message}`);
-    }
+    for (const line of statusText(status)) this.out(line);
     return 0;
   }
 }
