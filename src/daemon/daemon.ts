@@ -127,6 +127,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     lifecycle: { instances: lifecycle.supervisor, taskLogs: lifecycle.taskLogs, instanceLogs: lifecycle.instanceLogs },
     images,
     events,
+    reconcileCounts: () => manager.reconcileCounts(),
     ...(routerUrl ? { routerUrl } : {}),
     ...(watcher ? { watchStatus: () => watcher.status } : {}),
   };

@@ -1,6 +1,7 @@
 // Controller: runs worker loops over one kind's WorkQueue and turns each reconcile outcome into a requeue decision.
 
 import { realClock, type Clock, type TimerHandle } from './clock.js';
+import { ReconcileCounts } from './reconcile-counts.js';
 import { TerminalError } from './terminal-error.js';
 import { WorkQueue, type BackoffOptions } from './work-queue.js';
 
@@ -41,6 +42,8 @@ type State = 'new' | 'running' | 'stopped';
 
 export class Controller<K = string> {
   readonly name: string;
+  /** Reconciles run per key (GET /v1/status/reconciles). */
+  readonly counts = new ReconcileCounts();
   private readonly reconcile: Reconcile<K>;
   private readonly workers: number;
   private readonly resyncMs: number;
@@ -129,6 +132,7 @@ export class Controller<K = string> {
 
   private async processOne(key: K): Promise<void> {
     let result: ReconcileResult | void;
+    this.counts.record(String(key));
     try {
       result = await this.reconcile(key, { signal: this.abort.signal, failures: this.queue.failures(key) });
     } catch (err) {
