@@ -137,3 +137,16 @@ export function rssBytes(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * Waits (up to timeoutMs) for machineProblems to be empty: right after a burst, an instance's status may
+ * not yet name the machine that is booting for it. Problems still there at the deadline are returned.
+ */
+export async function settledMachineProblems(t: TempHome, timeoutMs = 20_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const problems = await machineProblems(t);
+    if (problems.length === 0 || Date.now() > deadline) return problems;
+    await sleep(200);
+  }
+}
