@@ -75,6 +75,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     host,
     paths,
     taskLogBytes: config.limits.taskLog,
+    instanceLogBytes: config.limits.instanceLog,
     idleDefaults: { pauseAfterMs: parseDuration(config.idle.pauseAfter), stopAfterMs: parseDuration(config.idle.stopAfter) },
     ports: { host: r.host, wakeTimeoutMs: parseDuration(r.wakeTimeout), limiter },
     warmMachines: env.AEGIS_WARM_MACHINES === undefined ? DEFAULT_WARM_MACHINES : Number(env.AEGIS_WARM_MACHINES) || 0,

@@ -3,7 +3,7 @@
 // the logs that machines' output goes to with secret values masked.
 import type { AegisPaths } from '../config/paths.js';
 import type { ImageStore } from '../images/image-store.js';
-import { InstanceLogs } from '../logs/instance-log.js';
+import { DEFAULT_KEEP_FILES, InstanceLogs } from '../logs/instance-log.js';
 import { SecretMasks } from '../logs/secret-masks.js';
 import { TaskLogs } from '../logs/task-logs.js';
 import type { InstancePortListenersOptions } from '../router/port-listeners.js';
@@ -32,6 +32,8 @@ export function startLifecycle(deps: {
   host: () => Promise<MachineHost>;
   paths: AegisPaths;
   taskLogBytes: number;
+  /** What one instance's log files may hold together (limits.instanceLog). */
+  instanceLogBytes: number;
   idleDefaults: IdleTimes;
   ports: InstancePortListenersOptions;
   /** Booted machines kept ready for tasks (0 disables the pool). */
@@ -39,7 +41,12 @@ export function startLifecycle(deps: {
 }): Lifecycle {
   const { store, paths } = deps;
   const masks = new SecretMasks(store);
-  const instanceLogs = new InstanceLogs(paths.logs, { masks });
+  const instanceLogs = new InstanceLogs(paths.logs, {
+    masks,
+    // The cap covers the current file and the rotated ones kept besides it.
+    maxBytes: Math.floor(deps.instanceLogBytes / (DEFAULT_KEEP_FILES + 1)),
+    keepFiles: DEFAULT_KEEP_FILES,
+  });
   const taskLogs = new TaskLogs(paths.logs, deps.taskLogBytes);
   const pool = new MachinePool(deps.host, paths.machines, deps.warmMachines);
   // Warming up is best effort: when no backend can run, tasks report that themselves.

@@ -5,6 +5,7 @@ import type { InstanceLogEntry, InstanceLogStream, LogSource } from './instance-
 import { parseEntry } from './instance-log-entry.js';
 import { LineSplitter } from './line-splitter.js';
 import { RotatingLog } from './rotating-log.js';
+import { formatByteSize } from '../resources/byte-size.js';
 import type { SecretMasker } from './secret-masker.js';
 
 export type { InstanceLogEntry, InstanceLogStream, LogSource } from './instance-log-entry.js';
@@ -53,7 +54,8 @@ export class InstanceLogs {
     if (!KEY_PATTERN.test(instance)) throw new Error(`invalid instance log key ${JSON.stringify(instance)}`);
     let log = this.logs.get(instance);
     if (!log) {
-      log = new RotatingLog(path.join(this.dir, `${instance}.ndjson`), { maxBytes: this.maxBytes, keepFiles: this.keepFiles });
+      // Lines counted, so that what rotation drops is told to readers, never lost silently.
+      log = new RotatingLog(path.join(this.dir, `${instance}.ndjson`), { maxBytes: this.maxBytes, keepFiles: this.keepFiles }, { countLines: true });
       this.logs.set(instance, log);
     }
     return log;
@@ -82,6 +84,8 @@ export class InstanceLogs {
       let entry: InstanceLogEntry | undefined;
       if ('gap' in raw) {
         entry = gapEntry(instance, raw.gap);
+      } else if ('dropped' in raw) {
+        entry = droppedEntry(instance, raw.dropped, this.maxBytes * (this.keepFiles + 1));
       } else if ('caughtUp' in raw) {
         if (held) yield* held.splice(0);
         held = undefined;
@@ -110,6 +114,17 @@ export class InstanceLogs {
   close(): void {
     for (const log of this.logs.values()) log.close();
   }
+}
+
+function droppedEntry(instance: string, lines: number, keptBytes: number): InstanceLogEntry {
+  return {
+    ts: new Date().toISOString(),
+    stream: 'system',
+    source: 'system',
+    instance,
+    app: '',
+    line: `aegis: the first ${lines} line${lines === 1 ? '' : 's'} of this instance's log ${lines === 1 ? 'was' : 'were'} dropped (instance logs keep the newest ${formatByteSize(keptBytes)}: limits.instanceLog)`,
+  };
 }
 
 function gapEntry(instance: string, files: number): InstanceLogEntry {
