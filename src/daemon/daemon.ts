@@ -78,6 +78,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     instanceLogBytes: config.limits.instanceLog,
     idleDefaults: { pauseAfterMs: parseDuration(config.idle.pauseAfter), stopAfterMs: parseDuration(config.idle.stopAfter) },
     ports: { host: r.host, wakeTimeoutMs: parseDuration(r.wakeTimeout), limiter },
+    log: (message) => api.log.warn(message),
     warmMachines: env.AEGIS_WARM_MACHINES === undefined ? DEFAULT_WARM_MACHINES : Number(env.AEGIS_WARM_MACHINES) || 0,
   });
 

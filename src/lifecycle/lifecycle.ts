@@ -12,6 +12,7 @@ import type { MachineHost } from '../vmm/machine-host.js';
 import type { IdleTimes } from './instance-plan.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
 import { MachinePool } from './machine-pool.js';
+import { stopUnclaimed, unclaimedMachines } from './unclaimed-machines.js';
 
 export interface Lifecycle {
   /** The backend and base rootfs, prepared once; rejects when no backend can run here. */
@@ -38,6 +39,8 @@ export function startLifecycle(deps: {
   ports: InstancePortListenersOptions;
   /** Booted machines kept ready for tasks (0 disables the pool). */
   warmMachines: number;
+  /** Lines for the daemon's log. */
+  log: (message: string) => void;
 }): Lifecycle {
   const { store, paths } = deps;
   const masks = new SecretMasks(store);
@@ -49,8 +52,12 @@ export function startLifecycle(deps: {
   });
   const taskLogs = new TaskLogs(paths.logs, deps.taskLogBytes);
   const pool = new MachinePool(deps.host, paths.machines, deps.warmMachines);
+  // Taken now, before this daemon starts a machine of its own; stopped before the pool boots its machines.
+  const unclaimed = unclaimedMachines(store, paths.machines);
   // Warming up is best effort: when no backend can run, tasks report that themselves.
-  void pool.start().catch(() => undefined);
+  void stopUnclaimed(deps.host, unclaimed, deps.log)
+    .then(() => pool.start())
+    .catch(() => undefined);
   const supervisor = new InstanceSupervisor({
     store,
     images: deps.images,
