@@ -146,6 +146,8 @@ function gapEntry(instance: string, files: number): InstanceLogEntry {
 export class InstanceLogWriter {
   private readonly partial = new Map<string, { stream: InstanceLogStream; source: LogSource; execId?: string; mask?: SecretMasker; lines: LineSplitter }>();
   private closed = false;
+  /** Lines this writer could not append, and the error that stopped them. */
+  private unwritten = { lines: 0, why: '' };
 
   constructor(
     private readonly log: RotatingLog,
@@ -195,10 +197,20 @@ export class InstanceLogWriter {
   private append(stream: InstanceLogStream, source: LogSource, execId: string | undefined, lines: Buffer[]): void {
     if (lines.length === 0) return;
     const ts = new Date().toISOString();
-    const records = lines.map((l) => {
-      const entry: InstanceLogEntry = { ts, stream, source, instance: this.instance, app: this.app, ...(execId !== undefined ? { exec_id: execId } : {}), line: l.toString('utf8') };
+    const record = (stream: InstanceLogStream, source: LogSource, line: string) => {
+      const entry: InstanceLogEntry = { ts, stream, source, instance: this.instance, app: this.app, ...(execId !== undefined ? { exec_id: execId } : {}), line };
       return Buffer.from(JSON.stringify(entry) + '\n');
-    });
-    this.log.append(records);
+    };
+    const records = lines.map((l) => record(stream, source, l.toString('utf8')));
+    // Lines lost to a failed write (a full disk) are counted in the first line written after it.
+    if (this.unwritten.lines > 0) records.unshift(record('system', 'system', `aegis: ${this.unwritten.lines} line(s) of output could not be written to this log (${this.unwritten.why})`));
+    try {
+      this.log.append(records);
+      this.unwritten = { lines: 0, why: '' };
+    } catch (err) {
+      // The machine's output must not take the daemon down: count what was lost, and say so once writes work again.
+      this.unwritten = { lines: this.unwritten.lines + lines.length, why: err instanceof Error ? err.message : String(err) };
+      this.log.close();
+    }
   }
 }
