@@ -71,14 +71,16 @@ describe('crash during an image pull', () => {
     const outcomes: string[] = [];
     for (const [round, image] of images.entries()) {
       const share = rng.next();
+      const stored = dirBytes(path.join(cache(), 'blobs', 'sha256'));
       const pull = t.aegis(['image', 'pull', image.ref], { timeoutMs: 60_000 });
       let pulled = false;
       void pull.then(() => (pulled = true));
-      // Kill once the seeded share of the image's bytes sit in incoming/ (or the pull ended first).
-      const incoming = path.join(cache(), 'incoming');
+      // Kill once the seeded share of the image's bytes have arrived (or the pull ended first): counted over the
+      // download area and the blobs, wherever the store puts bytes as they come.
+      const arrived = () => dirBytes(path.join(cache(), 'incoming')) + dirBytes(path.join(cache(), 'blobs', 'sha256')) - stored;
       const deadline = Date.now() + 30_000;
-      while (!pulled && dirBytes(incoming) < share * image.bytes && Date.now() < deadline) await sleep(2);
-      const seen = dirBytes(incoming);
+      while (!pulled && arrived() < share * image.bytes && Date.now() < deadline) await sleep(2);
+      const seen = arrived();
       const endedFirst = pulled;
       await killDaemon(t.home);
       const cli = await pull;
