@@ -6,6 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import crypto from 'node:crypto';
+import { buildImage, busyboxEntries, pushImage } from '../support/oci-builder.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
 import { daemonPid, integrityCheck } from './support/crash.js';
 
@@ -38,8 +41,15 @@ describe('AEGIS_HOME on a full disk', () => {
   let image: string;
   let dir: string;
   let ticker: string;
+  let registry: TestRegistry;
+  let imageRef: string;
 
   beforeAll(async () => {
+    // An image with a 4 MiB incompressible layer, pulled while the disk is full.
+    registry = await startRegistry();
+    const payload = crypto.randomBytes(4 * 1024 * 1024);
+    await pushImage(registry.url, 'test/big', '1', await buildImage({ layers: [{ entries: busyboxEntries() }, { entries: [{ name: 'payload.bin', content: payload }] }], config: { Env: ['PATH=/bin'] } }));
+    imageRef = `${registry.host}/test/big:1`;
     t = withTempHome();
     t.env.AEGIS_WARM_MACHINES = '0';
     image = path.join(os.tmpdir(), `aegis-fs-${process.pid}-${Date.now()}.img`);
@@ -69,6 +79,7 @@ describe('AEGIS_HOME on a full disk', () => {
     }
     fs.rmSync(image, { force: true });
     await t?.dispose();
+    await registry?.stop();
   }, 60_000);
 
   // Each write, and the words its one-line error must contain to name what it tried to write.
@@ -76,8 +87,9 @@ describe('AEGIS_HOME on a full disk', () => {
     { args: ['app', 'create', '--name', 'during', '--image', '127.0.0.1:9/none:1', '--', 'echo', 'x'], names: /app "?during"?/ },
     { args: ['secret', 'set', 'before', 'TOKEN', 'v1'], names: /secret|TOKEN/ },
     { args: ['apply', '-f', 'DIR'], names: /apply|app "?applied"?/ },
+    { args: ['image', 'pull', 'IMAGE'], names: /test\/big:1|layer|blob/ },
   ];
-  const run = (args: string[]) => t.aegis(args.map((a) => (a === 'DIR' ? dir : a)));
+  const run = (args: string[]) => t.aegis(args.map((a) => (a === 'DIR' ? dir : a === 'IMAGE' ? imageRef : a)), { timeoutMs: 60_000 });
 
   it('refuses writes with one line naming them, serves reads, keeps the store valid, and resumes once space is freed', async () => {
     const pid = daemonPid(t.home)!;
