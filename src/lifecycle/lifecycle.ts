@@ -51,17 +51,21 @@ export function startLifecycle(deps: {
     keepFiles: DEFAULT_KEEP_FILES,
   });
   const taskLogs = new TaskLogs(paths.logs, deps.taskLogBytes);
-  const pool = new MachinePool(deps.host, paths.machines, deps.warmMachines);
-  // Taken now, before this daemon starts a machine of its own; stopped before the pool boots its machines.
+  // Taken now, before this daemon starts a machine of its own. Every machine this daemon starts waits until
+  // they are stopped: one may hold the disk of the instance that is about to boot again.
   const unclaimed = unclaimedMachines(store, paths.machines);
+  const leftoversStopped = stopUnclaimed(deps.host, unclaimed, deps.log).catch(() => undefined);
+  const host = async () => {
+    await leftoversStopped;
+    return deps.host();
+  };
+  const pool = new MachinePool(host, paths.machines, deps.warmMachines);
   // Warming up is best effort: when no backend can run, tasks report that themselves.
-  void stopUnclaimed(deps.host, unclaimed, deps.log)
-    .then(() => pool.start())
-    .catch(() => undefined);
+  void pool.start().catch(() => undefined);
   const supervisor = new InstanceSupervisor({
     store,
     images: deps.images,
-    host: deps.host,
+    host,
     logs: instanceLogs,
     ports: deps.ports,
     workspacesDir: paths.workspaces,
@@ -69,7 +73,7 @@ export function startLifecycle(deps: {
     idleDefaults: deps.idleDefaults,
   });
   return {
-    host: deps.host,
+    host,
     supervisor,
     pool,
     taskLogs,

@@ -19,10 +19,12 @@ export function unclaimedMachines(store: Store, machinesDir: string): string[] {
   return recorded.filter((id) => id.startsWith('mach-') && !claimed.has(id));
 }
 
-/** Stops and removes each machine, one at a time (best effort, as stopLeftover is). */
+/** Stops and removes the machines, all at once (best effort, as stopLeftover is). */
 export async function stopUnclaimed(host: () => Promise<MachineHost>, ids: string[], log: (message: string) => void): Promise<void> {
-  for (const id of ids) {
-    log(`stopping machine ${id}: an earlier daemon started it, but no instance or task names it`);
-    await stopLeftover(host, id);
-  }
+  await Promise.all(
+    ids.map((id) => {
+      log(`stopping machine ${id}: an earlier daemon started it, but no instance or task names it`);
+      return stopLeftover(host, id);
+    }),
+  );
 }
