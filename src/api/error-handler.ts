@@ -1,6 +1,6 @@
 // One place that turns any thrown error into the API's `{error, reason}` reply with the right status.
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { isAegisError } from '../errors/codes.js';
+import { isAegisError, isDiskFull } from '../errors/codes.js';
 import { ReplyContractError } from './route.js';
 
 export function installErrorHandling(app: FastifyInstance): void {
@@ -16,6 +16,11 @@ export function installErrorHandling(app: FastifyInstance): void {
     // Fastify's own client errors (bad JSON, wrong content type, schema validation) are 4xx already.
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.status(err.statusCode).send({ error: err.message, reason: err.statusCode === 413 ? 'AEGIS_TOO_LARGE' : 'AEGIS_INVALID' });
+    }
+    // A full disk under a write the store did not already name: say which file.
+    if (isDiskFull(err)) {
+      const file = (err as NodeJS.ErrnoException).path;
+      return reply.status(507).send({ error: `no space left on device${file ? ` writing ${file}` : ''}; free some space and retry`, reason: 'AEGIS_NO_SPACE' });
     }
     req.log.error({ err }, 'unhandled error');
     // Only servers that check replies (the tests) raise it; its message names paths, never values.

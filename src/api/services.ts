@@ -11,6 +11,7 @@ import type { InstanceLogs } from '../logs/instance-log.js';
 import type { MachineFiles } from '../lifecycle/machine-files.js';
 import type { TaskMachines } from '../lifecycle/task-machines.js';
 import type { TaskLogs } from '../logs/task-logs.js';
+import type { ReconcileCountsView } from '../reconciler/reconcile-counts.js';
 import type { ResourceEvent } from '../store/event-recorder.js';
 import type { Store } from '../store/store.js';
 import type { BackendReport } from '../vmm/select-backend.js';
@@ -49,6 +50,8 @@ export interface ApiServices {
   events: { of(uid: string): ResourceEvent[] };
   /** Where the router listens (`http://127.0.0.1:8099`); absent when it could not listen. */
   routerUrl?: string;
+  /** Reconciles run per kind and key since the daemon started (absent in API tests without controllers). */
+  reconcileCounts?: () => Record<string, ReconcileCountsView>;
   /** The watched directory's last apply, when a directory is watched. */
   watchStatus?: () => WatchStatus | undefined;
 }

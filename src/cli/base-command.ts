@@ -1,7 +1,7 @@
 // Base class of every aegis command: renders errors as one `error: …` line with the right exit code.
 import { Command, UsageError } from 'clipanion';
 import { CliError } from './cli-error.js';
-import { DaemonError, DaemonNotRunningError } from './client/daemon-client.js';
+import { DaemonConnectionLostError, DaemonError, DaemonNotRunningError } from './client/daemon-client.js';
 import type { AegisContext } from './context.js';
 
 export abstract class AegisCommand extends Command<AegisContext> {
@@ -19,7 +19,7 @@ export abstract class AegisCommand extends Command<AegisContext> {
       process.exitCode = 1;
       return;
     }
-    if (error instanceof DaemonNotRunningError) {
+    if (error instanceof DaemonNotRunningError || error instanceof DaemonConnectionLostError) {
       stderr.write(`error: ${error.message}\n`);
       process.exitCode = 1;
       return;

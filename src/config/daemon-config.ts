@@ -21,6 +21,9 @@ export const limitsSchema = z.strictObject({
   taskLog: byteSizeSchema
     .default(32 * MiB)
     .describe("Stored output kept per task; past it the oldest output is dropped (a system line says how much). Live followers still see everything."),
+  instanceLog: byteSizeSchema
+    .default(40 * MiB)
+    .describe("Stored output kept per instance (in 4 rotated files); past it the oldest lines are dropped and a reader is told how many."),
   daemonLog: byteSizeSchema.default(10 * MiB).describe('Size at which aegisd.log is rotated; the 3 newest old files are kept.'),
   layer: byteSizeSchema.default(8 * GiB).describe('Unpacked bytes of one image layer; a layer past it is refused.'),
   layerEntries: z.number().int().positive().default(1_000_000).describe('Entries (files, directories, links) of one image layer; a layer past it is refused.'),

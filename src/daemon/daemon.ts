@@ -77,8 +77,10 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     host,
     paths,
     taskLogBytes: config.limits.taskLog,
+    instanceLogBytes: config.limits.instanceLog,
     idleDefaults: { pauseAfterMs: parseDuration(config.idle.pauseAfter), stopAfterMs: parseDuration(config.idle.stopAfter) },
     ports: { host: r.host, wakeTimeoutMs: parseDuration(r.wakeTimeout), limiter },
+    log: (message) => api.log.warn(message),
     warmMachines: env.AEGIS_WARM_MACHINES === undefined ? DEFAULT_WARM_MACHINES : Number(env.AEGIS_WARM_MACHINES) || 0,
   });
 
@@ -129,6 +131,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     lifecycle: { instances: lifecycle.supervisor, taskLogs: lifecycle.taskLogs, instanceLogs: lifecycle.instanceLogs, taskMachines: lifecycle.taskMachines },
     images,
     events,
+    reconcileCounts: () => manager.reconcileCounts(),
     ...(routerUrl ? { routerUrl } : {}),
     ...(watcher ? { watchStatus: () => watcher.status } : {}),
   };

@@ -11,6 +11,7 @@ export const ErrorCodes = {
   AEGIS_NOT_SUPPORTED: 501,
   AEGIS_UPSTREAM: 502,
   AEGIS_UNAVAILABLE: 503,
+  AEGIS_NO_SPACE: 507,
   AEGIS_INTERNAL: 500,
 } as const;
 
@@ -56,5 +57,13 @@ export const notSupported = (message: string) => new AegisError('AEGIS_NOT_SUPPO
 /** A server Aegis talks to (an image registry) failed, refused or could not be reached. */
 export const upstream = (message: string) => new AegisError('AEGIS_UPSTREAM', message);
 export const unavailable = (message: string) => new AegisError('AEGIS_UNAVAILABLE', message);
+/** The disk under $AEGIS_HOME is full: the write was refused whole, reads go on, and it may be retried once space is freed. */
+export const noSpace = (message: string) => new AegisError('AEGIS_NO_SPACE', message);
+
+/** ENOSPC from the file system, or SQLite's "database or disk is full". */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 'ENOSPC' || code === 'SQLITE_FULL';
+}
 
 export const isAegisError = (e: unknown): e is AegisError => e instanceof AegisError;

@@ -2,7 +2,7 @@
 // layers, resolves them without the network when cached, and removes what nothing references.
 import fs from 'node:fs';
 import path from 'node:path';
-import { AegisError, invalid, isAegisError, notFound, notSupported } from '../errors/codes.js';
+import { AegisError, invalid, isAegisError, isDiskFull, noSpace, notFound, notSupported } from '../errors/codes.js';
 import { ConfinedDir } from '../util/confined-dir.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { BlobStore } from './cache/blob-store.js';
@@ -320,6 +320,7 @@ export class ImageStore {
     } catch (err) {
       // Partial downloads stay in incoming/ (outside the cache proper): the next pull resumes them.
       if (isAegisError(err)) throw err;
+      if (isDiskFull(err)) throw noSpace(`no space left on device: could not store ${what} in the image cache (${this.root}); free some space and retry`);
       throw new AegisError('AEGIS_INTERNAL', `pulling ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       this.activePulls--;

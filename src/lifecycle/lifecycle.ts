@@ -3,7 +3,7 @@
 // the logs that machines' output goes to with secret values masked.
 import type { AegisPaths } from '../config/paths.js';
 import type { ImageStore } from '../images/image-store.js';
-import { InstanceLogs } from '../logs/instance-log.js';
+import { DEFAULT_KEEP_FILES, InstanceLogs } from '../logs/instance-log.js';
 import { SecretMasks } from '../logs/secret-masks.js';
 import { TaskLogs } from '../logs/task-logs.js';
 import type { InstancePortListenersOptions } from '../router/port-listeners.js';
@@ -13,6 +13,7 @@ import type { IdleTimes } from './instance-plan.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
 import { MachinePool } from './machine-pool.js';
 import { TaskMachines } from './task-machines.js';
+import { stopUnclaimed, unclaimedMachines } from './unclaimed-machines.js';
 
 export interface Lifecycle {
   /** The backend and base rootfs, prepared once; rejects when no backend can run here. */
@@ -35,22 +36,39 @@ export function startLifecycle(deps: {
   host: () => Promise<MachineHost>;
   paths: AegisPaths;
   taskLogBytes: number;
+  /** What one instance's log files may hold together (limits.instanceLog). */
+  instanceLogBytes: number;
   idleDefaults: IdleTimes;
   ports: InstancePortListenersOptions;
   /** Booted machines kept ready for tasks (0 disables the pool). */
   warmMachines: number;
+  /** Lines for the daemon's log. */
+  log: (message: string) => void;
 }): Lifecycle {
   const { store, paths } = deps;
   const masks = new SecretMasks(store);
-  const instanceLogs = new InstanceLogs(paths.logs, { masks });
+  const instanceLogs = new InstanceLogs(paths.logs, {
+    masks,
+    // The cap covers the current file and the rotated ones kept besides it.
+    maxBytes: Math.floor(deps.instanceLogBytes / (DEFAULT_KEEP_FILES + 1)),
+    keepFiles: DEFAULT_KEEP_FILES,
+  });
   const taskLogs = new TaskLogs(paths.logs, deps.taskLogBytes);
-  const pool = new MachinePool(deps.host, paths.machines, deps.warmMachines);
+  // Taken now, before this daemon starts a machine of its own. Every machine this daemon starts waits until
+  // they are stopped: one may hold the disk of the instance that is about to boot again.
+  const unclaimed = unclaimedMachines(store, paths.machines);
+  const leftoversStopped = stopUnclaimed(deps.host, unclaimed, deps.log).catch(() => undefined);
+  const host = async () => {
+    await leftoversStopped;
+    return deps.host();
+  };
+  const pool = new MachinePool(host, paths.machines, deps.warmMachines);
   // Warming up is best effort: when no backend can run, tasks report that themselves.
   void pool.start().catch(() => undefined);
   const supervisor = new InstanceSupervisor({
     store,
     images: deps.images,
-    host: deps.host,
+    host,
     logs: instanceLogs,
     ports: deps.ports,
     workspacesDir: paths.workspaces,
@@ -58,7 +76,7 @@ export function startLifecycle(deps: {
     idleDefaults: deps.idleDefaults,
   });
   return {
-    host: deps.host,
+    host,
     supervisor,
     pool,
     taskLogs,

@@ -5,6 +5,7 @@ import type { InstanceLogEntry, InstanceLogStream, LogSource } from './instance-
 import { parseEntry } from './instance-log-entry.js';
 import { LineSplitter } from './line-splitter.js';
 import { RotatingLog } from './rotating-log.js';
+import { formatByteSize } from '../resources/byte-size.js';
 import type { SecretMasker } from './secret-masker.js';
 
 export type { InstanceLogEntry, InstanceLogStream, LogSource } from './instance-log-entry.js';
@@ -53,7 +54,8 @@ export class InstanceLogs {
     if (!KEY_PATTERN.test(instance)) throw new Error(`invalid instance log key ${JSON.stringify(instance)}`);
     let log = this.logs.get(instance);
     if (!log) {
-      log = new RotatingLog(path.join(this.dir, `${instance}.ndjson`), { maxBytes: this.maxBytes, keepFiles: this.keepFiles });
+      // Lines counted, so that what rotation drops is told to readers, never lost silently.
+      log = new RotatingLog(path.join(this.dir, `${instance}.ndjson`), { maxBytes: this.maxBytes, keepFiles: this.keepFiles }, { countLines: true });
       this.logs.set(instance, log);
     }
     return log;
@@ -82,6 +84,8 @@ export class InstanceLogs {
       let entry: InstanceLogEntry | undefined;
       if ('gap' in raw) {
         entry = gapEntry(instance, raw.gap);
+      } else if ('dropped' in raw) {
+        entry = droppedEntry(instance, raw.dropped, this.maxBytes * (this.keepFiles + 1));
       } else if ('caughtUp' in raw) {
         if (held) yield* held.splice(0);
         held = undefined;
@@ -112,6 +116,17 @@ export class InstanceLogs {
   }
 }
 
+function droppedEntry(instance: string, lines: number, keptBytes: number): InstanceLogEntry {
+  return {
+    ts: new Date().toISOString(),
+    stream: 'system',
+    source: 'system',
+    instance,
+    app: '',
+    line: `aegis: the first ${lines} line${lines === 1 ? '' : 's'} of this instance's log ${lines === 1 ? 'was' : 'were'} dropped (instance logs keep the newest ${formatByteSize(keptBytes)}: limits.instanceLog)`,
+  };
+}
+
 function gapEntry(instance: string, files: number): InstanceLogEntry {
   return {
     ts: new Date().toISOString(),
@@ -131,6 +146,8 @@ function gapEntry(instance: string, files: number): InstanceLogEntry {
 export class InstanceLogWriter {
   private readonly partial = new Map<string, { stream: InstanceLogStream; source: LogSource; execId?: string; mask?: SecretMasker; lines: LineSplitter }>();
   private closed = false;
+  /** Lines this writer could not append, and the error that stopped them. */
+  private unwritten = { lines: 0, why: '' };
 
   constructor(
     private readonly log: RotatingLog,
@@ -180,10 +197,20 @@ export class InstanceLogWriter {
   private append(stream: InstanceLogStream, source: LogSource, execId: string | undefined, lines: Buffer[]): void {
     if (lines.length === 0) return;
     const ts = new Date().toISOString();
-    const records = lines.map((l) => {
-      const entry: InstanceLogEntry = { ts, stream, source, instance: this.instance, app: this.app, ...(execId !== undefined ? { exec_id: execId } : {}), line: l.toString('utf8') };
+    const record = (stream: InstanceLogStream, source: LogSource, line: string) => {
+      const entry: InstanceLogEntry = { ts, stream, source, instance: this.instance, app: this.app, ...(execId !== undefined ? { exec_id: execId } : {}), line };
       return Buffer.from(JSON.stringify(entry) + '\n');
-    });
-    this.log.append(records);
+    };
+    const records = lines.map((l) => record(stream, source, l.toString('utf8')));
+    // Lines lost to a failed write (a full disk) are counted in the first line written after it.
+    if (this.unwritten.lines > 0) records.unshift(record('system', 'system', `aegis: ${this.unwritten.lines} line(s) of output could not be written to this log (${this.unwritten.why})`));
+    try {
+      this.log.append(records);
+      this.unwritten = { lines: 0, why: '' };
+    } catch (err) {
+      // The machine's output must not take the daemon down: count what was lost, and say so once writes work again.
+      this.unwritten = { lines: this.unwritten.lines + lines.length, why: err instanceof Error ? err.message : String(err) };
+      this.log.close();
+    }
   }
 }

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 
 const READ_CHUNK = 256 * 1024;
+/** A line-count mark starts with this key (entries start with `{"ts"`, task marks with `{"before"`). */
+const LINES_MARK_PREFIX = '{"linesBefore":';
 const readFd = promisify(fs.read);
 
 export interface RotationLimits {
@@ -21,13 +23,18 @@ export interface RotatingLogOptions {
    * what came before it (a task log says how much output was dropped).
    */
   rotationMark?: () => Buffer;
+  /**
+   * Count lines: each file a rotation starts begins with a mark of how many lines were appended before it, so a
+   * reader that starts at the oldest kept file learns how many lines rotation dropped (a `dropped` item).
+   */
+  countLines?: boolean;
 }
 
 /**
  * What a raw read yields: a whole stored line; word that `gap` whole files were skipped here; or, once per
  * follow, word that the reader has caught up with the writer (history ends, live lines begin).
  */
-export type RawLine = { line: string } | { gap: number } | { caughtUp: true };
+export type RawLine = { line: string } | { gap: number } | { caughtUp: true } | { dropped: number };
 
 export class RotatingLog {
   private fd: number | undefined;
@@ -38,6 +45,9 @@ export class RotatingLog {
   /** No more lines will come: followers end once they have read everything. */
   private ended = false;
   private followers = 0;
+  /** With countLines: lines appended before the current file, and in it (marks aside). */
+  private linesBefore = 0;
+  private linesInFile = 0;
   private readonly events = new EventEmitter();
 
   constructor(
@@ -75,6 +85,7 @@ export class RotatingLog {
       }
       batch.push(line);
       batchBytes += line.length;
+      this.linesInFile++;
     }
     this.writeBatch(batch, batchBytes);
   }
@@ -110,7 +121,19 @@ export class RotatingLog {
       const last = Buffer.alloc(1);
       fs.readSync(this.fd, last, 0, 1, this.size - 1);
       if (last[0] !== 10) this.writeBatch([Buffer.from('\n')], 1);
+      if (this.opts.countLines) this.countExisting();
     }
+  }
+
+  /** A file an earlier daemon wrote: its mark says what came before it, its newlines how many lines it holds. */
+  private countExisting(): void {
+    const text = fs.readFileSync(this.file);
+    let lines = 0;
+    for (let at = text.indexOf(10); at >= 0; at = text.indexOf(10, at + 1)) lines++;
+    const firstLine = text.subarray(0, Math.max(0, text.indexOf(10))).toString('utf8');
+    const before = markedLinesBefore(firstLine);
+    this.linesBefore = before ?? 0;
+    this.linesInFile = lines - (before === undefined ? 0 : 1);
   }
 
   private writeBatch(batch: Buffer[], bytes: number): void {
@@ -134,6 +157,12 @@ export class RotatingLog {
     this.size = 0;
     const mark = this.opts.rotationMark?.();
     if (mark) this.writeBatch([mark], mark.length);
+    if (this.opts.countLines) {
+      this.linesBefore += this.linesInFile;
+      this.linesInFile = 0;
+      const lines = Buffer.from(`${LINES_MARK_PREFIX}${this.linesBefore}}\n`);
+      this.writeBatch([lines], lines.length);
+    }
     // Followers open the new file now, synchronously, before another rotation could move it.
     this.events.emit('rotated');
     this.changed();
@@ -178,6 +207,8 @@ export class RotatingLog {
       let carry = Buffer.alloc(0);
       let sawNext = false;
       let caughtUp = false;
+      // Only the first file read can have lost lines before it; later marks follow what was read.
+      let firstLine = true;
       const buf = Buffer.allocUnsafe(READ_CHUNK);
       for (;;) {
         if (opts.signal?.aborted || this.removed) return;
@@ -190,7 +221,16 @@ export class RotatingLog {
           carry = Buffer.from(data.subarray(last + 1));
           if (last < 0) continue;
           const lines = data.toString('utf8', 0, last).split('\n');
-          for (const line of lines) if (line.length > 0) yield { line };
+          for (const line of lines) {
+            if (line.length === 0) continue;
+            if (line.startsWith(LINES_MARK_PREFIX)) {
+              const dropped = markedLinesBefore(line);
+              if (firstLine && dropped) yield { dropped };
+            } else {
+              yield { line };
+            }
+            firstLine = false;
+          }
           continue;
         }
         if (queue.length > 0) {
@@ -204,6 +244,7 @@ export class RotatingLog {
           pos = 0;
           carry = Buffer.alloc(0);
           sawNext = false;
+          firstLine = false;
           if (skipped > 0) {
             yield { gap: skipped };
             skipped = 0;
@@ -243,6 +284,13 @@ export class RotatingLog {
       signal?.addEventListener('abort', done);
     });
   }
+}
+
+/** The count in a line-count mark, or undefined when the line is not one. */
+function markedLinesBefore(line: string): number | undefined {
+  if (!line.startsWith(LINES_MARK_PREFIX)) return undefined;
+  const n = Number(line.slice(LINES_MARK_PREFIX.length, -1));
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
 function openIfExists(p: string): number | undefined {

@@ -58,7 +58,7 @@ export class TaskLog {
   async *read(opts: { follow: boolean; signal?: AbortSignal }): AsyncGenerator<Buffer> {
     let first = true;
     for await (const raw of this.log.read(opts)) {
-      if ('caughtUp' in raw) continue;
+      if ('caughtUp' in raw || 'dropped' in raw) continue;
       const atStart = first;
       first = false;
       if ('gap' in raw) {

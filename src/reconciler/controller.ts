@@ -2,6 +2,7 @@
 
 import { realClock, type Clock, type TimerHandle } from './clock.js';
 import { TerminalError } from '../errors/terminal-error.js';
+import { ReconcileCounts } from './reconcile-counts.js';
 import { WorkQueue, type BackoffOptions } from './work-queue.js';
 
 export interface ReconcileContext {
@@ -41,6 +42,8 @@ type State = 'new' | 'running' | 'stopped';
 
 export class Controller<K = string> {
   readonly name: string;
+  /** Reconciles run per key (GET /v1/status/reconciles). */
+  readonly counts = new ReconcileCounts();
   private readonly reconcile: Reconcile<K>;
   private readonly workers: number;
   private readonly resyncMs: number;
@@ -129,6 +132,7 @@ export class Controller<K = string> {
 
   private async processOne(key: K): Promise<void> {
     let result: ReconcileResult | void;
+    this.counts.record(String(key));
     try {
       result = await this.reconcile(key, { signal: this.abort.signal, failures: this.queue.failures(key) });
     } catch (err) {

@@ -3,6 +3,7 @@
 // lifecycle events a controller subscribes to.
 
 import type { Controller } from './controller.js';
+import type { ReconcileCountsView } from './reconcile-counts.js';
 
 /** The part of a store write a trigger looks at (src/store's StoreEvent). */
 export interface WriteEvent {
@@ -75,6 +76,11 @@ export class ControllerManager {
         for (const key of w.keys(event)) reg.controller.enqueue(key);
       }
     }
+  }
+
+  /** Reconciles run so far, per kind and key. */
+  reconcileCounts(): Record<string, ReconcileCountsView> {
+    return Object.fromEntries([...this.controllers].map(([kind, reg]) => [kind, reg.controller.counts.view()]));
   }
 
   /** Starts every registered controller (each runs its startup resync). */

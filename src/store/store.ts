@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
-import { conflict, notFound } from '../errors/codes.js';
+import { conflict, isDiskFull, noSpace, notFound } from '../errors/codes.js';
 import { KINDS, kindInfo, validateSpec, validateStatus, type Kind } from '../resources/kinds.js';
 import { instanceNameProblem } from '../resources/instance-names.js';
 import { isIdFor, newId, validateName } from '../resources/names.js';
@@ -61,6 +61,7 @@ export class Store {
   private constructor(
     private readonly db: Database.Database,
     private readonly box: SecretBox,
+    private readonly file: string,
   ) {
     this.events.setMaxListeners(0);
   }
@@ -74,7 +75,7 @@ export class Store {
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
     migrate(db);
-    return new Store(db, box);
+    return new Store(db, box, dbFile);
   }
 
   close(): void {
@@ -98,6 +99,8 @@ export class Store {
       return result;
     } catch (e) {
       this.pendingEvents.pop();
+      // SQLite rolled the transaction back: nothing of it is stored. Say what could not be written, and where.
+      if (isDiskFull(e)) throw noSpace(`no space left on device: could not write ${describeWrites(pending)} to the store (${this.file}); free some space and retry`);
       throw e;
     }
   }
@@ -324,3 +327,9 @@ function toResource(row: Row): StoredResource {
   };
 }
 
+/** The resources a transaction wrote, for an error: `app "web"`, or the first three and how many more. */
+function describeWrites(events: StoreEvent[]): string {
+  const names = [...new Set(events.map((e) => `${kindInfo[e.kind as Kind]?.singular ?? e.kind} "${e.name}"`))];
+  if (names.length === 0) return 'a change';
+  return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
+}

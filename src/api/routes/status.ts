@@ -1,4 +1,5 @@
-// GET /v1/status: the daemon's backend, its capabilities and resource counts (for `aegis status` and `doctor`).
+// GET /v1/status: the daemon's backend, its capabilities and resource counts (for `aegis status` and `doctor`);
+// GET /v1/status/reconciles: reconciles per controller and key.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { KINDS } from '../../resources/kinds.js';
@@ -56,5 +57,13 @@ export function statusRoutes(app: FastifyInstance, s: ApiServices): void {
       router: s.routerUrl ?? null,
       watch: s.watchStatus?.() ?? null,
     }),
+  });
+
+  // Per kind and key: how often each was reconciled. A burst of writes to one key should cost a few, not a storm.
+  route(app, {
+    method: 'GET',
+    url: '/v1/status/reconciles',
+    replies: { 200: z.strictObject({ controllers: z.record(z.string(), z.strictObject({ total: z.number().int().nonnegative(), keys: z.record(z.string(), z.number().int().positive()) })) }) },
+    handler: async () => ({ controllers: s.reconcileCounts?.() ?? {} }),
   });
 }

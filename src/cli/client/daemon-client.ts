@@ -23,6 +23,29 @@ export class DaemonNotRunningError extends Error {
   }
 }
 
+/** The daemon went away in the middle of a request (it was stopped, or crashed): the outcome is unknown. */
+export class DaemonConnectionLostError extends Error {
+  constructor(method: string, path: string) {
+    super(`the connection to aegisd was lost during ${method} ${path} (the daemon stopped or crashed; check with: aegis status)`);
+    this.name = 'DaemonConnectionLostError';
+  }
+}
+
+/** A reset socket or a response cut short, as Node's http client reports them. */
+function isLostConnection(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException | undefined;
+  return e?.code === 'ECONNRESET' || e?.code === 'EPIPE' || e?.message === 'aborted' || e?.message === 'socket hang up';
+}
+
+/** Runs fn, turning a dropped daemon connection into DaemonConnectionLostError. */
+async function orLost<T>(method: string, path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw isLostConnection(err) ? new DaemonConnectionLostError(method, path) : err;
+  }
+}
+
 export interface RequestOptions {
   body?: unknown;
   /** A raw request body streamed as is (e.g. stdin for `aegis exec -i`); set its content-type in headers. */
@@ -49,7 +72,7 @@ export class DaemonClient {
 
   async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const res = await this.raw(method, path, opts);
-    const text = await readAll(res);
+    const text = await orLost(method, path, () => readAll(res));
     const body = text.length > 0 ? safeParse(text) : undefined;
     if ((res.statusCode ?? 500) >= 400) throw toDaemonError(res.statusCode ?? 500, body, text);
     return body as T;
@@ -57,21 +80,30 @@ export class DaemonClient {
 
   /** Streams an NDJSON response, one parsed object per line, in order (GET unless `opts.method` says otherwise). */
   async *ndjson<T>(path: string, opts: RequestOptions & { method?: string } = {}): AsyncGenerator<T> {
-    const res = await this.raw(opts.method ?? 'GET', path, opts);
+    const method = opts.method ?? 'GET';
+    const res = await this.raw(method, path, opts);
     if ((res.statusCode ?? 500) >= 400) {
-      const text = await readAll(res);
+      const text = await orLost(method, path, () => readAll(res));
       throw toDaemonError(res.statusCode ?? 500, safeParse(text), text);
     }
     let buf = '';
     res.setEncoding('utf8');
-    for await (const chunk of res as AsyncIterable<string>) {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.length > 0) yield JSON.parse(line) as T;
+    const chunks = (res as AsyncIterable<string>)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await orLost(method, path, () => chunks.next());
+        if (next.done) break;
+        buf += next.value;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line.length > 0) yield JSON.parse(line) as T;
+        }
       }
+    } finally {
+      // A caller that stops early (it has its result) closes the response, as for-await would.
+      await chunks.return?.();
     }
     if (buf.trim().length > 0) yield JSON.parse(buf) as T;
   }
@@ -94,7 +126,8 @@ export class DaemonClient {
         resolve,
       );
       req.on('error', (err: NodeJS.ErrnoException) => {
-        reject(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new DaemonNotRunningError(this.socketPath) : err);
+        if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') reject(new DaemonNotRunningError(this.socketPath));
+        else reject(isLostConnection(err) ? new DaemonConnectionLostError(method, path) : err);
       });
       if (opts.stream) {
         // A body that fails half-way must not reach the daemon as a whole one: the request is aborted.

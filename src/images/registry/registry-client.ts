@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
-import { AegisError, notFound, upstream } from '../../errors/codes.js';
+import { AegisError, isDiskFull, notFound, upstream } from '../../errors/codes.js';
 import { MANIFEST_ACCEPT } from '../manifest.js';
 import { apiHost, type RegistryRef } from '../reference.js';
 import { parseAuthChallenge } from './auth-challenge.js';
@@ -302,6 +302,8 @@ export function isTransient(err: unknown): boolean {
 /** A one-line message for network failures; AegisErrors pass through. */
 export function describeNetworkError(err: unknown, where: string): Error {
   if (err instanceof AegisError) return err;
+  // Our own disk, not the registry: the image store says what it could not store.
+  if (isDiskFull(err)) return err as Error;
   if (err instanceof TransientHttpError) return upstream(`${where} answered ${err.status} (after retries)`);
   const code = errCode(err);
   const why: Record<string, string> = {

@@ -116,11 +116,25 @@ describe('InstanceLogs', () => {
     const files = fs.readdirSync(dir).sort();
     expect(files).toEqual([`${INST}.ndjson`, `${INST}.ndjson.1`, `${INST}.ndjson.2`]);
     for (const f of files) expect(fs.statSync(path.join(dir, f)).size).toBeLessThanOrEqual(2000);
-    const got = lines(await collect(logs)).map((l) => Number(l.split(' ')[1]));
-    // Consecutive, ending at the newest line: whatever was dropped is a prefix.
+    const [first, ...rest] = lines(await collect(logs));
+    const got = rest.map((l) => Number(l.split(' ')[1]));
+    // Consecutive, ending at the newest line: whatever was dropped is a prefix, and a system line counts it.
     expect(got.at(-1)).toBe(99);
     expect(got).toEqual(Array.from({ length: got.length }, (_, i) => 100 - got.length + i));
     expect(got.length).toBeGreaterThan(20);
+    expect(first).toBe(`aegis: the first ${100 - got.length} lines of this instance's log were dropped (instance logs keep the newest 5.9KiB: limits.instanceLog)`);
+  });
+
+  it('counts dropped lines across a restart (the count resumes from the files an earlier daemon wrote)', async () => {
+    for (const round of [0, 1]) {
+      const logs = new InstanceLogs(dir, { maxBytes: 2000, keepFiles: 2 });
+      const w = logs.writer(INST, 'web');
+      for (let i = 0; i < 100; i++) w.write('stdout', 'server', Buffer.from(`line ${round * 100 + i}\n`));
+      logs.close();
+    }
+    const [first, ...rest] = lines(await collect(new InstanceLogs(dir, { maxBytes: 2000, keepFiles: 2 })));
+    expect(rest.at(-1)).toBe('line 199');
+    expect(first).toContain(`the first ${200 - rest.length} lines`);
   });
 
   it('history survives a restart (a new InstanceLogs over the same directory), and appends go after it', async () => {
