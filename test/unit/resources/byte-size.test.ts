@@ -42,6 +42,7 @@ describe('limits in config.yaml', () => {
       memoryOvercommit: 4,
       machineDisk: 4 * 1024 ** 3,
       console: 1024 ** 2,
+      instanceLog: 40 * 1024 ** 2,
     });
   });
 
