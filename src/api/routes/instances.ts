@@ -19,7 +19,7 @@ import { sourceOf } from '../request-source.js';
 import type { ApiServices } from '../services.js';
 
 interface IdParams { id: string }
-interface ExecBody { command?: unknown; env?: unknown; workdir?: unknown; user?: unknown }
+interface ExecBody { command?: unknown; env?: unknown; workdir?: unknown; user?: unknown; mask?: unknown }
 
 /**
  * The instance TARGET means: an app's name (or id) always means that app's own instance, never another
@@ -93,6 +93,7 @@ export function instanceRoutes(app: FastifyInstance, s: ApiServices): void {
     if (body.env !== undefined && (typeof body.env !== 'object' || body.env === null || Object.values(body.env).some((v) => typeof v !== 'string'))) throw invalid('"env" must map names to strings');
     if (body.workdir !== undefined && typeof body.workdir !== 'string') throw invalid('"workdir" must be a string');
     if (body.user !== undefined && (typeof body.user !== 'string' || !parseUserSpec(body.user))) throw invalid(`"user" must be ${USER_SPEC_RULE}`);
+    if (body.mask !== undefined && typeof body.mask !== 'boolean') throw invalid('"mask" must be true or false');
     const stdin = req.headers['content-type']?.startsWith('application/octet-stream') ? (req.body as Readable) : undefined;
     const exec = await instances.exec(inst.metadata.uid, {
       argv: body.command as string[],
@@ -100,6 +101,7 @@ export function instanceRoutes(app: FastifyInstance, s: ApiServices): void {
       ...(body.workdir ? { cwd: body.workdir as string } : {}),
       ...(body.user ? { user: body.user as string } : {}),
       ...(stdin ? { stdin } : {}),
+      ...(body.mask === true ? { mask: true } : {}),
     });
     // The client went away mid-exec: stop the command rather than leave it running unseen.
     reply.raw.on('close', exec.cancel);

@@ -18,7 +18,7 @@ export class AppServeCommand extends AegisCommand {
 
   async execute(): Promise<number> {
     const { client, stdout } = this.context;
-    const inst = await client.post<{ metadata: { uid: string }; spec: { app: string } }>(`/v1/apps/${encodeURIComponent(this.app)}/serve`, {}, { headers: { 'x-aegis-source': 'cli' } });
+    const inst = await client.post<{ metadata: { uid: string }; spec: { app: string } }>(`/v1/apps/${encodeURIComponent(this.app)}/serve`, {});
     return serveUntilInterrupted(client, stdout, inst.metadata.uid, (url) => `Serving ${inst.spec.app} on ${url}`);
   }
 }

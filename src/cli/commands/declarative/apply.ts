@@ -43,7 +43,7 @@ export class ApplyCommand extends AegisCommand {
       dryRun: this.dryRun,
       ...(this.selector ? { selector: parseSelector(this.selector) } : {}),
     };
-    const { results } = await client.post<{ results: ApplyResult[] }>('/v1/apply', body, { headers: { 'x-aegis-source': 'cli' } });
+    const { results } = await client.post<{ results: ApplyResult[] }>('/v1/apply', body);
     if (this.output === 'json') this.out(JSON.stringify(results, null, 2));
     else for (const r of results) this.out(describeResult(r) + (this.dryRun ? ' (dry run)' : ''));
     if (this.wait && !this.dryRun) await this.waitReady(results.filter((r) => r.action !== 'pruned'));

@@ -3,7 +3,7 @@ import { Command } from 'clipanion';
 import { runningPid } from '../../../daemon/pid-file.js';
 import { AegisCommand } from '../../base-command.js';
 import { hostChecks } from '../../client/host-checks.js';
-import type { DaemonStatus } from '../../daemon-status.js';
+import type { DaemonStatus } from '../../../sdk/daemon-status.js';
 
 const yesNo = (b: boolean | undefined) => (b ? 'yes' : 'no');
 

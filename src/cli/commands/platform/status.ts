@@ -2,7 +2,7 @@
 import { Command, Option } from 'clipanion';
 import { runningPid } from '../../../daemon/pid-file.js';
 import { AegisCommand } from '../../base-command.js';
-import type { DaemonStatus } from '../../daemon-status.js';
+import type { DaemonStatus } from '../../../sdk/daemon-status.js';
 
 export class StatusCommand extends AegisCommand {
   static override paths = [['status']];

@@ -4,12 +4,12 @@ import * as t from 'typanion';
 import { AegisCommand } from '../../base-command.js';
 import { CliError } from '../../cli-error.js';
 import { PULL_POLICIES } from '../../../images/pull-policy.js';
-import { DaemonError, DaemonNotRunningError } from '../../client/daemon-client.js';
+import { AegisApiError, AegisNotRunningError } from '../../../sdk/errors.js';
 import { imageRefFromCli, pullImage } from '../../client/image-pull.js';
 import { serveUntilInterrupted } from '../../client/serve-session.js';
 import { parseEnvPairs } from '../../options/env-pairs.js';
 import { parseEgressFlag, type NetworkPolicy } from '../../../resources/network-policy.js';
-import { exitCodeOf, writeEntry, type TaskLogEntry, type TaskExit } from '../../client/task-output.js';
+import { writeChunk } from '../../client/task-output.js';
 
 /** Like `docker run`: the command never started (bad image, no backend, daemon down). */
 const EXIT_NOT_STARTED = 125;
@@ -49,20 +49,18 @@ export class RunCommand extends AegisCommand {
   command = Option.Rest({ required: 1 });
 
   async execute(): Promise<number> {
-    const { client, stderr } = this.context;
+    const { aegis, client, stdout, stderr } = this.context;
     if (this.expose.length > 0) return this.serve();
     const resources = this.memory || this.vcpus ? { resources: { ...(this.memory ? { memoryMiB: this.memory } : {}), ...(this.vcpus ? { vcpus: this.vcpus } : {}) } } : {};
     const network = this.networkPolicy();
     const image = this.image ? imageRefFromCli(this.image) : undefined;
     // The task would pull by itself; pulling first shows progress and keeps pull errors apart from run errors.
-    const body = { command: this.command, env: parseEnvPairs(this.env), ...(image ? { image, pull: 'missing' } : {}), ...(this.app ? { app: this.app } : {}), ...(this.user ? { user: this.user } : {}), ...resources, ...network };
-
-    let id: string;
+    const execution = aegis.run(this.command, { env: parseEnvPairs(this.env), ...(image ? { image, pull: 'missing' as const } : {}), ...(this.app ? { app: this.app } : {}), ...(this.user ? { user: this.user } : {}), ...resources, ...network });
     try {
       if (image) await pullImage(client, image, this.pull, stderr, EXIT_NOT_STARTED);
-      id = (await client.post<{ id: string }>('/v1/tasks', body, { headers: { 'x-aegis-source': 'cli' } })).id;
+      await execution.start();
     } catch (err) {
-      if (err instanceof DaemonError || err instanceof DaemonNotRunningError) throw new CliError(err.message, EXIT_NOT_STARTED);
+      if (err instanceof AegisApiError || err instanceof AegisNotRunningError) throw new CliError(err.message, EXIT_NOT_STARTED);
       throw err;
     }
 
@@ -71,24 +69,15 @@ export class RunCommand extends AegisCommand {
     const onInterrupt = () => {
       if (interrupted) process.exit(EXIT_INTERRUPTED);
       interrupted = true;
-      client.delete(`/v1/tasks/${id}`).finally(() => process.exit(EXIT_INTERRUPTED));
+      execution.cancel().finally(() => process.exit(EXIT_INTERRUPTED));
     };
     process.on('SIGINT', onInterrupt);
     process.on('SIGTERM', onInterrupt);
 
-    let exit: TaskExit | undefined;
-    for await (const entry of client.ndjson<TaskLogEntry>(`/v1/tasks/${id}/logs?follow=true`)) {
-      if (entry.exit) exit = entry.exit;
-      else await writeEntry(entry, this.context.stdout, stderr);
-    }
-    if (!exit) {
-      // The log ended without an exit record (e.g. the daemon restarted): the task's status has the outcome.
-      const task = await client.get<{ status: { exitCode?: number | null; reason?: string; message?: string } }>(`/v1/tasks/${id}`);
-      exit = { code: task.status.exitCode ?? null, signal: null, reason: task.status.reason, message: task.status.message };
-    }
-    const { code, message } = exitCodeOf(exit);
+    for await (const chunk of execution) await writeChunk(chunk, stdout, stderr);
+    const { exitCode, message } = await execution.wait();
     if (message) stderr.write(`error: ${message}\n`);
-    return code;
+    return exitCode;
   }
 
   /** Serve mode: an ad-hoc Instance (image or base rootfs, command, ports) served until Ctrl+C. */
@@ -105,9 +94,9 @@ export class RunCommand extends AegisCommand {
     try {
       if (image) await pullImage(client, image, this.pull, stderr, EXIT_NOT_STARTED);
       const body = { command: this.command, expose, env: parseEnvPairs(this.env), ...(image ? { image } : {}), ...(this.user ? { user: this.user } : {}), ...resources, ...network };
-      id = (await client.post<{ metadata: { uid: string } }>('/v1/instances', body, { headers: { 'x-aegis-source': 'cli' } })).metadata.uid;
+      id = (await client.post<{ metadata: { uid: string } }>('/v1/instances', body)).metadata.uid;
     } catch (err) {
-      if (err instanceof DaemonError || err instanceof DaemonNotRunningError) throw new CliError(err.message, EXIT_NOT_STARTED);
+      if (err instanceof AegisApiError || err instanceof AegisNotRunningError) throw new CliError(err.message, EXIT_NOT_STARTED);
       throw err;
     }
     return serveUntilInterrupted(client, stdout, id, (url) => `Serving on ${url}`);
