@@ -1,0 +1,139 @@
+// The SDK against a real daemon: run and exec stream output in order with their exit status, callbacks and
+// stdin work, bytes survive, logs follow, errors carry the API's code, and an abort (or a reader that stops
+// early) stops the command in the machine, not just the client.
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Aegis, AegisApiError, AegisNotRunningError } from '../../src/sdk/index.js';
+import { scaled, waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
+
+const SECRET = 'sdk-secret-0a1b2c3d';
+
+describe('the SDK against a real daemon', { timeout: scaled(30_000) }, () => {
+  let t: TempHome;
+  let aegis: Aegis;
+  let instance: string;
+
+  beforeAll(async () => {
+    t = withTempHome();
+    t.env.AEGIS_WARM_MACHINES = '0';
+    expect((await t.aegis(['up'])).code).toBe(0);
+    aegis = new Aegis({ home: t.home });
+    await aegis.secrets.set(undefined, 'TOKEN', SECRET);
+    instance = (await aegis.instances.create({ command: ['sh', '-c', 'echo booted; exec sleep 3600'], expose: [8080], env: { T: SECRET } })).metadata.uid;
+  }, scaled(60_000));
+
+  afterAll(async () => {
+    await t?.dispose();
+  }, scaled(60_000));
+
+  it('run: chunks in order per stream, the exit code, and bytes that are not UTF-8 intact', async () => {
+    const run = aegis.run(['sh', '-c', 'for i in 1 2 3; do echo out $i; done; echo err >&2; printf "\\377\\376"; exit 7']);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    for await (const c of run) (c.stream === 'stdout' ? out : err).push(c.data);
+    expect(Buffer.concat(out)).toEqual(Buffer.concat([Buffer.from('out 1\nout 2\nout 3\n'), Buffer.from([0xff, 0xfe])]));
+    expect(Buffer.concat(err).toString()).toBe('err\n');
+    expect(await run.wait()).toEqual({ exitCode: 7, signal: null });
+  });
+
+  it('run: callbacks get the output; a second reader is refused', async () => {
+    const seen: string[] = [];
+    const run = aegis.run(['sh', '-c', 'echo a; echo b >&2'], { onStdout: (d) => void seen.push(`out:${d}`), onStderr: (d) => void seen.push(`err:${d}`) });
+    expect((await run.wait()).exitCode).toBe(0);
+    expect(seen.sort()).toEqual(['err:b\n', 'out:a\n']);
+    expect(() => run[Symbol.asyncIterator]()).toThrow(/read once/);
+  });
+
+  it('run: a missing command is 127; a bad spec rejects with AEGIS_INVALID before anything runs', async () => {
+    const r = await aegis.run(['no-such-command-here']).output();
+    expect(r.exitCode).toBe(127);
+    await expect(aegis.run(['true'], { resources: { memoryMiB: 4 } }).wait()).rejects.toMatchObject({ name: 'AegisApiError', code: 'AEGIS_INVALID', status: 400 });
+  });
+
+  it('run: an abort cancels the task in the daemon and rejects with the abort reason', async () => {
+    const controller = new AbortController();
+    const run = aegis.run(['sleep', '30'], { signal: controller.signal });
+    await run.start();
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 300);
+    await expect(run.wait()).rejects.toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const tasks = await aegis.tasks.list();
+    const task = tasks.find((x) => x.spec.command.join(' ') === 'sleep 30')!;
+    await waitFor(async () => (await aegis.tasks.get(task.metadata.uid)).status.phase === 'Failed', { what: 'the task to be cancelled' });
+    expect((await aegis.tasks.get(task.metadata.uid)).status.reason).toBe('Cancelled');
+  });
+
+  it('run: timeoutMs rejects with a TimeoutError', async () => {
+    await expect(aegis.run(['sleep', '30'], { timeoutMs: 300 }).wait()).rejects.toMatchObject({ name: 'TimeoutError' });
+  });
+
+  it('exec: output, exit code, stdin from a stream, env and workdir', async () => {
+    const r = await aegis.exec(instance, ['sh', '-c', 'cat; echo "$X in $(pwd)"; exit 4'], { stdin: Readable.from(['line 1\n', 'line 2\n']), env: { X: 'x' }, workdir: '/tmp' }).output();
+    expect(r).toMatchObject({ exitCode: 4, stdout: 'line 1\nline 2\nx in /tmp\n', stderr: '' });
+  });
+
+  it('exec: mask: true hides the values of secrets; without it they show', async () => {
+    expect((await aegis.exec(instance, ['sh', '-c', 'echo "t=$T"'], { mask: true }).output()).stdout).toBe('t=***\n');
+    expect((await aegis.exec(instance, ['sh', '-c', 'echo "t=$T"']).output()).stdout).toBe(`t=${SECRET}\n`);
+  });
+
+  it('exec: an abort kills the command in the instance', async () => {
+    const controller = new AbortController();
+    const exec = aegis.exec(instance, ['sh', '-c', 'echo started; sleep 2; touch /tmp/not-aborted'], { signal: controller.signal });
+    const reading = (async () => {
+      for await (const c of exec) {
+        expect(c.data.toString()).toBe('started\n');
+        controller.abort();
+      }
+    })();
+    await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect((await aegis.exec(instance, ['test', '-e', '/tmp/not-aborted']).wait()).exitCode).toBe(1);
+  });
+
+  it('exec: a reader that stops early (break) kills the command too', async () => {
+    const exec = aegis.exec(instance, ['sh', '-c', 'echo started; sleep 2; touch /tmp/not-broken']);
+    for await (const _ of exec) break;
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect((await aegis.exec(instance, ['test', '-e', '/tmp/not-broken']).wait()).exitCode).toBe(1);
+  });
+
+  it('logs: history, and follow yields new entries as they come until aborted', async () => {
+    const history = [];
+    for await (const e of aegis.logs(instance, { source: ['server'] })) history.push(e.line);
+    expect(history).toEqual(['booted']);
+    const controller = new AbortController();
+    const lines: string[] = [];
+    const following = (async () => {
+      for await (const e of aegis.logs(instance, { follow: true, source: ['exec'], tail: 0, signal: controller.signal })) {
+        lines.push(e.line);
+        if (e.line === 'second') controller.abort();
+      }
+    })();
+    await aegis.exec(instance, ['sh', '-c', 'echo first; echo second']).wait();
+    await expect(following).rejects.toMatchObject({ name: 'AbortError' });
+    expect(lines).toEqual(['first', 'second']);
+  });
+
+  it('errors carry the API reason code, status and issues; no daemon is AegisNotRunningError', async () => {
+    const notFound = await aegis.instances.get('nope').catch((e: unknown) => e);
+    expect(notFound).toBeInstanceOf(AegisApiError);
+    expect(notFound).toMatchObject({ status: 404, code: 'AEGIS_NOT_FOUND', message: 'no instance or app named "nope"' });
+    const invalid = (await aegis.instances.create({ command: ['true'] }).catch((e: unknown) => e)) as AegisApiError;
+    expect(invalid).toMatchObject({ status: 400, code: 'AEGIS_INVALID' });
+    expect(invalid.issues).toContainEqual(expect.objectContaining({ message: 'an instance without app needs at least one port to expose' }));
+    const stopped = await aegis.exec('nope', ['true']).wait().catch((e: unknown) => e);
+    expect(stopped).toMatchObject({ code: 'AEGIS_NOT_FOUND' });
+    const none = await new Aegis({ socket: `${t.home}/nothing.sock` }).status().catch((e: unknown) => e);
+    expect(none).toBeInstanceOf(AegisNotRunningError);
+  });
+
+  it('apply writes manifests and reports per object; the SDK records itself as the source', async () => {
+    const secret = { apiVersion: 'aegis.dev/v1', kind: 'Secret', metadata: { name: 'sdk-applied' }, spec: { data: { K: 'value-1234' } } };
+    expect(await aegis.apply([secret])).toMatchObject([{ kind: 'Secret', name: 'sdk-applied', action: 'created' }]);
+    expect(await aegis.apply([secret])).toMatchObject([{ action: 'unchanged' }]);
+    const inst = await aegis.instances.get(instance);
+    expect(inst.metadata.source).toBe('sdk');
+  });
+});
