@@ -5,6 +5,7 @@ import { installErrorHandling } from './error-handler.js';
 import { applyRoutes } from './routes/apply.js';
 import { appRoutes } from './routes/apps.js';
 import { eventRoutes } from './routes/events.js';
+import { fileRoutes } from './routes/files.js';
 import { imageRoutes } from './routes/images.js';
 import { instanceLogRoutes } from './routes/instance-logs.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -20,7 +21,7 @@ export const BODY_LIMIT = 1024 * 1024;
 
 export type RouteRegistrar = (app: FastifyInstance, services: ApiServices) => void;
 
-const ROUTES: RouteRegistrar[] = [statusRoutes, resourceRoutes, eventRoutes, kitRoutes, applyRoutes, appRoutes, secretRoutes, imageRoutes, taskRoutes, instanceRoutes, instanceLogRoutes];
+const ROUTES: RouteRegistrar[] = [statusRoutes, resourceRoutes, eventRoutes, kitRoutes, applyRoutes, appRoutes, secretRoutes, imageRoutes, taskRoutes, instanceRoutes, instanceLogRoutes, fileRoutes];
 
 /**
  * The server without routes: its logger is the daemon's, which the router and the controllers log to before

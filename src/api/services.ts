@@ -6,6 +6,8 @@ import type { AegisPaths } from '../config/paths.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { InstanceExec, InstanceExecRequest } from '../lifecycle/instance-exec.js';
 import type { InstanceLogs } from '../logs/instance-log.js';
+import type { MachineFiles } from '../lifecycle/machine-files.js';
+import type { TaskMachines } from '../lifecycle/task-machines.js';
 import type { TaskLogs } from '../logs/task-logs.js';
 import type { ResourceEvent } from '../store/event-recorder.js';
 import type { Store } from '../store/store.js';
@@ -17,12 +19,16 @@ export interface RunningInstances {
   touch(uid: string): boolean;
   /** Runs a command in a running or paused instance; AEGIS_CONFLICT when it is stopped. */
   exec(uid: string, req: InstanceExecRequest): Promise<InstanceExec>;
+  /** File operations in a running or paused instance; `label` names it in errors (as the client did). */
+  files(uid: string, label: string): MachineFiles;
 }
 
 export interface ApiLifecycle {
   instances: RunningInstances;
   taskLogs: TaskLogs;
   instanceLogs: InstanceLogs;
+  /** Running tasks' machines: file operations, and the start/release points of `aegis run --copy/--artifacts`. */
+  taskMachines: TaskMachines;
 }
 
 export interface ApiServices {

@@ -44,7 +44,7 @@ export function registerControllers(deps: {
       }),
       reconciler.triggers,
     );
-  const tasks = new TaskReconciler({ store, logs: lifecycle.taskLogs, host: lifecycle.host, pool: lifecycle.pool, images: deps.images, masks: lifecycle.masks });
+  const tasks = new TaskReconciler({ store, logs: lifecycle.taskLogs, host: lifecycle.host, pool: lifecycle.pool, images: deps.images, masks: lifecycle.masks, machines: lifecycle.taskMachines });
   // Tasks are independent: several may boot at once.
   register('Task', tasks, 4);
   register('App', new AppReconciler({ store, workspacesDir: deps.paths.workspaces, images: deps.images }), 2);

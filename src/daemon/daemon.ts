@@ -124,7 +124,7 @@ export async function startDaemon(paths: AegisPaths, env: NodeJS.ProcessEnv = pr
     version: AEGIS_VERSION,
     startedAt: new Date(),
     backend: selection.report,
-    lifecycle: { instances: lifecycle.supervisor, taskLogs: lifecycle.taskLogs, instanceLogs: lifecycle.instanceLogs },
+    lifecycle: { instances: lifecycle.supervisor, taskLogs: lifecycle.taskLogs, instanceLogs: lifecycle.instanceLogs, taskMachines: lifecycle.taskMachines },
     images,
     events,
     ...(routerUrl ? { routerUrl } : {}),

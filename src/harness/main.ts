@@ -23,6 +23,7 @@ import { applySeccompFilterFromEnv } from './seccomp-filter.js';
 import { ControlServer } from './server.js';
 import { writeResolvConf } from './guest-network.js';
 import { stopEverything } from './shutdown.js';
+import { FILES_WORKER_FLAG, runFilesWorker } from './files/worker.js';
 
 declare const AEGIS_HARNESS_VERSION: string | undefined;
 
@@ -93,7 +94,15 @@ async function main(): Promise<void> {
   log(`listening on ${device ?? socketPath} (protocol ${PROTOCOL_VERSION})`);
 }
 
-main().catch((err: Error) => {
-  log(`cannot start: ${err.message}`);
-  process.exit(1);
-});
+// The same bundle is the file worker a files request starts (files/route.ts): then it is not PID 1.
+if (process.argv[2] === FILES_WORKER_FLAG) {
+  runFilesWorker(process.argv.slice(3)).catch((err: Error) => {
+    process.stderr.write(`files worker: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
+} else {
+  main().catch((err: Error) => {
+    log(`cannot start: ${err.message}`);
+    process.exit(1);
+  });
+}

@@ -310,7 +310,7 @@ function preferAsOomVictim(pid: number): void {
  * A sandbox starts the harness with a real uid that is not root (which keeps it non-dumpable); its
  * children must not inherit that: they run with the effective identity, as if the harness were plain root.
  */
-function effectiveIdentity(): { uid?: number; gid?: number } {
+export function effectiveIdentity(): { uid?: number; gid?: number } {
   if (process.getuid!() === process.geteuid!()) return {};
   return { uid: process.geteuid!(), gid: process.getegid!() };
 }

@@ -9,6 +9,7 @@ import { isCompatibleVersion, parseProtocolVersion, PROTOCOL_HEADER, PROTOCOL_VE
 import { handleAttach } from './attach.js';
 import type { HarnessContext, RouteHandler } from './context.js';
 import { handleExec } from './exec.js';
+import { handleFiles } from './files/route.js';
 import { handleForward } from './forward.js';
 import { handleHealth } from './health.js';
 import { log } from './log.js';
@@ -33,6 +34,7 @@ const HANDLERS: Record<RouteName, RouteHandler> = {
   clock: handleClock,
   forward: handleForward,
   attach: handleAttach,
+  files: handleFiles,
 };
 
 const BY_PATH = new Map<string, RouteName>(Object.entries(ROUTES).map(([name, p]) => [p, name as RouteName]));

@@ -16,6 +16,8 @@ import type { Machine } from '../vmm/backend.js';
 import type { MachineHost } from '../vmm/machine-host.js';
 import { stopLeftover } from './boot-machine.js';
 import { execInInstance, type InstanceExec, type InstanceExecRequest } from './instance-exec.js';
+import { instanceFilesTarget } from './instance-files.js';
+import { MachineFiles } from './machine-files.js';
 import { planInstance, type IdleTimes } from './instance-plan.js';
 import { InstanceRuntime, type InstanceLogSink } from './instance-runtime.js';
 import { RouterDirectory } from './router-directory.js';
@@ -111,6 +113,11 @@ export class InstanceSupervisor {
   /** Runs a command in a running or paused instance (see instance-exec.ts); AEGIS_CONFLICT when it is stopped. */
   exec(uid: string, req: InstanceExecRequest): Promise<InstanceExec> {
     return execInInstance(uid, this.runtime(uid), req);
+  }
+
+  /** File operations in a running or paused instance (see instance-files.ts); AEGIS_CONFLICT when it is stopped. */
+  files(uid: string, label: string): MachineFiles {
+    return new MachineFiles(instanceFilesTarget(this.runtime(uid), label));
   }
 
   /** The host ports of an instance's listeners (empty until they listen). */

@@ -12,6 +12,7 @@ import type { MachineHost } from '../vmm/machine-host.js';
 import type { IdleTimes } from './instance-plan.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
 import { MachinePool } from './machine-pool.js';
+import { TaskMachines } from './task-machines.js';
 
 export interface Lifecycle {
   /** The backend and base rootfs, prepared once; rejects when no backend can run here. */
@@ -19,6 +20,8 @@ export interface Lifecycle {
   supervisor: InstanceSupervisor;
   pool: MachinePool;
   taskLogs: TaskLogs;
+  /** The running tasks' machines (file operations) and the points where tasks wait for their client. */
+  taskMachines: TaskMachines;
   instanceLogs: InstanceLogs;
   /** Secret values masked in every machine's output, so no log reader ever sees them. */
   masks: SecretMasks;
@@ -59,6 +62,7 @@ export function startLifecycle(deps: {
     supervisor,
     pool,
     taskLogs,
+    taskMachines: new TaskMachines(),
     instanceLogs,
     masks,
     close: async () => {

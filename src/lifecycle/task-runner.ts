@@ -17,6 +17,7 @@ import type { TaskLog } from '../logs/task-log.js';
 import type { SecretMasks } from '../logs/secret-masks.js';
 import type { AppSpec } from '../resources/app.js';
 import { resolveNetwork } from '../resources/network-policy.js';
+import type { TaskMachines } from './task-machines.js';
 
 type TaskResource = StoredResource<TaskSpec, TaskStatus>;
 
@@ -33,12 +34,16 @@ export interface TaskRunnerDeps {
   log: TaskLog;
   /** Secret values become `***` in the log, which is all `aegis run` and `aegis logs` see. */
   masks: SecretMasks;
+  /** Where the task's machine is found for file operations, and where it waits for its client. */
+  machines: TaskMachines;
 }
 
 export class TaskRunner {
   private machine: Machine | undefined;
   private client: ControlClient | undefined;
   private cancelled = false;
+  /** Aborted on cancel: a task waiting for its client stops waiting. */
+  private readonly cancelling = new AbortController();
   /** Releases the image's layers for garbage collection once the machine is gone. */
   private releaseImage: (() => void) | undefined;
   readonly done: Promise<void>;
@@ -53,6 +58,7 @@ export class TaskRunner {
   /** Stops the task's machine (Ctrl+C, delete); the task ends Failed with reason Cancelled. */
   async cancel(): Promise<void> {
     this.cancelled = true;
+    this.cancelling.abort();
     await this.machine?.stop(STOP_GRACE_MS).catch(() => undefined);
     await this.done;
   }
@@ -84,6 +90,12 @@ export class TaskRunner {
     this.client = booted.client;
     if (this.cancelled) return this.finish({ code: null, signal: null, reason: 'Cancelled', message: 'task was cancelled' });
     this.setStatus((s) => ({ ...s, phase: 'Running', startedAt: new Date().toISOString(), machineId: booted.machine.id }));
+    const uid = this.task.metadata.uid;
+    this.deps.machines.add(uid, booted.client, runAsUser(spec.user, image).user);
+    if (spec.hold?.start && !(await this.deps.machines.wait(uid, 'start', undefined, this.cancelling.signal))) {
+      if (this.cancelled) return this.finish({ code: null, signal: null, reason: 'Cancelled', message: 'task was cancelled' });
+      return this.finish({ code: null, signal: null, reason: 'StartTimeout', message: 'nobody started the task within 10 minutes of its machine booting (POST /v1/tasks/{id}/start)' });
+    }
 
     const exec = this.client.exec({
       argv: spec.command,
@@ -143,6 +155,10 @@ export class TaskRunner {
   }
 
   private async teardown(): Promise<void> {
+    const uid = this.task.metadata.uid;
+    // Files are copied out now, while the machine is still there (the exit is in the log already).
+    if (this.task.spec.hold?.exit && this.deps.machines.isRunning(uid) && !this.cancelled) await this.deps.machines.wait(uid, 'release', undefined, this.cancelling.signal);
+    this.deps.machines.remove(uid);
     void this.client?.close();
     this.deps.pool.refill();
     if (this.machine) {

@@ -111,6 +111,9 @@ export const ERROR_CODES = [
   'NO_MAIN',
   'FORWARD_REFUSED',
   'SHUTTING_DOWN',
+  'NO_SUCH_FILE',
+  'PERMISSION_DENIED',
+  'NO_SPACE',
   'INTERNAL',
 ] as const;
 

@@ -16,6 +16,12 @@ export const ROUTES = {
   forward: '/v1/forward',
   /** POST, no body; response body = the main process's frame stream from now on, as exec sends it. */
   attach: '/v1/attach',
+  /**
+   * POST, FilesRequest in the `aegis-files` header (see files.ts). Body = a write's data. A read answers
+   * 200 with `aegis-files-meta` and the data as the body; the others answer JSON. Added without a major
+   * bump: an older harness answers 404 NOT_FOUND, which the host reports as "restart the machine".
+   */
+  files: '/v1/files',
 } as const;
 
 export type RouteName = keyof typeof ROUTES;
@@ -29,6 +35,7 @@ export const ROUTE_METHODS: Record<RouteName, 'GET' | 'POST'> = {
   clock: 'POST',
   forward: 'POST',
   attach: 'POST',
+  files: 'POST',
 };
 
 /** Extra headers of the protocol (the version header lives in version.ts). */
@@ -41,6 +48,15 @@ export const HEADERS = {
   execId: 'aegis-exec-id',
   /** Request of forward: the guest TCP port on 127.0.0.1. */
   port: 'aegis-port',
+  /** Request of files: the FilesRequest as base64url-encoded JSON. */
+  files: 'aegis-files',
+  /**
+   * Request trailer of a files write, value `1`: the body is complete. A write whose body ends without it
+   * was cut off (an RST_STREAM also ends the body as Node reads it) and is not committed.
+   */
+  filesComplete: 'aegis-files-complete',
+  /** Response of a files read: FilesReadMeta as base64url-encoded JSON. */
+  filesMeta: 'aegis-files-meta',
 } as const;
 
 /** Content type of the exec and attach response bodies (frames, see frames.ts). */

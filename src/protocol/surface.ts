@@ -18,6 +18,7 @@ import {
   type SignalRequest,
 } from './messages.js';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION } from './version.js';
+import type { FileStat, FilesDeleteResult, FilesListResult, FilesReadMeta, FilesRequest, FilesWriteResult } from './files.js';
 
 type Presence = 'required' | 'optional';
 /** Every field of T marked as it is declared: tsc rejects a table that disagrees with the interface. */
@@ -51,6 +52,12 @@ const MESSAGES = {
   ShutdownResponse: fields<ShutdownResponse>({ ok: 'required', killed: 'required' }),
   OkResponse: fields<OkResponse>({ ok: 'required' }),
   ErrorResponse: fields<ErrorResponse>({ code: 'required', message: 'required' }),
+  FilesRequest: fields<FilesRequest>({ op: 'required', path: 'required', user: 'optional', tar: 'optional', mode: 'optional', mtime: 'optional', recursive: 'optional' }),
+  FilesReadMeta: fields<FilesReadMeta>({ type: 'required', size: 'required', mode: 'required', mtime: 'required' }),
+  FileStat: fields<FileStat>({ path: 'required', type: 'required', size: 'required', mode: 'required', mtime: 'required', target: 'optional' }),
+  FilesWriteResult: fields<FilesWriteResult>({ path: 'required', bytes: 'required' }),
+  FilesListResult: fields<FilesListResult>({ items: 'required', truncated: 'optional' }),
+  FilesDeleteResult: fields<FilesDeleteResult>({ path: 'required', deleted: 'required' }),
 };
 
 export interface ProtocolSurface {

@@ -21,6 +21,13 @@ export const taskSpecSchema = z
     app: nameSchema.optional().describe("App whose secrets (and workspace secrets) the task receives."),
     resources: machineResourcesSchema.optional(),
     network: networkPolicySchema.optional().describe("Where the task may connect to; absent = the app's policy (with `app`), else egress \"all\"."),
+    hold: z
+      .strictObject({
+        start: z.boolean().optional().describe('The command starts only once POST /v1/tasks/{id}/start is called (files are copied in meanwhile).'),
+        exit: z.boolean().optional().describe('After the command exits the machine stays until POST /v1/tasks/{id}/release (files are copied out meanwhile).'),
+      })
+      .optional()
+      .describe('Points where the task waits for its client, at most 10 minutes each (`aegis run --copy` and `--artifacts`).'),
     ttlSeconds: z
       .number()
       .int()

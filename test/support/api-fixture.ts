@@ -12,6 +12,9 @@ import { aegisPaths } from '../../src/config/paths.js';
 import { conflict } from '../../src/errors/codes.js';
 import { ImageStore } from '../../src/images/image-store.js';
 import type { InstanceExec, InstanceExecRequest } from '../../src/lifecycle/instance-exec.js';
+import { instanceFilesTarget } from '../../src/lifecycle/instance-files.js';
+import { MachineFiles } from '../../src/lifecycle/machine-files.js';
+import { TaskMachines } from '../../src/lifecycle/task-machines.js';
 import { InstanceLogs } from '../../src/logs/instance-log.js';
 import { TaskLogs } from '../../src/logs/task-logs.js';
 import type { Kind } from '../../src/resources/kinds.js';
@@ -44,6 +47,11 @@ export class FakeInstances implements RunningInstances {
     const output = new PassThrough();
     output.end(this.output.map((l) => JSON.stringify(l) + '\n').join(''));
     return { output, cancel: () => undefined };
+  }
+
+  /** No machines here: file operations find every instance stopped. */
+  files(_uid: string, label: string): MachineFiles {
+    return new MachineFiles(instanceFilesTarget(undefined, label));
   }
 }
 
@@ -82,7 +90,7 @@ export async function apiFixture(): Promise<ApiFixture> {
         libkrun: { available: false, detail: 'test' },
       },
     },
-    lifecycle: { instances, taskLogs: new TaskLogs(paths.logs, 1024 * 1024), instanceLogs },
+    lifecycle: { instances, taskLogs: new TaskLogs(paths.logs, 1024 * 1024), instanceLogs, taskMachines: new TaskMachines() },
     images: new ImageStore(paths.images),
     events,
     routerUrl: 'http://127.0.0.1:8099',

@@ -1,4 +1,5 @@
-// Task endpoints: POST /v1/tasks, GET /v1/tasks[/{id}], GET /v1/tasks/{id}/logs (NDJSON, follow), DELETE.
+// Task endpoints: POST /v1/tasks, GET /v1/tasks[/{id}], GET /v1/tasks/{id}/logs (NDJSON, follow), DELETE,
+// POST /v1/tasks/{id}/start and /release (a task's `hold` points); its files are in files.ts.
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { assertFitsHost } from '../../config/host-capacity.js';
@@ -36,6 +37,19 @@ export function taskRoutes(app: FastifyInstance, s: ApiServices): void {
     reply.raw.on('close', () => abort.abort());
     const body = Readable.from(logs.get(task.metadata.uid).read({ follow: req.query.follow === 'true', signal: abort.signal }), { objectMode: false });
     return reply.type('application/x-ndjson').send(body);
+  });
+
+  // The points a task with `hold` waits at (aegis run --copy / --artifacts): its command starts, its machine goes.
+  app.post<{ Params: IdParams }>('/v1/tasks/:id/start', async (req) => {
+    const task = s.store.mustGet('Task', req.params.id);
+    s.lifecycle.taskMachines.open(task.metadata.uid, 'start');
+    return { id: task.metadata.uid, started: true };
+  });
+
+  app.post<{ Params: IdParams }>('/v1/tasks/:id/release', async (req) => {
+    const task = s.store.mustGet('Task', req.params.id);
+    s.lifecycle.taskMachines.open(task.metadata.uid, 'release');
+    return { id: task.metadata.uid, released: true };
   });
 
   app.delete<{ Params: IdParams }>('/v1/tasks/:id', async (req) => {

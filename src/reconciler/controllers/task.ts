@@ -12,6 +12,7 @@ import type { MachinePool } from '../../lifecycle/machine-pool.js';
 import { ensureFinalizer, removeFinalizer } from '../../model/metadata-keys.js';
 import { TaskRunner } from '../../lifecycle/task-runner.js';
 import { stopLeftover } from '../../lifecycle/boot-machine.js';
+import type { TaskMachines } from '../../lifecycle/task-machines.js';
 
 const DEFAULT_TTL_SECONDS = 3600;
 
@@ -22,6 +23,7 @@ export interface TaskControllerDeps {
   pool: MachinePool;
   images: ImageStore;
   masks: SecretMasks;
+  machines: TaskMachines;
 }
 
 export class TaskReconciler {
@@ -80,7 +82,7 @@ export class TaskReconciler {
       // Failed now: the next pass schedules its expiry (its own status write does not wake it).
       return { requeueAfterMs: 0 };
     }
-    const started = new TaskRunner(task, { store, host: this.deps.host, pool: this.deps.pool, images: this.deps.images, log: logs.get(uid), masks: this.deps.masks });
+    const started = new TaskRunner(task, { store, host: this.deps.host, pool: this.deps.pool, images: this.deps.images, log: logs.get(uid), masks: this.deps.masks, machines: this.deps.machines });
     this.runners.set(key, started);
     void started.done.then(() => this.finished.emit('finished', key));
   };

@@ -17,12 +17,14 @@ export function openStream(
   protocolVersion: number,
   extra: OutgoingHttpHeaders,
   endStream: boolean,
+  /** The body ends with trailers the caller sends on 'wantTrailers' (a body that ends without them was cut off). */
+  waitForTrailers = false,
 ): ClientHttp2Stream {
   if (session.destroyed || session.closed) throw sessionLost(session);
   try {
     const stream = session.request(
       { ':method': ROUTE_METHODS[route], ':path': ROUTES[route], [PROTOCOL_HEADER]: String(protocolVersion), ...extra },
-      { endStream },
+      { endStream, waitForTrailers },
     );
     stream.on('error', () => {}); // surfaced through 'close' and the promises below
     return stream;

@@ -1,7 +1,7 @@
 // Host end of a machine's control channel: an HTTP/2 client session over the machine's byte stream.
 import { EventEmitter } from 'node:events';
 import http2, { type ClientHttp2Session } from 'node:http2';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { ClockRequest, ExecRequest, HealthResponse, ShutdownRequest, ShutdownResponse, SignalRequest } from '../../protocol/messages.js';
 import { isCompatibleVersion, PROTOCOL_VERSION, versionMismatchMessage } from '../../protocol/version.js';
 import { attachMain } from './attach.js';
@@ -10,12 +10,15 @@ import { ChannelError } from './channel-error.js';
 import { DEFAULT_CALL_TIMEOUT_MS, MAX_REPLY_HEADER_BYTES, MAX_REPLY_HEADER_PAIRS } from './channel-limits.js';
 import { startExec, type ExecHandle, type ExecOptions } from './exec.js';
 import { openForward, type ForwardOptions } from './forward.js';
+import { callFiles, readFiles, type FileRead, type FilesOptions } from './files.js';
 import { breakSession, violationOf } from './protocol-violation.js';
-import { checkHealthResponse, checkObject } from './reply-checks.js';
+import { checkFilesDelete, checkFilesList, checkFilesWrite, checkFileStat, checkHealthResponse, checkObject } from './reply-checks.js';
+import type { FileStat, FilesDeleteResult, FilesListResult, FilesRequest, FilesWriteResult } from '../../protocol/files.js';
 
 export { ChannelError, CONNECTION_LOST_MESSAGE } from './channel-error.js';
 export type { ExecHandle, ExecOptions } from './exec.js';
 export type { ForwardOptions } from './forward.js';
+export type { FileRead, FilesOptions } from './files.js';
 
 /** Flow-control window per stream (what a paused reader may leave in flight). */
 const STREAM_WINDOW_BYTES = 1024 * 1024;
@@ -155,6 +158,30 @@ export class ControlClient extends EventEmitter {
   /** A Duplex to guest TCP 127.0.0.1:port. */
   forward(port: number, opts?: ForwardOptions): Promise<Duplex> {
     return openForward(this.session, this.version, port, opts);
+  }
+
+  /**
+   * File operations in the guest, as `user` (see files.ts in src/protocol). A harness older than the
+   * route rejects with a ChannelError NOT_FOUND; a missing path with NO_SUCH_FILE.
+   */
+  readFile(req: Omit<FilesRequest, 'op'>, opts: FilesOptions): Promise<FileRead> {
+    return readFiles(this.session, this.version, { ...req, op: 'read' }, opts);
+  }
+
+  writeFile(req: Omit<FilesRequest, 'op'>, input: Readable, opts: FilesOptions): Promise<FilesWriteResult> {
+    return callFiles(this.session, this.version, { ...req, op: 'write' }, input, checkFilesWrite, opts);
+  }
+
+  statFile(req: Omit<FilesRequest, 'op'>, opts: FilesOptions): Promise<FileStat> {
+    return callFiles(this.session, this.version, { ...req, op: 'stat' }, undefined, (v) => checkFileStat(v), opts);
+  }
+
+  listFiles(req: Omit<FilesRequest, 'op'>, opts: FilesOptions): Promise<FilesListResult> {
+    return callFiles(this.session, this.version, { ...req, op: 'list' }, undefined, checkFilesList, opts);
+  }
+
+  deleteFile(req: Omit<FilesRequest, 'op'>, opts: FilesOptions): Promise<FilesDeleteResult> {
+    return callFiles(this.session, this.version, { ...req, op: 'delete' }, undefined, checkFilesDelete, opts);
   }
 
   /** Drops the session at once (running execs resolve with the connection-lost error). Never rejects. */

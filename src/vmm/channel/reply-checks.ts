@@ -11,6 +11,7 @@ import {
   type HealthResponse,
   type MainProcessInfo,
 } from '../../protocol/messages.js';
+import { MAX_LIST_ITEMS, type FileStat, type FileType, type FilesDeleteResult, type FilesListResult, type FilesReadMeta, type FilesWriteResult } from '../../protocol/files.js';
 import { MAX_GUEST_TEXT_CHARS, MAX_REPLY_HEADER_BYTES } from './channel-limits.js';
 
 /** A reply or frame that does not have the protocol's shape; the message says which field. */
@@ -126,4 +127,60 @@ export function checkReplyHeaders(headers: IncomingHttpHeaders): void {
     for (const v of Array.isArray(value) ? value : [value ?? '']) size += String(v).length;
   }
   if (size > MAX_REPLY_HEADER_BYTES) throw new ReplyShapeError(`headers (${size} bytes) exceed the ${MAX_REPLY_HEADER_BYTES}-byte limit`);
+}
+
+const MODE_TEXT = /^[0-7]{3,4}$/;
+
+function modeOf(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !MODE_TEXT.test(value)) throw new ReplyShapeError(`${what} is not octal permission bits`);
+  return value;
+}
+
+function guestPath(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.length > 4096) throw new ReplyShapeError(`${what} is not an absolute path`);
+  return guestText(value, 4096);
+}
+
+/** The `aegis-files-meta` header of a read (base64url JSON). */
+export function checkFilesReadMeta(header: unknown): FilesReadMeta {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(String(header ?? ''), 'base64url').toString('utf8'));
+  } catch {
+    throw new ReplyShapeError('the files meta header is not base64url JSON');
+  }
+  const v = record(value, 'files meta');
+  if (v.type !== 'file' && v.type !== 'directory') throw new ReplyShapeError('files meta type is not file or directory');
+  return { type: v.type, size: int(v.size, 'files meta size', 0), mode: modeOf(v.mode, 'files meta mode'), mtime: int(v.mtime, 'files meta mtime', 0) };
+}
+
+export function checkFileStat(value: unknown, what = 'stat reply'): FileStat {
+  const v = record(value, what);
+  const types: FileType[] = ['file', 'directory', 'symlink', 'other'];
+  if (!types.includes(v.type as FileType)) throw new ReplyShapeError(`${what} type is not one of ${types.join(', ')}`);
+  return {
+    path: guestPath(v.path, `${what} path`),
+    type: v.type as FileType,
+    size: int(v.size, `${what} size`, 0),
+    mode: modeOf(v.mode, `${what} mode`),
+    mtime: int(v.mtime, `${what} mtime`, Number.MIN_SAFE_INTEGER),
+    ...(v.target !== undefined ? { target: text(v.target, `${what} target`) } : {}),
+  };
+}
+
+export function checkFilesList(value: unknown): FilesListResult {
+  const v = record(value, 'list reply');
+  if (!Array.isArray(v.items) || v.items.length > MAX_LIST_ITEMS) throw new ReplyShapeError(`list items is not an array of at most ${MAX_LIST_ITEMS}`);
+  return { items: v.items.map((i) => checkFileStat(i, 'list item')), ...(v.truncated !== undefined ? { truncated: int(v.truncated, 'list truncated', 1) } : {}) };
+}
+
+export function checkFilesWrite(value: unknown): FilesWriteResult {
+  const v = record(value, 'write reply');
+  return { path: guestPath(v.path, 'write reply path'), bytes: int(v.bytes, 'write reply bytes', 0) };
+}
+
+export function checkFilesDelete(value: unknown): FilesDeleteResult {
+  const v = record(value, 'delete reply');
+  if (v.deleted !== true) throw new ReplyShapeError('delete reply deleted is not true');
+  return { path: guestPath(v.path, 'delete reply path'), deleted: true };
 }

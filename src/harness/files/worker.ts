@@ -1,0 +1,119 @@
+// The file worker: a short-lived child of the harness that performs one file operation as the workload's
+// user. `node aegis-harness.mjs --files-worker REQUEST_JSON RESERVED_JSON`; the data of a write arrives on
+// stdin. stdout carries one JSON line first, `{"ok": …}` or `{"error": {code, message}}`, then (for a
+// read) the data: the file's bytes or a tar stream. Exit 0 once all was sent; any other exit after the
+// line means the data is incomplete. SIGTERM stops it and removes the temp files of an unfinished write.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { modeText, MAX_LIST_ITEMS, type FileStat, type FilesReadMeta, type FilesRequest, type FileType } from '../../protocol/files.js';
+import { fileErrorOf, FileOpError } from '../../file-tree/file-errors.js';
+import { ReservedPaths } from './guest-paths.js';
+import { packDirectory } from '../../file-tree/pack-directory.js';
+import { extractTar } from '../../file-tree/extract-tar.js';
+import { pendingTemps, writeFileAtomic } from '../../file-tree/write-file.js';
+
+export const FILES_WORKER_FLAG = '--files-worker';
+
+export async function runFilesWorker(args: string[]): Promise<void> {
+  process.on('SIGTERM', () => {
+    for (const temp of pendingTemps) fs.rmSync(temp, { force: true });
+    process.exit(143);
+  });
+  const req = JSON.parse(args[0]) as FilesRequest;
+  const reserved = new ReservedPaths(JSON.parse(args[1] ?? '[]') as string[]);
+  let answered = false;
+  const answer = (line: unknown): Promise<void> => {
+    answered = true;
+    return new Promise((resolve) => process.stdout.write(`${JSON.stringify(line)}\n`, () => resolve()));
+  };
+  try {
+    await perform(req, reserved, (ok) => answer({ ok }));
+  } catch (err) {
+    if (answered) {
+      // The data was under way: stop with a failure, so the harness resets the stream.
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    const e = fileErrorOf(err);
+    await answer({ error: { code: e.code, message: e.message } });
+    process.stdin.destroy(); // the rest of a refused write is not read
+  }
+}
+
+async function perform(req: FilesRequest, reserved: ReservedPaths, ok: (value: unknown) => Promise<void>): Promise<void> {
+  const target = req.path;
+  switch (req.op) {
+    case 'read':
+      return read(target, reserved, ok);
+    case 'write': {
+      reserved.checkPath(target);
+      const bytes = req.tar ? await extractTar(process.stdin, target) : await writeFileAtomic(target, process.stdin, { ...(req.mode !== undefined ? { mode: req.mode } : {}), ...(req.mtime !== undefined ? { mtime: req.mtime } : {}) });
+      return ok({ path: target, bytes });
+    }
+    case 'stat':
+      reserved.checkPath(target);
+      return ok(statOf(target, target));
+    case 'list': {
+      reserved.checkPath(target);
+      if (!fs.statSync(target).isDirectory()) throw new FileOpError('BAD_REQUEST', 'is not a directory');
+      const names = fs.readdirSync(target).sort();
+      const items: FileStat[] = [];
+      for (const name of names.slice(0, MAX_LIST_ITEMS)) {
+        try {
+          items.push(statOf(path.posix.join(target, name), path.join(target, name)));
+        } catch {
+          // removed while we listed
+        }
+      }
+      return ok({ items, ...(names.length > MAX_LIST_ITEMS ? { truncated: names.length - MAX_LIST_ITEMS } : {}) });
+    }
+    case 'delete': {
+      if (path.resolve('/', target) === '/') throw new FileOpError('BAD_REQUEST', 'the root directory cannot be deleted');
+      reserved.checkPath(target, { containing: true });
+      const st = fs.lstatSync(target);
+      if (st.isDirectory() && !req.recursive) throw new FileOpError('BAD_REQUEST', 'is a directory (delete it with recursive=1)');
+      fs.rmSync(target, { recursive: st.isDirectory() });
+      return ok({ path: target, deleted: true });
+    }
+  }
+}
+
+async function read(target: string, reserved: ReservedPaths, ok: (value: FilesReadMeta) => Promise<void>): Promise<void> {
+  reserved.checkPath(target);
+  // O_NONBLOCK: a FIFO planted at the path must not hang the worker in open().
+  const fd = fs.openSync(target, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  reserved.checkFd(fd);
+  const st = fs.fstatSync(fd);
+  const meta = { size: st.size, mode: modeText(st.mode), mtime: Math.round(st.mtimeMs) };
+  if (st.isDirectory()) {
+    fs.closeSync(fd);
+    await ok({ type: 'directory', ...meta, size: 0 });
+    return packDirectory(target, process.stdout);
+  }
+  if (!st.isFile()) {
+    fs.closeSync(fd);
+    throw new FileOpError('BAD_REQUEST', 'is not a regular file or a directory');
+  }
+  await ok({ type: 'file', ...meta });
+  if (st.size === 0) return void fs.closeSync(fd);
+  // Exactly the size announced: a file that shrinks meanwhile fails the read rather than sending less.
+  let sent = 0;
+  const input = fs.createReadStream('', { fd, start: 0, end: st.size - 1 });
+  input.on('data', (c) => void (sent += c.length));
+  await pipeline(input, process.stdout, { end: false });
+  if (sent !== st.size) throw new Error(`the file changed size while it was read (${sent} of ${st.size} bytes)`);
+}
+
+function statOf(shown: string, file: string): FileStat {
+  const st = fs.lstatSync(file);
+  const type: FileType = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'other';
+  return {
+    path: shown,
+    type,
+    size: st.size,
+    mode: modeText(st.mode),
+    mtime: Math.round(st.mtimeMs),
+    ...(type === 'symlink' ? { target: fs.readlinkSync(file) } : {}),
+  };
+}
