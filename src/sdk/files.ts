@@ -49,7 +49,7 @@ export class Files {
   /** Streams a file's contents. A directory is refused with AEGIS_INVALID (read it with readTar). */
   async read(target: FilesTarget, path: string, opts: FileCallOptions = {}): Promise<FileDownload> {
     const res = await this.transport.ok('GET', this.url(target, '', { path, ...timeout(opts) }), { signal: opts.signal });
-    if (res.headers['content-type']?.startsWith('application/x-tar')) {
+    if (res.headers['x-aegis-type'] === 'directory' || res.headers['content-type']?.startsWith('application/x-tar')) {
       res.destroy();
       throw new AegisApiError(400, 'AEGIS_INVALID', `${path} is a directory (read it with files.readTar)`);
     }

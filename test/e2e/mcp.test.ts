@@ -100,8 +100,7 @@ describe('aegis mcp over stdio', { timeout: scaled(60_000) }, () => {
     expect(text(r)).toBe('AEGIS_NOT_FOUND: no instance or app named "no-such-box"');
   });
 
-  // Needs the files routes of FILES-CONTRACT.md, built on branch wip/files.
-  it.skip('writes a file through write_file and reads it back through read_file', async () => {
+  it('writes a file through write_file and reads it back through read_file', async () => {
     const w = await client.callTool({ name: 'write_file', arguments: { sandbox, path: '/work/notes/hello.txt', content: 'hello from mcp\n' } });
     expect(text(w)).toBe('wrote 15 bytes to /work/notes/hello.txt');
     expect(text(await client.callTool({ name: 'read_file', arguments: { sandbox, path: '/work/notes/hello.txt' } }))).toBe('hello from mcp\n');

@@ -11,25 +11,23 @@ interface Example {
   heading: string;
   code: string;
   expected: string | undefined;
-  /** The info string's words after `js` (`files`: needs the files routes). */
-  tags: string[];
 }
 
 /** The ```js blocks of a Markdown file, each with the ```text block right after it and the heading above it. */
 export function examplesOf(markdown: string): Example[] {
   const examples: Example[] = [];
-  const block = /^```(\S+)([^\n]*)\n([\s\S]*?)^```$/gm;
+  const block = /^```(\S+)\n([\s\S]*?)^```$/gm;
   let heading = '';
   let last = 0;
   let pending: Example | undefined;
   for (let m = block.exec(markdown); m; m = block.exec(markdown)) {
     const between = markdown.slice(last, m.index);
     heading = [...between.matchAll(/^#+ (.+)$/gm)].pop()?.[1] ?? heading;
-    const [lang, info, body] = [m[1]!, m[2]!.trim(), m[3]!];
+    const [lang, body] = [m[1]!, m[2]!];
     if (lang === 'text' && pending && between.trim() === '') pending.expected = body;
     else pending = undefined;
     if (lang === 'js') {
-      pending = { heading, code: body, expected: undefined, tags: info ? info.split(/\s+/) : [] };
+      pending = { heading, code: body, expected: undefined };
       examples.push(pending);
     }
     last = m.index + m[0].length;
@@ -63,9 +61,7 @@ describe('docs/sdk.md examples', { timeout: scaled(60_000) }, () => {
   });
 
   for (const [i, e] of examples.entries()) {
-    // The files example needs the files routes of FILES-CONTRACT.md, built on branch wip/files.
-    const run = e.tags.includes('files') ? it.skip : it;
-    run(`${e.heading} (example ${i + 1})`, () => {
+    it(`${e.heading} (example ${i + 1})`, () => {
       const file = path.join(dir, `example-${i + 1}.mjs`);
       fs.writeFileSync(file, e.code);
       const r = spawnSync(process.execPath, [file], { cwd: dir, env: t.env, encoding: 'utf8', timeout: scaled(30_000) });

@@ -1,6 +1,7 @@
 // The SDK against a real daemon: run and exec stream output in order with their exit status, callbacks and
 // stdin work, bytes survive, logs follow, errors carry the API's code, and an abort (or a reader that stops
 // early) stops the command in the machine, not just the client.
+import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aegis, AegisApiError, AegisNotRunningError } from '../../src/sdk/index.js';
@@ -135,5 +136,52 @@ describe('the SDK against a real daemon', { timeout: scaled(30_000) }, () => {
     expect(await aegis.apply([secret])).toMatchObject([{ action: 'unchanged' }]);
     const inst = await aegis.instances.get(instance);
     expect(inst.metadata.source).toBe('sdk');
+  });
+
+  describe('files', () => {
+    it('streams a binary file in and out unchanged, keeping mode and mtime', async () => {
+      const data = crypto.randomBytes(3 * 1024 * 1024 + 17);
+      const chunks = Array.from({ length: 4 }, (_, i) => data.subarray(i * (data.length / 4) | 0, (i + 1) * (data.length / 4) | 0));
+      const mtime = new Date('2026-01-02T03:04:05Z');
+      expect(await aegis.files.write(instance, '/data/blob.bin', Readable.from(chunks), { mode: 0o600, mtime })).toEqual({ path: '/data/blob.bin', bytes: data.length });
+      const download = await aegis.files.read(instance, '/data/blob.bin');
+      expect(download).toMatchObject({ mode: '600', mtime: mtime.getTime(), size: data.length });
+      const back: Buffer[] = [];
+      for await (const c of download.body) back.push(c as Buffer);
+      expect(Buffer.concat(back).equals(data)).toBe(true);
+      expect(await aegis.files.stat(instance, '/data/blob.bin')).toMatchObject({ type: 'file', size: data.length, mode: '600', mtime: mtime.getTime() });
+    });
+
+    it('strings and buffers, list, and a recursive remove', async () => {
+      await aegis.files.write(instance, '/data/dir/a.txt', 'alpha\n');
+      await aegis.files.write(instance, '/data/dir/b.txt', Buffer.from('beta\n'));
+      expect(await aegis.files.readText(instance, '/data/dir/a.txt')).toBe('alpha\n');
+      expect((await aegis.files.readBuffer(instance, '/data/dir/b.txt')).toString()).toBe('beta\n');
+      expect((await aegis.files.list(instance, '/data/dir')).map((f) => [f.path, f.type]).sort()).toEqual([['/data/dir/a.txt', 'file'], ['/data/dir/b.txt', 'file']]);
+      await aegis.files.remove(instance, '/data/dir', { recursive: true });
+      await expect(aegis.files.stat(instance, '/data/dir')).rejects.toMatchObject({ status: 404, code: 'AEGIS_NOT_FOUND' });
+    });
+
+    it('a directory travels as tar: read from one place, written to another', async () => {
+      await aegis.files.write(instance, '/src/x/one.txt', 'one\n');
+      await aegis.files.write(instance, '/src/x/sub/two.sh', 'echo two\n', { mode: '755' });
+      await aegis.files.writeTar(instance, '/copy', await aegis.files.readTar(instance, '/src/x'));
+      expect((await aegis.exec(instance, ['sh', '-c', 'cat /copy/one.txt; /copy/sub/two.sh']).output()).stdout).toBe('one\ntwo\n');
+    });
+
+    it('refuses a directory for read, a relative path and a missing file with the API code', async () => {
+      await aegis.files.write(instance, '/d/f', 'x');
+      await expect(aegis.files.read(instance, '/d')).rejects.toMatchObject({ code: 'AEGIS_INVALID' });
+      await expect(aegis.files.readText(instance, 'rel/path')).rejects.toMatchObject({ status: 400, code: 'AEGIS_INVALID' });
+      await expect(aegis.files.readText(instance, '/no/such/file')).rejects.toMatchObject({ status: 404, code: 'AEGIS_NOT_FOUND' });
+    });
+
+    it("reaches a running task's machine with { task: id }", async () => {
+      const run = aegis.run(['sh', '-c', 'while [ ! -e /tmp/go ]; do sleep 0.1; done; cat /tmp/go']);
+      await run.start();
+      const task = (await aegis.tasks.list()).find((x) => x.spec.command.join(' ').includes('/tmp/go'))!;
+      await waitFor(async () => (await aegis.files.write({ task: task.metadata.uid }, '/tmp/go', 'released\n').then(() => true, () => false)), { what: 'the task machine to take the file' });
+      expect(await run.output()).toMatchObject({ exitCode: 0, stdout: 'released\n' });
+    });
   });
 });
