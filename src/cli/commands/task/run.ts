@@ -94,12 +94,12 @@ export class RunCommand extends AegisCommand {
     try {
       if (image) await pullImage(client, image, this.pull, stderr, EXIT_NOT_STARTED);
       const body = { command: this.command, expose, env: parseEnvPairs(this.env), ...(image ? { image } : {}), ...(this.user ? { user: this.user } : {}), ...resources, ...network };
-      id = (await client.post<{ metadata: { uid: string } }>('/v1/instances', body)).metadata.uid;
+      id = (await this.context.aegis.instances.create(body)).metadata.uid;
     } catch (err) {
       if (err instanceof AegisApiError || err instanceof AegisNotRunningError) throw new CliError(err.message, EXIT_NOT_STARTED);
       throw err;
     }
-    return serveUntilInterrupted(client, stdout, id, (url) => `Serving on ${url}`);
+    return serveUntilInterrupted(this.context.aegis, stdout, id, (url) => `Serving on ${url}`);
   }
 
   /** `--network` as the spec's `network` field; a bad entry exits 125 naming it, before anything is sent. */
