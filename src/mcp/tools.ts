@@ -25,8 +25,9 @@ const limits = {
   timeoutSeconds: z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).optional().describe(`Stop after this many seconds (default ${DEFAULT_TIMEOUT_SECONDS}).`),
   maxOutputBytes: z.number().int().min(256).max(MAX_OUTPUT_BYTES).optional().describe(`Return at most this many bytes of output; the rest is counted, not shown (default ${DEFAULT_OUTPUT_BYTES}).`),
 };
-const commandSchema = z.array(z.string()).min(1).describe('The argv to run, e.g. ["sh", "-c", "echo hi | wc -c"] (no shell unless you run one).');
+const commandSchema = z.array(z.string()).min(1, { error: 'command needs at least the program to run, e.g. ["ls", "-l"]' }).describe('The argv to run, e.g. ["sh", "-c", "echo hi | wc -c"] (no shell unless you run one).');
 const envSchema = z.record(z.string(), z.string()).optional().describe('Environment variables for the command.');
+const absolutePath = z.string().startsWith('/', { error: 'path must be absolute (start with /)' }).describe('Absolute path in the sandbox.');
 const sandboxSchema = z.string().min(1).describe('The sandbox: an instance id from sandbox_create or list_instances, or an app name.');
 
 type Limits = { timeoutSeconds?: number | undefined; maxOutputBytes?: number | undefined };
@@ -117,7 +118,7 @@ export function registerTools(server: McpServer, aegis: Aegis): void {
     {
       title: 'Read a file in a sandbox',
       description: 'Returns a text file from a sandbox (UTF-8; other bytes show as U+FFFD). Values of secrets in it are masked.',
-      inputSchema: { sandbox: sandboxSchema, path: z.string().startsWith('/').describe('Absolute path in the sandbox.'), ...limits },
+      inputSchema: { sandbox: sandboxSchema, path: absolutePath, ...limits },
     },
     async (args, extra) => {
       const max = args.maxOutputBytes ?? DEFAULT_OUTPUT_BYTES;
@@ -146,7 +147,7 @@ export function registerTools(server: McpServer, aegis: Aegis): void {
       description: 'Writes text to a file in a sandbox, creating its parent directories and replacing the file whole.',
       inputSchema: {
         sandbox: sandboxSchema,
-        path: z.string().startsWith('/').describe('Absolute path in the sandbox.'),
+        path: absolutePath,
         content: z.string().describe('The file contents (UTF-8).'),
         mode: z.string().regex(/^[0-7]{3,4}$/).optional().describe('Octal permissions, e.g. "755" (default 644).'),
         timeoutSeconds: limits.timeoutSeconds,
@@ -237,7 +238,8 @@ async function collect(args: Limits, execution: Execution, hint: (line: string) 
     return parts.join('\n').trimEnd();
   };
   try {
-    for await (const chunk of execution) if (chunk.stream !== 'system') cap.push(chunk.stream, chunk.data);
+    // Aegis's own lines (output it had to drop) go with stderr, so no gap is silent.
+    for await (const chunk of execution) cap.push(chunk.stream === 'stdout' ? 'stdout' : 'stderr', chunk.data);
     const status = await execution.wait();
     return textResult(render(`exit code: ${status.exitCode}${status.message ? ` (${status.message})` : ''}`));
   } catch (err) {

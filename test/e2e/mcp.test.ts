@@ -98,6 +98,9 @@ describe('aegis mcp over stdio', { timeout: scaled(60_000) }, () => {
     const r = await client.callTool({ name: 'exec', arguments: { sandbox: 'no-such-box', command: ['true'] } });
     expect(r.isError).toBe(true);
     expect(text(r)).toBe('AEGIS_NOT_FOUND: no instance or app named "no-such-box"');
+    const relative = await client.callTool({ name: 'read_file', arguments: { sandbox, path: 'etc/passwd' } });
+    expect(relative.isError).toBe(true);
+    expect(text(relative)).toContain('path must be absolute (start with /)');
   });
 
   it('writes a file through write_file and reads it back through read_file', async () => {
