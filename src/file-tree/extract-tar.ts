@@ -64,7 +64,9 @@ async function extractEntry(root: string, header: tar.Header, stream: Entry, dir
   const target = targetOf(root, header.name);
   const mode = (header.mode ?? 0o644) & 0o7777;
   if (!target) {
+    // The directory itself (`./`): its mode and mtime, set last like every directory's.
     stream.resume();
+    if (header.type === 'directory') dirs.push({ path: root, mode, ...(header.mtime ? { mtime: header.mtime } : {}) });
     return 0;
   }
   switch (header.type) {

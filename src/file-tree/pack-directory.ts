@@ -11,6 +11,9 @@ export async function packDirectory(root: string, out: Writable): Promise<void> 
   const pack = tar.pack();
   const sent = pipeline(pack, out);
   try {
+    // `./` first: the directory's own mode and mtime travel too.
+    const st = await fs.promises.stat(root);
+    await addEntry(pack, { name: './', type: 'directory', mode: st.mode & 0o7777, mtime: st.mtime, uid: st.uid, gid: st.gid });
     await addChildren(pack, root, '');
     pack.finalize();
   } catch (err) {

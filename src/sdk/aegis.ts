@@ -33,6 +33,11 @@ export interface RunOptions extends OutputCallbacks {
   network?: NetworkPolicy;
   /** Seconds the finished task and its log are kept (default 3600). */
   ttlSeconds?: number;
+  /**
+   * Hold the task for files: `start` waits with the command until POST /v1/tasks/ID/start (files copied in
+   * first), `exit` keeps the machine after the command until POST /v1/tasks/ID/release (results copied out).
+   */
+  hold?: { start?: boolean; exit?: boolean };
   signal?: AbortSignal;
   /** Cancels the task after this long; the execution then rejects with a TimeoutError. */
   timeoutMs?: number;
@@ -106,6 +111,7 @@ export class Aegis {
       {
         signal,
         start: async () => void (await taskId()),
+        taskId,
         open: async () => t.ndjson<OutputRecord>(`/v1/tasks/${await taskId()}/logs?follow=true`, { ...(signal ? { signal } : {}) }),
         missingExit: async () => {
           const task: Task = await t.get(`/v1/tasks/${await taskId()}`);

@@ -73,6 +73,8 @@ export interface ExecutionSource {
   missingExit(): Promise<RawExit>;
   /** Stops the command (an abort, or a reader that stopped reading early). */
   cancel(): Promise<void>;
+  /** A run's task id (creating the task when it is not yet). */
+  taskId?(): Promise<string>;
   signal?: AbortSignal;
 }
 
@@ -102,6 +104,12 @@ export class Execution implements AsyncIterable<OutputChunk> {
    */
   start(): Promise<void> {
     return this.source.start();
+  }
+
+  /** The Task a run() created (to reach its machine's files with `{ task: id }`, say); an exec has none. */
+  async taskId(): Promise<string> {
+    if (!this.source.taskId) throw new Error('an exec has no task id');
+    return this.source.taskId();
   }
 
   /** Stops the command: a run's task is cancelled (exit 130), an exec's command killed. */

@@ -46,18 +46,25 @@ export type WritableData = Readable | AsyncIterable<Uint8Array> | Buffer | Uint8
 export class Files {
   constructor(private readonly transport: Transport) {}
 
-  /** Streams a file's contents. A directory is refused with AEGIS_INVALID (read it with readTar). */
-  async read(target: FilesTarget, path: string, opts: FileCallOptions = {}): Promise<FileDownload> {
+  /** A path's contents, whatever it is: a file's bytes, or a directory as a tar stream (`type` says which). */
+  async download(target: FilesTarget, path: string, opts: FileCallOptions = {}): Promise<FileDownload & { type: 'file' | 'directory' }> {
     const res = await this.transport.ok('GET', this.url(target, '', { path, ...timeout(opts) }), { signal: opts.signal });
-    if (res.headers['x-aegis-type'] === 'directory' || res.headers['content-type']?.startsWith('application/x-tar')) {
-      res.destroy();
-      throw new AegisApiError(400, 'AEGIS_INVALID', `${path} is a directory (read it with files.readTar)`);
-    }
+    const type = res.headers['x-aegis-type'] === 'directory' || res.headers['content-type']?.startsWith('application/x-tar') ? 'directory' : 'file';
     const num = (h: string | string[] | undefined) => (typeof h === 'string' && h !== '' ? Number(h) : undefined);
     const mode = res.headers['x-aegis-mode'];
     const mtime = num(res.headers['x-aegis-mtime']);
-    const size = num(res.headers['content-length']);
-    return { body: res, ...(typeof mode === 'string' ? { mode } : {}), ...(mtime !== undefined ? { mtime } : {}), ...(size !== undefined ? { size } : {}) };
+    const size = type === 'file' ? num(res.headers['content-length']) : undefined;
+    return { type, body: res, ...(typeof mode === 'string' ? { mode } : {}), ...(mtime !== undefined ? { mtime } : {}), ...(size !== undefined ? { size } : {}) };
+  }
+
+  /** Streams a file's contents. A directory is refused with AEGIS_INVALID (read it with readTar). */
+  async read(target: FilesTarget, path: string, opts: FileCallOptions = {}): Promise<FileDownload> {
+    const { type, ...file } = await this.download(target, path, opts);
+    if (type === 'directory') {
+      file.body.destroy();
+      throw new AegisApiError(400, 'AEGIS_INVALID', `${path} is a directory (read it with files.readTar)`);
+    }
+    return file;
   }
 
   /** A file's whole contents in memory (for small files; stream big ones with read). */
@@ -80,7 +87,12 @@ export class Files {
 
   /** A directory as a tar stream, entries relative to it. */
   async readTar(target: FilesTarget, dir: string, opts: FileCallOptions = {}): Promise<Readable> {
-    return this.transport.ok('GET', this.url(target, '', { path: dir, ...timeout(opts) }), { signal: opts.signal });
+    const { type, body } = await this.download(target, dir, opts);
+    if (type === 'file') {
+      body.destroy();
+      throw new AegisApiError(400, 'AEGIS_INVALID', `${dir} is a file, not a directory (read it with files.read)`);
+    }
+    return body;
   }
 
   /** Extracts a tar stream into a directory (created when missing). */

@@ -78,6 +78,14 @@ export class Tasks {
   get(id: string, opts: CallOptions = {}): Promise<Task> {
     return this.t.get<Task>(`/v1/tasks/${seg(id)}`, opts);
   }
+  /** Lets a task held with `hold.start` run its command (its files are in place). */
+  start(id: string, opts: CallOptions = {}): Promise<unknown> {
+    return this.t.post(`/v1/tasks/${seg(id)}/start`, undefined, opts);
+  }
+  /** Lets a task held with `hold.exit` stop its machine (its results are copied out). */
+  release(id: string, opts: CallOptions = {}): Promise<unknown> {
+    return this.t.post(`/v1/tasks/${seg(id)}/release`, undefined, opts);
+  }
   /** Cancels a running task (its machine stops) or removes a finished one. */
   delete(id: string, opts: CallOptions = {}): Promise<{ id: string; result: string }> {
     return this.t.delete(`/v1/tasks/${seg(id)}`, opts);

@@ -33,6 +33,7 @@ export const COMMANDS: CommandEntry[] = [
   { path: ['instance', 'list'], load: async () => (await import('./instance/list.js')).InstanceListCommand },
   { path: ['instance', 'info'], load: async () => (await import('./instance/info.js')).InstanceInfoCommand },
   { path: ['exec'], load: async () => (await import('./instance/exec.js')).ExecCommand },
+  { path: ['cp'], load: async () => (await import('./files/cp.js')).CpCommand },
   { path: ['logs'], load: async () => (await import('./instance/logs.js')).LogsCommand },
   { path: ['secret', 'set'], load: async () => (await import('./secret/set.js')).SecretSetCommand },
   { path: ['secret', 'list'], load: async () => (await import('./secret/list.js')).SecretListCommand },

@@ -4,11 +4,13 @@
 // Why a child and not the harness: the harness is special. It runs with a real uid no workload has (which
 // keeps it non-dumpable and hides its /proc from the guest), holds the lifeline and the control socket,
 // and switching its credentials for one request would switch them for every thread of PID 1 at once,
-// racing with everything else it serves. A child spawned like an exec (the same uid/gid resolution, a
-// clean environment, none of the harness's fds) has exactly the workload's reach: /proc/self is its own,
-// /proc/1 is hidden from it as from any workload, a file only root may read stays unreadable to a
-// non-root image USER, and on top of that paths into the harness's control directory are refused. It
-// costs one Node start (tens of ms) per operation, which a copy amortises.
+// racing with everything else it serves. The worker is started like an exec (a clean environment, none of
+// the harness's fds) as guest root, only so that it can load Node from the runtime at /.aegis (which no
+// other user may read), and it drops to the workload's uid and gid (supplementary groups cleared, as exec
+// does) before it looks at any path of the request. From then on it has exactly the workload's reach:
+// /proc/self is its own, /proc/1 is hidden from it as from any workload, a file only root may read stays
+// unreadable to a non-root image USER; on top of that, paths into the harness's control directory are
+// refused. It costs one Node start (tens of ms) per operation, which a copy amortises.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -65,7 +67,7 @@ export async function handleFiles(stream: ServerHttp2Stream, headers: IncomingHt
     stream.resume();
     return sendError(stream, 503, 'SHUTTING_DOWN', 'the machine is shutting down');
   }
-  let identity: { uid?: number; gid?: number; home: string } = { ...effectiveIdentity(), home: '/root' };
+  let identity: { uid?: number; gid?: number; home: string } = { home: '/root' };
   if (req.user !== undefined) {
     const resolved = resolveRunAs(req.user);
     if ('error' in resolved) {
@@ -75,10 +77,12 @@ export async function handleFiles(stream: ServerHttp2Stream, headers: IncomingHt
     identity = resolved;
   }
   const [file, ...args] = nodeCommand();
-  const worker = spawn(file, [...args, FILES_WORKER_FLAG, JSON.stringify(req), JSON.stringify(reservedPaths())], {
+  const root = effectiveIdentity();
+  const runAs = { uid: identity.uid ?? process.geteuid!(), gid: identity.gid ?? process.getegid!() };
+  const worker = spawn(file, [...args, FILES_WORKER_FLAG, JSON.stringify(req), JSON.stringify(reservedPaths()), JSON.stringify(runAs)], {
     env: { PATH: DEFAULT_PATH, HOME: identity.home },
     cwd: '/',
-    ...(identity.uid !== undefined && identity.gid !== undefined ? { uid: identity.uid, gid: identity.gid } : {}),
+    ...root,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   serveWorker(stream, worker, req);

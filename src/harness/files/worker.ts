@@ -1,5 +1,6 @@
 // The file worker: a short-lived child of the harness that performs one file operation as the workload's
-// user. `node aegis-harness.mjs --files-worker REQUEST_JSON RESERVED_JSON`; the data of a write arrives on
+// user. `node aegis-harness.mjs --files-worker REQUEST_JSON RESERVED_JSON {"uid","gid"}`: it starts as guest
+// root (to load Node from /.aegis) and becomes that uid and gid before anything else. The data of a write arrives on
 // stdin. stdout carries one JSON line first, `{"ok": …}` or `{"error": {code, message}}`, then (for a
 // read) the data: the file's bytes or a tar stream. Exit 0 once all was sent; any other exit after the
 // line means the data is incomplete. SIGTERM stops it and removes the temp files of an unfinished write.
@@ -15,7 +16,18 @@ import { pendingTemps, writeFileAtomic } from '../../file-tree/write-file.js';
 
 export const FILES_WORKER_FLAG = '--files-worker';
 
+/** Becomes the workload's user for good (real, effective and saved ids; no supplementary groups). */
+function becomeWorkload(ids: { uid: number; gid: number }): void {
+  if (process.geteuid!() === 0) {
+    process.setgroups!([]);
+    process.setgid!(ids.gid);
+    process.setuid!(ids.uid);
+  }
+  if (process.getuid!() !== ids.uid || process.geteuid!() !== ids.uid || process.getegid!() !== ids.gid) throw new Error('could not switch to the workload user');
+}
+
 export async function runFilesWorker(args: string[]): Promise<void> {
+  becomeWorkload(JSON.parse(args[2]) as { uid: number; gid: number });
   process.on('SIGTERM', () => {
     for (const temp of pendingTemps) fs.rmSync(temp, { force: true });
     process.exit(143);
