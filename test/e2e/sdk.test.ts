@@ -104,17 +104,18 @@ describe('the SDK against a real daemon', { timeout: scaled(30_000) }, () => {
     const history = [];
     for await (const e of aegis.logs(instance, { source: ['server'] })) history.push(e.line);
     expect(history).toEqual(['booted']);
+    // History and then live lines: what the exec prints is seen whether it comes before or after the follow starts.
     const controller = new AbortController();
     const lines: string[] = [];
     const following = (async () => {
-      for await (const e of aegis.logs(instance, { follow: true, source: ['exec'], tail: 0, signal: controller.signal })) {
-        lines.push(e.line);
-        if (e.line === 'second') controller.abort();
+      for await (const e of aegis.logs(instance, { follow: true, source: ['exec'], signal: controller.signal })) {
+        if (e.line.startsWith('follow-')) lines.push(e.line);
+        if (e.line === 'follow-second') controller.abort();
       }
     })().catch((err: unknown) => err);
-    await aegis.exec(instance, ['sh', '-c', 'echo first; echo second']).wait();
+    await aegis.exec(instance, ['sh', '-c', 'echo follow-first; sleep 0.3; echo follow-second']).wait();
     expect(await following).toMatchObject({ name: 'AbortError' });
-    expect(lines).toEqual(['first', 'second']);
+    expect(lines).toEqual(['follow-first', 'follow-second']);
   });
 
   it('errors carry the API reason code, status and issues; no daemon is AegisNotRunningError', async () => {
