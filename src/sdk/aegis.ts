@@ -2,13 +2,14 @@
 // the calls of every kind on it. `new Aegis()` does no I/O; each call is one or a few HTTP requests.
 import { Readable } from 'node:stream';
 import { aegisPaths } from '../config/paths.js';
-import type { InstanceLogEntry, LogSource } from '../logs/instance-log-entry.js';
+import type { InstanceLogEntry } from '../logs/instance-log-entry.js';
 import type { NetworkPolicy } from '../resources/network-policy.js';
 import type { PullPolicy } from '../images/pull-policy.js';
 import type { MachineResources } from '../resources/machine-resources.js';
 import type { DaemonStatus } from './daemon-status.js';
 import { Execution, type OutputCallbacks, type OutputRecord, type RawExit } from './execution.js';
 import { Files } from './files.js';
+import { readLogs, type LogsOptions } from './logs.js';
 import { Apps, Instances, Secrets, Tasks, type ApplyResult, type Task } from './resources.js';
 import { Transport } from './transport.js';
 
@@ -54,17 +55,6 @@ export interface ExecOptions extends OutputCallbacks {
   signal?: AbortSignal;
   /** Kills the command after this long; the execution then rejects with a TimeoutError. */
   timeoutMs?: number;
-}
-
-export interface LogsOptions {
-  /** Keep streaming new lines until the signal aborts (or the loop breaks). */
-  follow?: boolean;
-  /** Only the last N lines of history. */
-  tail?: number;
-  /** A duration back from now (`10s`, `5m`) or an ISO 8601 time. */
-  since?: string;
-  source?: LogSource[];
-  signal?: AbortSignal;
 }
 
 export interface ApplyOptions {
@@ -157,14 +147,8 @@ export class Aegis {
   }
 
   /** An instance's log entries (secret values masked), oldest first; with `follow`, new ones as they come. */
-  async *logs(target: string, opts: LogsOptions = {}): AsyncGenerator<InstanceLogEntry> {
-    const q = new URLSearchParams();
-    if (opts.follow) q.set('follow', 'true');
-    if (opts.tail !== undefined) q.set('tail', String(opts.tail));
-    if (opts.since) q.set('since', opts.since);
-    if (opts.source?.length) q.set('source', opts.source.join(','));
-    const qs = q.toString();
-    yield* this.transport.ndjson<InstanceLogEntry>(`/v1/instances/${encodeURIComponent(target)}/logs${qs ? `?${qs}` : ''}`, opts.signal ? { signal: opts.signal } : {});
+  logs(target: string, opts: LogsOptions = {}): AsyncGenerator<InstanceLogEntry> {
+    return readLogs(this.transport, `/v1/instances/${encodeURIComponent(target)}/logs`, opts);
   }
 
   /** Writes manifest objects (`{apiVersion, kind, metadata, spec}`) in one transaction, as `aegis apply` does. */

@@ -4,6 +4,8 @@ import type { AppSpec, AppSpecInput, AppStatus } from '../resources/app.js';
 import type { InstanceSpec, InstanceSpecInput, InstanceStatus } from '../resources/instance.js';
 import type { TaskSpec, TaskStatus } from '../resources/task.js';
 import type { StoredResource } from '../store/stored-resource.js';
+import type { InstanceLogEntry } from '../logs/instance-log-entry.js';
+import { readLogs, type LogsOptions } from './logs.js';
 import type { Transport } from './transport.js';
 
 export type { ApplyResult, AppSpec, AppSpecInput, AppStatus, InstanceSpec, InstanceSpecInput, InstanceStatus, StoredResource as Resource, TaskSpec, TaskStatus };
@@ -40,6 +42,10 @@ export class Apps {
   }
   releases(name: string, opts: CallOptions = {}): Promise<Release[]> {
     return this.t.get<{ items: Release[] }>(`/v1/apps/${seg(name)}/releases`, opts).then((r) => r.items);
+  }
+  /** The log of the app's instance (see Aegis.logs); AEGIS_NOT_FOUND when the app has none. */
+  logs(name: string, opts: LogsOptions = {}): AsyncGenerator<InstanceLogEntry> {
+    return readLogs(this.t, `/v1/apps/${seg(name)}/logs`, opts);
   }
   /** Serves the app: its instance (an existing one, or a new one). */
   serve(name: string, opts: CallOptions = {}): Promise<Instance> {
