@@ -15,7 +15,8 @@ import { pendingTemps, tempPathFor, writeInto } from './write-file.js';
 
 type Entry = tar.ExtractEvents['entry'][1];
 
-export async function extractTar(input: Readable, dir: string): Promise<number> {
+/** `refuse` may throw for an entry's target path (the harness's own places, in the guest). */
+export async function extractTar(input: Readable, dir: string, refuse?: (target: string) => void): Promise<number> {
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(dir);
@@ -31,7 +32,7 @@ export async function extractTar(input: Readable, dir: string): Promise<number> 
   fed.catch(() => undefined); // reported below, after the entries
   try {
     // One entry at a time: the next is read only once this one is on disk (back-pressure to the input).
-    for await (const entry of extract) bytes += await extractEntry(root, entry.header, entry, dirs);
+    for await (const entry of extract) bytes += await extractEntry(root, entry.header, entry, dirs, refuse);
   } catch (err) {
     extract.destroy();
     input.destroy();
@@ -60,8 +61,9 @@ function targetOf(root: string, name: string): string | undefined {
   return target;
 }
 
-async function extractEntry(root: string, header: tar.Header, stream: Entry, dirs: { path: string; mode: number; mtime?: Date }[]): Promise<number> {
+async function extractEntry(root: string, header: tar.Header, stream: Entry, dirs: { path: string; mode: number; mtime?: Date }[], refuse?: (target: string) => void): Promise<number> {
   const target = targetOf(root, header.name);
+  if (target) refuse?.(target);
   const mode = (header.mode ?? 0o644) & 0o7777;
   if (!target) {
     // The directory itself (`./`): its mode and mtime, set last like every directory's.

@@ -28,6 +28,11 @@ export interface FileCallOptions {
   signal?: AbortSignal;
 }
 
+export interface ReadOptions extends FileCallOptions {
+  /** A file: send at most this many bytes (meta.truncated says how many were left out). */
+  maxBytes?: number;
+}
+
 export interface WriteOptions extends FileCallOptions {
   /** The body is a tar stream to extract into the directory `path`. */
   tar?: boolean;
@@ -39,11 +44,11 @@ export class MachineFiles {
   constructor(private readonly target: FilesTarget) {}
 
   /** The file's bytes or a directory's tar; the machine stays held until the body is consumed or dropped. */
-  async read(path: string, opts: FileCallOptions): Promise<{ meta: FilesReadMeta; body: Readable }> {
+  async read(path: string, opts: ReadOptions): Promise<{ meta: FilesReadMeta; body: Readable }> {
     const deadline = Date.now() + opts.timeoutMs;
     const m = await this.target.open(opts.timeoutMs);
     try {
-      const r = await m.client.readFile({ path, ...this.user(m) }, { ...opts, timeoutMs: Math.max(1, deadline - Date.now()) });
+      const r = await m.client.readFile({ path, ...this.user(m), ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}) }, { timeoutMs: Math.max(1, deadline - Date.now()), ...(opts.signal ? { signal: opts.signal } : {}) });
       r.body.once('close', () => m.release());
       r.body.on('error', () => undefined); // the consumer sees it; the hold goes either way
       return r;

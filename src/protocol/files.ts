@@ -20,6 +20,8 @@ export interface FilesRequest {
   mtime?: number;
   /** delete: a directory with everything in it. */
   recursive?: boolean;
+  /** read of a file: send at most this many bytes (the meta's `truncated` says how many were left out). */
+  maxBytes?: number;
 }
 
 export type FileType = 'file' | 'directory' | 'symlink' | 'other';
@@ -38,11 +40,13 @@ export interface FileStat {
 
 /** The `aegis-files-meta` response header of a read: what the body is. */
 export interface FilesReadMeta {
-  /** `file`: the body is the file's bytes, exactly `size` of them. `directory`: a tar stream. */
+  /** `file`: the body is the file's bytes, exactly `size - (truncated ?? 0)` of them. `directory`: a tar stream. */
   type: 'file' | 'directory';
   size: number;
   mode: string;
   mtime: number;
+  /** A file read with maxBytes: the bytes of its end that were not sent. */
+  truncated?: number;
 }
 
 export interface FilesWriteResult {
@@ -98,6 +102,7 @@ export function decodeFilesRequest(header: unknown): FilesRequest {
   if (v.user !== undefined && (typeof v.user !== 'string' || !parseUserSpec(v.user))) throw new Error('user is not uid[:gid] or name[:group]');
   if (v.mode !== undefined && !(Number.isInteger(v.mode) && (v.mode as number) >= 0 && (v.mode as number) <= 0o7777)) throw new Error('mode must be an integer in 0..0o7777');
   if (v.mtime !== undefined && !(Number.isSafeInteger(v.mtime) && (v.mtime as number) >= 0)) throw new Error('mtime must be a non-negative integer (ms)');
+  if (v.maxBytes !== undefined && !(Number.isSafeInteger(v.maxBytes) && (v.maxBytes as number) >= 0)) throw new Error('maxBytes must be a non-negative integer');
   for (const flag of ['tar', 'recursive'] as const) {
     if (v[flag] !== undefined && typeof v[flag] !== 'boolean') throw new Error(`${flag} must be a boolean`);
   }
@@ -109,6 +114,7 @@ export function decodeFilesRequest(header: unknown): FilesRequest {
     ...(v.mode !== undefined ? { mode: v.mode as number } : {}),
     ...(v.mtime !== undefined ? { mtime: v.mtime as number } : {}),
     ...(v.recursive !== undefined ? { recursive: v.recursive as boolean } : {}),
+    ...(v.maxBytes !== undefined ? { maxBytes: v.maxBytes as number } : {}),
   };
 }
 

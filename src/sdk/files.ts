@@ -38,7 +38,15 @@ export interface FileDownload {
   body: Readable;
   mode?: string;
   mtime?: number;
+  /** Bytes in `body`. */
   size?: number;
+  /** Bytes `maxBytes` left out (the body is the file's first bytes). */
+  truncated?: number;
+}
+
+export interface ReadOptions extends FileCallOptions {
+  /** A file: send at most this many bytes (`truncated` says how many were left out). */
+  maxBytes?: number;
 }
 
 export type WritableData = Readable | AsyncIterable<Uint8Array> | Buffer | Uint8Array | string;
@@ -47,18 +55,20 @@ export class Files {
   constructor(private readonly transport: Transport) {}
 
   /** A path's contents, whatever it is: a file's bytes, or a directory as a tar stream (`type` says which). */
-  async download(target: FilesTarget, path: string, opts: FileCallOptions = {}): Promise<FileDownload & { type: 'file' | 'directory' }> {
-    const res = await this.transport.ok('GET', this.url(target, '', { path, ...timeout(opts) }), { signal: opts.signal });
+  async download(target: FilesTarget, path: string, opts: ReadOptions = {}): Promise<FileDownload & { type: 'file' | 'directory' }> {
+    const query = { path, ...timeout(opts), ...(opts.maxBytes !== undefined ? { maxBytes: String(opts.maxBytes) } : {}) };
+    const res = await this.transport.ok('GET', this.url(target, '', query), { signal: opts.signal });
     const type = res.headers['x-aegis-type'] === 'directory' || res.headers['content-type']?.startsWith('application/x-tar') ? 'directory' : 'file';
     const num = (h: string | string[] | undefined) => (typeof h === 'string' && h !== '' ? Number(h) : undefined);
     const mode = res.headers['x-aegis-mode'];
     const mtime = num(res.headers['x-aegis-mtime']);
     const size = type === 'file' ? num(res.headers['content-length']) : undefined;
-    return { type, body: res, ...(typeof mode === 'string' ? { mode } : {}), ...(mtime !== undefined ? { mtime } : {}), ...(size !== undefined ? { size } : {}) };
+    const truncated = num(res.headers['x-aegis-truncated']);
+    return { type, body: res, ...(typeof mode === 'string' ? { mode } : {}), ...(mtime !== undefined ? { mtime } : {}), ...(size !== undefined ? { size } : {}), ...(truncated ? { truncated } : {}) };
   }
 
   /** Streams a file's contents. A directory is refused with AEGIS_INVALID (read it with readTar). */
-  async read(target: FilesTarget, path: string, opts: FileCallOptions = {}): Promise<FileDownload> {
+  async read(target: FilesTarget, path: string, opts: ReadOptions = {}): Promise<FileDownload> {
     const { type, ...file } = await this.download(target, path, opts);
     if (type === 'directory') {
       file.body.destroy();
@@ -68,12 +78,12 @@ export class Files {
   }
 
   /** A file's whole contents in memory (for small files; stream big ones with read). */
-  async readBuffer(target: FilesTarget, path: string, opts: FileCallOptions = {}): Promise<Buffer> {
+  async readBuffer(target: FilesTarget, path: string, opts: ReadOptions = {}): Promise<Buffer> {
     return readAll((await this.read(target, path, opts)).body, opts.signal);
   }
 
   /** A file's contents as UTF-8 text. */
-  async readText(target: FilesTarget, path: string, opts: FileCallOptions = {}): Promise<string> {
+  async readText(target: FilesTarget, path: string, opts: ReadOptions = {}): Promise<string> {
     return (await this.readBuffer(target, path, opts)).toString('utf8');
   }
 
@@ -104,9 +114,9 @@ export class Files {
     return this.transport.get<FileStat>(this.url(target, '/stat', { path, ...timeout(opts) }), { signal: opts.signal });
   }
 
-  /** The entries of a directory, one level. */
-  async list(target: FilesTarget, path: string, opts: FileCallOptions = {}): Promise<FileStat[]> {
-    return (await this.transport.get<{ items: FileStat[] }>(this.url(target, '/list', { path, ...timeout(opts) }), { signal: opts.signal })).items;
+  /** The entries of a directory, one level: at most 1000, `truncated` says how many more there were. */
+  async list(target: FilesTarget, path: string, opts: FileCallOptions = {}): Promise<{ items: FileStat[]; truncated?: number }> {
+    return this.transport.get(this.url(target, '/list', { path, ...timeout(opts) }), { signal: opts.signal });
   }
 
   /** Deletes a file, or with `recursive` a directory and everything in it. */

@@ -151,6 +151,11 @@ describe('the SDK against a real daemon', { timeout: scaled(30_000) }, () => {
       for await (const c of download.body) back.push(c as Buffer);
       expect(Buffer.concat(back).equals(data)).toBe(true);
       expect(await aegis.files.stat(instance, '/data/blob.bin')).toMatchObject({ type: 'file', size: data.length, mode: '600', mtime: mtime.getTime() });
+      const head = await aegis.files.read(instance, '/data/blob.bin', { maxBytes: 1000 });
+      expect(head).toMatchObject({ size: 1000, truncated: data.length - 1000 });
+      const first: Buffer[] = [];
+      for await (const c of head.body) first.push(c as Buffer);
+      expect(Buffer.concat(first).equals(data.subarray(0, 1000))).toBe(true);
     });
 
     it('strings and buffers, list, and a recursive remove', async () => {
@@ -158,7 +163,7 @@ describe('the SDK against a real daemon', { timeout: scaled(30_000) }, () => {
       await aegis.files.write(instance, '/data/dir/b.txt', Buffer.from('beta\n'));
       expect(await aegis.files.readText(instance, '/data/dir/a.txt')).toBe('alpha\n');
       expect((await aegis.files.readBuffer(instance, '/data/dir/b.txt')).toString()).toBe('beta\n');
-      expect((await aegis.files.list(instance, '/data/dir')).map((f) => [f.path, f.type]).sort()).toEqual([['/data/dir/a.txt', 'file'], ['/data/dir/b.txt', 'file']]);
+      expect((await aegis.files.list(instance, '/data/dir')).items.map((f) => [f.path, f.type]).sort()).toEqual([['/data/dir/a.txt', 'file'], ['/data/dir/b.txt', 'file']]);
       await aegis.files.remove(instance, '/data/dir', { recursive: true });
       await expect(aegis.files.stat(instance, '/data/dir')).rejects.toMatchObject({ status: 404, code: 'AEGIS_NOT_FOUND' });
     });

@@ -3,11 +3,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import http2 from 'node:http2';
 import { Readable } from 'node:stream';
+import { encodeFilesRequest } from '../../src/protocol/files.js';
+import { HEADERS, ROUTES } from '../../src/protocol/routes.js';
+import { PROTOCOL_HEADER, PROTOCOL_VERSION } from '../../src/protocol/version.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tar from 'tar-stream';
 import { ChannelError, type ControlClient } from '../../src/vmm/channel/control-client.js';
-import { buildHarness, collect, startHarness, type RunningHarness } from './harness-fixture.js';
+import { buildHarness, collect, startHarness, waitFor, type RunningHarness } from './harness-fixture.js';
 
 const opts = { timeoutMs: 20_000 };
 
@@ -43,6 +47,14 @@ describe('files over the control channel', () => {
     const r = await client.readFile({ path: file }, opts);
     expect(r.meta).toEqual({ type: 'file', size: data.length, mode: '640', mtime: 1_600_000_000_123 });
     expect((await collect(r.body)).equals(data)).toBe(true);
+  });
+
+  it('cuts a read at maxBytes and says by how much', async () => {
+    const file = path.join(dir, 'long.txt');
+    fs.writeFileSync(file, 'abcdefghij');
+    const r = await client.readFile({ path: file, maxBytes: 4 }, opts);
+    expect(r.meta).toMatchObject({ size: 10, truncated: 6 });
+    expect((await collect(r.body)).toString()).toBe('abcd');
   });
 
   it('round-trips a directory as tar with modes, mtimes and symlinks', async () => {
@@ -91,6 +103,11 @@ describe('files over the control channel', () => {
     // Through a symlink too.
     fs.symlinkSync(path.dirname(h.socketPath), path.join(dir, 'sneaky'));
     await expect(client.deleteFile({ path: path.join(dir, 'sneaky/control.sock') }, opts)).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    // Nor can a tar stream extract into it.
+    const pack = tar.pack();
+    pack.entry({ name: 'control.sock' }, 'x');
+    pack.finalize();
+    await expect(client.writeFile({ path: path.dirname(h.socketPath), tar: true }, pack as unknown as Readable, opts)).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     expect(fs.existsSync(h.socketPath)).toBe(true);
   });
 
@@ -116,15 +133,34 @@ describe('files over the control channel', () => {
     expect(fs.statSync(path.join(open, 'mine')).uid).toBe(65534);
   });
 
+  it('commits a write only on the trailer that says the body is complete', async () => {
+    // What a reset upload looks like to the harness (Node ends the body on RST_STREAM): an end without the trailer.
+    const session = http2.connect('http://aegis-harness', { createConnection: () => h.socket() });
+    try {
+      const target = path.join(dir, 'untrailed/f');
+      const stream = session.request({ ':method': 'POST', ':path': ROUTES.files, [PROTOCOL_HEADER]: String(PROTOCOL_VERSION), [HEADERS.files]: encodeFilesRequest({ op: 'write', path: target }) });
+      const status = new Promise<number>((resolve) => stream.once('response', (hd) => resolve(Number(hd[':status']))));
+      stream.end(Buffer.from('half of it'));
+      stream.resume();
+      expect(await status).toBe(400);
+      expect(fs.existsSync(target)).toBe(false);
+      expect(fs.existsSync(path.dirname(target)) ? fs.readdirSync(path.dirname(target)) : []).toEqual([]);
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('a cancelled write leaves no temp file and no target', async () => {
     const input = new Readable({ read() {} });
     input.push(Buffer.alloc(1024 * 1024));
     const ac = new AbortController();
     const p = client.writeFile({ path: path.join(dir, 'cut/f') }, input, { ...opts, signal: ac.signal });
-    await new Promise((r) => setTimeout(r, 500));
+    // Abort once the worker is writing its temp file: what it has then must not become the file.
+    const cut = path.join(dir, 'cut');
+    await waitFor(() => fs.existsSync(cut) && fs.readdirSync(cut).some((n) => n.startsWith('.f.aegis-')), { what: 'the temp file' });
     ac.abort();
     await expect(p).rejects.toBeInstanceOf(ChannelError);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(fs.readdirSync(path.join(dir, 'cut'))).toEqual([]);
+    await waitFor(() => fs.readdirSync(cut).length === 0, { what: 'the temp file removed' });
+    expect(fs.readdirSync(cut)).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 // File endpoints (FILES-CONTRACT.md), for a serving instance and for a running task's machine:
-//   GET    …/files?path=ABS          a file's bytes (x-aegis-mode, x-aegis-mtime) or a directory as tar
+//   GET    …/files?path=ABS[&maxBytes=N]   a file's bytes (x-aegis-mode, x-aegis-mtime; x-aegis-truncated
+//                                          when maxBytes cut it) or a directory as tar
 //   PUT    …/files?path=ABS[&mode=644][&mtime=MS]   octet-stream: the file; x-tar: extracted into ABS
 //   GET    …/files/stat?path=ABS     GET …/files/list?path=ABS     DELETE …/files?path=ABS[&recursive=1]
 //   GET    …/files/watch?path=ABS    not supported (501)
@@ -20,7 +21,7 @@ export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 const MAX_TIMEOUT_MS = 24 * 60 * 60_000;
 
 interface IdParams { id: string }
-interface FilesQuery { path?: string; timeoutMs?: string; mode?: string; mtime?: string; recursive?: string }
+interface FilesQuery { path?: string; timeoutMs?: string; mode?: string; mtime?: string; recursive?: string; maxBytes?: string }
 type FilesRequest = FastifyRequest<{ Params: IdParams; Querystring: FilesQuery }>;
 
 const TAR = 'application/x-tar';
@@ -43,6 +44,12 @@ function modeOf(q: FilesQuery): number | undefined {
   const mode = parseModeText(q.mode);
   if (mode === undefined) throw invalid(`mode must be octal permission bits such as 644, got "${q.mode}"`);
   return mode;
+}
+
+function maxBytesOf(q: FilesQuery): number | undefined {
+  if (q.maxBytes === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(q.maxBytes)) throw invalid(`maxBytes must be a number of bytes, got "${q.maxBytes}"`);
+  return Number(q.maxBytes);
 }
 
 function mtimeOf(q: FilesQuery): number | undefined {
@@ -87,10 +94,13 @@ export function fileRoutes(app: FastifyInstance, s: ApiServices): void {
   for (const { prefix, files } of scopes) {
     app.get(prefix, async (req: FilesRequest, reply) => {
       const path = guestPath(req.query);
-      const { meta, body } = await files(req.params.id).read(path, { timeoutMs: timeoutOf(req.query, DEFAULT_TRANSFER_TIMEOUT_MS), signal: clientGone(reply) });
+      const maxBytes = maxBytesOf(req.query);
+      const { meta, body } = await files(req.params.id).read(path, { timeoutMs: timeoutOf(req.query, DEFAULT_TRANSFER_TIMEOUT_MS), signal: clientGone(reply), ...(maxBytes !== undefined ? { maxBytes } : {}) });
       reply.raw.once('close', () => body.destroy());
       reply.header('x-aegis-type', meta.type).header('x-aegis-mode', meta.mode).header('x-aegis-mtime', String(meta.mtime));
-      if (meta.type === 'file') reply.header('content-length', String(meta.size));
+      // maxBytes cut the file: the header says by how much (the body is its first bytes).
+      if (meta.truncated) reply.header('x-aegis-truncated', String(meta.truncated));
+      if (meta.type === 'file') reply.header('content-length', String(meta.size - (meta.truncated ?? 0)));
       return reply.type(meta.type === 'file' ? 'application/octet-stream' : TAR).send(body);
     });
 

@@ -65,7 +65,7 @@ export async function upload(files: Files, m: FilesTarget, src: string, guestDes
     return;
   }
   if (!st.isFile()) throw new CliError(`${src}: not a regular file or a directory`);
-  const input = fs.createReadStream(src);
+  const input = fs.createReadStream(src, { highWaterMark: 1024 * 1024 });
   await files.write(m, dest, input, { mode: st.mode & 0o7777, mtime: Math.round(st.mtimeMs) });
 }
 

@@ -91,6 +91,8 @@ export async function handleFiles(stream: ServerHttp2Stream, headers: IncomingHt
 function serveWorker(stream: ServerHttp2Stream, worker: ChildProcess, req: FilesRequest): void {
   const { stdin, stdout, stderr } = worker as ChildProcess & { stdin: NodeJS.WritableStream; stdout: NodeJS.ReadableStream; stderr: NodeJS.ReadableStream };
   let finished = false;
+  /** The body ended without the trailer: the worker was stopped and wrote nothing. */
+  let cutOff = false;
   let diagnostics = '';
   stderr.on('data', (c: Buffer) => {
     if (diagnostics.length < 4096) diagnostics += c.toString('utf8');
@@ -115,8 +117,9 @@ function serveWorker(stream: ServerHttp2Stream, worker: ChildProcess, req: Files
     stream.once('trailers', (trailers: IncomingHttpHeaders) => (complete = trailers[HEADERS.filesComplete] === '1'));
     stream.pipe(stdin, { end: false });
     stream.once('end', () => {
-      if (complete) stdin.end();
-      else worker.kill('SIGTERM');
+      if (complete) return stdin.end();
+      cutOff = true;
+      worker.kill('SIGTERM');
     });
   } else {
     stream.resume();
@@ -165,6 +168,7 @@ function serveWorker(stream: ServerHttp2Stream, worker: ChildProcess, req: Files
     async () => {
       finished = true;
       const code = await exited;
+      if (cutOff) return sendError(stream, 400, 'BAD_REQUEST', `the body ended without the ${HEADERS.filesComplete} trailer (cut off): nothing was written`);
       sendError(stream, 500, 'INTERNAL', `the file worker ended without an answer (exit ${code}): ${diagnostics.trim().split('\n').pop() ?? ''}`);
     },
   );

@@ -107,11 +107,12 @@ export async function readFiles(session: ClientHttp2Session, version: number, re
     throw breakSession(session, `the files reply: ${(err as ReplyShapeError).message}`);
   }
   const body = new PassThrough();
+  const expected = meta.size - (meta.truncated ?? 0);
   let received = 0;
   deadline.handOver((err) => body.destroy(err));
   stream.on('data', (chunk: Buffer) => {
     received += chunk.length;
-    if (meta.type === 'file' && received > meta.size) return deadline.fail(breakSession(session, `the files reply sent more than the ${meta.size} bytes it announced`));
+    if (meta.type === 'file' && received > expected) return deadline.fail(breakSession(session, `the files reply sent more than the ${expected} bytes it announced`));
     if (!body.write(chunk)) {
       stream.pause();
       body.once('drain', () => stream.resume());
@@ -121,7 +122,7 @@ export async function readFiles(session: ClientHttp2Session, version: number, re
     deadline.done();
     // A reset (the guest could not read it all) also ends the stream: that is not the whole data.
     if (stream.rstCode) return body.destroy(new ChannelError('INTERNAL', `${req.path}: the machine could not send all of it`));
-    if (meta.type === 'file' && received !== meta.size) return body.destroy(new ChannelError('INTERNAL', `${req.path}: the machine sent ${received} of ${meta.size} bytes`));
+    if (meta.type === 'file' && received !== expected) return body.destroy(new ChannelError('INTERNAL', `${req.path}: the machine sent ${received} of ${expected} bytes`));
     body.end();
   });
   stream.once('close', () => {

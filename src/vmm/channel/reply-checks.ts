@@ -151,7 +151,9 @@ export function checkFilesReadMeta(header: unknown): FilesReadMeta {
   }
   const v = record(value, 'files meta');
   if (v.type !== 'file' && v.type !== 'directory') throw new ReplyShapeError('files meta type is not file or directory');
-  return { type: v.type, size: int(v.size, 'files meta size', 0), mode: modeOf(v.mode, 'files meta mode'), mtime: int(v.mtime, 'files meta mtime', 0) };
+  const size = int(v.size, 'files meta size', 0);
+  const truncated = v.truncated === undefined ? undefined : int(v.truncated, 'files meta truncated', 1, size);
+  return { type: v.type, size, mode: modeOf(v.mode, 'files meta mode'), mtime: int(v.mtime, 'files meta mtime', 0), ...(truncated !== undefined ? { truncated } : {}) };
 }
 
 export function checkFileStat(value: unknown, what = 'stat reply'): FileStat {
