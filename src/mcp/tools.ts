@@ -69,7 +69,7 @@ export function registerTools(server: McpServer, aegis: Aegis): void {
         image: z.string().optional().describe('OCI image, e.g. "alpine:3.21" (default: a busybox base). It needs sh and sleep.'),
         env: envSchema,
         idleStopMinutes: z.number().int().min(1).max(7 * 24 * 60).optional().describe('Minutes paused before it stops for good (default 60).'),
-        timeoutSeconds: limits.timeoutSeconds,
+        ...limits,
       },
     },
     async (args, extra) =>
@@ -87,7 +87,7 @@ export function registerTools(server: McpServer, aegis: Aegis): void {
     {
       title: 'Stop and delete a sandbox',
       description: 'Stops a sandbox created with sandbox_create and deletes it with its files.',
-      inputSchema: { sandbox: sandboxSchema, timeoutSeconds: limits.timeoutSeconds },
+      inputSchema: { sandbox: sandboxSchema, ...limits },
     },
     async (args, extra) =>
       guard(args, async (signal) => {
@@ -150,7 +150,7 @@ export function registerTools(server: McpServer, aegis: Aegis): void {
         path: absolutePath,
         content: z.string().describe('The file contents (UTF-8).'),
         mode: z.string().regex(/^[0-7]{3,4}$/).optional().describe('Octal permissions, e.g. "755" (default 644).'),
-        timeoutSeconds: limits.timeoutSeconds,
+        ...limits,
       },
     },
     async (args, extra) =>
@@ -165,7 +165,7 @@ export function registerTools(server: McpServer, aegis: Aegis): void {
     {
       title: 'List instances',
       description: 'Lists the instances (sandboxes and served apps) with their id, app, state, image and who created them.',
-      inputSchema: { timeoutSeconds: limits.timeoutSeconds },
+      inputSchema: { ...limits },
     },
     async (args, extra) =>
       guard(args, async (signal) => {
@@ -189,12 +189,10 @@ export function registerTools(server: McpServer, aegis: Aegis): void {
     },
     async (args, extra) =>
       guard(args, async (signal) => {
-        const cap = new OutputCap(args.maxOutputBytes ?? DEFAULT_OUTPUT_BYTES);
-        for await (const e of aegis.logs(args.instance, { tail: args.tail ?? 200, ...(args.since ? { since: args.since } : {}), signal })) {
-          cap.push('stdout', Buffer.from(`[${e.source}] ${e.line}\n`));
-        }
-        const text = cap.text('stdout');
-        return textResult(`${text || 'no log lines\n'}${cap.note()}`.trimEnd());
+        const lines: string[] = [];
+        for await (const e of aegis.logs(args.instance, { tail: args.tail ?? 200, ...(args.since ? { since: args.since } : {}), signal })) lines.push(`[${e.source}] ${e.line}`);
+        // guard() applies maxOutputBytes (tail bounds what is read).
+        return textResult(lines.length > 0 ? lines.join('\n') : 'no log lines');
       }, extra.signal),
   );
 }
@@ -213,14 +211,24 @@ function stoppedHint(line: string): string {
   return line.startsWith('AEGIS_CONFLICT') && line.includes('stopped') ? `${line.split(';')[0]}; it stopped after being idle: create a new one with sandbox_create` : line;
 }
 
-/** Runs a call under the tool's timeout and the client's cancellation; any error becomes one line. */
+/** Runs a call under the tool's timeout and the client's cancellation, its text within the output cap; any error becomes one line. */
 async function guard(args: Limits, call: (signal: AbortSignal) => Promise<CallToolResult>, clientSignal: AbortSignal): Promise<CallToolResult> {
   const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(seconds(args) * 1000)]);
+  let result: CallToolResult;
   try {
-    return await call(signal);
+    result = await call(signal);
   } catch (err) {
     return errorResult(errorLine(err, seconds(args)));
   }
+  return { ...result, content: result.content.map((c) => (c.type === 'text' ? { ...c, text: capText(c.text, args) } : c)) };
+}
+
+/** `text` within maxOutputBytes, with a note of how much was left out. */
+function capText(text: string, args: Limits): string {
+  const max = args.maxOutputBytes ?? DEFAULT_OUTPUT_BYTES;
+  const bytes = Buffer.from(text);
+  if (bytes.length <= max) return text;
+  return `${bytes.subarray(0, max).toString('utf8')}\n[output truncated: ${bytes.length - max} more bytes not shown (maxOutputBytes ${max})]`;
 }
 
 /** A run's or exec's output within the cap, its exit code, and on a timeout what came before it. */

@@ -30,13 +30,13 @@ describe('aegis mcp over stdio', { timeout: scaled(60_000) }, () => {
     await t?.dispose();
   }, scaled(60_000));
 
-  it('lists its tools, each with a JSON input schema that takes a timeout', async () => {
+  it('lists its tools, each with a JSON input schema that takes a timeout and an output cap', async () => {
     const { tools } = await client.listTools();
     const names = tools.map((tool) => tool.name).sort();
     expect(names).toEqual(['exec', 'list_instances', 'logs', 'read_file', 'run', 'sandbox_create', 'sandbox_stop', 'write_file']);
     for (const tool of tools) {
       expect(tool.inputSchema.type).toBe('object');
-      expect(Object.keys(tool.inputSchema.properties ?? {})).toContain('timeoutSeconds');
+      expect(Object.keys(tool.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(['timeoutSeconds', 'maxOutputBytes']));
     }
     expect(tools.find((tool) => tool.name === 'run')!.inputSchema.required).toEqual(['command']);
   });
@@ -90,6 +90,9 @@ describe('aegis mcp over stdio', { timeout: scaled(60_000) }, () => {
     const r = await client.callTool({ name: 'logs', arguments: { instance: sandbox, tail: 50 } });
     expect(text(r)).toContain('[exec] token=***');
     expect(text(r)).not.toContain(SECRET);
+    expect((await t.aegis(['exec', sandbox, '--', 'sh', '-c', 'head -c 600 /dev/zero | tr "\\0" x; echo'])).code).toBe(0);
+    const capped = await client.callTool({ name: 'logs', arguments: { instance: sandbox, tail: 1, maxOutputBytes: 256 } });
+    expect(text(capped)).toBe(`[exec] ${'x'.repeat(249)}\n[output truncated: 351 more bytes not shown (maxOutputBytes 256)]`);
     const res = await client.readResource({ uri: `aegis://instances/${sandbox}/logs` });
     expect((res.contents[0] as { text: string }).text).toContain('[exec] token=***');
   });
