@@ -1,7 +1,7 @@
 // Base class of every aegis command: renders errors as one `error: …` line with the right exit code.
 import { Command, UsageError } from 'clipanion';
 import { CliError } from './cli-error.js';
-import { DaemonConnectionLostError, DaemonError, DaemonNotRunningError } from './client/daemon-client.js';
+import { AegisApiError, AegisConnectionLostError, AegisNotRunningError } from '../sdk/errors.js';
 import type { AegisContext } from './context.js';
 
 export abstract class AegisCommand extends Command<AegisContext> {
@@ -13,13 +13,13 @@ export abstract class AegisCommand extends Command<AegisContext> {
       process.exitCode = error.exitCode;
       return;
     }
-    if (error instanceof DaemonError) {
+    if (error instanceof AegisApiError) {
       stderr.write(`error: ${error.message}\n`);
       for (const i of error.issues) stderr.write(`  ${i.location ? `${i.location}: ` : ''}${i.path ? `${i.path}: ` : ''}${i.message}\n`);
       process.exitCode = 1;
       return;
     }
-    if (error instanceof DaemonNotRunningError || error instanceof DaemonConnectionLostError) {
+    if (error instanceof AegisNotRunningError || error instanceof AegisConnectionLostError) {
       stderr.write(`error: ${error.message}\n`);
       process.exitCode = 1;
       return;

@@ -2,7 +2,7 @@
 import { Builtins, Cli } from 'clipanion';
 import { aegisPaths } from '../config/paths.js';
 import { AEGIS_VERSION } from '../config/version.js';
-import { DaemonClient } from './client/daemon-client.js';
+import { Aegis } from '../sdk/aegis.js';
 import { COMMANDS, commandFor } from './commands/index.js';
 import type { AegisContext } from './context.js';
 
@@ -17,6 +17,8 @@ export async function buildCli(argv?: string[]): Promise<Cli<AegisContext>> {
 
 export async function runCli(argv: string[]): Promise<number> {
   const paths = aegisPaths(process.env);
+  // The CLI is a client of the SDK: the same transport and calls, what it creates recorded as the CLI's.
+  const aegis = new Aegis({ socket: paths.socket, source: 'cli' });
   const context: AegisContext = {
     stdin: process.stdin,
     stdout: process.stdout,
@@ -24,7 +26,8 @@ export async function runCli(argv: string[]): Promise<number> {
     env: process.env,
     colorDepth: 1,
     paths,
-    client: new DaemonClient(paths.socket),
+    aegis,
+    client: aegis.transport,
   };
   const args = argv.length === 0 ? ['help'] : argv;
   const code = await (await buildCli(args)).run(args, context);

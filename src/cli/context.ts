@@ -1,9 +1,12 @@
-// The typed context every aegis command receives: streams, environment, paths and the daemon client.
+// The typed context every aegis command receives: streams, environment, paths and the SDK's client of the
+// daemon (`aegis`), with its transport for the calls the SDK has no method for (`client`).
 import type { BaseContext } from 'clipanion';
 import type { AegisPaths } from '../config/paths.js';
-import type { DaemonClient } from './client/daemon-client.js';
+import type { Aegis } from '../sdk/aegis.js';
+import type { Transport } from '../sdk/transport.js';
 
 export interface AegisContext extends BaseContext {
   paths: AegisPaths;
-  client: DaemonClient;
+  aegis: Aegis;
+  client: Transport;
 }

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import type { AegisPaths } from '../config/paths.js';
 import { runningPid } from '../daemon/pid-file.js';
-import type { DaemonStatus } from './daemon-status.js';
+import type { DaemonStatus } from '../sdk/daemon-status.js';
 import { statusText } from './output/status-text.js';
 
 /** A reply bigger than this is not a status document: left to the full command. */

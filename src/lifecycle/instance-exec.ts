@@ -17,6 +17,8 @@ export interface InstanceExecRequest {
   stdin?: Readable;
   /** Run on a terminal of this size in the guest (the dashboard's console): output comes as stdout only. */
   tty?: { cols: number; rows: number };
+  /** Replace secret values in the output sent back with `***`, as the instance's log does (its copy is masked always). */
+  mask?: boolean;
 }
 
 export interface InstanceExec {
@@ -53,14 +55,17 @@ export async function execInInstance(uid: string, runtime: InstanceRuntime | und
   let open = 2;
   for (const name of ['stdout', 'stderr'] as const) {
     const stream = handle[name];
+    const mask = req.mask ? runtime.log.outputMasker?.() : undefined;
+    const send = (chunk: Buffer) => chunk.length === 0 || out.write(JSON.stringify(chunkEntry(name, chunk)) + '\n');
     stream.on('data', (chunk: Buffer) => {
       runtime.log.write(name, 'exec', chunk, execId);
-      if (!out.write(JSON.stringify(chunkEntry(name, chunk)) + '\n')) {
+      if (!send(mask ? mask.push(chunk) : chunk)) {
         stream.pause();
         out.once('drain', () => stream.resume());
       }
     });
     stream.on('end', () => {
+      if (mask) send(mask.flush());
       if (--open > 0) return;
       void handle.exit.then((exit) => {
         release();

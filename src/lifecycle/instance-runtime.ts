@@ -14,6 +14,7 @@ import type { InstanceState } from '../resources/instance.js';
 import { connectMachine } from './boot-machine.js';
 import { pumpPaced } from '../logs/paced-pump.js';
 import type { InstancePlan } from './instance-plan.js';
+import type { SecretMasker } from '../logs/secret-masker.js';
 import { CrashBackoff } from './crash-backoff.js';
 import type { IdleFacts } from './idle-policy.js';
 import { InstanceActivity } from './instance-activity.js';
@@ -23,6 +24,8 @@ import { bootPlan, copyBootLog, setGuestClock, suspendMachine, syncGuest } from 
 export interface InstanceLogSink {
   write(stream: 'stdout' | 'stderr', source: 'boot' | 'server' | 'exec', chunk: Buffer, execId?: string): void;
   system(message: string): void;
+  /** A masker for one more stream of this instance's output that leaves the daemon (a masked exec); undefined: nothing to mask with. */
+  outputMasker?(): SecretMasker | undefined;
 }
 
 /** The part of the status the runtime owns; the controller writes it to the store. */

@@ -170,6 +170,11 @@ export class InstanceLogWriter {
     if (!p.lines.hasPending && !p.mask?.hasPending) this.partial.delete(key);
   }
 
+  /** A masker with the values this log masks, for a copy of the output that goes elsewhere (a masked exec's reply). */
+  outputMasker(): SecretMasker | undefined {
+    return this.masker?.();
+  }
+
   /** A line from aegis itself (process exits, restarts, backoff), one entry per line of `message`. */
   system(message: string): void {
     if (this.closed) return;

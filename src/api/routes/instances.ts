@@ -40,6 +40,8 @@ const execBody = z.object({
   env: z.record(z.string(), z.string({ error: 'must map names to strings' }), { error: 'must map names to strings' }).optional(),
   workdir: z.string({ error: 'must be a string' }).optional(),
   user: z.string({ error: `must be ${USER_SPEC_RULE}` }).refine((u) => parseUserSpec(u) !== undefined, { error: `must be ${USER_SPEC_RULE}` }).optional(),
+  /** Replace the machine's secret values in the output with `***`, as its log does (the MCP server asks for it). */
+  mask: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
 /** What the dashboard's charts read: the machine's state, connections, CPU time and memory where the backend reports them. */
@@ -177,6 +179,7 @@ export function instanceRoutes(app: FastifyInstance, s: ApiServices): void {
         ...(body.workdir ? { cwd: body.workdir } : {}),
         ...(body.user ? { user: body.user } : {}),
         ...(withStdin(req) ? { stdin: req.body as Readable } : {}),
+        ...(body.mask === true ? { mask: true } : {}),
       });
       // The client went away mid-exec: stop the command rather than leave it running unseen.
       reply.raw.on('close', exec.cancel);

@@ -14,52 +14,27 @@ import { packDirectory } from '../../file-tree/pack-directory.js';
 import { writeFileAtomic } from '../../file-tree/write-file.js';
 import { parseModeText } from '../../protocol/files.js';
 import { CliError } from '../cli-error.js';
-import { DaemonError, type DaemonClient } from './daemon-client.js';
+import { AegisApiError } from '../../sdk/errors.js';
+import type { Files, FilesTarget } from '../../sdk/files.js';
 
-/** Where a machine's files are: the API prefix (`/v1/instances/web` or `/v1/tasks/ID`). */
-export interface MachineRef {
-  base: string;
-}
-
-export const instanceRef = (target: string): MachineRef => ({ base: `/v1/instances/${encodeURIComponent(target)}` });
-export const taskRef = (id: string): MachineRef => ({ base: `/v1/tasks/${encodeURIComponent(id)}` });
-
-const filesUrl = (m: MachineRef, sub: string, query: Record<string, string>) => `${m.base}/files${sub}?${new URLSearchParams(query).toString()}`;
-
-/** The daemon's answer to a JSON request, or a DaemonError. */
-async function readError(res: import('node:http').IncomingMessage): Promise<DaemonError> {
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  let body: { error?: string; reason?: string } = {};
-  try {
-    body = JSON.parse(text) as typeof body;
-  } catch {
-    // not JSON
-  }
-  return new DaemonError(res.statusCode ?? 500, body.reason ?? `HTTP_${res.statusCode}`, body.error ?? (text.trim() || `daemon answered HTTP ${res.statusCode}`));
-}
+/** Whose files: an instance (or app) by name, or a task's machine. */
+export const instanceRef = (target: string): FilesTarget => target;
+export const taskRef = (id: string): FilesTarget => ({ task: id });
 
 /** A host-side failure as one line naming the path. */
 function localFailure(file: string, err: unknown): CliError {
-  if (err instanceof CliError || err instanceof DaemonError) return err as CliError;
+  if (err instanceof CliError || err instanceof AegisApiError) return err as CliError;
   return new CliError(`${file}: ${fileErrorOf(err).message}`);
 }
 
 /** Whether the guest path is a directory (false when missing). */
-async function guestIsDirectory(client: DaemonClient, m: MachineRef, guestPath: string): Promise<boolean> {
+async function guestIsDirectory(files: Files, m: FilesTarget, guestPath: string): Promise<boolean> {
   try {
-    return (await client.get<{ type: string }>(filesUrl(m, '/stat', { path: guestPath }))).type === 'directory';
+    return (await files.stat(m, guestPath)).type === 'directory';
   } catch (err) {
-    if (err instanceof DaemonError && err.status === 404) return false;
+    if (err instanceof AegisApiError && err.status === 404) return false;
     throw err;
   }
-}
-
-async function put(client: DaemonClient, m: MachineRef, guestPath: string, body: Readable, type: string, query: Record<string, string> = {}): Promise<void> {
-  const res = await client.raw('PUT', filesUrl(m, '', { path: guestPath, ...query }), { stream: body, headers: { 'content-type': type } });
-  if ((res.statusCode ?? 500) >= 400) throw await readError(res);
-  res.resume();
 }
 
 /**
@@ -67,10 +42,12 @@ async function put(client: DaemonClient, m: MachineRef, guestPath: string, body:
  * extract when `guestDest` ends with `/`). As `cp` does, a destination that is a directory (or ends with
  * `/`) receives the source under its own name.
  */
-export async function upload(client: DaemonClient, m: MachineRef, src: string, guestDest: string, stdin: Readable): Promise<void> {
+export async function upload(files: Files, m: FilesTarget, src: string, guestDest: string, stdin: Readable): Promise<void> {
   if (src === '-') {
     const tar = guestDest.endsWith('/') && guestDest !== '/';
-    return put(client, m, tar ? guestDest.replace(/\/+$/, '') || '/' : guestDest, stdin, tar ? 'application/x-tar' : 'application/octet-stream');
+    const dest = guestDest.replace(/\/+$/, '') || '/';
+    await (tar ? files.writeTar(m, dest, stdin) : files.write(m, guestDest, stdin));
+    return;
   }
   let st: fs.Stats;
   try {
@@ -79,26 +56,25 @@ export async function upload(client: DaemonClient, m: MachineRef, src: string, g
     throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? new CliError(`no such file: ${src}`) : localFailure(src, err);
   }
   const name = path.basename(path.resolve(src));
-  const dest = guestDest.endsWith('/') || (await guestIsDirectory(client, m, guestDest)) ? path.posix.join(guestDest, name) : guestDest;
+  const dest = guestDest.endsWith('/') || (await guestIsDirectory(files, m, guestDest)) ? path.posix.join(guestDest, name) : guestDest;
   if (st.isDirectory()) {
     const tar = new PassThrough();
     // A local read error destroys the stream: the daemon sees the upload cut off and commits nothing more.
     packDirectory(src, tar).catch((err: Error) => tar.destroy(localFailure(src, err)));
-    return put(client, m, dest, tar, 'application/x-tar');
+    await files.writeTar(m, dest, tar);
+    return;
   }
   if (!st.isFile()) throw new CliError(`${src}: not a regular file or a directory`);
   const input = fs.createReadStream(src, { highWaterMark: 1024 * 1024 });
-  return put(client, m, dest, input, 'application/octet-stream', { mode: (st.mode & 0o7777).toString(8), mtime: String(Math.round(st.mtimeMs)) });
+  await files.write(m, dest, input, { mode: st.mode & 0o7777, mtime: Math.round(st.mtimeMs) });
 }
 
 /**
  * Machine → host. `dest` is a local path (an existing directory receives the source under its own name)
  * or `-` for stdout.
  */
-export async function download(client: DaemonClient, m: MachineRef, guestSrc: string, dest: string, stdout: Writable): Promise<void> {
-  const res = await client.raw('GET', filesUrl(m, '', { path: guestSrc }));
-  if ((res.statusCode ?? 500) >= 400) throw await readError(res);
-  const type = res.headers['x-aegis-type'] === 'directory' ? 'directory' : 'file';
+export async function download(files: Files, m: FilesTarget, guestSrc: string, dest: string, stdout: Writable): Promise<void> {
+  const { body: res, type, mode, mtime } = await files.download(m, guestSrc);
   try {
     if (dest === '-') {
       await pipeline(res, stdout, { end: false });
@@ -108,9 +84,8 @@ export async function download(client: DaemonClient, m: MachineRef, guestSrc: st
     const existing = statOrUndefined(dest);
     if (existing?.isDirectory() || (dest.endsWith('/') && !existing)) target = path.join(dest, path.posix.basename(guestSrc) || '.');
     if (type === 'file') {
-      const mode = parseModeText(String(res.headers['x-aegis-mode'] ?? ''));
-      const mtime = Number(res.headers['x-aegis-mtime']);
-      await writeFileAtomic(target, res, { ...(mode !== undefined ? { mode } : {}), ...(Number.isSafeInteger(mtime) ? { mtime } : {}) });
+      const bits = parseModeText(mode ?? '');
+      await writeFileAtomic(target, res, { ...(bits !== undefined ? { mode: bits } : {}), ...(mtime !== undefined && Number.isSafeInteger(mtime) ? { mtime } : {}) });
       return;
     }
     if (statOrUndefined(target)) {

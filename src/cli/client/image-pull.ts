@@ -4,7 +4,7 @@ import type { PullPolicy, PullProgress } from '../../images/pull-policy.js';
 import { absolutizeImageRef } from '../../images/reference.js';
 import { formatBytes } from '../output/bytes.js';
 import { CliError } from '../cli-error.js';
-import type { DaemonClient } from './daemon-client.js';
+import { Transport } from '../../sdk/transport.js';
 
 export interface PulledImage {
   ref: string;
@@ -18,7 +18,7 @@ type PullLine = { progress: PullProgress } | { image: PulledImage } | { error: s
 /** Resolves `oci:`/`docker-archive:` paths against the CLI's directory: the daemon's is another one. */
 export const imageRefFromCli = (ref: string) => absolutizeImageRef(ref, process.cwd());
 
-export async function pullImage(client: DaemonClient, ref: string, policy: PullPolicy, stderr: Writable & { isTTY?: boolean }, failExitCode = 1): Promise<PulledImage> {
+export async function pullImage(client: Transport, ref: string, policy: PullPolicy, stderr: Writable & { isTTY?: boolean }, failExitCode = 1): Promise<PulledImage> {
   const tty = stderr.isTTY === true;
   let drawn = false;
   const draw = (p: PullProgress) => {

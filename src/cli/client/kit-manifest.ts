@@ -6,7 +6,7 @@ import type { KitSpec } from '../../resources/kit.js';
 import { lineColumns, yamlLocator, type SourceLocator } from '../../resources/source-locator.js';
 import type { StoredResource } from '../../store/stored-resource.js';
 import { CliError } from '../cli-error.js';
-import { DaemonError } from './daemon-client.js';
+import { AegisApiError } from '../../sdk/errors.js';
 import { readStdin } from './read-stdin.js';
 
 /** A Kit as the daemon returns it from /v1/kits. */
@@ -16,7 +16,7 @@ export interface KitManifestFile {
   /** The parsed document, sent to the daemon as is: validation is the daemon's job. */
   value: unknown;
   /** Adds `location: FILE:LINE:COL` to issues the daemon reported against this document. */
-  locate(err: DaemonError): DaemonError;
+  locate(err: AegisApiError): AegisApiError;
 }
 
 const STDIN = '-';
@@ -72,7 +72,7 @@ export function parseKitManifest(text: string, file: string): KitManifestFile {
   return { value, locate: (err) => withLocations(err, locator, where) };
 }
 
-function withLocations(err: DaemonError, locator: SourceLocator, where: (offset: number) => string): DaemonError {
+function withLocations(err: AegisApiError, locator: SourceLocator, where: (offset: number) => string): AegisApiError {
   if (err.issues.length === 0) return err;
   const issues = err.issues.map((i) => {
     if (i.location) return i;
@@ -81,5 +81,5 @@ function withLocations(err: DaemonError, locator: SourceLocator, where: (offset:
     const onKey = /^unknown field|^invalid key/.test(i.message);
     return { ...i, location: where(locator.offset(segments, onKey)) };
   });
-  return new DaemonError(err.status, err.reason, err.message, issues);
+  return new AegisApiError(err.status, err.code, err.message, issues);
 }

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LoadedManifest } from '../../apply/load-manifests.js';
-import { DaemonError } from './daemon-client.js';
+import { AegisApiError } from '../../sdk/errors.js';
 import { readStdin } from './read-stdin.js';
 import { isAegisError } from '../../errors/codes.js';
 
@@ -22,7 +22,7 @@ export async function readInputs(files: string[], recursive: boolean, stdin: Rea
     return loaded;
   } catch (err) {
     // Shown like a daemon validation error: one line, then each problem with its file:line:col.
-    if (isAegisError(err)) throw new DaemonError(400, err.code, err.message, err.issues);
+    if (isAegisError(err)) throw new AegisApiError(400, err.code, err.message, err.issues);
     throw err;
   }
 }

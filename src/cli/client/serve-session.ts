@@ -1,13 +1,13 @@
 // The blocking half of serve mode (`aegis run --expose`, `aegis app serve`): print where it is served, then
 // wait until Ctrl+C (which deletes the instance) or until the instance is deleted elsewhere.
 import type { Writable } from 'node:stream';
-import type { DaemonStatus } from '../daemon-status.js';
-import { DaemonError, type DaemonClient } from './daemon-client.js';
+import { AegisApiError } from '../../sdk/errors.js';
+import type { Aegis } from '../../sdk/aegis.js';
 
 const POLL_MS = 1_000;
 
-export async function serveUntilInterrupted(client: DaemonClient, stdout: Writable, instanceId: string, heading: (routerUrl: string) => string): Promise<number> {
-  const status = await client.get<DaemonStatus>('/v1/status');
+export async function serveUntilInterrupted(aegis: Aegis, stdout: Writable, instanceId: string, heading: (routerUrl: string) => string): Promise<number> {
+  const status = await aegis.status();
   // The daemon runs without a router when its port was taken: say so rather than print a dead URL.
   const first = status.router
     ? heading(status.router)
@@ -19,7 +19,7 @@ export async function serveUntilInterrupted(client: DaemonClient, stdout: Writab
       if (stopping) process.exit(130);
       stopping = true;
       clearInterval(timer);
-      client.delete(`/v1/instances/${instanceId}`).then(
+      aegis.instances.delete(instanceId).then(
         () => resolve(0),
         () => resolve(0),
       );
@@ -28,8 +28,8 @@ export async function serveUntilInterrupted(client: DaemonClient, stdout: Writab
     process.on('SIGTERM', stop);
     // Someone else deleting the instance (aegis app delete, the API) ends the session too.
     const timer = setInterval(() => {
-      client.get(`/v1/instances/${instanceId}`).catch((err: unknown) => {
-        if (err instanceof DaemonError && err.status === 404) {
+      aegis.instances.get(instanceId).catch((err: unknown) => {
+        if (err instanceof AegisApiError && err.status === 404) {
           clearInterval(timer);
           stdout.write('The instance was deleted.\n');
           resolve(0);

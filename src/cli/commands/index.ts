@@ -17,6 +17,7 @@ export const COMMANDS: CommandEntry[] = [
   { path: ['status'], load: async () => (await import('./platform/status.js')).StatusCommand },
   { path: ['doctor'], load: async () => (await import('./platform/doctor.js')).DoctorCommand },
   { path: ['ui'], load: async () => (await import('./platform/ui.js')).UiCommand },
+  { path: ['mcp'], load: async () => (await import('./platform/mcp.js')).McpCommand },
   { path: null, load: async () => (await import('./platform/help.js')).HelpCommand },
   { path: ['run'], load: async () => (await import('./task/run.js')).RunCommand },
   { path: ['image', 'pull'], load: async () => (await import('./image/pull.js')).ImagePullCommand },

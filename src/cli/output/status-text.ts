@@ -1,5 +1,5 @@
 // What `aegis status` prints for a running daemon (the command and its fast path in main.ts share it).
-import type { DaemonStatus } from '../daemon-status.js';
+import type { DaemonStatus } from '../../sdk/daemon-status.js';
 
 export function statusText(status: DaemonStatus): string[] {
   const lines = ['aegisd: running', `backend: ${status.backend ?? 'none (no backend can run here; see aegis doctor)'}`];

@@ -63,7 +63,7 @@ export class AppCreateCommand extends AegisCommand {
       ...(network ? { network } : {}),
       ...(this.memory || this.vcpus ? { resources: { ...(this.memory ? { memoryMiB: this.memory } : {}), ...(this.vcpus ? { vcpus: this.vcpus } : {}) } } : {}),
     };
-    const app = await this.context.client.post<{ metadata: { name: string; uid: string } }>('/v1/apps', body, { headers: { 'x-aegis-source': 'cli' } });
+    const app = await this.context.aegis.apps.create(body);
     this.out(`App created: ${app.metadata.name} (id=${app.metadata.uid})`);
     return 0;
   }

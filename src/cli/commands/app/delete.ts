@@ -1,7 +1,7 @@
 // `aegis app delete`: delete an app with its releases and secrets (its workspace too with --purge).
 import { Command, Option } from 'clipanion';
 import { AegisCommand } from '../../base-command.js';
-import { DaemonError } from '../../client/daemon-client.js';
+import { AegisApiError } from '../../../sdk/errors.js';
 import { pollUntil } from '../../client/wait-for.js';
 
 const DELETE_TIMEOUT_MS = 60_000;
@@ -26,7 +26,7 @@ export class AppDeleteCommand extends AegisCommand {
     const r = await client.delete<{ name: string; id: string }>(`${path}${this.purge ? '?purge=true' : ''}`);
     // Deletion finishes in the app controller (releases first): report it done only when it is.
     await pollUntil(
-      () => client.get(`/v1/apps/${r.id}`).then(() => undefined, (err: unknown) => (err instanceof DaemonError && err.status === 404 ? true : Promise.reject(err))),
+      () => client.get(`/v1/apps/${r.id}`).then(() => undefined, (err: unknown) => (err instanceof AegisApiError && err.status === 404 ? true : Promise.reject(err))),
       DELETE_TIMEOUT_MS,
       `app "${r.name}" to be deleted`,
     );

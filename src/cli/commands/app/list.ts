@@ -14,7 +14,7 @@ export class AppListCommand extends AegisCommand {
   });
 
   async execute(): Promise<number> {
-    const { items } = await this.context.client.get<{ items: ResourceView<AppSpec>[] }>('/v1/apps');
+    const { items } = await { items: await this.context.aegis.apps.list() };
     if (items.length === 0) {
       this.out('No apps. Create one with: aegis app create --name NAME --image IMAGE -- CMD');
       return 0;

@@ -1,7 +1,7 @@
 // `aegis app logs`: stream logs of an app's running instance (what `aegis logs APP` does for an app name).
 import { Command, Option } from 'clipanion';
 import { AegisCommand } from '../../base-command.js';
-import { logsPath, printLogs, tailOption } from '../instance/logs.js';
+import { printLogs, tailOption } from '../instance/logs.js';
 
 export class AppLogsCommand extends AegisCommand {
   static override paths = [['app', 'logs']];
@@ -22,6 +22,6 @@ export class AppLogsCommand extends AegisCommand {
   app = Option.String({ name: 'APP_NAME' });
 
   async execute(): Promise<number> {
-    return printLogs(this.context, logsPath(this.app, 'app'), this);
+    return printLogs(this.context, { name: this.app, kind: 'app' }, this);
   }
 }

@@ -28,7 +28,7 @@ export class AppPublishCommand extends AegisCommand {
 
   async execute(): Promise<number> {
     const { client, stderr } = this.context;
-    const rel = await client.post<Release>(`/v1/apps/${encodeURIComponent(this.app)}/publish`, this.label ? { label: this.label } : {}, { headers: { 'x-aegis-source': 'cli' } });
+    const rel = await this.context.aegis.apps.publish(this.app, this.label ? { label: this.label } : {});
     // Joins the release's own pull (the daemon pulls a ref once at a time) to show its progress; the
     // outcome is the release's, so a pull error here is reported from the release below.
     await pullImage(client, rel.spec.image, 'always', stderr).catch(() => undefined);

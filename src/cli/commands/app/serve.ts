@@ -17,8 +17,8 @@ export class AppServeCommand extends AegisCommand {
   app = Option.String({ name: 'APP_NAME' });
 
   async execute(): Promise<number> {
-    const { client, stdout } = this.context;
-    const inst = await client.post<{ metadata: { uid: string }; spec: { app: string } }>(`/v1/apps/${encodeURIComponent(this.app)}/serve`, {}, { headers: { 'x-aegis-source': 'cli' } });
-    return serveUntilInterrupted(client, stdout, inst.metadata.uid, (url) => `Serving ${inst.spec.app} on ${url}`);
+    const { stdout } = this.context;
+    const inst = await this.context.aegis.apps.serve(this.app);
+    return serveUntilInterrupted(this.context.aegis, stdout, inst.metadata.uid, (url) => `Serving ${inst.spec.app} on ${url}`);
   }
 }

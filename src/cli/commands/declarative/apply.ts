@@ -36,16 +36,12 @@ export class ApplyCommand extends AegisCommand {
   output = Option.String('-o,--output', 'text', { description: 'text or json' });
 
   async execute(): Promise<number> {
-    const { client, stdin } = this.context;
+    const { aegis, stdin } = this.context;
     const loaded = await readInputs(this.files, this.recursive, stdin, this.context.paths.manifestCache);
-    const body = {
-      source: applySource(this.files),
-      objects: loaded.map((l) => l.manifest),
-      prune: this.prune,
-      dryRun: this.dryRun,
-      ...(this.selector ? { selector: parseSelector(this.selector) } : {}),
-    };
-    const { results } = await client.post<{ results: ApplyResult[] }>('/v1/apply', body, { headers: { 'x-aegis-source': 'cli' } });
+    const results = await aegis.apply(
+      loaded.map((l) => l.manifest),
+      { source: applySource(this.files), prune: this.prune, dryRun: this.dryRun, ...(this.selector ? { selector: parseSelector(this.selector) } : {}) },
+    );
     if (this.output === 'json') this.out(JSON.stringify(results, null, 2));
     else for (const r of results) this.out(describeResult(r) + (this.dryRun ? ' (dry run)' : ''));
     if (this.wait && !this.dryRun) await this.waitReady(results.filter((r) => r.action !== 'pruned'));

@@ -1,7 +1,7 @@
 // `aegis delete KIND NAME` and `aegis delete -f PATH`: delete resources by name or by the files that define them.
 import { Command, Option, UsageError } from 'clipanion';
 import { AegisCommand } from '../../base-command.js';
-import { DaemonError } from '../../client/daemon-client.js';
+import { AegisApiError } from '../../../sdk/errors.js';
 import { objectId, readInputs } from '../../client/manifest-input.js';
 
 export class DeleteCommand extends AegisCommand {
@@ -40,7 +40,7 @@ export class DeleteCommand extends AegisCommand {
         const r = await client.delete<{ kind: string; name: string }>(`/v1/resources/${encodeURIComponent(t.kind)}/${encodeURIComponent(t.name)}`);
         this.out(`${objectId(r.kind, r.name)} deleted`);
       } catch (err) {
-        if (!(err instanceof DaemonError && err.status === 404) || this.files.length === 0) throw err;
+        if (!(err instanceof AegisApiError && err.status === 404) || this.files.length === 0) throw err;
         missing++;
         this.out(`${objectId(t.kind, t.name)} not found`);
       }

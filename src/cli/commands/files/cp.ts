@@ -36,13 +36,13 @@ export class CpCommand extends AegisCommand {
   dest = Option.String({ name: 'DEST' });
 
   async execute(): Promise<number> {
-    const { client, stdin, stdout } = this.context;
+    const { aegis, stdin, stdout } = this.context;
     const from = guestArg(this.src);
     const to = guestArg(this.dest);
     if (from && to) throw new CliError('copying between two instances is not supported: one side must be a local path or -');
     if (!from && !to) throw new CliError(`neither ${this.src} nor ${this.dest} names an instance path (INSTANCE_OR_APP:/path)`);
-    if (to) await upload(client, instanceRef(to.target), this.src, to.path, stdin);
-    else await download(client, instanceRef(from!.target), from!.path, this.dest, stdout);
+    if (to) await upload(aegis.files, instanceRef(to.target), this.src, to.path, stdin);
+    else await download(aegis.files, instanceRef(from!.target), from!.path, this.dest, stdout);
     return 0;
   }
 }

@@ -1,9 +1,8 @@
 // `aegis exec`: run a command inside a running (or paused: resumed) instance, streaming its output.
+import type { Readable } from 'node:stream';
 import { Command, Option } from 'clipanion';
 import { AegisCommand } from '../../base-command.js';
-import { CliError } from '../../cli-error.js';
-import { DaemonError } from '../../client/daemon-client.js';
-import { writeEntry, type TaskLogEntry } from '../../client/task-output.js';
+import { writeChunk } from '../../client/task-output.js';
 import { parseEnvPairs } from '../../options/env-pairs.js';
 
 export class ExecCommand extends AegisCommand {
@@ -28,28 +27,16 @@ export class ExecCommand extends AegisCommand {
   command = Option.Rest({ required: 1 });
 
   async execute(): Promise<number> {
-    const { client, stdout, stderr, stdin } = this.context;
-    const request = { command: this.command, ...(this.env.length ? { env: parseEnvPairs(this.env) } : {}), ...(this.workdir ? { workdir: this.workdir } : {}), ...(this.user ? { user: this.user } : {}) };
-    const path = `/v1/instances/${encodeURIComponent(this.target)}/exec`;
-    let exit: { code: number | null; signal: string | null; message?: string } | undefined;
-    try {
-      const lines = this.interactive
-        ? client.ndjson<TaskLogEntry & { exit?: typeof exit }>(path, { method: 'POST', stream: stdin, headers: { 'content-type': 'application/octet-stream', 'x-aegis-exec': JSON.stringify(request) } })
-        : client.ndjson<TaskLogEntry & { exit?: typeof exit }>(path, { method: 'POST', body: request });
-      for await (const entry of lines) {
-        if (entry.exit) exit = entry.exit;
-        else await writeEntry(entry, stdout, stderr);
-      }
-    } catch (err) {
-      if (err instanceof DaemonError && err.status === 409) throw new CliError(err.message);
-      throw err;
-    }
-    if (!exit) throw new CliError('the daemon ended the exec without an exit status', 255);
-    if (exit.code === -1) {
-      stderr.write(`error: ${exit.message ?? 'the instance stopped during the command'}\n`);
-      return 255;
-    }
-    if (exit.code !== null) return exit.code;
-    return 128 + (exit.signal ? ((await import('node:os')).constants.signals[exit.signal as 'SIGKILL'] ?? 0) : 0);
+    const { aegis, stdout, stderr, stdin } = this.context;
+    const execution = aegis.exec(this.target, this.command, {
+      ...(this.env.length ? { env: parseEnvPairs(this.env) } : {}),
+      ...(this.workdir ? { workdir: this.workdir } : {}),
+      ...(this.user ? { user: this.user } : {}),
+      ...(this.interactive ? { stdin: stdin as Readable } : {}),
+    });
+    for await (const chunk of execution) await writeChunk(chunk, stdout, stderr);
+    const { exitCode, message } = await execution.wait();
+    if (message) stderr.write(`error: ${message}\n`);
+    return exitCode;
   }
 }

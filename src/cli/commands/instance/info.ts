@@ -20,7 +20,7 @@ export class InstanceInfoCommand extends AegisCommand {
 
   async execute(): Promise<number> {
     const { client } = this.context;
-    const inst = await client.get<Instance>(`/v1/instances/${encodeURIComponent(this.id)}`);
+    const inst = await this.context.aegis.instances.get(this.id);
     const app = inst.spec.app ? await client.get<ResourceView<{ command?: string[]; expose?: number[] }>>(`/v1/apps/${encodeURIComponent(inst.spec.app)}`).catch(() => undefined) : undefined;
     const command = inst.spec.command ?? app?.spec.command;
     const ports = (inst.status.endpoints ?? []).map((e) => e.port);

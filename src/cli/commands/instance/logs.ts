@@ -3,7 +3,9 @@ import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { AegisCommand } from '../../base-command.js';
 import type { AegisContext } from '../../context.js';
-import { formatLogLine, logLineStyle, type LogLineEntry } from '../../output/log-line.js';
+import type { LogSource } from '../../../logs/instance-log-entry.js';
+import type { LogsOptions } from '../../../sdk/logs.js';
+import { formatLogLine, logLineStyle } from '../../output/log-line.js';
 
 export interface LogFlags {
   follow: boolean;
@@ -16,20 +18,23 @@ export interface LogFlags {
 export const tailOption = () =>
   Option.String('--tail', { description: 'Show only the last N lines of history', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(0)]) });
 
-/** `aegis app logs` names an app; `aegis logs` anything `aegis exec` takes, resolved by the daemon the same way. */
-export function logsPath(target: string, kind: 'auto' | 'app'): string {
-  return kind === 'auto' ? `/v1/instances/${encodeURIComponent(target)}` : `/v1/apps/${encodeURIComponent(target)}`;
+/** Whose log: `aegis logs` takes anything `aegis exec` takes (resolved by the daemon alike), `aegis app logs` an app. */
+export interface LogsTarget {
+  name: string;
+  kind: 'auto' | 'app';
 }
 
 /** Streams log entries to stdout until the log ends, or, following, until Ctrl+C (which is a clean exit 0). */
-export async function printLogs(context: AegisContext, path: string, flags: LogFlags): Promise<number> {
-  const { client, stdout } = context;
-  const query = new URLSearchParams();
-  if (flags.follow) query.set('follow', 'true');
-  if (flags.tail !== undefined) query.set('tail', String(flags.tail));
-  if (flags.since) query.set('since', flags.since);
-  if (flags.source) query.set('source', flags.source);
-  const qs = query.toString();
+export async function printLogs(context: AegisContext, target: LogsTarget, flags: LogFlags): Promise<number> {
+  const { aegis, stdout } = context;
+  const options = (signal: AbortSignal): LogsOptions => ({
+    follow: flags.follow,
+    ...(flags.tail !== undefined ? { tail: flags.tail } : {}),
+    ...(flags.since ? { since: flags.since } : {}),
+    // The daemon checks the names (and names a bad one).
+    ...(flags.source ? { source: flags.source.split(',') as LogSource[] } : {}),
+    signal,
+  });
   const style = logLineStyle({ json: flags.json, isTTY: (stdout as { isTTY?: boolean }).isTTY, env: context.env });
 
   const abort = new AbortController();
@@ -42,7 +47,8 @@ export async function printLogs(context: AegisContext, path: string, flags: LogF
   };
   stdout.on('error', onStdoutError);
   try {
-    for await (const entry of client.ndjson<LogLineEntry>(`${path}/logs${qs ? `?${qs}` : ''}`, { signal: abort.signal })) {
+    const entries = target.kind === 'app' ? aegis.apps.logs(target.name, options(abort.signal)) : aegis.logs(target.name, options(abort.signal));
+    for await (const entry of entries) {
       if (abort.signal.aborted) break;
       // Wait for a slow terminal or pipe: the daemon then waits for us, and no line is lost.
       if (!stdout.write(formatLogLine(entry, style))) await new Promise((resolve) => stdout.once('drain', resolve));
@@ -79,6 +85,6 @@ export class LogsCommand extends AegisCommand {
   target = Option.String({ name: 'APP_NAME' });
 
   async execute(): Promise<number> {
-    return printLogs(this.context, logsPath(this.target, 'auto'), this);
+    return printLogs(this.context, { name: this.target, kind: 'auto' }, this);
   }
 }

@@ -1,7 +1,7 @@
 // `aegis kit install`: install a kit from a YAML manifest.
 import { Command, Option } from 'clipanion';
 import { AegisCommand } from '../../base-command.js';
-import { DaemonError } from '../../client/daemon-client.js';
+import { AegisApiError } from '../../../sdk/errors.js';
 import type { KitResource } from '../../client/kit-manifest.js';
 
 export class KitInstallCommand extends AegisCommand {
@@ -28,9 +28,9 @@ export class KitInstallCommand extends AegisCommand {
     const file = parseKitManifest(text, this.manifest);
     let kit: KitResource;
     try {
-      kit = await this.context.client.post<KitResource>('/v1/kits', file.value, { headers: { 'x-aegis-source': 'cli' } });
+      kit = await this.context.client.post<KitResource>('/v1/kits', file.value);
     } catch (err) {
-      throw err instanceof DaemonError ? file.locate(err) : err;
+      throw err instanceof AegisApiError ? file.locate(err) : err;
     }
     this.out(`Kit ${kit.metadata.name} v${kit.spec.version} installed`);
     return 0;

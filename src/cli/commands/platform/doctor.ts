@@ -3,7 +3,6 @@ import { Command } from 'clipanion';
 import { runningPid } from '../../../daemon/pid-file.js';
 import { AegisCommand } from '../../base-command.js';
 import { hostChecks } from '../../client/host-checks.js';
-import type { DaemonStatus } from '../../daemon-status.js';
 
 const yesNo = (b: boolean | undefined) => (b ? 'yes' : 'no');
 
@@ -25,7 +24,7 @@ export class DoctorCommand extends AegisCommand {
     const pid = runningPid(this.context.paths.pidFile);
     lines.push('', `${'aegisd:'.padEnd(10)}${pid ? 'running' : 'not running'}`);
     if (pid) {
-      const s = await this.context.client.get<DaemonStatus>('/v1/status');
+      const s = await this.context.aegis.status();
       lines.push('', 'Backends:');
       for (const [name, p] of Object.entries(s.backends)) lines.push(`  ${`${name}:`.padEnd(9)}${p.available ? 'available' : 'unavailable'} (${p.detail})`);
       lines.push('');

@@ -2,7 +2,6 @@
 import { Command, Option } from 'clipanion';
 import { runningPid } from '../../../daemon/pid-file.js';
 import { AegisCommand } from '../../base-command.js';
-import type { DaemonStatus } from '../../daemon-status.js';
 import { statusText } from '../../output/status-text.js';
 
 export class StatusCommand extends AegisCommand {
@@ -28,7 +27,7 @@ export class StatusCommand extends AegisCommand {
       this.out('aegisd: not running');
       return 1;
     }
-    const status = await this.context.client.get<DaemonStatus>('/v1/status');
+    const status = await this.context.aegis.status();
     if (this.output === 'json') {
       this.out(JSON.stringify(status, null, 2));
       return 0;

@@ -13,7 +13,7 @@ export class SecretDeleteWorkspaceCommand extends AegisCommand {
   key = Option.String({ name: 'KEY' });
 
   async execute(): Promise<number> {
-    await this.context.client.delete(`/v1/secrets/${encodeURIComponent(this.key)}`);
+    await this.context.aegis.secrets.delete(undefined, this.key);
     this.out(`Workspace secret ${this.key} deleted`);
     return 0;
   }

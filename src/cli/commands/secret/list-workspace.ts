@@ -14,7 +14,7 @@ export class SecretListWorkspaceCommand extends AegisCommand {
   });
 
   async execute(): Promise<number> {
-    const r = await this.context.client.get<{ keys: string[] }>('/v1/secrets');
+    const r = { keys: await this.context.aegis.secrets.list(undefined) };
     this.out(r.keys.length ? ['Workspace secrets:', ...r.keys.map((k) => `  ${k}`)].join('\n') : 'No workspace secrets.');
     return 0;
   }

@@ -19,7 +19,7 @@ export class SecretSetWorkspaceCommand extends AegisCommand {
 
   async execute(): Promise<number> {
     const value = await secretValue(this.value, this.context.stdin);
-    await this.context.client.put(`/v1/secrets/${encodeURIComponent(this.key)}`, { value }, { headers: { 'x-aegis-source': 'cli' } });
+    await this.context.aegis.secrets.set(undefined, this.key, value);
     this.out(`Workspace secret ${this.key} set`);
     return 0;
   }

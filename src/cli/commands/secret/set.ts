@@ -20,7 +20,7 @@ export class SecretSetCommand extends AegisCommand {
 
   async execute(): Promise<number> {
     const value = await secretValue(this.value, this.context.stdin);
-    const r = await this.context.client.put<{ app: string }>(`/v1/apps/${encodeURIComponent(this.app)}/secrets/${encodeURIComponent(this.key)}`, { value }, { headers: { 'x-aegis-source': 'cli' } });
+    const r = await this.context.client.put<{ app: string }>(`/v1/apps/${encodeURIComponent(this.app)}/secrets/${encodeURIComponent(this.key)}`, { value });
     this.out(`Secret ${this.key} set for ${r.app}`);
     return 0;
   }

@@ -5,12 +5,12 @@ import * as t from 'typanion';
 import { AegisCommand } from '../../base-command.js';
 import { CliError } from '../../cli-error.js';
 import { PULL_POLICIES } from '../../../images/pull-policy.js';
-import { DaemonError, DaemonNotRunningError } from '../../client/daemon-client.js';
 import { imageRefFromCli, pullImage } from '../../client/image-pull.js';
 import { serveUntilInterrupted } from '../../client/serve-session.js';
 import { parseEnvPairs } from '../../options/env-pairs.js';
 import { parseEgressFlag, type NetworkPolicy } from '../../../resources/network-policy.js';
-import { exitCodeOf, writeEntry, type TaskLogEntry, type TaskExit } from '../../client/task-output.js';
+import { writeChunk } from '../../client/task-output.js';
+import { AegisApiError, AegisNotRunningError } from '../../../sdk/errors.js';
 import { download, taskRef, upload } from '../../client/file-copy.js';
 
 /** `--copy LOCAL:/guest/path`: the guest path is from the last `:/` on (a local path may hold colons). */
@@ -70,25 +70,24 @@ export class RunCommand extends AegisCommand {
   command = Option.Rest({ required: 1 });
 
   async execute(): Promise<number> {
-    const { client, stderr } = this.context;
+    const { aegis, client, stdout, stderr } = this.context;
     if (this.expose.length > 0) return this.serve();
     const resources = this.memory || this.vcpus ? { resources: { ...(this.memory ? { memoryMiB: this.memory } : {}), ...(this.vcpus ? { vcpus: this.vcpus } : {}) } } : {};
     const network = this.networkPolicy();
     const image = this.image ? imageRefFromCli(this.image) : undefined;
-    // The task would pull by itself; pulling first shows progress and keeps pull errors apart from run errors.
     const copies = this.copy.map(copySpec);
     const artifacts = this.artifacts.map(artifactSpec);
     for (const c of copies) if (!fs.existsSync(c.local)) throw new CliError(`--copy: no such file: ${c.local}`, EXIT_NOT_STARTED);
     // The task waits for its files: before its command (copies in) and after it (artifacts out).
     const hold = copies.length || artifacts.length ? { hold: { ...(copies.length ? { start: true } : {}), ...(artifacts.length ? { exit: true } : {}) } } : {};
-    const body = { command: this.command, env: parseEnvPairs(this.env), ...(image ? { image, pull: 'missing' } : {}), ...(this.app ? { app: this.app } : {}), ...(this.user ? { user: this.user } : {}), ...resources, ...network, ...hold };
-
+    // The task would pull by itself; pulling first shows progress and keeps pull errors apart from run errors.
+    const execution = aegis.run(this.command, { env: parseEnvPairs(this.env), ...(image ? { image, pull: 'missing' as const } : {}), ...(this.app ? { app: this.app } : {}), ...(this.user ? { user: this.user } : {}), ...resources, ...network, ...hold });
     let id: string;
     try {
       if (image) await pullImage(client, image, this.pull, stderr, EXIT_NOT_STARTED);
-      id = (await client.post<{ id: string }>('/v1/tasks', body, { headers: { 'x-aegis-source': 'cli' } })).id;
+      id = await execution.taskId();
     } catch (err) {
-      if (err instanceof DaemonError || err instanceof DaemonNotRunningError) throw new CliError(err.message, EXIT_NOT_STARTED);
+      if (err instanceof AegisApiError || err instanceof AegisNotRunningError) throw new CliError(err.message, EXIT_NOT_STARTED);
       throw err;
     }
 
@@ -97,46 +96,37 @@ export class RunCommand extends AegisCommand {
     const onInterrupt = () => {
       if (interrupted) process.exit(EXIT_INTERRUPTED);
       interrupted = true;
-      client.delete(`/v1/tasks/${id}`).finally(() => process.exit(EXIT_INTERRUPTED));
+      execution.cancel().finally(() => process.exit(EXIT_INTERRUPTED));
     };
     process.on('SIGINT', onInterrupt);
     process.on('SIGTERM', onInterrupt);
 
     if (copies.length) {
       try {
-        for (const c of copies) await upload(client, taskRef(id), c.local, c.guest, this.context.stdin);
-        await client.post(`/v1/tasks/${id}/start`);
+        for (const c of copies) await upload(aegis.files, taskRef(id), c.local, c.guest, this.context.stdin);
+        await aegis.tasks.start(id);
       } catch (err) {
-        await client.delete(`/v1/tasks/${id}`).catch(() => undefined);
+        await execution.cancel().catch(() => undefined);
         throw new CliError(`--copy: ${(err as Error).message}`, EXIT_NOT_STARTED);
       }
     }
 
-    let exit: TaskExit | undefined;
-    for await (const entry of client.ndjson<TaskLogEntry>(`/v1/tasks/${id}/logs?follow=true`)) {
-      if (entry.exit) exit = entry.exit;
-      else await writeEntry(entry, this.context.stdout, stderr);
-    }
-    if (!exit) {
-      // The log ended without an exit record (e.g. the daemon restarted): the task's status has the outcome.
-      const task = await client.get<{ status: { exitCode?: number | null; reason?: string; message?: string } }>(`/v1/tasks/${id}`);
-      exit = { code: task.status.exitCode ?? null, signal: null, reason: task.status.reason, message: task.status.message };
-    }
-    const { code, message } = exitCodeOf(exit);
+    for await (const chunk of execution) await writeChunk(chunk, stdout, stderr);
+    const { exitCode: code, message } = await execution.wait();
     if (message) stderr.write(`error: ${message}\n`);
     if (!artifacts.length) return code;
     let missing = false;
     try {
       for (const a of artifacts) {
         try {
-          await download(client, taskRef(id), a.guest, a.local, this.context.stdout);
+          await download(aegis.files, taskRef(id), a.guest, a.local, stdout);
         } catch (err) {
           missing = true;
           stderr.write(`error: --artifacts ${a.guest}: ${(err as Error).message} (the command exited with ${code})\n`);
         }
       }
     } finally {
-      await client.post(`/v1/tasks/${id}/release`).catch(() => undefined);
+      await aegis.tasks.release(id).catch(() => undefined);
     }
     // The command's own failure stays what the exit code says; a missing artifact fails a command that succeeded.
     return missing && code === 0 ? 1 : code;
@@ -156,12 +146,12 @@ export class RunCommand extends AegisCommand {
     try {
       if (image) await pullImage(client, image, this.pull, stderr, EXIT_NOT_STARTED);
       const body = { command: this.command, expose, env: parseEnvPairs(this.env), ...(image ? { image } : {}), ...(this.user ? { user: this.user } : {}), ...resources, ...network };
-      id = (await client.post<{ metadata: { uid: string } }>('/v1/instances', body, { headers: { 'x-aegis-source': 'cli' } })).metadata.uid;
+      id = (await this.context.aegis.instances.create(body)).metadata.uid;
     } catch (err) {
-      if (err instanceof DaemonError || err instanceof DaemonNotRunningError) throw new CliError(err.message, EXIT_NOT_STARTED);
+      if (err instanceof AegisApiError || err instanceof AegisNotRunningError) throw new CliError(err.message, EXIT_NOT_STARTED);
       throw err;
     }
-    return serveUntilInterrupted(client, stdout, id, (url) => `Serving on ${url}`);
+    return serveUntilInterrupted(this.context.aegis, stdout, id, (url) => `Serving on ${url}`);
   }
 
   /** `--network` as the spec's `network` field; a bad entry exits 125 naming it, before anything is sent. */

@@ -1,4 +1,4 @@
-// The shape of GET /v1/status as the CLI reads it.
+// The shape of GET /v1/status: the daemon's version, backend and counts.
 export interface DaemonStatus {
   version: string;
   pid: number;
