@@ -92,12 +92,12 @@ describe('web dashboard (aegis ui) in chromium', { timeout: scaled(30_000) }, ()
     await page.locator('[data-page="instance"]').waitFor();
     // The server's first line, from the log follow.
     await page.locator('[data-logs]', { hasText: 'api up' }).waitFor({ timeout: scaled(10_000) });
-    await page.locator('[data-console-status]', { hasText: 'connected (terminal)' }).waitFor({ timeout: scaled(10_000) });
+    await page.locator('[data-console-status]', { hasText: 'connected (terminal)' }).waitFor({ timeout: scaled(20_000) });
     const screen = page.locator('.terminal .xterm-rows');
     const run = async (line: string, expected: string | RegExp) => {
       await page.keyboard.type(line);
       await page.keyboard.press('Enter');
-      await screen.filter({ hasText: expected }).waitFor({ timeout: scaled(10_000) });
+      await screen.filter({ hasText: expected }).waitFor({ timeout: scaled(20_000) });
     };
     await page.locator('.terminal .xterm-helper-textarea').focus();
     // The shell computed it: not an echo of what was typed.
@@ -112,7 +112,7 @@ describe('web dashboard (aegis ui) in chromium', { timeout: scaled(30_000) }, ()
     await page.keyboard.press('Control+C');
     await run('echo rc=$?', 'rc=130');
     // The exec's output also reaches the instance's log, under source exec.
-    await page.locator('[data-logs]', { hasText: 'sum=42' }).waitFor({ timeout: scaled(10_000) });
+    await page.locator('[data-logs]', { hasText: 'sum=42' }).waitFor({ timeout: scaled(20_000) });
     // The charts have data (the instance runs on this daemon).
     await page.locator('[data-chart="Memory"] b', { hasText: 'MiB' }).waitFor({ timeout: scaled(10_000) });
     await shot('instance');
@@ -124,7 +124,7 @@ describe('web dashboard (aegis ui) in chromium', { timeout: scaled(30_000) }, ()
     await page.keyboard.type('echo cols=$(busybox stty size)');
     await page.keyboard.press('Enter');
     const line = page.locator('.terminal .xterm-rows', { hasText: /cols=\d+ (\d+)/ });
-    await line.waitFor({ timeout: scaled(10_000) });
+    await line.waitFor({ timeout: scaled(20_000) });
     const shown = Number(/cols=\d+ (\d+)/.exec((await line.textContent()) ?? '')?.[1]);
     expect(shown).toBeGreaterThan(20);
     expect(shown).toBeLessThan(110); // narrower than at 1200 px
