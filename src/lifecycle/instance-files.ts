@@ -14,7 +14,7 @@ export function instanceFilesTarget(runtime: InstanceRuntime | undefined, label:
       const client = await runtime.wakeIfAlive();
       if (!client) throw stopped();
       const release = runtime.hold();
-      return { client, ...(runtime.user ? { user: runtime.user } : {}), release };
+      return { client, ...(runtime.user ? { user: runtime.user } : {}), release, masker: () => runtime.log.outputMasker?.() };
     },
   };
 }

@@ -2,8 +2,10 @@
 // machine is reached (a paused instance wakes, a booting task is waited for) and kept awake while the
 // operation lasts, the operation runs as the machine's workload user, and a failure becomes the one-line
 // AegisError that names the path and the machine.
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { AegisError, invalid, notFound, notSupported, tooLarge, unavailable } from '../errors/codes.js';
+import { maskingStream } from '../logs/masking-stream.js';
+import type { SecretMasker } from '../logs/secret-masker.js';
 import type { FileStat, FilesDeleteResult, FilesListResult, FilesReadMeta, FilesWriteResult } from '../protocol/files.js';
 import { ChannelError, type ControlClient } from '../vmm/channel/control-client.js';
 
@@ -14,6 +16,8 @@ export interface FilesMachine {
   user?: string;
   /** Lets the machine sleep again (or be torn down) once the operation is over. */
   release(): void;
+  /** A masker with the secret values this machine's output is masked for; undefined: none to mask. */
+  masker?(): SecretMasker | undefined;
 }
 
 export interface FilesTarget {
@@ -31,6 +35,11 @@ export interface FileCallOptions {
 export interface ReadOptions extends FileCallOptions {
   /** A file: send at most this many bytes (meta.truncated says how many were left out). */
   maxBytes?: number;
+  /**
+   * A file: its secret values (those the machine's output is masked for) come as `***`, as a masked exec's
+   * output does; the body is then shorter than meta.size says. A directory's tar is refused.
+   */
+  mask?: boolean;
 }
 
 export interface WriteOptions extends FileCallOptions {
@@ -51,7 +60,16 @@ export class MachineFiles {
       const r = await m.client.readFile({ path, ...this.user(m), ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}) }, { timeoutMs: Math.max(1, deadline - Date.now()), ...(opts.signal ? { signal: opts.signal } : {}) });
       r.body.once('close', () => m.release());
       r.body.on('error', () => undefined); // the consumer sees it; the hold goes either way
-      return r;
+      if (!opts.mask) return r;
+      if (r.meta.type !== 'file') {
+        r.body.destroy();
+        throw invalid(`${path} in ${this.target.label} is a directory: mask applies to a file (a tar stream cannot be masked)`);
+      }
+      const masker = m.masker?.();
+      if (!masker) return r;
+      // pipeline: a consumer that stops reading destroys the source too, which releases the machine.
+      const masked = maskingStream(masker, r.meta.truncated ? { cut: true } : {});
+      return { meta: r.meta, body: pipeline(r.body, masked, () => undefined) };
     } catch (err) {
       m.release();
       throw this.failure(err, path);

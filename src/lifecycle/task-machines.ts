@@ -3,6 +3,7 @@
 // --copy`) and after it exits, before the machine goes (files are copied out: `aegis run --artifacts`).
 import { EventEmitter } from 'node:events';
 import { conflict, unavailable } from '../errors/codes.js';
+import type { SecretMasker } from '../logs/secret-masker.js';
 import type { ControlClient } from '../vmm/channel/control-client.js';
 import type { FilesMachine, FilesTarget } from './machine-files.js';
 
@@ -14,6 +15,8 @@ export type TaskGate = 'start' | 'release';
 interface Running {
   client: ControlClient;
   user?: string;
+  /** For reads with `mask`: the values the task's output is masked for. */
+  masker?: () => SecretMasker;
 }
 
 export class TaskMachines {
@@ -29,8 +32,8 @@ export class TaskMachines {
   }
 
   /** The runner booted the task's machine. */
-  add(uid: string, client: ControlClient, user: string | undefined): void {
-    this.running.set(uid, { client, ...(user ? { user } : {}) });
+  add(uid: string, client: ControlClient, user: string | undefined, masker?: () => SecretMasker): void {
+    this.running.set(uid, { client, ...(user ? { user } : {}), ...(masker ? { masker } : {}) });
     this.events.emit(`ready:${uid}`);
   }
 
@@ -93,7 +96,7 @@ export class TaskMachines {
         const m = this.running.get(uid);
         if (m) {
           finish();
-          resolve({ client: m.client, ...(m.user ? { user: m.user } : {}), release: () => undefined });
+          resolve({ client: m.client, ...(m.user ? { user: m.user } : {}), release: () => undefined, ...(m.masker ? { masker: m.masker } : {}) });
           return true;
         }
         if (this.gone.has(uid)) {

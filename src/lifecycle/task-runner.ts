@@ -91,7 +91,7 @@ export class TaskRunner {
     if (this.cancelled) return this.finish({ code: null, signal: null, reason: 'Cancelled', message: 'task was cancelled' });
     this.setStatus((s) => ({ ...s, phase: 'Running', startedAt: new Date().toISOString(), machineId: booted.machine.id }));
     const uid = this.task.metadata.uid;
-    this.deps.machines.add(uid, booted.client, runAsUser(spec.user, image).user);
+    this.deps.machines.add(uid, booted.client, runAsUser(spec.user, image).user, () => this.deps.masks.masker(spec.app));
     if (spec.hold?.start && !(await this.deps.machines.wait(uid, 'start', undefined, this.cancelling.signal))) {
       if (this.cancelled) return this.finish({ code: null, signal: null, reason: 'Cancelled', message: 'task was cancelled' });
       return this.finish({ code: null, signal: null, reason: 'StartTimeout', message: 'nobody started the task within 10 minutes of its machine booting (POST /v1/tasks/{id}/start)' });

@@ -164,6 +164,19 @@ export class SecretMasker {
     return this.emit(this.held, this.held.length);
   }
 
+  /**
+   * The end of a stream cut short (a read stopped at maxBytes): the held bytes may begin a value whose rest
+   * never came, so they are dropped rather than shown. Returns how many were dropped.
+   */
+  dropHeld(): number {
+    const dropped = this.held.length;
+    this.state = 0;
+    this.emitted += dropped;
+    this.held = EMPTY;
+    this.ranges = [];
+    return dropped;
+  }
+
   /** Whether bytes are held back, waiting for the next chunk. */
   get hasPending(): boolean {
     return this.held.length > 0;

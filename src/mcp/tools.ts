@@ -6,6 +6,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Aegis } from '../sdk/aegis.js';
+import { readAll } from '../sdk/transport.js';
 import type { Execution } from '../sdk/execution.js';
 import type { Instance } from '../sdk/resources.js';
 import { OutputCap } from './output-cap.js';
@@ -120,24 +121,15 @@ export function registerTools(server: McpServer, aegis: Aegis): void {
       description: 'Returns a text file from a sandbox (UTF-8; other bytes show as U+FFFD). Values of secrets in it are masked.',
       inputSchema: { sandbox: sandboxSchema, path: absolutePath, ...limits },
     },
-    async (args, extra) => {
-      const max = args.maxOutputBytes ?? DEFAULT_OUTPUT_BYTES;
-      // Read by a masked exec rather than the files API: the daemon masks exec output with the machine's
-      // secret values, and a file may hold one (an .env, a config written from the environment).
-      const script = 'test -f "$1" || { echo "not a regular file: $1" >&2; exit 2; }; wc -c < "$1"; head -c "$2" "$1"';
-      const execution = aegis.exec(args.sandbox, ['sh', '-c', script, 'read_file', args.path, String(max)], { mask: true, signal: extra.signal, timeoutMs: seconds(args) * 1000 });
-      try {
-        const { exitCode, stdout, stderr } = await execution.output();
-        if (exitCode !== 0) return errorResult(stderr.trim().split('\n').pop() || `reading ${args.path} failed (exit ${exitCode})`);
-        const nl = stdout.indexOf('\n');
-        const size = Number(stdout.slice(0, nl).trim());
-        const content = stdout.slice(nl + 1);
-        const cut = size - max;
-        return textResult(cut > 0 ? `${content}\n[output truncated: ${cut} more bytes of ${args.path} not shown (maxOutputBytes ${max})]` : content);
-      } catch (err) {
-        return errorResult(stoppedHint(errorLine(err, seconds(args))));
-      }
-    },
+    async (args, extra) =>
+      guard(args, async (signal) => {
+        const max = args.maxOutputBytes ?? DEFAULT_OUTPUT_BYTES;
+        // mask: the daemon replaces the machine's secret values as it streams the file (a file may hold one:
+        // an .env, a config written from the environment). `***` is shorter than a value: within the cap.
+        const file = await aegis.files.read(args.sandbox, args.path, { maxBytes: max, mask: true, signal, timeoutMs: seconds(args) * 1000 });
+        const content = (await readAll(file.body, signal)).toString('utf8');
+        return textResult(file.truncated ? `${content}\n[output truncated: ${file.truncated} more bytes of ${args.path} not shown (maxOutputBytes ${max})]` : content);
+      }, extra.signal, { hint: stoppedHint, capped: false }),
   );
 
   server.registerTool(
@@ -212,14 +204,21 @@ function stoppedHint(line: string): string {
 }
 
 /** Runs a call under the tool's timeout and the client's cancellation, its text within the output cap; any error becomes one line. */
-async function guard(args: Limits, call: (signal: AbortSignal) => Promise<CallToolResult>, clientSignal: AbortSignal): Promise<CallToolResult> {
+async function guard(
+  args: Limits,
+  call: (signal: AbortSignal) => Promise<CallToolResult>,
+  clientSignal: AbortSignal,
+  /** `capped: false`: the call keeps to maxOutputBytes itself (and notes its own truncation). */
+  { hint = (l: string) => l, capped = true }: { hint?: (line: string) => string; capped?: boolean } = {},
+): Promise<CallToolResult> {
   const signal = AbortSignal.any([clientSignal, AbortSignal.timeout(seconds(args) * 1000)]);
   let result: CallToolResult;
   try {
     result = await call(signal);
   } catch (err) {
-    return errorResult(errorLine(err, seconds(args)));
+    return errorResult(hint(errorLine(err, seconds(args))));
   }
+  if (!capped) return result;
   return { ...result, content: result.content.map((c) => (c.type === 'text' ? { ...c, text: capText(c.text, args) } : c)) };
 }
 

@@ -38,7 +38,7 @@ export interface FileDownload {
   body: Readable;
   mode?: string;
   mtime?: number;
-  /** Bytes in `body`. */
+  /** Bytes in `body` (unknown for a masked read: `***` is shorter than the values it replaces). */
   size?: number;
   /** Bytes `maxBytes` left out (the body is the file's first bytes). */
   truncated?: number;
@@ -47,6 +47,11 @@ export interface FileDownload {
 export interface ReadOptions extends FileCallOptions {
   /** A file: send at most this many bytes (`truncated` says how many were left out). */
   maxBytes?: number;
+  /**
+   * A file: the values of the machine's secrets (its app's and the workspace's) come back as `***`, as exec's
+   * `mask` does. A masked read that `maxBytes` cut ends before any bytes that may begin a value.
+   */
+  mask?: boolean;
 }
 
 export type WritableData = Readable | AsyncIterable<Uint8Array> | Buffer | Uint8Array | string;
@@ -56,7 +61,7 @@ export class Files {
 
   /** A path's contents, whatever it is: a file's bytes, or a directory as a tar stream (`type` says which). */
   async download(target: FilesTarget, path: string, opts: ReadOptions = {}): Promise<FileDownload & { type: 'file' | 'directory' }> {
-    const query = { path, ...timeout(opts), ...(opts.maxBytes !== undefined ? { maxBytes: String(opts.maxBytes) } : {}) };
+    const query = { path, ...timeout(opts), ...(opts.maxBytes !== undefined ? { maxBytes: String(opts.maxBytes) } : {}), ...(opts.mask ? { mask: '1' } : {}) };
     const res = await this.transport.ok('GET', this.url(target, '', query), { signal: opts.signal });
     const type = res.headers['x-aegis-type'] === 'directory' || res.headers['content-type']?.startsWith('application/x-tar') ? 'directory' : 'file';
     const num = (h: string | string[] | undefined) => (typeof h === 'string' && h !== '' ? Number(h) : undefined);

@@ -14,11 +14,12 @@ describe('file API', () => {
 
   const get = (url: string) => f.api.inject({ method: 'GET', url });
 
-  it('refuses a missing or relative path, a bad mode, timeout or maxBytes, naming the parameter', async () => {
+  it('refuses a missing or relative path, a bad mode, timeout, maxBytes or mask, naming the parameter', async () => {
     expect((await get(`/v1/instances/${inst}/files`)).json()).toMatchObject({ error: 'invalid query parameter: path: is missing', reason: 'AEGIS_INVALID' });
     expect((await get(`/v1/instances/${inst}/files/stat?path=etc/passwd`)).json()).toMatchObject({ error: 'invalid query parameter: path: must be an absolute path, got "etc/passwd"', reason: 'AEGIS_INVALID' });
     expect((await get(`/v1/instances/${inst}/files?path=/x&timeoutMs=soon`)).json().error).toBe('invalid query parameter: timeoutMs: an integer from 1 to 86400000, got "soon"');
     expect((await get(`/v1/instances/${inst}/files?path=/x&maxBytes=-1`)).json().error).toBe('invalid query parameter: maxBytes: a number of bytes, got "-1"');
+    expect((await get(`/v1/instances/${inst}/files?path=/x&mask=yes`)).json().error).toBe('invalid query parameter: mask: expected true or false');
     const badMode = await f.api.inject({ method: 'PUT', url: `/v1/instances/${inst}/files?path=/x&mode=999`, headers: { 'content-type': 'application/octet-stream' }, payload: 'x' });
     expect(badMode.statusCode).toBe(400);
     expect(badMode.json().error).toBe('invalid query parameter: mode: octal permission bits such as 644, got "999"');

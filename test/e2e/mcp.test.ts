@@ -1,10 +1,13 @@
 // `aegis mcp` as an MCP client sees it: started as a child process and spoken to over stdio by the official
 // SDK's Client. Tools are listed with their schemas; run, sandbox exec and the files tools work; a secret's
 // value never comes back in a tool result, while the same exec through the CLI (unmasked) shows it.
+import fs from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImage, pushImage } from '../support/oci-builder.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { AEGIS_BIN, scaled, withTempHome, type TempHome } from '../support/temp-home.js';
 
 const SECRET = 'mcp-secret-9f8e7d6c';
@@ -13,10 +16,22 @@ const text = (r: unknown): string => ((r as CallToolResult).content[0] as { text
 
 describe('aegis mcp over stdio', { timeout: scaled(60_000) }, () => {
   let t: TempHome;
+  let registry: TestRegistry;
   let client: Client;
   let sandbox: string;
 
   beforeAll(async () => {
+    registry = await startRegistry();
+    // No shell, wc or head: read_file must not need them. Its config file holds the secret's value.
+    const busybox = fs.readFileSync('/bin/busybox');
+    const entries = [
+      { name: 'bin/', type: 'directory' as const },
+      { name: 'bin/busybox', content: busybox, mode: 0o755 },
+      { name: 'bin/sleep', type: 'symlink' as const, linkname: 'busybox' },
+      { name: 'etc/app.env', content: `MODE=prod\nTOKEN=${SECRET}\n` },
+      { name: 'tmp/', type: 'directory' as const, mode: 0o1777 },
+    ];
+    await pushImage(registry.url, 'test/nosh', '1', await buildImage({ layers: [{ entries }], config: { Env: ['PATH=/bin'] } }));
     t = withTempHome();
     t.env.AEGIS_WARM_MACHINES = '0';
     expect((await t.aegis(['up'])).code).toBe(0);
@@ -28,6 +43,7 @@ describe('aegis mcp over stdio', { timeout: scaled(60_000) }, () => {
   afterAll(async () => {
     await client?.close();
     await t?.dispose();
+    await registry?.stop();
   }, scaled(60_000));
 
   it('lists its tools, each with a JSON input schema that takes a timeout and an output cap', async () => {
@@ -83,7 +99,18 @@ describe('aegis mcp over stdio', { timeout: scaled(60_000) }, () => {
     expect(text(cut)).toBe(`${'b'.repeat(256)}\n[output truncated: 744 more bytes of /tmp/big not shown (maxOutputBytes 256)]`);
     const missing = await client.callTool({ name: 'read_file', arguments: { sandbox, path: '/nope/x' } });
     expect(missing.isError).toBe(true);
-    expect(text(missing)).toBe('not a regular file: /nope/x');
+    expect(text(missing)).toBe(`AEGIS_NOT_FOUND: no such file in ${sandbox}: /nope/x`);
+  });
+
+  it('reads a file in an image without sh, its secret masked', async () => {
+    const created = await t.api('POST', '/v1/instances', { image: `${registry.host}/test/nosh:1`, command: ['sleep', '3600'], expose: [8080] });
+    expect(created.status).toBeLessThan(300);
+    const id = created.body.metadata.uid as string;
+    expect((await t.aegis(['exec', id, '--', 'sh', '-c', 'true'])).code).not.toBe(0);
+    const r = await client.callTool({ name: 'read_file', arguments: { sandbox: id, path: '/etc/app.env', timeoutSeconds: 60 } });
+    expect(r.isError).toBeFalsy();
+    expect(text(r)).toBe('MODE=prod\nTOKEN=***\n');
+    await t.api('DELETE', `/v1/instances/${id}`);
   });
 
   it('fetches logs: the exec output is there, masked', async () => {

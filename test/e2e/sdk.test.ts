@@ -175,6 +175,26 @@ describe('the SDK against a real daemon', { timeout: scaled(30_000) }, () => {
       expect((await aegis.exec(instance, ['sh', '-c', 'cat /copy/one.txt; /copy/sub/two.sh']).output()).stdout).toBe('one\ntwo\n');
     });
 
+    it("mask: the secret's value reads as *** wherever it falls, chunk boundaries included; without mask it shows", async () => {
+      // Copies of the value straddle every 64 KiB boundary of a 1 MiB file (where transfers cut chunks).
+      const filler = Buffer.alloc(1024 * 1024, 'x');
+      const offsets = Array.from({ length: 15 }, (_, i) => (i + 1) * 65536 - 7);
+      for (const at of offsets) filler.write(SECRET, at);
+      await aegis.files.write(instance, '/data/secret.txt', filler);
+      const masked = await aegis.files.readText(instance, '/data/secret.txt', { mask: true });
+      expect(masked).not.toContain(SECRET);
+      expect(masked.split('***').length - 1).toBe(offsets.length);
+      expect(masked.length).toBe(filler.length - offsets.length * (SECRET.length - 3));
+      expect((await aegis.files.readBuffer(instance, '/data/secret.txt')).equals(filler)).toBe(true);
+      // Cut by maxBytes inside a value: its first bytes are not shown either.
+      const head = await aegis.files.read(instance, '/data/secret.txt', { maxBytes: offsets[0]! + 10, mask: true });
+      expect(head.truncated).toBe(filler.length - offsets[0]! - 10);
+      const parts: Buffer[] = [];
+      for await (const c of head.body) parts.push(c as Buffer);
+      expect(Buffer.concat(parts).toString()).toBe('x'.repeat(offsets[0]!));
+      await expect(aegis.files.read(instance, '/data', { mask: true })).rejects.toMatchObject({ code: 'AEGIS_INVALID', message: expect.stringContaining('mask applies to a file') });
+    });
+
     it('refuses a directory for read, a relative path and a missing file with the API code', async () => {
       await aegis.files.write(instance, '/d/f', 'x');
       await expect(aegis.files.read(instance, '/d')).rejects.toMatchObject({ code: 'AEGIS_INVALID' });
@@ -186,7 +206,10 @@ describe('the SDK against a real daemon', { timeout: scaled(30_000) }, () => {
       const run = aegis.run(['sh', '-c', 'while [ ! -e /tmp/go ]; do sleep 0.1; done; cat /tmp/go']);
       await run.start();
       const task = (await aegis.tasks.list()).find((x) => x.spec.command.join(' ').includes('/tmp/go'))!;
-      await waitFor(async () => (await aegis.files.write({ task: task.metadata.uid }, '/tmp/go', 'released\n').then(() => true, () => false)), { what: 'the task machine to take the file' });
+      const machine = { task: task.metadata.uid };
+      await waitFor(async () => (await aegis.files.write(machine, '/tmp/conf', `t=${SECRET}\n`).then(() => true, () => false)), { what: 'the task machine to take a file' });
+      expect(await aegis.files.readText(machine, '/tmp/conf', { mask: true })).toBe('t=***\n');
+      await aegis.files.write(machine, '/tmp/go', 'released\n');
       expect(await run.output()).toMatchObject({ exitCode: 0, stdout: 'released\n' });
     });
   });

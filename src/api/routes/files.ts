@@ -1,6 +1,7 @@
 // File endpoints (FILES-CONTRACT.md), for a serving instance and for a running task's machine:
-//   GET    …/files?path=ABS[&maxBytes=N]   a file's bytes (x-aegis-mode, x-aegis-mtime; x-aegis-truncated
-//                                          when maxBytes cut it) or a directory as tar
+//   GET    …/files?path=ABS[&maxBytes=N][&mask=1]   a file's bytes (x-aegis-mode, x-aegis-mtime;
+//                                          x-aegis-truncated when maxBytes cut it; with mask the machine's
+//                                          secret values as `***`, as exec's mask does) or a directory as tar
 //   PUT    …/files?path=ABS[&mode=644][&mtime=MS]   octet-stream: the file; x-tar: extracted into ABS
 //   GET    …/files/stat?path=ABS     GET …/files/list?path=ABS     DELETE …/files?path=ABS[&recursive=1]
 //   GET    …/files/watch?path=ABS    not supported (501)
@@ -44,6 +45,7 @@ const filesQuery = z.strictObject({
   mtime: digits(15, 'milliseconds since the epoch').optional(),
   maxBytes: digits(15, 'a number of bytes').optional(),
   recursive: flag,
+  mask: flag,
 });
 
 const statReply = z.strictObject({
@@ -97,13 +99,19 @@ export function fileRoutes(app: FastifyInstance, s: ApiServices): void {
       replies: {},
       streams: 'application/octet-stream',
       handler: async ({ params, query, reply }) => {
-        const { maxBytes } = query;
-        const { meta, body } = await files(params.id).read(query.path, { timeoutMs: query.timeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS, signal: clientGone(reply), ...(maxBytes !== undefined ? { maxBytes } : {}) });
+        const { maxBytes, mask } = query;
+        const { meta, body } = await files(params.id).read(query.path, {
+          timeoutMs: query.timeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS,
+          signal: clientGone(reply),
+          ...(maxBytes !== undefined ? { maxBytes } : {}),
+          ...(mask ? { mask } : {}),
+        });
         reply.raw.once('close', () => body.destroy());
         reply.header('x-aegis-type', meta.type).header('x-aegis-mode', meta.mode).header('x-aegis-mtime', String(meta.mtime));
         // maxBytes cut the file: the header says by how much (the body is its first bytes).
         if (meta.truncated) reply.header('x-aegis-truncated', String(meta.truncated));
-        if (meta.type === 'file') reply.header('content-length', String(meta.size - (meta.truncated ?? 0)));
+        // A masked body's length is known only at its end (`***` is shorter than a value).
+        if (meta.type === 'file' && !mask) reply.header('content-length', String(meta.size - (meta.truncated ?? 0)));
         return reply.type(meta.type === 'file' ? 'application/octet-stream' : TAR).send(body);
       },
     });
