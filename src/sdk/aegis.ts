@@ -95,8 +95,22 @@ export class Aegis {
     const t = this.transport;
     const { onStdout, onStderr, signal: userSignal, timeoutMs, ...spec } = opts;
     const signal = withTimeout(userSignal, timeoutMs);
-    let id: Promise<string> | undefined;
-    const taskId = () => (id ??= t.post<{ id: string }>('/v1/tasks', { command, ...spec }, { ...(signal ? { signal } : {}) }).then((r) => r.id));
+    // The create request is not aborted with the signal: the daemon may have made the task already, and
+    // only its id lets us cancel it. The caller still gets the abort at once; the task is cancelled as soon
+    // as its id arrives.
+    let created: Promise<string> | undefined;
+    let cancelled: Promise<void> | undefined;
+    // Without a signal of its own: the caller's may be the one that aborted. Once only (abort and a stopped reader both ask).
+    const cancel = (): Promise<void> => (created ? (cancelled ??= created.then(async (uid) => void (await t.delete(`/v1/tasks/${uid}`)))) : Promise.resolve());
+    const taskId = (): Promise<string> => {
+      if (!created) {
+        signal?.throwIfAborted();
+        created = t.post<{ id: string }>('/v1/tasks', { command, ...spec }).then((r) => r.id);
+        // Aborted while it was being created: nobody will read it, so it must not run on.
+        created.then(() => (signal?.aborted ? cancel() : undefined)).catch(() => undefined);
+      }
+      return untilAborted(created, signal);
+    };
     return new Execution(
       {
         signal,
@@ -107,10 +121,7 @@ export class Aegis {
           const task: Task = await t.get(`/v1/tasks/${await taskId()}`);
           return { code: task.status.exitCode ?? null, signal: task.status.signal ?? null, ...(task.status.reason ? { reason: task.status.reason } : {}), ...(task.status.message ? { message: task.status.message } : {}) };
         },
-        // Without a signal of its own: the caller's may be the one that aborted.
-        cancel: async () => {
-          if (id) await t.delete(`/v1/tasks/${await id}`);
-        },
+        cancel,
       },
       { ...(onStdout ? { onStdout } : {}), ...(onStderr ? { onStderr } : {}) },
     );
@@ -156,6 +167,17 @@ export class Aegis {
     const body = { source: opts.source ?? 'sdk', objects, prune: opts.prune === true, dryRun: opts.dryRun === true, ...(opts.selector ? { selector: opts.selector } : {}) };
     return (await this.transport.post<{ results: ApplyResult[] }>('/v1/apply', body, opts.signal ? { signal: opts.signal } : {})).results;
   }
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as it aborts (the promise goes on regardless). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** `signal`, also aborting (with a TimeoutError) after `timeoutMs`. */

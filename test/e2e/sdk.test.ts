@@ -65,6 +65,16 @@ describe('the SDK against a real daemon', { timeout: scaled(30_000) }, () => {
     expect((await aegis.tasks.get(task.metadata.uid)).status.reason).toBe('Cancelled');
   });
 
+  it('run: an abort while the task is being created leaves no task running', async () => {
+    const controller = new AbortController();
+    const starting = aegis.run(['sleep', '31'], { signal: controller.signal }).start();
+    controller.abort();
+    await expect(starting).rejects.toMatchObject({ name: 'AbortError' });
+    // The create went on in the daemon; the SDK cancels the task once its id comes back.
+    const task = await waitFor(async () => (await aegis.tasks.list()).find((x) => x.spec.command.join(' ') === 'sleep 31'), { what: 'the task the abort left' });
+    await waitFor(async () => (await aegis.tasks.get(task.metadata.uid)).status.reason === 'Cancelled', { what: 'the task to be cancelled' });
+  });
+
   it('run: timeoutMs rejects with a TimeoutError', async () => {
     await expect(aegis.run(['sleep', '30'], { timeoutMs: 300 }).wait()).rejects.toMatchObject({ name: 'TimeoutError' });
   });
