@@ -76,6 +76,22 @@ describe('files', { timeout: scaled(60_000) }, () => {
     expect(await t.aegis(['cp', 'web:relative', '-'])).toMatchObject({ code: 1, stderr: 'error: web:relative: the path in the instance must be absolute (web:/path)\n' });
   });
 
+  it('--timeout stops a copy that takes longer, in one line, leaving nothing in the instance; a bad one is named', async () => {
+    // stdin that never ends: the upload can only finish by its timeout.
+    const child = t.spawnAegis(['cp', '--timeout', '1s', '-', 'web:/tmp/never.txt']);
+    child.stdin!.write('partial\n');
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const started = Date.now();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin!.destroy();
+    expect(Date.now() - started).toBeLessThan(scaled(10_000));
+    expect({ code, stderr }).toEqual({ code: 1, stderr: 'error: - → web:/tmp/never.txt: timed out after 1s; the copy was stopped\n' });
+    expect((await t.aegis(['exec', 'web', '--', 'test', '-e', '/tmp/never.txt'])).code).toBe(1);
+    expect(await t.aegis(['cp', '--timeout', '5m', 'web:/etc/os-release', '-'])).toMatchObject({ code: 0, stdout: OS_RELEASE });
+    expect(await t.aegis(['cp', '--timeout', 'soon', 'web:/etc/os-release', '-'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^error: --timeout soon: expected a duration such as 500ms/) });
+  });
+
   it('round-trips a directory with modes and mtimes, and streams stdin in and a tar out', async () => {
     const tree = path.join(local, 'tree');
     fs.mkdirSync(path.join(tree, 'bin'), { recursive: true });

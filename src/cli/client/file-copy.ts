@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../../file-tree/write-file.js';
 import { parseModeText } from '../../protocol/files.js';
 import { CliError } from '../cli-error.js';
 import { AegisApiError } from '../../sdk/errors.js';
-import type { Files, FilesTarget } from '../../sdk/files.js';
+import type { FileCallOptions, Files, FilesTarget } from '../../sdk/files.js';
 
 /** Whose files: an instance (or app) by name, or a task's machine. */
 export const instanceRef = (target: string): FilesTarget => target;
@@ -28,9 +28,9 @@ function localFailure(file: string, err: unknown): CliError {
 }
 
 /** Whether the guest path is a directory (false when missing). */
-async function guestIsDirectory(files: Files, m: FilesTarget, guestPath: string): Promise<boolean> {
+async function guestIsDirectory(files: Files, m: FilesTarget, guestPath: string, opts: FileCallOptions): Promise<boolean> {
   try {
-    return (await files.stat(m, guestPath)).type === 'directory';
+    return (await files.stat(m, guestPath, opts)).type === 'directory';
   } catch (err) {
     if (err instanceof AegisApiError && err.status === 404) return false;
     throw err;
@@ -40,13 +40,13 @@ async function guestIsDirectory(files: Files, m: FilesTarget, guestPath: string)
 /**
  * Host → machine. `src` is a local file or directory, or `-` for stdin (the file's bytes; a tar stream to
  * extract when `guestDest` ends with `/`). As `cp` does, a destination that is a directory (or ends with
- * `/`) receives the source under its own name.
+ * `/`) receives the source under its own name. `opts` (a time limit, a signal) goes with every call.
  */
-export async function upload(files: Files, m: FilesTarget, src: string, guestDest: string, stdin: Readable): Promise<void> {
+export async function upload(files: Files, m: FilesTarget, src: string, guestDest: string, stdin: Readable, opts: FileCallOptions = {}): Promise<void> {
   if (src === '-') {
     const tar = guestDest.endsWith('/') && guestDest !== '/';
     const dest = guestDest.replace(/\/+$/, '') || '/';
-    await (tar ? files.writeTar(m, dest, stdin) : files.write(m, guestDest, stdin));
+    await (tar ? files.writeTar(m, dest, stdin, opts) : files.write(m, guestDest, stdin, opts));
     return;
   }
   let st: fs.Stats;
@@ -56,25 +56,25 @@ export async function upload(files: Files, m: FilesTarget, src: string, guestDes
     throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? new CliError(`no such file: ${src}`) : localFailure(src, err);
   }
   const name = path.basename(path.resolve(src));
-  const dest = guestDest.endsWith('/') || (await guestIsDirectory(files, m, guestDest)) ? path.posix.join(guestDest, name) : guestDest;
+  const dest = guestDest.endsWith('/') || (await guestIsDirectory(files, m, guestDest, opts)) ? path.posix.join(guestDest, name) : guestDest;
   if (st.isDirectory()) {
     const tar = new PassThrough();
     // A local read error destroys the stream: the daemon sees the upload cut off and commits nothing more.
     packDirectory(src, tar).catch((err: Error) => tar.destroy(localFailure(src, err)));
-    await files.writeTar(m, dest, tar);
+    await files.writeTar(m, dest, tar, opts);
     return;
   }
   if (!st.isFile()) throw new CliError(`${src}: not a regular file or a directory`);
   const input = fs.createReadStream(src, { highWaterMark: 1024 * 1024 });
-  await files.write(m, dest, input, { mode: st.mode & 0o7777, mtime: Math.round(st.mtimeMs) });
+  await files.write(m, dest, input, { ...opts, mode: st.mode & 0o7777, mtime: Math.round(st.mtimeMs) });
 }
 
 /**
  * Machine → host. `dest` is a local path (an existing directory receives the source under its own name)
  * or `-` for stdout.
  */
-export async function download(files: Files, m: FilesTarget, guestSrc: string, dest: string, stdout: Writable): Promise<void> {
-  const { body: res, type, mode, mtime } = await files.download(m, guestSrc);
+export async function download(files: Files, m: FilesTarget, guestSrc: string, dest: string, stdout: Writable, opts: FileCallOptions = {}): Promise<void> {
+  const { body: res, type, mode, mtime } = await files.download(m, guestSrc, opts);
   try {
     if (dest === '-') {
       await pipeline(res, stdout, { end: false });

@@ -3,6 +3,7 @@ import { Command, Option } from 'clipanion';
 import { AegisCommand } from '../../base-command.js';
 import { CliError } from '../../cli-error.js';
 import { download, instanceRef, upload } from '../../client/file-copy.js';
+import { DURATION_RULE, tryParseDuration } from '../../../resources/duration.js';
 
 /** `NAME:/path` names a path in an instance; a local path with a colon is written `./a:b` or `/abs/a:b`. */
 const GUEST_ARG = /^([A-Za-z0-9][A-Za-z0-9._-]*):(.*)$/s;
@@ -23,6 +24,8 @@ export class CpCommand extends AegisCommand {
       One side is \`INSTANCE_OR_APP:/path\` (an app name means that app's own instance, as for \`aegis exec\`), the other a local path or \`-\`. A paused instance is resumed first; a stopped one is refused. Directories are copied whole, with modes and modification times; as with \`cp\`, a destination that is an existing directory (or ends with \`/\`) receives the source under its own name. In the instance, files are written as its server's user, each atomically (a temp file renamed into place); on the host a file appears whole or not at all, and so does a new directory.
 
       \`-\` as DEST writes a file's bytes to stdout, or a directory as a tar stream. \`-\` as SRC reads stdin: the file's bytes, or a tar stream extracted into DEST when DEST ends with \`/\`.
+
+      \`--timeout\` stops the copy after that long (exit 1); nothing is left half-written in the instance.
     `,
     examples: [
       ['Copy a directory into an instance', '$0 cp ./data web:/workspace/data'],
@@ -32,6 +35,7 @@ export class CpCommand extends AegisCommand {
     ],
   });
 
+  timeout = Option.String('--timeout', { description: 'Stop the copy after this long (e.g. 30s, 5m; default: the daemon\'s limit of 1h)' });
   src = Option.String({ name: 'SRC' });
   dest = Option.String({ name: 'DEST' });
 
@@ -41,8 +45,18 @@ export class CpCommand extends AegisCommand {
     const to = guestArg(this.dest);
     if (from && to) throw new CliError('copying between two instances is not supported: one side must be a local path or -');
     if (!from && !to) throw new CliError(`neither ${this.src} nor ${this.dest} names an instance path (INSTANCE_OR_APP:/path)`);
-    if (to) await upload(aegis.files, instanceRef(to.target), this.src, to.path, stdin);
-    else await download(aegis.files, instanceRef(from!.target), from!.path, this.dest, stdout);
+    const timeoutMs = this.timeout === undefined ? undefined : tryParseDuration(this.timeout);
+    if (timeoutMs === 0 || (this.timeout !== undefined && timeoutMs === undefined)) throw new CliError(`--timeout ${this.timeout}: expected ${DURATION_RULE}`);
+    // The daemon stops its side at the limit; our own timer, started first, stops ours and names the cause.
+    const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+    const opts = timeoutMs === undefined ? {} : { timeoutMs, signal };
+    try {
+      if (to) await upload(aegis.files, instanceRef(to.target), this.src, to.path, stdin, opts);
+      else await download(aegis.files, instanceRef(from!.target), from!.path, this.dest, stdout, opts);
+    } catch (err) {
+      if (signal?.aborted) throw new CliError(`${this.src} → ${this.dest}: timed out after ${this.timeout}; the copy was stopped`);
+      throw err;
+    }
     return 0;
   }
 }
