@@ -73,8 +73,6 @@ interface Collected {
   syntax: { offset: number; message: string }[];
 }
 
-const constantLocator = (offset: number): SourceLocator => ({ offset: () => offset });
-
 function readYaml(text: string): Collected {
   const out: Collected = { docs: [], syntax: [] };
   for (const doc of parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true })) {
@@ -98,26 +96,11 @@ function readYaml(text: string): Collected {
 }
 
 function readJson(text: string): Collected {
-  let scan: ReturnType<typeof scanJson> | undefined;
-  try {
-    scan = scanJson(text);
-  } catch {
-    // Nesting too deep for the position scanner: JSON.parse still decides validity, locations fall back to the start.
-    scan = undefined;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch (e) {
-    const at = /at position (\d+)/.exec((e as Error).message);
-    const syntax =
-      scan && !scan.ok
-        ? { offset: scan.offset, message: `invalid JSON: ${scan.message}` }
-        : { offset: at ? Number(at[1]) : 0, message: `invalid JSON: ${(e as Error).message}` };
-    return { docs: [], syntax: [syntax] };
-  }
-  if (scan && !scan.ok) return { docs: [], syntax: [{ offset: scan.offset, message: `invalid JSON: ${scan.message}` }] };
-  return { docs: [{ value, locator: scan?.ok ? jsonLocator(scan.positions) : constantLocator(0) }], syntax: [] };
+  // The scanner refuses what JSON.parse would (and duplicate keys and absurd nesting, which it would not),
+  // with the offset; its nesting bound also keeps it off the end of the stack.
+  const scan = scanJson(text);
+  if (!scan.ok) return { docs: [], syntax: [{ offset: scan.offset, message: `invalid JSON: ${scan.message}` }] };
+  return { docs: [{ value: JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text), locator: jsonLocator(scan.positions) }], syntax: [] };
 }
 
 function looksLikeJson(text: string, file: string): boolean {

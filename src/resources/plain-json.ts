@@ -5,8 +5,8 @@ import type { PathSegment, RawIssue } from './issues.js';
 /** A JSON object (not null, not an array). */
 export const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-// Deeper than any real manifest; stops a hostile document from exhausting the stack.
-const MAX_DEPTH = 64;
+/** Deeper than any real manifest; stops a hostile document from exhausting the stack (or, in scanJson, memory). */
+export const MAX_DEPTH = 64;
 
 /**
  * Problems that zod cannot see (it drops a `__proto__` key rather than report it) or would let through into
