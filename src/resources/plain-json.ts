@@ -2,8 +2,12 @@
 import { FORBIDDEN_KEYS } from './names.js';
 import type { PathSegment, RawIssue } from './issues.js';
 
-/** A JSON object (not null, not an array). */
-export const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A JSON object: not null, not an array, and not a class instance (a YAML `!!binary` is a Uint8Array, `!!timestamp` a Date). */
+export const isPlainObject = (v: unknown): v is Record<string, unknown> => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
 
 /** Deeper than any real manifest; stops a hostile document from exhausting the stack (or, in scanJson, memory). */
 export const MAX_DEPTH = 64;
@@ -40,9 +44,8 @@ function walk(value: unknown, path: PathSegment[], stack: Set<object>, out: RawI
   if (Array.isArray(value)) {
     value.forEach((item, i) => walk(item, [...path, i], stack, out));
   } else {
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
-      out.push({ path, message: 'not a plain JSON object' });
+    if (!isPlainObject(value)) {
+      out.push({ path, message: `a ${(value as object).constructor?.name ?? 'class instance'} is not a JSON value` });
     } else {
       // Reflect.ownKeys also sees an own `__proto__` property, which JSON.parse and yaml both create.
       for (const key of Reflect.ownKeys(value)) {
