@@ -80,9 +80,9 @@ export function scanJson(text: string): JsonScan {
     ws();
     positions.values.set(pathKey(path), i);
     const c = text[i];
+    if ((c === '{' || c === '[') && path.length >= MAX_DEPTH) fail(`nested deeper than ${MAX_DEPTH} levels`);
     if (c === '{') {
       i++;
-    if ((c === '{' || c === '[') && path.length >= MAX_DEPTH) fail(`nested deeper than ${MAX_DEPTH} levels`);
       ws();
       if (text[i] === '}') {
         i++;
@@ -94,7 +94,7 @@ export function scanJson(text: string): JsonScan {
         const keyAt = i;
         if (text[i] !== '"') fail(`expected a quoted key but found ${describe(i)}`);
         const key = string();
-        if (seen.has(key)) fail(`duplicate key ${JSON.stringify(key)}`, keyAt);
+        if (seen.has(key)) fail(`duplicate key ${quoteInput(key)}`, keyAt);
         seen.add(key);
         positions.keys.set(pathKey([...path, key]), keyAt);
         ws();

@@ -10,6 +10,7 @@ import { isKind, KINDS, manifestSchema } from './kinds.js';
 import { FORBIDDEN_KEYS } from './names.js';
 import { isPlainObject, plainJsonIssues } from './plain-json.js';
 import { jsonLocator, lineColumns, yamlLocator, type SourceLocator } from './source-locator.js';
+import { quoteInput } from '../util/quote-input.js';
 
 export interface ParsedManifest {
   /** Validated, with defaults filled in (so it compares equal to what the store keeps). */
@@ -24,7 +25,7 @@ export interface ParsedManifest {
 // Used only when `kind` is not a known kind: reports the envelope's other problems without a spec schema to apply.
 const unknownKindEnvelope = z.strictObject({
   apiVersion: z.literal(API_VERSION),
-  kind: z.string().refine(isKind, { error: (iss) => `unknown kind ${JSON.stringify(iss.input)}: expected one of ${KINDS.join(', ')}` }),
+  kind: z.string().refine(isKind, { error: (iss) => `unknown kind ${quoteInput(iss.input)}: expected one of ${KINDS.join(', ')}` }),
   metadata: metadataSchema,
   spec: z.unknown(),
   status: z.unknown().optional(),

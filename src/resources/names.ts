@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { invalid } from '../errors/codes.js';
 import type { Kind } from './kinds.js';
+import { quoteInput } from '../util/quote-input.js';
 
 export const NAME_MAX_LENGTH = 63;
 export const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -54,8 +55,8 @@ export const isEnvKey = (key: string): boolean => ENV_KEY_PATTERN.test(key) && !
 /** An environment variable or secret key, e.g. `API_KEY`. */
 export const envKeySchema = z
   .string()
-  .regex(ENV_KEY_PATTERN, { error: (iss) => `${JSON.stringify(iss.input)} is not a valid key: use ${ENV_KEY_RULE}` })
-  .refine((k) => !FORBIDDEN_KEYS.has(k), { error: (iss) => `${JSON.stringify(iss.input)} is a reserved key` })
+  .regex(ENV_KEY_PATTERN, { error: (iss) => `${quoteInput(iss.input)} is not a valid key: use ${ENV_KEY_RULE}` })
+  .refine((k) => !FORBIDDEN_KEYS.has(k), { error: (iss) => `${quoteInput(iss.input)} is a reserved key` })
   .describe(`Environment variable or secret key: ${ENV_KEY_RULE}.`);
 
 export const ID_PREFIXES = {

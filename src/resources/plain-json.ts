@@ -1,6 +1,7 @@
 // The plain-JSON boundary: documents hold only JSON values and no key that could reach a prototype.
 import { FORBIDDEN_KEYS } from './names.js';
 import type { PathSegment, RawIssue } from './issues.js';
+import { quoteInput } from '../util/quote-input.js';
 
 /** A JSON object: not null, not an array, and not a class instance (a YAML `!!binary` is a Uint8Array, `!!timestamp` a Date). */
 export const isPlainObject = (v: unknown): v is Record<string, unknown> => {
@@ -51,7 +52,7 @@ function walk(value: unknown, path: PathSegment[], stack: Set<object>, out: RawI
       for (const key of Reflect.ownKeys(value)) {
         if (typeof key === 'symbol') continue;
         if (FORBIDDEN_KEYS.has(key)) {
-          out.push({ path: [...path, key], message: `key ${JSON.stringify(key)} is not allowed`, onKey: true });
+          out.push({ path: [...path, key], message: `key ${quoteInput(key)} is not allowed`, onKey: true });
           continue;
         }
         walk((value as Record<string, unknown>)[key], [...path, key], stack, out);

@@ -6,13 +6,14 @@ import { envKeySchema } from '../../resources/names.js';
 import { deleteSecretKey, secretKeys, setSecretKey, type SecretScope } from '../../model/secret-keys.js';
 import { sourceOf } from '../request-source.js';
 import type { ApiServices } from '../services.js';
+import { quoteInput } from '../../util/quote-input.js';
 
 /** Large enough for a PEM bundle or a service-account JSON; the API body limit is 1 MiB in any case. */
 const MAX_VALUE_BYTES = 64 * 1024;
 
 function checkKey(key: string): void {
   const r = envKeySchema.safeParse(key);
-  if (!r.success) throw invalid(`secret key ${JSON.stringify(key)}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+  if (!r.success) throw invalid(`secret key ${quoteInput(key)}: ${r.error.issues[0]?.message ?? 'invalid'}`);
 }
 
 function checkValue(body: { value?: unknown } | undefined): string {
