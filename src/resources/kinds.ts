@@ -11,6 +11,7 @@ import { plainJsonIssues } from './plain-json.js';
 import { releaseSpecSchema, releaseStatusSchema, type ReleaseSpec, type ReleaseStatus } from './release.js';
 import { secretSpecSchema, secretStatusSchema, type SecretSpec, type SecretStatus } from './secret.js';
 import { taskSpecSchema, taskStatusSchema, type TaskSpec, type TaskStatus } from './task.js';
+import { quoteInput } from '../util/quote-input.js';
 
 /** Every kind, in dependency order: apply writes them in this order and deletes in reverse. */
 export const KINDS = ['Secret', 'Kit', 'App', 'Release', 'Instance', 'Task'] as const;
@@ -62,7 +63,7 @@ export const isKind = (s: unknown): s is Kind => typeof s === 'string' && (KINDS
 export function parseKind(s: string): Kind {
   const lower = s.toLowerCase();
   const found = KINDS.find((k) => kindInfo[k].singular === lower || kindInfo[k].plural === lower);
-  if (!found) throw invalid(`unknown kind ${JSON.stringify(s)}: expected one of ${KINDS.join(', ')} (or their lowercase singular or plural)`);
+  if (!found) throw invalid(`unknown kind ${quoteInput(s)}: expected one of ${KINDS.join(', ')} (or their lowercase singular or plural)`);
   return found;
 }
 

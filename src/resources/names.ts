@@ -30,9 +30,11 @@ export const nameProblem = (name: string): string | undefined => lengthProblem(n
 export const isValidName = (name: string): boolean => nameProblem(name) === undefined;
 
 /** Throws a one-line AEGIS_INVALID naming the broken rule, e.g. `invalid app name "Web": must start with a lowercase letter`. */
-export function validateName(name: string, what: string): void {
+export function validateName(name: unknown, what: string): asserts name is string {
+  // A name from a request body may be anything JSON holds (`false` would pass the pattern as "false").
+  if (typeof name !== 'string') throw invalid(`invalid ${what} ${quoteInput(name)}: must be a string`);
   const problem = nameProblem(name);
-  if (problem) throw invalid(`invalid ${what} ${JSON.stringify(name)}: ${problem}`);
+  if (problem) throw invalid(`invalid ${what} ${quoteInput(name)}: ${problem}`);
 }
 
 // min/max/regex keep the rule visible in the generated JSON Schema; the error callbacks name the exact rule broken,
