@@ -1,7 +1,7 @@
 // The registry of resource kinds: their order, names, id prefixes and schemas, and spec/status validation.
 import type { z } from 'zod';
 import { invalid } from '../errors/codes.js';
-import { envelopeSchema } from './envelope.js';
+import { envelopeSchema, labelsSchema } from './envelope.js';
 import { appSpecSchema, appStatusSchema, type AppSpec, type AppStatus } from './app.js';
 import { instanceSpecSchema, instanceStatusSchema, type InstanceSpec, type InstanceStatus } from './instance.js';
 import { fromZodIssues, throwIfIssues, type RawIssue } from './issues.js';
@@ -81,6 +81,15 @@ export function validateSpec<K extends Kind>(kind: K, spec: unknown): SpecOf<K> 
   const { issues, value } = specIssues(kind, spec);
   throwIfIssues(`invalid ${kindInfo[kind].singular} spec`, issues);
   return value as SpecOf<K>;
+}
+
+/** Labels as an API body gives them (the store's other writers pass validated manifests): AEGIS_INVALID at `metadata.labels.KEY`. */
+export function validateLabels(labels: unknown): Record<string, string> {
+  const path = ['metadata', 'labels'];
+  throwIfIssues('invalid labels', plainJsonIssues(labels, path));
+  const r = labelsSchema.safeParse(labels);
+  if (!r.success) throwIfIssues('invalid labels', fromZodIssues(r.error.issues, path));
+  return r.data!;
 }
 
 /** Parses a status written by a controller (catches a controller bug before it is stored). */
