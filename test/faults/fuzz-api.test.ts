@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KINDS } from '../../src/resources/kinds.js';
 import { validateManifest } from '../../src/resources/manifest.js';
 import { apiFixture, type ApiFixture } from '../support/api-fixture.js';
-import { expectNamedIssues, expectOneLine, fuzzParams, hostileJson, hostileString } from './support/fuzz.js';
+import { expectNamedIssues, expectOneLine, FUZZ_TIMEOUT_MS, fuzzParams, hostileJson, hostileString } from './support/fuzz.js';
 
 let f: ApiFixture;
 let reader: Database.Database;
@@ -153,5 +153,5 @@ describe('fuzzed request bodies against the real API and store', () => {
       fuzzParams('api: request bodies', 600),
     );
     expect(seen.refused).toBeGreaterThan(0);
-  });
+  }, FUZZ_TIMEOUT_MS);
 });

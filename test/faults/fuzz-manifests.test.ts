@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadManifests } from '../../src/apply/load-manifests.js';
 import { validateManifest } from '../../src/resources/manifest.js';
-import { expectInvalid, fuzzParams, hostileJson, hostileString, nested } from './support/fuzz.js';
+import { expectInvalid, FUZZ_TIMEOUT_MS, fuzzParams, hostileJson, hostileString, nested } from './support/fuzz.js';
 
 const BASES: Record<string, unknown>[] = [
   {
@@ -147,14 +147,14 @@ describe('fuzzed manifests through the real loader', () => {
     fc.assert(fc.property(mutatedDocument, (text) => void seen[check(text)]++), fuzzParams('manifests: mutated fields', 400));
     // The generator must reach both outcomes, or it tests nothing.
     expect(seen.refused).toBeGreaterThan(0);
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it('mutated YAML and JSON text: accepted whole or refused with one line naming the field', () => {
     const seen = { accepted: 0, refused: 0 };
     fc.assert(fc.property(editedText, (text) => void seen[check(text)]++), fuzzParams('manifests: mutated text', 400));
     expect(seen.accepted).toBeGreaterThan(0);
     expect(seen.refused).toBeGreaterThan(0);
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it('hostile documents (nesting, alias bombs, duplicate keys, unicode and huge values): refused with one line, quickly', () => {
     fc.assert(
@@ -165,5 +165,5 @@ describe('fuzzed manifests through the real loader', () => {
       }),
       fuzzParams('manifests: hostile documents', 200),
     );
-  });
+  }, FUZZ_TIMEOUT_MS);
 });

@@ -9,6 +9,9 @@ import { LONG, seeded } from './seeded.js';
 /** Cases per fuzz target: `--long` runs what the issue asks for; npm test a smaller share of it. */
 export const LONG_RUNS = 10_000;
 
+/** A fuzz test's own timeout: --long runs 10,000 cases of a target, minutes on a busy machine. */
+export const FUZZ_TIMEOUT_MS = LONG ? 30 * 60_000 : 120_000;
+
 /** fast-check parameters for one target: its seed printed (AEGIS_FAULT_SEED replays), and its case count. */
 export function fuzzParams(target: string, shortRuns: number): fc.Parameters<unknown> {
   const numRuns = LONG ? LONG_RUNS : shortRuns;
