@@ -24,6 +24,7 @@ function dump(): string {
 
 const app = { name: 'web', image: 'busybox:1.36', command: ['httpd', '-f', '-p', '80'], expose: [80], env: { MODE: 'prod' } };
 const appManifest = { apiVersion: 'aegis.dev/v1', kind: 'App', metadata: { name: 'api-app' }, spec: { image: 'busybox:1.36', command: ['true'] } };
+const secretManifest = { apiVersion: 'aegis.dev/v1', kind: 'Secret', metadata: { name: 'api-keys' }, spec: { app: 'api-app', data: { TOKEN: 'x' } } };
 const kit = { name: 'kit', version: '1.0', image: 'busybox:1.36', config: { port: 8080 } };
 
 interface Target {
@@ -33,10 +34,11 @@ interface Target {
   body: unknown;
 }
 
-// Every route that takes a body and writes, except image pull (a valid ref would go to the network) and exec
+// Every route that takes a body and writes (apply with two objects, so that a mutation of one leaves the
+// other valid: half of it written would show), except image pull (a valid ref would go to the network) and exec
 // (it needs a machine). The names they address exist (seeded below), so refusals are about the body.
 const TARGETS: Target[] = [
-  { method: 'POST', url: '/v1/apply', body: { source: 'cli', objects: [appManifest], prune: false, selector: { team: 'a' }, dryRun: false } },
+  { method: 'POST', url: '/v1/apply', body: { source: 'cli', objects: [appManifest, secretManifest], prune: false, selector: { team: 'a' }, dryRun: false } },
   { method: 'POST', url: '/v1/apps', body: { ...app, name: 'other' } },
   { method: 'POST', url: '/v1/apps/web/publish', body: { label: 'v1' } },
   { method: 'POST', url: '/v1/instances', body: { app: 'web' } },
