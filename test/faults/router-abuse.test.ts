@@ -5,9 +5,11 @@
 // ever reaches an app other than the one it was routed to. Slowloris is test/security/slowloris.test.ts.
 import http from 'node:http';
 import net from 'node:net';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRouter, type RunningRouter } from '../../src/router/router.js';
 import { FakeDirectory } from '../router/fake-directory.js';
+import { FUZZ_TIMEOUT_MS, fuzzParams } from './support/fuzz.js';
 
 interface Seen {
   app: string;
@@ -85,10 +87,10 @@ function exchange(bytes: string | Buffer, waitMs = 1_500): Promise<string> {
 const statuses = (reply: string): number[] => [...reply.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
 
 /** What reached the guests during `attack`, once it settled. */
-async function reached(attack: () => Promise<string>): Promise<{ reply: string; seen: Seen[] }> {
+async function reached(attack: () => Promise<string>, settleMs = 100): Promise<{ reply: string; seen: Seen[] }> {
   const from = seen.length;
   const reply = await attack();
-  await new Promise((r) => setTimeout(r, 100)); // a request the router sent late would land now
+  await new Promise((r) => setTimeout(r, settleMs)); // a request the router sent late would land now
   return { reply, seen: seen.slice(from) };
 }
 
@@ -310,3 +312,72 @@ describe('router: path prefix confusion', () => {
     });
   }
 });
+
+// Generated requests: a path, Host headers, an X-Aegis-App header and framing headers built from pieces that
+// each name or half-name an app, with a smuggled request as the body. Whatever the router makes of them, a
+// request that reaches an app was named for it by the request itself (its Host, its /app/ prefix or its
+// X-Aegis-App), and the smuggled one reaches nobody.
+const NAMES = ['web', 'api', 'WEB', 'ap%69', 'web%2f..%2fapi', '..', '.', '', 'web.', 'api;x', 'web%00', 'api?', 'web#'];
+const pathPiece = fc.constantFrom('app', 'APP', '', '.', '..', '%2e%2e', '%2F', 'x', ...NAMES);
+const pathArb = fc.oneof(
+  { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...NAMES), fc.array(pathPiece, { maxLength: 4 })).map(([name, rest]) => `/app/${name}/${rest.join('/')}`) },
+  { weight: 2, arbitrary: fc.array(pathPiece, { maxLength: 6 }).map((parts) => `/${parts.join('/')}`) },
+);
+const hostArb = fc.constantFrom('localhost', 'web.localhost', 'api.localhost', 'API.localhost.', 'web.localhost:1', 'evil.example', 'web.localhost, api.localhost', 'api.localhost@web.localhost', '', '[::1]', '127.0.0.1:80', 'x.web.localhost');
+const framingArb = fc.constantFrom(
+  [] as string[],
+  ['Content-Length: BODY'],
+  ['Transfer-Encoding: chunked'],
+  ['Content-Length: BODY', 'Transfer-Encoding: chunked'],
+  ['Content-Length: 0', 'Content-Length: BODY'],
+  ['Transfer-Encoding: chunked, identity'],
+  ['Transfer-Encoding:', ' chunked'],
+);
+const generated = fc.record({
+  method: fc.constantFrom('GET', 'POST', 'PUT', 'OPTIONS'),
+  path: fc.oneof({ weight: 5, arbitrary: pathArb }, { weight: 1, arbitrary: fc.constantFrom('*', 'http://api.localhost/x', 'api.localhost:80') }),
+  hosts: fc.oneof({ weight: 2, arbitrary: fc.constant(['localhost']) }, { weight: 3, arbitrary: fc.array(hostArb, { maxLength: 2 }) }),
+  appHeader: fc.option(fc.constantFrom(...NAMES, 'i-web', 'i-api'), { nil: undefined }),
+  framing: framingArb,
+});
+
+/** The app names a request carries, by each of the ways the router may pick one. */
+function namedBy(r: { path: string; hosts: string[]; appHeader?: string }): Set<string> {
+  const names = new Set<string>();
+  for (const h of r.hosts) {
+    const name = h.trim().toLowerCase().replace(/:\d*$/, '').replace(/\.$/, '');
+    if (name.endsWith('.localhost')) names.add(name.slice(0, -'.localhost'.length));
+  }
+  const m = /^\/app\/([^/?]*)/.exec(r.path);
+  if (m) {
+    try {
+      names.add(decodeURIComponent(m[1]!));
+    } catch {
+      names.add(m[1]!);
+    }
+  }
+  if (r.appHeader !== undefined) names.add(r.appHeader.trim().replace(/^i-/, ''));
+  return names;
+}
+
+describe('router: generated requests', () => {
+  it('a request reaches only an app it names itself, and a smuggled one reaches none', async () => {
+    await fc.assert(
+      fc.asyncProperty(generated, async (r) => {
+        const chunkedBody = `0\r\n\r\n${smuggled}`;
+        const body = r.framing.some((f) => f.includes('chunked')) ? chunkedBody : r.framing.length ? smuggled : '';
+        const framing = r.framing.map((f) => f.replace('BODY', String(body.length)));
+        const head = [`${r.method} ${r.path} HTTP/1.1`, ...r.hosts.map((h) => `Host: ${h}`), ...(r.appHeader !== undefined ? [`X-Aegis-App: ${r.appHeader}`] : []), ...framing, 'Connection: close'];
+        const { seen: got } = await reached(() => exchange(req(...head, '', body), 400), 30);
+        const named = namedBy(r);
+        for (const s of got) {
+          expect(s.url, `${JSON.stringify(r)}: a smuggled request reached ${s.app}`).not.toContain('SMUGGLED');
+          expect([...named], `${JSON.stringify(r)} reached ${s.app} as ${s.url}`).toContain(s.app);
+        }
+        expect(got.length).toBeLessThanOrEqual(1);
+      }),
+      fuzzParams('router: generated requests', 100),
+    );
+  }, FUZZ_TIMEOUT_MS);
+});
+
