@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
-import { conflict, notFound } from '../errors/codes.js';
+import { conflict, invalid, notFound } from '../errors/codes.js';
 import { KINDS, kindInfo, validateLabels, validateSpec, validateStatus, type Kind } from '../resources/kinds.js';
 import { instanceNameProblem } from '../resources/instance-names.js';
 import { isIdFor, newId, validateName } from '../resources/names.js';
@@ -296,6 +296,10 @@ export class Store {
 }
 
 function checkVersion(cur: StoredResource, expected: number | undefined): void {
+  // From an API body it may be anything: a string is a bad request, not a conflict (and is not echoed back).
+  if (expected !== undefined && !Number.isSafeInteger(expected)) {
+    throw invalid('metadata.resourceVersion must be an integer', [{ path: 'metadata.resourceVersion', message: 'must be an integer' }]);
+  }
   if (expected !== undefined && expected !== cur.metadata.resourceVersion) {
     throw conflict(
       `${kindInfo[cur.kind].singular} "${cur.metadata.name}" was modified (resourceVersion ${cur.metadata.resourceVersion}, you sent ${expected}); read it again and retry`,
