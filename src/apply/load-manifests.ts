@@ -12,6 +12,7 @@ import { parseManifests, type ParsedManifest } from '../resources/manifest.js';
 import type { SecretValue } from '../resources/secret.js';
 import type { ConfinedDir } from '../util/confined-dir.js';
 import { ConfinementError } from '../util/confinement-error.js';
+import { clipInput } from '../util/quote-input.js';
 
 export interface LoadedManifest extends ParsedManifest {
   manifest: Manifest;
@@ -183,10 +184,10 @@ function resolveValueFrom(m: Manifest, baseDir: string, env: NodeJS.ProcessEnv, 
     const from = value.valueFrom;
     if (from.env !== undefined) {
       if (confined && !confined.env.allowed.includes(from.env)) {
-        throw new Error(`secret ${m.metadata.name}: ${key} reads environment variable ${from.env}, which ${confined.env.setting} does not list; not read`);
+        throw new Error(`secret ${m.metadata.name}: ${clipInput(key)} reads environment variable ${clipInput(from.env)}, which ${confined.env.setting} does not list; not read`);
       }
       const v = env[from.env];
-      if (v === undefined) throw new Error(`secret ${m.metadata.name}: ${key} reads environment variable ${from.env}, which is not set`);
+      if (v === undefined) throw new Error(`secret ${m.metadata.name}: ${clipInput(key)} reads environment variable ${clipInput(from.env)}, which is not set`);
       data[key] = v;
     } else {
       const file = path.resolve(baseDir, from.file!);
@@ -194,8 +195,8 @@ function resolveValueFrom(m: Manifest, baseDir: string, env: NodeJS.ProcessEnv, 
         // One trailing newline (what editors add) is not part of the value.
         data[key] = readText(file, confined).replace(/\r?\n$/, '');
       } catch (err) {
-        if (err instanceof ConfinementError) throw new Error(`secret ${m.metadata.name}: ${key} reads ${from.file}: ${err.message}`);
-        throw new Error(`secret ${m.metadata.name}: ${key} reads ${from.file}, which cannot be read`);
+        if (err instanceof ConfinementError) throw new Error(`secret ${m.metadata.name}: ${clipInput(key)} reads ${clipInput(from.file!)}: ${err.message}`);
+        throw new Error(`secret ${m.metadata.name}: ${clipInput(key)} reads ${clipInput(from.file!)}, which cannot be read`);
       }
     }
   }
