@@ -116,7 +116,7 @@ describe('a hostile harness peer through the router and the instance lifecycle',
       let client: net.Socket | undefined;
       const outcome = await underAttack(good, async () => {
         client = await rawClient(served.router, 'GET /app/evil/ HTTP/1.1\r\nHost: localhost\r\n\r\n');
-        await new Promise((r) => setTimeout(r, 2_000));
+        await new Promise((r) => setTimeout(r, 3_000));
       });
       expectContained(outcome);
       client?.destroy();

@@ -176,10 +176,12 @@ function answer(stream, headers) {
       stream.pause();
       stream.respond({ ':status': 200 });
       return;
-    case 'endless-forward':
-      // a forward accepted like a real one, whose guest end answers without end, as fast as it can
+    case 'endless-forward': {
+      // a forward accepted like a real one, whose guest server answers an HTTP response without end, as fast as it can
       stream.respond({ ':status': 200 });
-      return pump(stream, () => CHUNK, counter);
+      let head = true;
+      return pump(stream, () => (head ? ((head = false), Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n\r\n')) : CHUNK), counter);
+    }
     default:
       stream.respond({ ':status': 500 });
       stream.end();
