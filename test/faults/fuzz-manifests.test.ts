@@ -68,12 +68,13 @@ function mutate(root: unknown, m: Mutation): unknown {
     here = (here as Record<string | number, unknown>)[key];
   }
   if (m.op === 'add' && here !== null && typeof here === 'object' && !Array.isArray(here)) {
-    Object.defineProperty(here, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(here, m.key, { value: structuredClone(m.value), enumerable: true, writable: true, configurable: true });
     return root;
   }
-  if (parent === null || key === null) return m.op === 'set' ? m.value : root;
+  // Cloned: fast-check hands out one instance of a constant ({}, []) to every case that draws it.
+  if (parent === null || key === null) return m.op === 'set' ? structuredClone(m.value) : root;
   if (m.op === 'delete') delete (parent as Record<string | number, unknown>)[key];
-  else (parent as Record<string | number, unknown>)[key] = m.value;
+  else (parent as Record<string | number, unknown>)[key] = structuredClone(m.value);
   return root;
 }
 
