@@ -62,7 +62,12 @@ const token = fc.oneof(
   { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...FLAGS.filter((f) => f.startsWith('--') && f !== '--')), hostileString).map(([f, v]) => `${f}=${v.slice(0, 200)}`) },
 );
 
-const argv = fc.tuple(fc.constantFrom(...RUNNABLE, ['app'], ['secret'], ['nope'], []), fc.array(token, { maxLength: 8 })).map(([words, rest]) => [...words, ...rest]);
+/** What Node makes of argv bytes: UTF-8, with U+FFFD for what is not (so never a lone surrogate). */
+const asArgv = (s: string): string => s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+
+const argv = fc
+  .tuple(fc.constantFrom(...RUNNABLE, ['app'], ['secret'], ['nope'], []), fc.array(token, { maxLength: 8 }))
+  .map(([words, rest]) => [...words, ...rest.map(asArgv)]);
 
 /** Runs one command line as bin/aegis does, against the recording client; what it printed, and what it asked. */
 async function runCli(args: string[]) {
