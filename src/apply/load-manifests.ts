@@ -186,7 +186,8 @@ function resolveValueFrom(m: Manifest, baseDir: string, env: NodeJS.ProcessEnv, 
       if (confined && !confined.env.allowed.includes(from.env)) {
         throw new Error(`secret ${m.metadata.name}: ${clipInput(key)} reads environment variable ${clipInput(from.env)}, which ${confined.env.setting} does not list; not read`);
       }
-      const v = env[from.env];
+      // Own variables only: `valueFrom: {env: constructor}` must not read Object.prototype.constructor.
+      const v = Object.hasOwn(env, from.env) ? env[from.env] : undefined;
       if (v === undefined) throw new Error(`secret ${m.metadata.name}: ${clipInput(key)} reads environment variable ${clipInput(from.env)}, which is not set`);
       data[key] = v;
     } else {
