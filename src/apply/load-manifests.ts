@@ -50,7 +50,7 @@ export function manifestFiles(target: string, recursive: boolean, confined?: Con
   try {
     st = fs.statSync(target);
   } catch {
-    throw invalid(`cannot read ${target}: no such file or directory`);
+    throw invalid(`cannot read ${clipInput(target)}: no such file or directory`);
   }
   if (!st.isDirectory()) return [target];
   const out: string[] = [];
