@@ -14,6 +14,9 @@ import { buildHarness, startHarness, waitFor, type RunningHarness } from '../har
 import { request } from '../router/client.js';
 import { expectContained, hostileInstance, killPeers, MiB, startHostile, underAttack, type HostilePeer } from '../security/support/hostile-peer.js';
 
+/** The well-behaved machine runs a command every so often while an attack lasts (seconds, here). */
+const PACE_MS = 100;
+
 let harness: RunningHarness;
 let good: ControlClient;
 
@@ -67,7 +70,7 @@ describe('a hostile harness peer through the router and the instance lifecycle',
         const reply = await request(served.router.port, '/app/evil/');
         await waitFor(() => served.runtime.state === 'failed', { what: 'the instance to fail', timeoutMs: 5_000 });
         return reply;
-      });
+      }, PACE_MS);
       expect(outcome.value?.status, String(outcome.error)).toBe(502);
       expectContained(outcome, 15_000);
       expect(served.runtime.status).toMatchObject({ state: 'failed', reason: 'ProtocolViolation' });
@@ -96,7 +99,7 @@ describe('a hostile harness peer through the router and the instance lifecycle',
           if (!client.write(chunk)) await Promise.race([new Promise((r) => client!.once('drain', r)), new Promise((r) => setTimeout(r, until - Date.now()))]);
         }
         return client.bytesWritten;
-      });
+      }, PACE_MS);
       lag.disable();
       expectContained(outcome);
       // What left the client sits in kernel buffers and one HTTP/2 window, not in the daemon.
@@ -117,7 +120,7 @@ describe('a hostile harness peer through the router and the instance lifecycle',
       const outcome = await underAttack(good, async () => {
         client = await rawClient(served.router, 'GET /app/evil/ HTTP/1.1\r\nHost: localhost\r\n\r\n');
         await new Promise((r) => setTimeout(r, 3_000));
-      });
+      }, PACE_MS);
       expectContained(outcome);
       client?.destroy();
     } finally {

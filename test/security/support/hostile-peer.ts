@@ -89,7 +89,8 @@ export interface Outcome<T> {
 }
 
 /** Runs `attack` while the well-behaved channel keeps running commands, watching our RSS at its peak. */
-export async function underAttack<T>(good: ControlClient, attack: () => Promise<T>): Promise<Outcome<T>> {
+/** `paceMs`: a pause between the good channel's commands (long attacks need not run thousands of them). */
+export async function underAttack<T>(good: ControlClient, attack: () => Promise<T>, paceMs = 0): Promise<Outcome<T>> {
   const base = process.memoryUsage().rss;
   let peak = base;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
@@ -107,6 +108,7 @@ export async function underAttack<T>(good: ControlClient, attack: () => Promise<
       expect(exit).toEqual({ code: 0, signal: null });
       expect(stdout.toString()).toBe('still here\n');
       goodRuns++;
+      if (paceMs > 0 && !settled) await new Promise((r) => setTimeout(r, paceMs));
     } while (!settled);
   })();
   const outcome = await result;
