@@ -10,7 +10,7 @@ import { isKind, KINDS, manifestSchema } from './kinds.js';
 import { FORBIDDEN_KEYS } from './names.js';
 import { isPlainObject, plainJsonIssues } from './plain-json.js';
 import { jsonLocator, lineColumns, yamlLocator, type SourceLocator } from './source-locator.js';
-import { quoteInput } from '../util/quote-input.js';
+import { escapeUnprintable, quoteInput } from '../util/quote-input.js';
 
 export interface ParsedManifest {
   /** Validated, with defaults filled in (so it compares equal to what the store keeps). */
@@ -79,7 +79,8 @@ function readYaml(text: string): Collected {
   for (const doc of parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true })) {
     if (doc.errors.length > 0) {
       // A document with syntax errors is not validated further: its tree is not what the author meant.
-      for (const e of doc.errors) out.syntax.push({ offset: e.pos[0], message: `invalid YAML: ${e.message}` });
+      // The yaml library's messages can quote the source, newlines included.
+      for (const e of doc.errors) out.syntax.push({ offset: e.pos[0], message: `invalid YAML: ${escapeUnprintable(e.message)}` });
       continue;
     }
     if (doc.contents === null) continue;
@@ -87,7 +88,7 @@ function readYaml(text: string): Collected {
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      out.syntax.push({ offset: doc.contents.range?.[0] ?? 0, message: `invalid YAML: ${(e as Error).message}` });
+      out.syntax.push({ offset: doc.contents.range?.[0] ?? 0, message: `invalid YAML: ${escapeUnprintable((e as Error).message)}` });
       continue;
     }
     if (value === null || value === undefined) continue;

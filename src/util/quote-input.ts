@@ -8,7 +8,8 @@ const KEEP = 40;
 // Control characters and Unicode line breaks (JSON.stringify leaves U+0085, U+2028 and U+2029 as they are).
 const UNPRINTABLE = /[\u0000-\u001f\u007f\u0085\u2028\u2029]/g;
 
-const escapeUnprintable = (text: string): string => text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/** `text` with what would break or hide the line escaped (a parser's message that quotes the source). */
+export const escapeUnprintable = (text: string): string => text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 const clip = (text: string): string => (text.length <= 2 * KEEP ? text : `${text.slice(0, KEEP)}… (${text.length} characters)`);
 
