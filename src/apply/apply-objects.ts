@@ -7,6 +7,7 @@ import { invalid } from '../errors/codes.js';
 import type { AppSpec } from '../resources/app.js';
 import type { Manifest } from '../resources/envelope.js';
 import { KINDS, type Kind } from '../resources/kinds.js';
+import { summarize } from '../resources/issues.js';
 import { validateManifest } from '../resources/manifest.js';
 import type { Store } from '../store/store.js';
 import type { StoredResource } from '../store/stored-resource.js';
@@ -59,7 +60,8 @@ export function applyObjects(store: Store, req: ApplyRequest): ApplyResult[] {
       for (const issue of e.issues ?? [{ path: '', message: e.message }]) issues.push({ path: `objects.${i}${issue.path ? `.${issue.path}` : ''}`, message: issue.message });
     }
   }
-  if (issues.length > 0) throw invalid(`${issues.length} problem${issues.length > 1 ? 's' : ''} in the applied objects; nothing was written`, issues);
+  // The one line names the first problem's field, as the CLI's own loader does; the rest are in `issues`.
+  if (issues.length > 0) throw invalid(summarize('nothing was written', issues), issues);
   manifests.sort(order);
   try {
     return store.transaction(() => {

@@ -13,6 +13,7 @@ import type { SecretValue } from '../resources/secret.js';
 import type { ConfinedDir } from '../util/confined-dir.js';
 import { ConfinementError } from '../util/confinement-error.js';
 import type { ParseCache } from './parse-cache.js';
+import { clipInput } from '../util/quote-input.js';
 
 export interface LoadedManifest extends ParsedManifest {
   manifest: Manifest;
@@ -52,7 +53,7 @@ export function manifestFiles(target: string, recursive: boolean, confined?: Con
   try {
     st = fs.statSync(target);
   } catch {
-    throw invalid(`cannot read ${target}: no such file or directory`);
+    throw invalid(`cannot read ${clipInput(target)}: no such file or directory`);
   }
   if (!st.isDirectory()) return [target];
   const out: string[] = [];
@@ -190,10 +191,11 @@ function resolveValueFrom(m: Manifest, baseDir: string, env: NodeJS.ProcessEnv, 
     const from = value.valueFrom;
     if (from.env !== undefined) {
       if (confined && !confined.env.allowed.includes(from.env)) {
-        throw new Error(`secret ${m.metadata.name}: ${key} reads environment variable ${from.env}, which ${confined.env.setting} does not list; not read`);
+        throw new Error(`secret ${m.metadata.name}: ${clipInput(key)} reads environment variable ${clipInput(from.env)}, which ${confined.env.setting} does not list; not read`);
       }
-      const v = env[from.env];
-      if (v === undefined) throw new Error(`secret ${m.metadata.name}: ${key} reads environment variable ${from.env}, which is not set`);
+      // Own variables only: `valueFrom: {env: constructor}` must not read Object.prototype.constructor.
+      const v = Object.hasOwn(env, from.env) ? env[from.env] : undefined;
+      if (v === undefined) throw new Error(`secret ${m.metadata.name}: ${clipInput(key)} reads environment variable ${clipInput(from.env)}, which is not set`);
       data[key] = v;
     } else {
       const file = path.resolve(baseDir, from.file!);
@@ -201,8 +203,8 @@ function resolveValueFrom(m: Manifest, baseDir: string, env: NodeJS.ProcessEnv, 
         // One trailing newline (what editors add) is not part of the value.
         data[key] = readText(file, confined).replace(/\r?\n$/, '');
       } catch (err) {
-        if (err instanceof ConfinementError) throw new Error(`secret ${m.metadata.name}: ${key} reads ${from.file}: ${err.message}`);
-        throw new Error(`secret ${m.metadata.name}: ${key} reads ${from.file}, which cannot be read`);
+        if (err instanceof ConfinementError) throw new Error(`secret ${m.metadata.name}: ${clipInput(key)} reads ${clipInput(from.file!)}: ${err.message}`);
+        throw new Error(`secret ${m.metadata.name}: ${clipInput(key)} reads ${clipInput(from.file!)}, which cannot be read`);
       }
     }
   }

@@ -6,12 +6,13 @@ import { invalid } from '../errors/codes.js';
 import { byteSizeSchema } from '../resources/byte-size.js';
 import { durationSchema } from '../resources/duration.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../router/connection-limiter.js';
+import { quoteInput } from '../util/quote-input.js';
 
 // A DNS name or an IP literal (IPv6 in brackets), as it appears in a Host header without its port.
 const hostNameSchema = z
   .string()
   .transform((s) => s.toLowerCase())
-  .pipe(z.string().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a host name (write it without scheme or port, an IPv6 address in brackets)` }));
+  .pipe(z.string().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/, { error: (iss) => `${quoteInput(iss.input)} is not a host name (write it without scheme or port, an IPv6 address in brackets)` }));
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;

@@ -12,15 +12,16 @@ import { isPlainObject } from './plain-json.js';
 import { exposeSchema } from './ports.js';
 import { releasePinSchema } from './release.js';
 import { runAsUserSchema } from './run-as-user.js';
+import { quoteInput } from '../util/quote-input.js';
 
 export const ALL_SECRETS = '*';
 
 const secretRefSchema = z
   .string()
   .regex(new RegExp(`^(\\*|${ENV_KEY_PATTERN.source.slice(1, -1)})$`), {
-    error: (iss) => `${JSON.stringify(iss.input)} is not a secret key (${ENV_KEY_RULE}) or "*"`,
+    error: (iss) => `${quoteInput(iss.input)} is not a secret key (${ENV_KEY_RULE}) or "*"`,
   })
-  .refine((k) => !FORBIDDEN_KEYS.has(k), { error: (iss) => `${JSON.stringify(iss.input)} is a reserved key` });
+  .refine((k) => !FORBIDDEN_KEYS.has(k), { error: (iss) => `${quoteInput(iss.input)} is a reserved key` });
 
 export const secretsAllowListSchema = z
   .array(secretRefSchema)
@@ -29,7 +30,7 @@ export const secretsAllowListSchema = z
       const seen = new Set<unknown>();
       keys.forEach((k, i) => {
         if (k === ALL_SECRETS && keys.length > 1) ctx.addIssue({ code: 'custom', path: [i], message: '"*" already allows every secret; list it alone' });
-        if (seen.has(k)) ctx.addIssue({ code: 'custom', path: [i], message: `secret ${JSON.stringify(k)} is listed more than once` });
+        if (seen.has(k)) ctx.addIssue({ code: 'custom', path: [i], message: `secret ${quoteInput(k)} is listed more than once` });
         seen.add(k);
       });
     },

@@ -1,6 +1,7 @@
 // Duration strings used by policies (`500ms`, `60s`, `5m`, `1h30m`): parsing to milliseconds and the zod field.
 import { z } from 'zod';
 import { invalid } from '../errors/codes.js';
+import { quoteInput } from '../util/quote-input.js';
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 type Unit = keyof typeof UNIT_MS;
@@ -29,6 +30,6 @@ export function parseDuration(s: string): number {
 /** A duration field: kept as the string the user wrote (so diffs stay readable), checked here, converted with parseDuration. */
 export const durationSchema = z
   .string()
-  .regex(DURATION_PATTERN, { error: (iss) => `${JSON.stringify(iss.input)} is not ${DURATION_RULE}` })
+  .regex(DURATION_PATTERN, { error: (iss) => `${quoteInput(iss.input)} is not ${DURATION_RULE}` })
   .refine((s) => tryParseDuration(s) !== undefined, { error: 'duration is too large' })
   .describe(`A duration: ${DURATION_RULE}.`);

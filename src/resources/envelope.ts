@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { Kind, SpecOf, StatusOf } from './kinds.js';
 import { nameSchema } from './names.js';
+import { quoteInput } from '../util/quote-input.js';
 
 export const API_VERSION = 'aegis.dev/v1';
 
@@ -16,12 +17,12 @@ export const labelKeySchema = z
   .max(253 + 1 + 63)
   .regex(LABEL_KEY_PATTERN, {
     error: (iss) =>
-      `${JSON.stringify(iss.input)} is not a label key: use an optional lowercase DNS prefix and '/', then 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
+      `${quoteInput(iss.input)} is not a label key: use an optional lowercase DNS prefix and '/', then 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
   })
   .refine((k) => !k.includes('/') || k.indexOf('/') <= 253, { error: 'label key prefix must be at most 253 characters' });
 
 export const labelValueSchema = z.string({ error: 'label values must be strings (quote numbers and booleans in YAML)' }).regex(LABEL_VALUE_PATTERN, {
-  error: (iss) => `${JSON.stringify(iss.input)} is not a label value: use up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
+  error: (iss) => `${quoteInput(iss.input)} is not a label value: use up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
 });
 
 export const labelsSchema = z.record(labelKeySchema, labelValueSchema).describe('Labels for selection (`aegis get apps -l team=a`) and pruning.');

@@ -1,6 +1,7 @@
 // Validation problems before they get a source location: zod issues flattened into field paths and messages.
 import { z } from 'zod';
 import { invalid, type AegisError, type FieldIssue } from '../errors/codes.js';
+import { clipInput, quoteInput } from '../util/quote-input.js';
 
 export type PathSegment = string | number;
 
@@ -25,11 +26,11 @@ export function fromZodIssues(issues: readonly ZodIssue[], prefix: readonly Path
     const path = [...prefix, ...issue.path.map(seg)];
     switch (issue.code) {
       case 'unrecognized_keys':
-        for (const key of issue.keys) out.push({ path: [...path, key], message: `unknown field ${JSON.stringify(key)}`, onKey: true });
+        for (const key of issue.keys) out.push({ path: [...path, key], message: `unknown field ${quoteInput(key)}`, onKey: true });
         break;
       case 'invalid_key': {
         const why = issue.issues.map((i) => i.message).join('; ');
-        out.push({ path, message: `invalid key ${JSON.stringify(String(path.at(-1)))}: ${why}`, onKey: true });
+        out.push({ path, message: `invalid key ${quoteInput(String(path.at(-1)))}: ${why}`, onKey: true });
         break;
       }
       case 'invalid_union': {
@@ -42,7 +43,7 @@ export function fromZodIssues(issues: readonly ZodIssue[], prefix: readonly Path
       case 'invalid_type':
         // Zod says "expected string, received undefined"; say which field is missing instead.
         if (/received undefined$/.test(issue.message) && path.length > 0) {
-          out.push({ path, message: `required field ${JSON.stringify(String(path.at(-1)))} is missing` });
+          out.push({ path, message: `required field ${quoteInput(String(path.at(-1)))} is missing` });
         } else out.push({ path, message: issue.message });
         break;
       default:
@@ -52,8 +53,11 @@ export function fromZodIssues(issues: readonly ZodIssue[], prefix: readonly Path
   return out;
 }
 
-export const toFieldIssue = (raw: RawIssue, location?: string): FieldIssue =>
-  location === undefined ? { path: dottedPath(raw.path), message: raw.message } : { location, path: dottedPath(raw.path), message: raw.message };
+/** A RawIssue with its location; a huge key in its path is clipped (the path is echoed in one-line errors). */
+export function toFieldIssue(raw: RawIssue, location?: string): FieldIssue {
+  const path = dottedPath(raw.path.map((seg) => (typeof seg === 'string' ? clipInput(seg) : seg)));
+  return location === undefined ? { path, message: raw.message } : { location, path, message: raw.message };
+}
 
 /** One line for a list of problems: the first one in full, then how many more. */
 export function summarize(subject: string, issues: readonly FieldIssue[]): string {

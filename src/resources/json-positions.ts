@@ -1,5 +1,7 @@
 // Where each value and key of a JSON text starts, and where a JSON syntax error is; JSON.parse tells neither.
 import type { PathSegment } from './issues.js';
+import { MAX_DEPTH } from './plain-json.js';
+import { quoteInput } from '../util/quote-input.js';
 
 export interface JsonPositions {
   /** Offset of the value at a path, keyed by JSON.stringify(path). */
@@ -23,7 +25,9 @@ const pathKey = (path: readonly PathSegment[]) => JSON.stringify(path);
 
 /**
  * Scans `text` as RFC 8259 JSON, recording positions. It only locates: values still come from JSON.parse.
- * Duplicate object keys are reported as errors, because JSON.parse would silently keep the last one.
+ * Duplicate object keys are reported as errors, because JSON.parse would silently keep the last one, and so
+ * is nesting deeper than a manifest may be: each value's path is recorded, so without that bound 20,000
+ * nested brackets cost seconds and most of a gigabyte.
  */
 export function scanJson(text: string): JsonScan {
   const positions: JsonPositions = { values: new Map(), keys: new Map() };
@@ -76,6 +80,7 @@ export function scanJson(text: string): JsonScan {
     ws();
     positions.values.set(pathKey(path), i);
     const c = text[i];
+    if ((c === '{' || c === '[') && path.length >= MAX_DEPTH) fail(`nested deeper than ${MAX_DEPTH} levels`);
     if (c === '{') {
       i++;
       ws();
@@ -89,7 +94,7 @@ export function scanJson(text: string): JsonScan {
         const keyAt = i;
         if (text[i] !== '"') fail(`expected a quoted key but found ${describe(i)}`);
         const key = string();
-        if (seen.has(key)) fail(`duplicate key ${JSON.stringify(key)}`, keyAt);
+        if (seen.has(key)) fail(`duplicate key ${quoteInput(key)}`, keyAt);
         seen.add(key);
         positions.keys.set(pathKey([...path, key]), keyAt);
         ws();

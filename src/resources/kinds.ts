@@ -1,7 +1,7 @@
 // The registry of resource kinds: their order, names, id prefixes and schemas, and spec/status validation.
 import type { z } from 'zod';
 import { invalid } from '../errors/codes.js';
-import { envelopeSchema } from './envelope.js';
+import { envelopeSchema, labelsSchema } from './envelope.js';
 import { appSpecSchema, appStatusSchema, type AppSpec, type AppStatus } from './app.js';
 import { instanceSpecSchema, instanceStatusSchema, type InstanceSpec, type InstanceStatus } from './instance.js';
 import { fromZodIssues, throwIfIssues, type RawIssue } from './issues.js';
@@ -11,6 +11,7 @@ import { plainJsonIssues } from './plain-json.js';
 import { releaseSpecSchema, releaseStatusSchema, type ReleaseSpec, type ReleaseStatus } from './release.js';
 import { secretSpecSchema, secretStatusSchema, type SecretSpec, type SecretStatus } from './secret.js';
 import { taskSpecSchema, taskStatusSchema, type TaskSpec, type TaskStatus } from './task.js';
+import { quoteInput } from '../util/quote-input.js';
 
 /** Every kind, in dependency order: apply writes them in this order and deletes in reverse. */
 export const KINDS = ['Secret', 'Kit', 'App', 'Release', 'Instance', 'Task'] as const;
@@ -62,7 +63,7 @@ export const isKind = (s: unknown): s is Kind => typeof s === 'string' && (KINDS
 export function parseKind(s: string): Kind {
   const lower = s.toLowerCase();
   const found = KINDS.find((k) => kindInfo[k].singular === lower || kindInfo[k].plural === lower);
-  if (!found) throw invalid(`unknown kind ${JSON.stringify(s)}: expected one of ${KINDS.join(', ')} (or their lowercase singular or plural)`);
+  if (!found) throw invalid(`unknown kind ${quoteInput(s)}: expected one of ${KINDS.join(', ')} (or their lowercase singular or plural)`);
   return found;
 }
 
@@ -80,6 +81,15 @@ export function validateSpec<K extends Kind>(kind: K, spec: unknown): SpecOf<K> 
   const { issues, value } = specIssues(kind, spec);
   throwIfIssues(`invalid ${kindInfo[kind].singular} spec`, issues);
   return value as SpecOf<K>;
+}
+
+/** Labels as an API body gives them (the store's other writers pass validated manifests): AEGIS_INVALID at `metadata.labels.KEY`. */
+export function validateLabels(labels: unknown): Record<string, string> {
+  const path = ['metadata', 'labels'];
+  throwIfIssues('invalid labels', plainJsonIssues(labels, path));
+  const r = labelsSchema.safeParse(labels);
+  if (!r.success) throwIfIssues('invalid labels', fromZodIssues(r.error.issues, path));
+  return r.data!;
 }
 
 /** Parses a status written by a controller (catches a controller bug before it is stored). */

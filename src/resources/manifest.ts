@@ -10,6 +10,7 @@ import { isKind, KINDS, manifestSchema } from './kinds.js';
 import { FORBIDDEN_KEYS } from './names.js';
 import { isPlainObject, plainJsonIssues } from './plain-json.js';
 import { jsonLocator, lineColumns, yamlLocator, type SourceLocator } from './source-locator.js';
+import { escapeUnprintable, quoteInput } from '../util/quote-input.js';
 
 export interface ParsedManifest {
   /** Validated, with defaults filled in (so it compares equal to what the store keeps). */
@@ -24,7 +25,7 @@ export interface ParsedManifest {
 // Used only when `kind` is not a known kind: reports the envelope's other problems without a spec schema to apply.
 const unknownKindEnvelope = z.strictObject({
   apiVersion: z.literal(API_VERSION),
-  kind: z.string().refine(isKind, { error: (iss) => `unknown kind ${JSON.stringify(iss.input)}: expected one of ${KINDS.join(', ')}` }),
+  kind: z.string().refine(isKind, { error: (iss) => `unknown kind ${quoteInput(iss.input)}: expected one of ${KINDS.join(', ')}` }),
   metadata: metadataSchema,
   spec: z.unknown(),
   status: z.unknown().optional(),
@@ -73,14 +74,13 @@ interface Collected {
   syntax: { offset: number; message: string }[];
 }
 
-const constantLocator = (offset: number): SourceLocator => ({ offset: () => offset });
-
 function readYaml(text: string): Collected {
   const out: Collected = { docs: [], syntax: [] };
   for (const doc of parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true })) {
     if (doc.errors.length > 0) {
       // A document with syntax errors is not validated further: its tree is not what the author meant.
-      for (const e of doc.errors) out.syntax.push({ offset: e.pos[0], message: `invalid YAML: ${e.message}` });
+      // The yaml library's messages can quote the source, newlines included.
+      for (const e of doc.errors) out.syntax.push({ offset: e.pos[0], message: `invalid YAML: ${escapeUnprintable(e.message)}` });
       continue;
     }
     if (doc.contents === null) continue;
@@ -88,7 +88,7 @@ function readYaml(text: string): Collected {
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      out.syntax.push({ offset: doc.contents.range?.[0] ?? 0, message: `invalid YAML: ${(e as Error).message}` });
+      out.syntax.push({ offset: doc.contents.range?.[0] ?? 0, message: `invalid YAML: ${escapeUnprintable((e as Error).message)}` });
       continue;
     }
     if (value === null || value === undefined) continue;
@@ -98,26 +98,11 @@ function readYaml(text: string): Collected {
 }
 
 function readJson(text: string): Collected {
-  let scan: ReturnType<typeof scanJson> | undefined;
-  try {
-    scan = scanJson(text);
-  } catch {
-    // Nesting too deep for the position scanner: JSON.parse still decides validity, locations fall back to the start.
-    scan = undefined;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch (e) {
-    const at = /at position (\d+)/.exec((e as Error).message);
-    const syntax =
-      scan && !scan.ok
-        ? { offset: scan.offset, message: `invalid JSON: ${scan.message}` }
-        : { offset: at ? Number(at[1]) : 0, message: `invalid JSON: ${(e as Error).message}` };
-    return { docs: [], syntax: [syntax] };
-  }
-  if (scan && !scan.ok) return { docs: [], syntax: [{ offset: scan.offset, message: `invalid JSON: ${scan.message}` }] };
-  return { docs: [{ value, locator: scan?.ok ? jsonLocator(scan.positions) : constantLocator(0) }], syntax: [] };
+  // The scanner refuses what JSON.parse would (and duplicate keys and absurd nesting, which it would not),
+  // with the offset; its nesting bound also keeps it off the end of the stack.
+  const scan = scanJson(text);
+  if (!scan.ok) return { docs: [], syntax: [{ offset: scan.offset, message: `invalid JSON: ${scan.message}` }] };
+  return { docs: [{ value: JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text), locator: jsonLocator(scan.positions) }], syntax: [] };
 }
 
 function looksLikeJson(text: string, file: string): boolean {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { invalid } from '../errors/codes.js';
 import type { Kind } from './kinds.js';
+import { quoteInput } from '../util/quote-input.js';
 
 export const NAME_MAX_LENGTH = 63;
 export const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -29,9 +30,11 @@ export const nameProblem = (name: string): string | undefined => lengthProblem(n
 export const isValidName = (name: string): boolean => nameProblem(name) === undefined;
 
 /** Throws a one-line AEGIS_INVALID naming the broken rule, e.g. `invalid app name "Web": must start with a lowercase letter`. */
-export function validateName(name: string, what: string): void {
+export function validateName(name: unknown, what: string): asserts name is string {
+  // A name from a request body may be anything JSON holds (`false` would pass the pattern as "false").
+  if (typeof name !== 'string') throw invalid(`invalid ${what} ${quoteInput(name)}: must be a string`);
   const problem = nameProblem(name);
-  if (problem) throw invalid(`invalid ${what} ${JSON.stringify(name)}: ${problem}`);
+  if (problem) throw invalid(`invalid ${what} ${quoteInput(name)}: ${problem}`);
 }
 
 // min/max/regex keep the rule visible in the generated JSON Schema; the error callbacks name the exact rule broken,
@@ -54,8 +57,8 @@ export const isEnvKey = (key: string): boolean => ENV_KEY_PATTERN.test(key) && !
 /** An environment variable or secret key, e.g. `API_KEY`. */
 export const envKeySchema = z
   .string()
-  .regex(ENV_KEY_PATTERN, { error: (iss) => `${JSON.stringify(iss.input)} is not a valid key: use ${ENV_KEY_RULE}` })
-  .refine((k) => !FORBIDDEN_KEYS.has(k), { error: (iss) => `${JSON.stringify(iss.input)} is a reserved key` })
+  .regex(ENV_KEY_PATTERN, { error: (iss) => `${quoteInput(iss.input)} is not a valid key: use ${ENV_KEY_RULE}` })
+  .refine((k) => !FORBIDDEN_KEYS.has(k), { error: (iss) => `${quoteInput(iss.input)} is a reserved key` })
   .describe(`Environment variable or secret key: ${ENV_KEY_RULE}.`);
 
 export const ID_PREFIXES = {

@@ -3,12 +3,13 @@ import { z } from 'zod';
 import { baseStatusShape } from './conditions.js';
 import { imageRefSchema } from './image-ref.js';
 import { nameSchema } from './names.js';
+import { quoteInput } from '../util/quote-input.js';
 
 export const RELEASE_LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export const releaseLabelSchema = z
   .string()
-  .regex(RELEASE_LABEL_PATTERN, { error: (iss) => `${JSON.stringify(iss.input)} is not a release label: use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit` })
+  .regex(RELEASE_LABEL_PATTERN, { error: (iss) => `${quoteInput(iss.input)} is not a release label: use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit` })
   .describe('Human label for a release, e.g. `v1`, `staging`, `1.0.0`.');
 
 /** An App's `release` pin: a release label or a release id (`rel-…`); both fit the label rule. */

@@ -1,5 +1,5 @@
-// The router's own responses: 421 (a Host it does not answer), 404 (no such app), 503 (still waking) and 502
-// (could not reach it).
+// The router's own responses: 421 (a Host it does not answer), 400 (a target that is not a path), 404 (no
+// such app), 503 (still waking) and 502 (could not reach it).
 // Plain text for tools, HTML for browsers (Accept: text/html).
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteTarget } from './instance-directory.js';
@@ -60,6 +60,12 @@ export function refusedHostPage(why: 'malformed' | 'foreign', host: string | und
       : `This router does not answer for Host ${shown}: only localhost, *.localhost, 127.0.0.1, [::1] and the names in ` +
         `router.hosts of $AEGIS_HOME/config.yaml (a guard against DNS rebinding).\n`;
   return page(why === 'malformed' ? 400 : 421, false, text, text);
+}
+
+/** A request target that is not a path: the router is no forward proxy (see pickTarget). */
+export function badTargetPage(): Page {
+  const text = 'The request target must be a path, as in GET /x HTTP/1.1 (this router is not a forward proxy).\n';
+  return page(400, false, text, text);
 }
 
 export function startingPage(target: RouteTarget, retryAfterSeconds: number, html: boolean): Page {

@@ -9,7 +9,9 @@ export type RouteDecision =
   | { kind: 'forward'; target: RouteTarget; path: string; prefix: string }
   | { kind: 'redirect'; location: string }
   /** `wanted` is the name asked for, undefined when nothing chose an app and several are served. */
-  | { kind: 'not-found'; wanted?: string };
+  | { kind: 'not-found'; wanted?: string }
+  /** Not a path: an absolute URL (`GET http://api.localhost/`) names its own host, which the Host header may not. */
+  | { kind: 'bad-target' };
 
 const PREFIX = '/app/';
 
@@ -46,6 +48,9 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
 }
 
 export function pickTarget(dir: InstanceDirectory, url: string, headers: IncomingHttpHeaders): RouteDecision {
+  // RFC 9112 §3.2.2 has a server route an absolute-form target by its own authority, not by Host; routing it
+  // by Host would send `GET http://api.localhost/` with `Host: web.localhost` to web. Only `OPTIONS *` is not a path.
+  if (!url.startsWith('/') && url !== '*') return { kind: 'bad-target' };
   const byHost = appFromHost(headers.host);
   if (byHost !== undefined) {
     const target = dir.byApp(byHost);

@@ -11,7 +11,7 @@ import { requestHeaders, stripHopByHop } from './forward-headers.js';
 import { WakeTimeoutError, type InstanceDirectory, type RouteTarget } from './instance-directory.js';
 import { ConnectionLimiter } from './connection-limiter.js';
 import { HostGuard } from './host-guard.js';
-import { badGatewayPage, notFoundPage, rawResponse, redirectPage, refusedHostPage, startingPage, wantsHtml, type Page } from './pages.js';
+import { badGatewayPage, badTargetPage, notFoundPage, rawResponse, redirectPage, refusedHostPage, startingPage, wantsHtml, type Page } from './pages.js';
 import { pickTarget } from './pick-target.js';
 import { splice } from './splice.js';
 import { UpstreamPool, upstreamAgent } from './upstream-pool.js';
@@ -107,6 +107,10 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
     const decision = pickTarget(dir, req.url ?? '/', req.headers);
     if (decision.kind === 'not-found') return send(res, notFoundPage(decision.wanted, html, port));
     if (decision.kind === 'redirect') return send(res, redirectPage(decision.location));
+    if (decision.kind === 'bad-target') {
+      res.shouldKeepAlive = false;
+      return send(res, badTargetPage());
+    }
     const { target } = decision;
     accounting.attribute(req.socket, target.instance);
     accounting.activity(target.instance);
@@ -220,6 +224,7 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
     const decision = pickTarget(dir, req.url ?? '/', req.headers);
     if (decision.kind === 'not-found') return void socket.end(rawResponse(notFoundPage(decision.wanted, html, port)));
     if (decision.kind === 'redirect') return void socket.end(rawResponse(redirectPage(decision.location)));
+    if (decision.kind === 'bad-target') return void socket.end(rawResponse(badTargetPage()));
     const { target } = decision;
     accounting.attribute(socket, target.instance);
     accounting.activity(target.instance);

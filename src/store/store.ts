@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
-import { conflict, isDiskFull, noSpace, notFound } from '../errors/codes.js';
-import { KINDS, kindInfo, validateSpec, validateStatus, type Kind } from '../resources/kinds.js';
+import { conflict, invalid, isDiskFull, noSpace, notFound } from '../errors/codes.js';
+import { KINDS, kindInfo, validateLabels, validateSpec, validateStatus, type Kind } from '../resources/kinds.js';
 import { instanceNameProblem } from '../resources/instance-names.js';
 import { isIdFor, newId, validateName } from '../resources/names.js';
 import { migrate } from './migrate.js';
@@ -149,6 +149,7 @@ export class Store {
       const name = input.name ?? uid;
       validateName(name, `${kindInfo[kind].singular} name`);
       if (this.get(kind, name)) throw conflict(`${kindInfo[kind].singular} "${name}" already exists`);
+      const labels = validateLabels(input.labels ?? {});
       let spec = validateSpec(kind, input.spec) as Record<string, unknown>;
       if (kind === 'Instance') this.checkInstanceName(name, spec);
       if (kind === 'Secret') spec = sealSecretData(this.box, name, spec, undefined);
@@ -160,7 +161,7 @@ export class Store {
           `INSERT INTO resources (uid, kind, name, generation, resource_version, created_at, updated_at, source, labels, finalizers, spec, status)
            VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(uid, kind, name, rv, now, now, input.source, JSON.stringify(input.labels ?? {}), JSON.stringify(input.finalizers ?? []),
+        .run(uid, kind, name, rv, now, now, input.source, JSON.stringify(labels), JSON.stringify(input.finalizers ?? []),
           JSON.stringify(spec), JSON.stringify(input.status ?? emptyStatus()));
       this.emit({ type: 'created', kind, name, uid });
       return this.mustGet<S, T>(kind, name);
@@ -180,7 +181,7 @@ export class Store {
         if (kind === 'Secret') spec = sealSecretData(this.box, cur.metadata.name, spec, cur.spec);
       }
       const specChanged = JSON.stringify(spec) !== JSON.stringify(cur.spec);
-      const labels = input.labels ?? cur.metadata.labels;
+      const labels = input.labels === undefined ? cur.metadata.labels : validateLabels(input.labels);
       const source = input.source ?? cur.metadata.source;
       const labelsChanged = JSON.stringify(labels) !== JSON.stringify(cur.metadata.labels);
       if (!specChanged && !labelsChanged && source === cur.metadata.source) return cur as StoredResource<S, T>;
@@ -298,6 +299,10 @@ export class Store {
 }
 
 function checkVersion(cur: StoredResource, expected: number | undefined): void {
+  // From an API body it may be anything: a string is a bad request, not a conflict (and is not echoed back).
+  if (expected !== undefined && !Number.isSafeInteger(expected)) {
+    throw invalid('metadata.resourceVersion must be an integer', [{ path: 'metadata.resourceVersion', message: 'must be an integer' }]);
+  }
   if (expected !== undefined && expected !== cur.metadata.resourceVersion) {
     throw conflict(
       `${kindInfo[cur.kind].singular} "${cur.metadata.name}" was modified (resourceVersion ${cur.metadata.resourceVersion}, you sent ${expected}); read it again and retry`,

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { invalid } from '../errors/codes.js';
 import { ConfinementError } from './confinement-error.js';
 import { openBeneath } from './libc.js';
+import { clipInput } from './quote-input.js';
 
 const { O_RDONLY, O_NONBLOCK, O_NOCTTY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 
@@ -28,7 +29,7 @@ export class ConfinedDir {
     try {
       real = fs.realpathSync(abs);
     } catch (err) {
-      throw invalid(`cannot read ${abs}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+      throw invalid(`cannot read ${clipInput(abs)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
     }
     return new ConfinedDir(abs, real, label);
   }

@@ -3,130 +3,21 @@
 // host side of the control channel; this test process plays the daemon. Every attack must fail fast with
 // a ChannelError that names the limit, grow our RSS by less than RSS_BOUND_MIB, and leave a second,
 // well-behaved channel (a real harness) working meanwhile.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InstanceLogs } from '../../src/logs/instance-log.js';
 import type { ExecExit } from '../../src/protocol/messages.js';
-import { InstanceRuntime, type InstanceLogSink } from '../../src/lifecycle/instance-runtime.js';
-import type { InstancePlan } from '../../src/lifecycle/instance-plan.js';
-import { RouterDirectory, type ServedInstances } from '../../src/lifecycle/router-directory.js';
 import { startRouter } from '../../src/router/router.js';
-import type { Backend, Machine, MachineExit, MachineState } from '../../src/vmm/backend.js';
-import { ChannelError, ControlClient } from '../../src/vmm/channel/control-client.js';
-import { buildHarness, run, startHarness, waitFor, type RunningHarness } from '../harness/harness-fixture.js';
+import { ChannelError, type ControlClient } from '../../src/vmm/channel/control-client.js';
+import { buildHarness, startHarness, waitFor, type RunningHarness } from '../harness/harness-fixture.js';
 import { request } from '../router/client.js';
-import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
-
-const HOSTILE = fileURLToPath(new URL('./hostile-harness.mjs', import.meta.url));
-const MiB = 1024 * 1024;
-/** What one attack may add to the daemon's RSS at its peak (the attacks offer 256 MiB and more). */
-const RSS_BOUND_MIB = 64;
-/** How long a violation may take to be noticed: the limits are hit within the first few MiB. */
-const FAIL_FAST_MS = 5_000;
-
-interface StreamReport {
-  route: string;
-  sent: number;
-}
-
-interface HostilePeer {
-  socketPath: string;
-  connect(): Promise<ControlClient>;
-  /** What the peer reported per closed stream: how much it managed to send before the host cut it off. */
-  reports: StreamReport[];
-  stop(): Promise<void>;
-}
-
-const peers: ChildProcess[] = [];
-
-async function startHostile(...modes: string[]): Promise<HostilePeer> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-hostile-'));
-  const socketPath = path.join(dir, 'control.sock');
-  const proc = spawn(process.execPath, [HOSTILE, socketPath, ...modes], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, AEGIS_PROTOCOL: String(PROTOCOL_VERSION) } });
-  peers.push(proc);
-  // A test that fails before its stop() (or a worker torn down early) must not leave the peer behind.
-  const reap = (): void => void proc.kill('SIGKILL');
-  process.once('exit', reap);
-  const reports: StreamReport[] = [];
-  await new Promise<void>((resolve, reject) => {
-    let buffered = '';
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line === 'listening') resolve();
-        else reports.push(JSON.parse(line) as StreamReport);
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`hostile harness exited with ${code}`)));
-  });
-  return {
-    socketPath,
-    reports,
-    connect: () => ControlClient.connect(net.connect(socketPath), { timeoutMs: 5_000 }),
-    stop: async () => {
-      proc.kill('SIGKILL');
-      process.off('exit', reap);
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-interface Outcome<T> {
-  value?: T;
-  error?: unknown;
-  elapsedMs: number;
-  /** Peak growth of this process's RSS while the attack ran. */
-  rssGrowthMiB: number;
-  /** Execs the well-behaved channel completed meanwhile. */
-  goodRuns: number;
-}
+import { expectContained, hostileInstance, killPeers, MiB, startHostile, underAttack } from './support/hostile-peer.js';
 
 let harness: RunningHarness;
 let good: ControlClient;
-
-/** Runs `attack` while the well-behaved channel keeps running commands, watching our RSS at its peak. */
-async function underAttack<T>(attack: () => Promise<T>): Promise<Outcome<T>> {
-  const base = process.memoryUsage().rss;
-  let peak = base;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-  const started = Date.now();
-  let settled = false;
-  const result = attack().then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  void result.finally(() => (settled = true));
-  let goodRuns = 0;
-  const goodLoop = (async () => {
-    do {
-      const { stdout, exit } = await run(good, ['echo', 'still here']);
-      expect(exit).toEqual({ code: 0, signal: null });
-      expect(stdout.toString()).toBe('still here\n');
-      goodRuns++;
-    } while (!settled);
-  })();
-  const outcome = await result;
-  const elapsedMs = Date.now() - started;
-  await goodLoop;
-  clearInterval(sampler);
-  peak = Math.max(peak, process.memoryUsage().rss);
-  return { ...outcome, elapsedMs, rssGrowthMiB: (peak - base) / MiB, goodRuns };
-}
-
-/** The checks every attack shares: fast, bounded, and the good channel never noticed. */
-function expectContained(outcome: Outcome<unknown>, boundMs = FAIL_FAST_MS): void {
-  expect(outcome.elapsedMs).toBeLessThan(boundMs);
-  expect(outcome.rssGrowthMiB).toBeLessThan(RSS_BOUND_MIB);
-  expect(outcome.goodRuns).toBeGreaterThanOrEqual(1);
-}
 
 function expectViolation(err: unknown, message: RegExp): void {
   expect(err).toBeInstanceOf(ChannelError);
@@ -155,14 +46,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await good?.close();
   await harness?.stop();
-  for (const p of peers) p.kill('SIGKILL');
+  killPeers();
 });
 
 describe('a hostile harness cannot make the daemon buffer without bound', () => {
   it('(a) a forward refused with a 256 MiB error body fails at the 64 KiB limit', async () => {
     const peer = await startHostile('error-body');
     const client = await peer.connect();
-    const outcome = await underAttack(() => client.forward(8080));
+    const outcome = await underAttack(good, () => client.forward(8080));
     expectViolation(outcome.error, /the forward error reply is longer than the 65536-byte limit/);
     expectContained(outcome);
     // The session is ended, not just the stream: nothing more is read from this machine.
@@ -177,7 +68,7 @@ describe('a hostile harness cannot make the daemon buffer without bound', () => 
   it('(a) an exec refused with a 256 MiB error body fails at the 64 KiB limit', async () => {
     const peer = await startHostile('error-body');
     const client = await peer.connect();
-    const outcome = await underAttack(() => execOutcome(client));
+    const outcome = await underAttack(good, () => execOutcome(client));
     const { exit, pidError } = outcome.value!;
     expectViolation(pidError, /the exec error reply is longer than the 65536-byte limit/);
     expect(exit).toEqual({ code: null, signal: null, error: (pidError as Error).message });
@@ -188,7 +79,7 @@ describe('a hostile harness cannot make the daemon buffer without bound', () => 
   it('(b) a JSON reply that never ends fails at the 1 MiB limit', async () => {
     const peer = await startHostile('endless-json');
     const client = await peer.connect();
-    const outcome = await underAttack(() => client.health());
+    const outcome = await underAttack(good, () => client.health());
     expectViolation(outcome.error, /the health reply is longer than the 1048576-byte limit/);
     expectContained(outcome);
     await peer.stop();
@@ -197,7 +88,7 @@ describe('a hostile harness cannot make the daemon buffer without bound', () => 
   it('(b) a JSON reply that trickles forever fails at its deadline', async () => {
     const peer = await startHostile('slow-json');
     const client = await peer.connect();
-    const outcome = await underAttack(() => client.health({ timeoutMs: 1_000 }));
+    const outcome = await underAttack(good, () => client.health({ timeoutMs: 1_000 }));
     expect(outcome.error).toMatchObject({ code: 'TIMEOUT', message: 'health got no complete reply from the harness within 1000 ms' });
     expect(outcome.elapsedMs).toBeGreaterThanOrEqual(900);
     expectContained(outcome, 3_000);
@@ -211,7 +102,7 @@ describe('a hostile harness cannot make the daemon buffer without bound', () => 
   it('(c) exec streams of endless frames declaring 16 MiB each fail at the 1 MiB frame limit', async () => {
     const peer = await startHostile('huge-frames');
     const client = await peer.connect();
-    const outcome = await underAttack(() => Promise.all(Array.from({ length: 8 }, () => execOutcome(client))));
+    const outcome = await underAttack(good, () => Promise.all(Array.from({ length: 8 }, () => execOutcome(client))));
     for (const { exit } of outcome.value!) expect(exit.error).toMatch(/frame payload of 16777216 bytes exceeds 1048576/);
     expectViolation(outcome.value![0].pidError, /exec stream: frame payload of 16777216 bytes exceeds 1048576/);
     expectContained(outcome);
@@ -221,7 +112,7 @@ describe('a hostile harness cannot make the daemon buffer without bound', () => 
   it('(c) a frame declaring 4 GiB fails at once', async () => {
     const peer = await startHostile('absurd-frames');
     const client = await peer.connect();
-    const outcome = await underAttack(() => execOutcome(client));
+    const outcome = await underAttack(good, () => execOutcome(client));
     expectViolation(outcome.value!.pidError, /frame payload of 4294967280 bytes exceeds 1048576/);
     expectContained(outcome);
     await peer.stop();
@@ -230,7 +121,7 @@ describe('a hostile harness cannot make the daemon buffer without bound', () => 
   it('a started frame that is not JSON fails the exec instead of crashing the daemon', async () => {
     const peer = await startHostile('bad-frame');
     const client = await peer.connect();
-    const outcome = await underAttack(() => execOutcome(client));
+    const outcome = await underAttack(good, () => execOutcome(client));
     expectViolation(outcome.value!.pidError, /exec stream: bad frame of type 1/);
     expectContained(outcome);
     await peer.stop();
@@ -245,7 +136,7 @@ describe('a hostile harness cannot make the daemon buffer without bound', () => 
     ];
     for (const [route, call] of calls) {
       const client = await peer.connect();
-      const outcome = await underAttack(async () => {
+      const outcome = await underAttack(good, async () => {
         const r = await call(client);
         if (r instanceof Error) throw r; // exec: its pid's failure
         return r;
@@ -258,7 +149,7 @@ describe('a hostile harness cannot make the daemon buffer without bound', () => 
 
   it('(d) 128 KB of headers on the first reply, before HTTP/2 settings apply, fail the connect', async () => {
     const peer = await startHostile('huge-greeting');
-    const outcome = await underAttack(() => peer.connect());
+    const outcome = await underAttack(good, () => peer.connect());
     expectViolation(outcome.error, /the health reply's headers \(\d+ bytes\) exceed the 16384-byte limit/);
     expectContained(outcome);
     await peer.stop();
@@ -267,7 +158,7 @@ describe('a hostile harness cannot make the daemon buffer without bound', () => 
   it('(d) more reply header fields than allowed fail the call', async () => {
     const peer = await startHostile('many-headers');
     const client = await peer.connect();
-    const outcome = await underAttack(() => client.forward(8080));
+    const outcome = await underAttack(good, () => client.forward(8080));
     expectViolation(outcome.error, /the forward reply.s headers exceed the HTTP\/2 limits \(16384 bytes, 32 fields\)/);
     expectContained(outcome);
     await peer.stop();
@@ -276,7 +167,7 @@ describe('a hostile harness cannot make the daemon buffer without bound', () => 
   it('an exec the harness never answers fails at its start deadline', async () => {
     const peer = await startHostile('silent');
     const client = await peer.connect();
-    const outcome = await underAttack(async () => {
+    const outcome = await underAttack(good, async () => {
       const h = client.exec({ argv: ['server'], env: {}, stdin: false }, { startTimeoutMs: 500 });
       const pidError = await h.pid.catch((err: unknown) => err);
       return { exit: await h.exit, pidError };
@@ -288,91 +179,6 @@ describe('a hostile harness cannot make the daemon buffer without bound', () => 
   });
 });
 
-/** A machine whose control stream leads to the hostile harness: the rest of the daemon is real. */
-class HostileMachine implements Machine {
-  readonly pid = process.pid;
-  readonly exited: Promise<MachineExit>;
-  private end!: (e: MachineExit) => void;
-  private current: MachineState = 'running';
-
-  constructor(
-    readonly id: string,
-    private readonly socketPath: string,
-  ) {
-    this.exited = new Promise((resolve) => (this.end = resolve));
-  }
-
-  state(): MachineState {
-    return this.current;
-  }
-
-  connect(): Promise<net.Socket> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(this.socketPath);
-      socket.once('connect', () => resolve(socket));
-      socket.once('error', reject);
-    });
-  }
-
-  async pause(): Promise<void> {}
-  async resume(): Promise<void> {}
-
-  async stop(): Promise<MachineExit> {
-    const exit: MachineExit = { code: 0, signal: null };
-    this.current = 'exited';
-    this.end(exit);
-    return exit;
-  }
-
-  async stats() {
-    return { oomKills: 0, memoryLimitBytes: 64 * MiB };
-  }
-}
-
-/** An instance whose machines' harness is `peer`: the runtime, router directory and log are the daemon's own. */
-function hostileInstance(peer: HostilePeer, log: InstanceLogSink) {
-  const backend: Backend = {
-    name: 'sandbox',
-    capabilities: { pauseResume: true, memorySnapshots: false, bootFromDiskLayers: false, workspaceMounts: false, isolation: 'namespace' },
-    bootTimeoutMs: 5_000,
-    probe: async () => ({ available: true, detail: 'hostile' }),
-    start: async (spec) => new HostileMachine(spec.id, peer.socketPath),
-    adopt: async () => undefined,
-    destroy: async () => {},
-  };
-  const plan: InstancePlan = {
-    app: 'evil',
-    command: ['server'],
-    expose: [8080],
-    env: {},
-    resources: { memoryMiB: 64, vcpus: 1 },
-    idle: { pauseAfterMs: 60_000, stopAfterMs: 300_000 },
-  };
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aegis-hostile-state-'));
-  const runtime = new InstanceRuntime({
-    host: async () => ({ backend, baseRootfs: '/nonexistent' }),
-    plan: async () => plan,
-    planInputs: () => '1',
-    log,
-    retainImage: () => () => {},
-    changed: () => {},
-    hostname: 'evil',
-    stateDir,
-  });
-  const instances = {
-    managed: () => [{ uid: 'inst-evil', name: 'evil', app: 'evil', ports: [8080] }],
-    runtime: () => runtime,
-  } as unknown as ServedInstances;
-  return {
-    runtime,
-    directory: new RouterDirectory(instances),
-    cleanup: async () => {
-      await runtime.delete();
-      fs.rmSync(stateDir, { recursive: true, force: true });
-    },
-  };
-}
-
 describe('through the router and the instance lifecycle', () => {
   it('a request to an app whose harness sends a 256 MiB error body gets a 502 naming the limit, and the instance fails', async () => {
     const peer = await startHostile('error-body', 'exec=serve');
@@ -380,7 +186,7 @@ describe('through the router and the instance lifecycle', () => {
     const { runtime, directory, cleanup } = hostileInstance(peer, { write: () => {}, system: (m) => logged.push(m) });
     const router = await startRouter(directory, { port: 0 });
     try {
-      const outcome = await underAttack(() => request(router.port, '/app/evil/'));
+      const outcome = await underAttack(good, () => request(router.port, '/app/evil/'));
       expect(outcome.value!.status).toBe(502);
       expect(outcome.value!.body).toMatch(/the machine broke the control protocol: the forward error reply is longer than the 65536-byte limit/);
       expectContained(outcome);
@@ -409,7 +215,7 @@ describe('through the router and the instance lifecycle', () => {
       await runtime.wake();
       const lag = monitorEventLoopDelay({ resolution: 10 });
       lag.enable();
-      const outcome = await underAttack(() => new Promise((r) => setTimeout(r, 1_500)));
+      const outcome = await underAttack(good, () => new Promise((r) => setTimeout(r, 1_500)));
       lag.disable();
       // Each 1 MiB frame of newlines is a million log entries: written whole, it held the loop for seconds.
       expect(lag.max / 1e6).toBeLessThan(250);

@@ -58,6 +58,11 @@ function endlessFrames(length) {
   };
 }
 
+const modeOf = (route) => routeModes.get(route) ?? defaultMode;
+
+/** Every connection the host opened (mode `garbage` writes to them directly, under HTTP/2). */
+const connections = new Set();
+
 /** Sessions whose connect-time health call was answered. */
 const greeted = new WeakSet();
 
@@ -67,10 +72,10 @@ function answer(stream, headers) {
   const counter = { sent: 0 };
   stream.on('error', () => {});
   stream.once('close', () => process.stdout.write(`${JSON.stringify({ route, sent: counter.sent })}\n`));
-  stream.resume();
+  if (modeOf(route) !== 'never-read') stream.resume();
   // The first health call is the host's connect: answered honestly (or there is no session to attack),
   // except in mode `huge-greeting`: its headers come before the host's settings are in force.
-  let mode = routeModes.get(route) ?? defaultMode;
+  let mode = modeOf(route);
   if (route === 'health' && !greeted.has(stream.session)) {
     greeted.add(stream.session);
     if (mode !== 'huge-greeting') {
@@ -158,6 +163,25 @@ function answer(stream, headers) {
     case 'silent':
       // never answers
       return;
+    case 'garbage': {
+      // malformed HTTP/2: bytes that are no frame at all, straight onto the connection, mid-session
+      const garbage = Buffer.alloc(64 * 1024);
+      for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 151 + 7) & 0xff;
+      counter.sent += garbage.length;
+      for (const socket of connections) socket.write(garbage);
+      return;
+    }
+    case 'never-read':
+      // a forward accepted like a real one, whose guest end never reads what the host sends
+      stream.pause();
+      stream.respond({ ':status': 200 });
+      return;
+    case 'endless-forward': {
+      // a forward accepted like a real one, whose guest server answers an HTTP response without end, as fast as it can
+      stream.respond({ ':status': 200 });
+      let head = true;
+      return pump(stream, () => (head ? ((head = false), Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n\r\n')) : CHUNK), counter);
+    }
     default:
       stream.respond({ ':status': 500 });
       stream.end();
@@ -176,6 +200,8 @@ server.on('session', (s) => s.on('error', () => {}));
 fs.rmSync(socketPath, { force: true });
 net
   .createServer((socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
     socket.on('error', () => {});
     server.emit('connection', socket);
   })

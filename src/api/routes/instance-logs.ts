@@ -12,6 +12,7 @@ import { appParams, idParams } from '../request-schemas.js';
 import { route } from '../route.js';
 import type { ApiServices } from '../services.js';
 import { findInstance } from './instances.js';
+import { quoteInput } from '../../util/quote-input.js';
 
 interface LogQuery {
   follow?: string;
@@ -65,14 +66,14 @@ export function instanceLogRoutes(app: FastifyInstance, s: ApiServices): void {
 export function readOptions(q: LogQuery, now = Date.now()): Omit<ReadOptions, 'signal'> {
   const opts: Omit<ReadOptions, 'signal'> = { follow: q.follow === 'true' || q.follow === '1' };
   if (q.tail !== undefined && q.tail !== '') {
-    if (!/^\d+$/.test(q.tail) || !Number.isSafeInteger(Number(q.tail))) throw invalid(`invalid tail ${JSON.stringify(q.tail)}: expected a number of lines (0 or more)`);
+    if (!/^\d+$/.test(q.tail) || !Number.isSafeInteger(Number(q.tail))) throw invalid(`invalid tail ${quoteInput(q.tail)}: expected a number of lines (0 or more)`);
     opts.tail = Number(q.tail);
   }
   if (q.since !== undefined && q.since !== '') opts.since = parseSince(q.since, now);
   if (q.source !== undefined && q.source !== '') {
     const sources = q.source.split(',').map((x) => x.trim()).filter(Boolean);
     const bad = sources.filter((x) => !isLogSource(x));
-    if (bad.length > 0) throw invalid(`invalid source ${JSON.stringify(bad[0])}: expected one or more of ${LOG_SOURCES.join(', ')} (comma-separated)`);
+    if (bad.length > 0) throw invalid(`invalid source ${quoteInput(bad[0])}: expected one or more of ${LOG_SOURCES.join(', ')} (comma-separated)`);
     opts.source = sources as LogSource[];
   }
   return opts;
@@ -84,7 +85,7 @@ export function parseSince(since: string, now = Date.now()): Date {
   if (ms !== undefined) return new Date(now - ms);
   // Only ISO-looking times: Date.parse alone accepts odd strings ("1", "May") that are surely typos.
   const t = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(since) ? Date.parse(since) : NaN;
-  if (Number.isNaN(t)) throw invalid(`invalid since ${JSON.stringify(since)}: expected a duration such as 10s, 5m, 2h or 1d, or a time such as 2026-02-19T10:35:00Z`);
+  if (Number.isNaN(t)) throw invalid(`invalid since ${quoteInput(since)}: expected a duration such as 10s, 5m, 2h or 1d, or a time such as 2026-02-19T10:35:00Z`);
   return new Date(t);
 }
 

@@ -13,6 +13,7 @@ import { flag, nameParams } from '../request-schemas.js';
 import { sourceOf } from '../request-source.js';
 import { route } from '../route.js';
 import type { ApiServices } from '../services.js';
+import { quoteInput } from '../../util/quote-input.js';
 
 export function kitRoutes(app: FastifyInstance, s: ApiServices): void {
   route(app, {
@@ -89,7 +90,7 @@ const asStored = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
 function kitManifestOf(body: unknown): Manifest<'Kit'> {
   if (!isPlainObject(body) || (!('apiVersion' in body) && !('kind' in body))) return kitFromFlatYaml(body);
   if (body.kind !== 'Kit') {
-    const got = body.kind === undefined ? 'no kind' : `kind ${JSON.stringify(body.kind)}`;
+    const got = body.kind === undefined ? 'no kind' : `kind ${quoteInput(body.kind)}`;
     throw invalid(`POST /v1/kits takes a Kit manifest, got ${got}`, [{ path: 'kind', message: `expected "Kit", got ${got.replace(/^kind /, '')}` }]);
   }
   return validateManifest(body) as Manifest<'Kit'>;

@@ -9,6 +9,7 @@ import { appParams } from '../request-schemas.js';
 import { sourceOf } from '../request-source.js';
 import { route } from '../route.js';
 import type { ApiServices } from '../services.js';
+import { quoteInput } from '../../util/quote-input.js';
 
 /** Large enough for a PEM bundle or a service-account JSON; the API body limit is 1 MiB in any case. */
 const MAX_VALUE_BYTES = 64 * 1024;
@@ -30,7 +31,7 @@ const keys = z.array(z.string());
 /** The key as the message the CLI shows (`secret key "bad-key": …`); the key is a name, never a value. */
 function checkKey(key: string): void {
   const r = envKeySchema.safeParse(key);
-  if (!r.success) throw invalid(`secret key ${JSON.stringify(key)}: ${r.error.issues[0]?.message ?? 'invalid'}`, [{ path: 'key', message: r.error.issues[0]?.message ?? 'invalid' }]);
+  if (!r.success) throw invalid(`secret key ${quoteInput(key)}: ${r.error.issues[0]?.message ?? 'invalid'}`, [{ path: 'key', message: r.error.issues[0]?.message ?? 'invalid' }]);
 }
 
 export function secretRoutes(app: FastifyInstance, s: ApiServices): void {

@@ -8,6 +8,7 @@ import type { StoredResource } from '../../store/stored-resource.js';
 import { CliError } from '../cli-error.js';
 import { AegisApiError } from '../../sdk/errors.js';
 import { readStdin } from './read-stdin.js';
+import { clipInput } from '../../util/quote-input.js';
 
 /** A Kit as the daemon returns it from /v1/kits. */
 export type KitResource = StoredResource<KitSpec>;
@@ -27,7 +28,7 @@ export async function readManifestText(file: string, stdin: NodeJS.ReadableStrea
   try {
     return fs.readFileSync(path.resolve(process.cwd(), file), 'utf8');
   } catch (e) {
-    throw new CliError(`cannot read ${file}: ${readProblem(e as NodeJS.ErrnoException)}`);
+    throw new CliError(`cannot read ${clipInput(file)}: ${readProblem(e as NodeJS.ErrnoException)}`);
   }
 }
 

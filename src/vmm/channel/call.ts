@@ -6,6 +6,7 @@ import { ChannelError } from './channel-error.js';
 import { DEFAULT_CALL_TIMEOUT_MS, MAX_ERROR_REPLY_BYTES, MAX_JSON_REPLY_BYTES } from './channel-limits.js';
 import { breakSession, closedBeforeReply, sessionLost } from './protocol-violation.js';
 import { checkErrorResponse, checkReplyHeaders, guestText, ReplyShapeError } from './reply-checks.js';
+import { probeAfterTimeout } from './session-liveness.js';
 
 /** RST_STREAM code for a request the client gave up on. */
 export const NGHTTP2_CANCEL = 0x8;
@@ -120,6 +121,7 @@ export function callJson<T>(
       timedOut = true;
       reject(new ChannelError('TIMEOUT', `${route} got no complete reply from the harness within ${timeoutMs} ms`));
       stream.close(NGHTTP2_CANCEL);
+      probeAfterTimeout(session, route);
     }, timeoutMs);
     const done = (): void => clearTimeout(timer);
     let responded = false;

@@ -21,3 +21,6 @@ export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
 /** An exec or attach: the harness's answer and the started (or exit) frame must arrive within this. */
 export const EXEC_START_TIMEOUT_MS = 30_000;
+
+/** How long a harness's HTTP/2 stack may take to acknowledge a PING once a call timed out (session-liveness.ts). */
+export const SESSION_PING_TIMEOUT_MS = 2_000;

@@ -9,6 +9,7 @@ import { ChannelError, CONNECTION_LOST_MESSAGE } from './channel-error.js';
 import { EXEC_START_TIMEOUT_MS } from './channel-limits.js';
 import { breakSession, closedBeforeReply, violationOf } from './protocol-violation.js';
 import { checkExecErrorFrame, checkExecExit, checkExecId, checkExecStarted } from './reply-checks.js';
+import { probeAfterTimeout } from './session-liveness.js';
 
 /** Per-stream buffer on the host before the guest is told to wait (HTTP/2 flow control does the rest). */
 const OUTPUT_HIGH_WATER_MARK = 64 * 1024;
@@ -122,6 +123,7 @@ export function execStreamHandle(session: ClientHttp2Session, open: () => Client
   startTimer = setTimeout(() => {
     const err = new ChannelError('TIMEOUT', `${opts.route}: the harness did not start the process within ${startTimeoutMs} ms`);
     finish({ code: null, signal: null, error: err.message }, err);
+    probeAfterTimeout(session, opts.route);
   }, startTimeoutMs);
 
   /** The harness sent what no honest harness sends: its session ends and this exec fails with the reason. */

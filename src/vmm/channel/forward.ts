@@ -5,6 +5,7 @@ import { HEADERS } from '../../protocol/routes.js';
 import { NGHTTP2_CANCEL, openStream, readRefusal, replyStatus } from './call.js';
 import { ChannelError } from './channel-error.js';
 import { closedBeforeReply } from './protocol-violation.js';
+import { probeAfterTimeout } from './session-liveness.js';
 
 export interface ForwardOptions {
   /** How long the guest may take to accept the TCP connection (or to finish saying why not). Default 10 s. */
@@ -33,6 +34,7 @@ export function openForward(session: ClientHttp2Session, protocolVersion: number
     const timer = setTimeout(() => {
       reject(new ChannelError('TIMEOUT', `forward to port ${port}: no complete answer from the machine within ${timeoutMs} ms`));
       stream.close(NGHTTP2_CANCEL);
+      probeAfterTimeout(session, 'forward');
     }, timeoutMs);
     let responded = false;
     stream.once('response', (headers: IncomingHttpHeaders) => {
