@@ -70,7 +70,8 @@ function parse(schema: Schema | undefined, value: unknown, subject: string, pref
   if (!schema) return undefined;
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const issues = fromZodIssues(r.error.issues, prefix).map((i) => toFieldIssue(i));
+  // A body that is not an object at all: say so, not zod's "Invalid input: expected object, received number".
+  const issues = fromZodIssues(r.error.issues, prefix).map((i) => toFieldIssue(i.path.length === 0 && /expected object/.test(i.message) ? { ...i, message: 'must be a JSON object' } : i));
   throw invalid(summarize(subject, issues), issues);
 }
 

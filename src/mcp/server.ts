@@ -1,6 +1,7 @@
 // `aegis mcp`: a Model Context Protocol server over stdio (the official SDK), whose tools and resources are
 // calls of the Aegis SDK on the local daemon. stdout carries the protocol only; diagnostics go to stderr.
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Readable, Writable } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { AEGIS_VERSION } from '../config/version.js';
 import type { Aegis } from '../sdk/aegis.js';
@@ -18,13 +19,15 @@ export function createMcpServer(aegis: Aegis): McpServer {
   return server;
 }
 
-/** Serves MCP on this process's stdin/stdout until the client closes stdin. */
-export async function serveMcpOverStdio(aegis: Aegis): Promise<void> {
+/** Serves MCP on the command's stdin/stdout until the client closes stdin. */
+export async function serveMcpOverStdio(aegis: Aegis, stdin: Readable, stdout: Writable): Promise<void> {
   const server = createMcpServer(aegis);
   const closed = new Promise<void>((resolve) => {
     server.server.onclose = () => resolve();
   });
-  await server.connect(new StdioServerTransport());
-  process.stdin.on('end', () => void server.close());
+  await server.connect(new StdioServerTransport(stdin, stdout));
+  // An input that has ended already (a closed pipe) emits no 'end' for a late listener.
+  if (stdin.readableEnded) await server.close();
+  else stdin.once('end', () => void server.close());
   await closed;
 }

@@ -11,19 +11,22 @@ import { PassThrough, Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from '../../src/cli/cli.js';
-import { DaemonClient, DaemonNotRunningError, type RequestOptions } from '../../src/cli/client/daemon-client.js';
+import { Aegis } from '../../src/sdk/aegis.js';
+import { AegisNotRunningError } from '../../src/sdk/errors.js';
 import { COMMANDS } from '../../src/cli/commands/index.js';
 import type { AegisContext } from '../../src/cli/context.js';
 import { aegisPaths } from '../../src/config/paths.js';
 import { expectOneLine, FUZZ_TIMEOUT_MS, fuzzParams, hostileString, MAX_MESSAGE_CHARS } from './support/fuzz.js';
 
-/** Records what a command asked of the daemon, and answers that none runs. */
-class RecordingClient extends DaemonClient {
-  readonly requests: string[] = [];
-  override raw(method: string, urlPath: string, _opts?: RequestOptions): never {
-    this.requests.push(`${method} ${urlPath}`);
-    throw new DaemonNotRunningError(this.socketPath);
-  }
+/** An SDK client whose every request is recorded and answered as if no daemon ran (all calls share its transport). */
+function recordingAegis(socket: string): { aegis: Aegis; requests: string[] } {
+  const aegis = new Aegis({ socket, source: 'cli' });
+  const requests: string[] = [];
+  aegis.transport.raw = async (method: string, urlPath: string) => {
+    requests.push(`${method} ${urlPath}`);
+    throw new AegisNotRunningError(socket);
+  };
+  return { aegis, requests };
 }
 
 class Capture extends Writable {
@@ -75,8 +78,8 @@ async function runCli(args: string[]) {
   const stderr = new Capture();
   const stdin = new PassThrough();
   stdin.end();
-  const client = new RecordingClient(path.join(home, 'no-daemon.sock'));
-  const context: AegisContext = { stdin, stdout, stderr, env: { AEGIS_HOME: home }, colorDepth: 1, paths: aegisPaths({ AEGIS_HOME: home }), client };
+  const { aegis, requests } = recordingAegis(path.join(home, 'no-daemon.sock'));
+  const context: AegisContext = { stdin, stdout, stderr, env: { AEGIS_HOME: home }, colorDepth: 1, paths: aegisPaths({ AEGIS_HOME: home }), aegis, client: aegis.transport };
   const saved = process.exitCode;
   process.exitCode = undefined;
   try {
@@ -86,7 +89,7 @@ async function runCli(args: string[]) {
       new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5_000).unref()),
     ]);
     const exit = code === 'timeout' ? code : code !== 0 ? code : Number(process.exitCode ?? 0);
-    return { exit, stdout: stdout.text, stderr: stderr.text, requests: client.requests, ms: Date.now() - started };
+    return { exit, stdout: stdout.text, stderr: stderr.text, requests, ms: Date.now() - started };
   } finally {
     process.exitCode = saved;
   }

@@ -26,7 +26,7 @@ export const MAX_MESSAGE_CHARS = 1_000;
  * Messages with an empty path that still name what is wrong: the document as a whole, or a top-level key
  * whose name is the empty string (its dotted path is empty too).
  */
-const WHOLE_DOCUMENT = /^(invalid (YAML|JSON)|a manifest must be a mapping|a kit manifest must be a mapping|unknown field ""|key "" )/;
+const WHOLE_DOCUMENT = /^(invalid (YAML|JSON)|must be a JSON object$|(request )?body must be|[a-z]+ needs {|a manifest must be a mapping|a kit manifest must be a mapping|unknown field ""|key "" )/;
 
 /** One line, of a length someone can read; no stack trace. */
 export function expectOneLine(message: string): void {

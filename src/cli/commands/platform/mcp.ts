@@ -17,7 +17,7 @@ export class McpCommand extends AegisCommand {
   async execute(): Promise<number> {
     // Loaded here: the MCP SDK is for this command only.
     const { serveMcpOverStdio } = await import('../../../mcp/server.js');
-    await serveMcpOverStdio(new Aegis({ socket: this.context.paths.socket, source: 'mcp' }));
+    await serveMcpOverStdio(new Aegis({ socket: this.context.paths.socket, source: 'mcp' }), this.context.stdin, this.context.stdout);
     return 0;
   }
 }
