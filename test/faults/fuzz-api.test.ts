@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KINDS } from '../../src/resources/kinds.js';
 import { validateManifest } from '../../src/resources/manifest.js';
 import { apiFixture, type ApiFixture } from '../support/api-fixture.js';
-import { expectNamedIssues, expectOneLine, FUZZ_TIMEOUT_MS, fuzzParams, hostileJson, hostileString } from './support/fuzz.js';
+import { expectNamedIssues, expectOneLine, FUZZ_TIMEOUT_MS, fuzzParams, hostileJson, hostileString, mutate, mutationOf } from './support/fuzz.js';
 
 let f: ApiFixture;
 let reader: Database.Database;
@@ -51,37 +51,7 @@ const TARGETS: Target[] = [
   { method: 'PUT', url: '/v1/secrets/TOKEN', body: { value: 'secret-value' } },
 ];
 
-type Mutation = { at: number[]; op: 'set' | 'delete' | 'add'; key: string; value: unknown };
-const mutation: fc.Arbitrary<Mutation> = fc.record({
-  at: fc.array(fc.nat(), { maxLength: 5 }),
-  op: fc.constantFrom('set', 'set', 'delete', 'add'),
-  key: fc.oneof(hostileString, fc.constantFrom('name', 'metadata', 'spec', 'labels', 'resourceVersion', 'objects', 'value', 'app', '__proto__')),
-  value: hostileJson,
-});
-
-/** Applies `m` to `root` in place where it can; returns the new root. */
-function mutate(root: unknown, m: Mutation): unknown {
-  let parent: unknown = null;
-  let key: string | number | null = null;
-  let here = root;
-  for (const i of m.at) {
-    if (here === null || typeof here !== 'object') break;
-    const keys = Array.isArray(here) ? here.map((_, n) => n) : Object.keys(here);
-    if (keys.length === 0) break;
-    parent = here;
-    key = keys[i % keys.length]!;
-    here = (here as Record<string | number, unknown>)[key];
-  }
-  if (m.op === 'add' && here !== null && typeof here === 'object' && !Array.isArray(here)) {
-    Object.defineProperty(here, m.key, { value: structuredClone(m.value), enumerable: true, writable: true, configurable: true });
-    return root;
-  }
-  // Cloned: fast-check hands out one instance of a constant ({}, []) to every case that draws it.
-  if (parent === null || key === null) return m.op === 'set' ? structuredClone(m.value) : root;
-  if (m.op === 'delete') delete (parent as Record<string | number, unknown>)[key];
-  else (parent as Record<string | number, unknown>)[key] = structuredClone(m.value);
-  return root;
-}
+const mutation = mutationOf(['name', 'metadata', 'spec', 'labels', 'resourceVersion', 'objects', 'value', 'app', '__proto__']);
 
 /** The raw payload: the mutated body as JSON, random JSON, or bytes that are not JSON at all. */
 const payload = (base: unknown) =>

@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadManifests } from '../../src/apply/load-manifests.js';
 import { validateManifest } from '../../src/resources/manifest.js';
-import { expectInvalid, FUZZ_TIMEOUT_MS, fuzzParams, hostileJson, hostileString, nested } from './support/fuzz.js';
+import { expectInvalid, FUZZ_TIMEOUT_MS, fuzzParams, hostileString, mutate, mutationOf, nested } from './support/fuzz.js';
 
 const BASES: Record<string, unknown>[] = [
   {
@@ -46,37 +46,7 @@ function check(text: string): 'accepted' | 'refused' {
 }
 
 // Structured mutations: walk to a field by index (so every field is reachable) and set, delete or add there.
-type Mutation = { at: number[]; op: 'set' | 'delete' | 'add'; key: string; value: unknown };
-const mutation: fc.Arbitrary<Mutation> = fc.record({
-  at: fc.array(fc.nat(), { minLength: 0, maxLength: 5 }),
-  op: fc.constantFrom('set', 'set', 'delete', 'add'),
-  key: fc.oneof(hostileString, fc.constantFrom('name', 'image', 'command', 'expose', 'env', 'kind', 'apiVersion', 'spec', 'metadata', 'items')),
-  value: hostileJson,
-});
-
-/** Applies `m` to `root` (in place where it can), returning the new root. */
-function mutate(root: unknown, m: Mutation): unknown {
-  let parent: unknown = null;
-  let key: string | number | null = null;
-  let here: unknown = root;
-  for (const i of m.at) {
-    if (here === null || typeof here !== 'object') break;
-    const keys = Array.isArray(here) ? here.map((_, n) => n) : Object.keys(here);
-    if (keys.length === 0) break;
-    parent = here;
-    key = keys[i % keys.length]!;
-    here = (here as Record<string | number, unknown>)[key];
-  }
-  if (m.op === 'add' && here !== null && typeof here === 'object' && !Array.isArray(here)) {
-    Object.defineProperty(here, m.key, { value: structuredClone(m.value), enumerable: true, writable: true, configurable: true });
-    return root;
-  }
-  // Cloned: fast-check hands out one instance of a constant ({}, []) to every case that draws it.
-  if (parent === null || key === null) return m.op === 'set' ? structuredClone(m.value) : root;
-  if (m.op === 'delete') delete (parent as Record<string | number, unknown>)[key];
-  else (parent as Record<string | number, unknown>)[key] = structuredClone(m.value);
-  return root;
-}
+const mutation = mutationOf(['name', 'image', 'command', 'expose', 'env', 'kind', 'apiVersion', 'spec', 'metadata', 'items']);
 
 const serialize = (doc: unknown, as: 'yaml' | 'json' | 'list'): string => {
   if (as === 'json') return JSON.stringify(doc);

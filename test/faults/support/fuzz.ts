@@ -78,3 +78,40 @@ export function nested(depth: number, kind: 'array' | 'object' = depth % 2 ? 'ar
   for (let i = 0; i < depth; i++) v = kind === 'array' ? [v] : { a: v };
   return v;
 }
+
+/** A structured mutation: walk to a field by index (so every field is reachable) and set, delete or add there. */
+export type Mutation = { at: number[]; op: 'set' | 'delete' | 'add'; key: string; value: unknown };
+
+/** Mutations whose added keys are hostile strings or one of `keys` (the fields a target cares about). */
+export function mutationOf(keys: string[]): fc.Arbitrary<Mutation> {
+  return fc.record({
+    at: fc.array(fc.nat(), { maxLength: 5 }),
+    op: fc.constantFrom('set', 'set', 'delete', 'add'),
+    key: fc.oneof(hostileString, fc.constantFrom(...keys)),
+    value: hostileJson,
+  });
+}
+
+/** Applies `m` to `root` (in place where it can), returning the new root. */
+export function mutate(root: unknown, m: Mutation): unknown {
+  let parent: unknown = null;
+  let key: string | number | null = null;
+  let here: unknown = root;
+  for (const i of m.at) {
+    if (here === null || typeof here !== 'object') break;
+    const keys = Array.isArray(here) ? here.map((_, n) => n) : Object.keys(here);
+    if (keys.length === 0) break;
+    parent = here;
+    key = keys[i % keys.length]!;
+    here = (here as Record<string | number, unknown>)[key];
+  }
+  if (m.op === 'add' && here !== null && typeof here === 'object' && !Array.isArray(here)) {
+    Object.defineProperty(here, m.key, { value: structuredClone(m.value), enumerable: true, writable: true, configurable: true });
+    return root;
+  }
+  // Cloned: fast-check hands out one instance of a constant ({}, []) to every case that draws it.
+  if (parent === null || key === null) return m.op === 'set' ? structuredClone(m.value) : root;
+  if (m.op === 'delete') delete (parent as Record<string | number, unknown>)[key];
+  else (parent as Record<string | number, unknown>)[key] = structuredClone(m.value);
+  return root;
+}
