@@ -147,7 +147,7 @@ describe('sandbox isolation', () => {
     fs.symlinkSync('/etc', path.join(evil, 'tmp'));
     const { client } = await fx.boot({ rootfsLayers: [fx.baseRootfs, evil] });
     const r = await guestRun(client, ['sh', '-c', 'for d in /.aegis /workspace /tmp; do [ -L $d ] && echo "$d is a link"; done; ls /.aegis/bin']);
-    expect(r.out.trim()).toBe('date\nnode\nnsenter\nsetpriv\numount');
+    expect(r.out.trim()).toBe('date\nnode\nnsenter\nsetpriv\nsetsid\numount');
     expect(fs.readlinkSync(path.join(evil, '.aegis'))).toBe('/usr/lib'); // the image layer itself is unchanged
   });
 
