@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { readRecord, writeRecord } from '../record-file.js';
 import { which } from '../../util/which.js';
-import { qmpExecute } from './qmp-client.js';
+import { qmpExecute, qmpStatus } from './qmp-client.js';
 
 const SNAPSHOT_FILE = 'memory.snap';
 const SNAPSHOT_META = 'memory.json';
@@ -61,6 +61,30 @@ export function usableSnapshot(stateDir: string, fingerprint: string): { file: s
 
 export function discardSnapshot(stateDir: string): void {
   for (const f of [SNAPSHOT_META, SNAPSHOT_FILE, `${SNAPSHOT_FILE}.partial`]) fs.rmSync(path.join(stateDir, f), { force: true });
+}
+
+/** query-migrate states in which qemu is still sending a migration stream. */
+const SENDING = new Set(['setup', 'active', 'pre-switchover', 'device', 'wait-unplug', 'cancelling', 'postcopy-active']);
+
+/**
+ * Clears up after a save (or restore) that a daemon began and died in, on a machine that outlived it. qemu's
+ * migration into the dead daemon's writer is cancelled: left to finish, it would stop the VM for good after
+ * the next daemon resumed it to serve. The snapshot files go: a machine that runs on moves on from any
+ * memory saved beside it (a half-written one, or a complete one whose qemu never quit).
+ */
+export async function abandonDeadSave(qmpSocket: string, stateDir: string, timeoutMs: number): Promise<void> {
+  // A restoring qemu (`inmigrate`) receives rather than sends: nothing to cancel.
+  const runstate = await qmpStatus(qmpSocket).catch(() => undefined);
+  if (runstate && runstate.status !== 'inmigrate') {
+    const deadline = Date.now() + timeoutMs;
+    let info = await qmpExecute<MigrationInfo>(qmpSocket, 'query-migrate').catch(() => undefined);
+    if (info?.status && SENDING.has(info.status)) await qmpExecute(qmpSocket, 'migrate_cancel').catch(() => undefined);
+    while (info?.status && SENDING.has(info.status) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, MIGRATE_POLL_MS));
+      info = await qmpExecute<MigrationInfo>(qmpSocket, 'query-migrate').catch(() => undefined);
+    }
+  }
+  discardSnapshot(stateDir);
 }
 
 /** Where the daemon takes a snapshot from qemu: qemu cannot spawn a compressor (its seccomp filter denies
