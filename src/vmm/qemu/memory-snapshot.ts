@@ -69,20 +69,21 @@ const SENDING = new Set(['setup', 'active', 'pre-switchover', 'device', 'wait-un
 /**
  * Clears up after a save (or restore) that a daemon began and died in, on a machine that outlived it. qemu's
  * migration into the dead daemon's writer is cancelled: left to finish, it would stop the VM for good after
- * the next daemon resumed it to serve. The snapshot files go: a machine that runs on moves on from any
- * memory saved beside it (a half-written one, or a complete one whose qemu never quit).
+ * the next daemon resumed it to serve. A half-written file always goes. A complete snapshot goes once the
+ * guest is past it (a save whose qemu never quit: the adopted machine runs on from where it was); it stays
+ * while qemu is still loading it (a restore no instance claims yet: that machine is stopped, and the next
+ * boot restores the snapshot again) or does not answer.
  */
 export async function abandonDeadSave(qmpSocket: string, stateDir: string, timeoutMs: number): Promise<void> {
-  // A restoring qemu (`inmigrate`) receives rather than sends: nothing to cancel.
+  fs.rmSync(path.join(stateDir, `${SNAPSHOT_FILE}.partial`), { force: true });
   const runstate = await qmpStatus(qmpSocket).catch(() => undefined);
-  if (runstate && runstate.status !== 'inmigrate') {
-    const deadline = Date.now() + timeoutMs;
-    let info = await qmpExecute<MigrationInfo>(qmpSocket, 'query-migrate').catch(() => undefined);
-    if (info?.status && SENDING.has(info.status)) await qmpExecute(qmpSocket, 'migrate_cancel').catch(() => undefined);
-    while (info?.status && SENDING.has(info.status) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, MIGRATE_POLL_MS));
-      info = await qmpExecute<MigrationInfo>(qmpSocket, 'query-migrate').catch(() => undefined);
-    }
+  if (!runstate || runstate.status === 'inmigrate') return;
+  const deadline = Date.now() + timeoutMs;
+  let info = await qmpExecute<MigrationInfo>(qmpSocket, 'query-migrate').catch(() => undefined);
+  if (info?.status && SENDING.has(info.status)) await qmpExecute(qmpSocket, 'migrate_cancel').catch(() => undefined);
+  while (info?.status && SENDING.has(info.status) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, MIGRATE_POLL_MS));
+    info = await qmpExecute<MigrationInfo>(qmpSocket, 'query-migrate').catch(() => undefined);
   }
   discardSnapshot(stateDir);
 }
