@@ -69,10 +69,9 @@ const SENDING = new Set(['setup', 'active', 'pre-switchover', 'device', 'wait-un
 /**
  * Clears up after a save (or restore) that a daemon began and died in, on a machine that outlived it. qemu's
  * migration into the dead daemon's writer is cancelled: left to finish, it would stop the VM for good after
- * the next daemon resumed it to serve. A half-written file always goes. A complete snapshot goes once the
- * guest is past it (a save whose qemu never quit: the adopted machine runs on from where it was); it stays
- * while qemu is still loading it (a restore no instance claims yet: that machine is stopped, and the next
- * boot restores the snapshot again) or does not answer.
+ * the next daemon resumed it to serve. A half-written file always goes. A complete snapshot stays while the
+ * guest has not run since (still loading it, loaded but never resumed, or saved but qemu never quit): an
+ * unclaimed machine is stopped and the next boot restores it; an adopted one discards it when it resumes.
  */
 export async function abandonDeadSave(qmpSocket: string, stateDir: string, timeoutMs: number): Promise<void> {
   fs.rmSync(path.join(stateDir, `${SNAPSHOT_FILE}.partial`), { force: true });
@@ -85,7 +84,7 @@ export async function abandonDeadSave(qmpSocket: string, stateDir: string, timeo
     await new Promise((r) => setTimeout(r, MIGRATE_POLL_MS));
     info = await qmpExecute<MigrationInfo>(qmpSocket, 'query-migrate').catch(() => undefined);
   }
-  discardSnapshot(stateDir);
+  if (runstate.running) discardSnapshot(stateDir);
 }
 
 /** Where the daemon takes a snapshot from qemu: qemu cannot spawn a compressor (its seccomp filter denies
