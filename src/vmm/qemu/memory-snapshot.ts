@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { readRecord, writeRecord } from '../record-file.js';
 import { which } from '../../util/which.js';
-import { qmpExecute } from './qmp-client.js';
+import { qmpExecute, qmpStatus } from './qmp-client.js';
 
 const SNAPSHOT_FILE = 'memory.snap';
 const SNAPSHOT_META = 'memory.json';
@@ -61,6 +61,30 @@ export function usableSnapshot(stateDir: string, fingerprint: string): { file: s
 
 export function discardSnapshot(stateDir: string): void {
   for (const f of [SNAPSHOT_META, SNAPSHOT_FILE, `${SNAPSHOT_FILE}.partial`]) fs.rmSync(path.join(stateDir, f), { force: true });
+}
+
+/** query-migrate states in which qemu is still sending a migration stream. */
+const SENDING = new Set(['setup', 'active', 'pre-switchover', 'device', 'wait-unplug', 'cancelling', 'postcopy-active']);
+
+/**
+ * Clears up after a save (or restore) that a daemon began and died in, on a machine that outlived it. qemu's
+ * migration into the dead daemon's writer is cancelled: left to finish, it would stop the VM for good after
+ * the next daemon resumed it to serve. A half-written file always goes. A complete snapshot stays while the
+ * guest has not run since (still loading it, loaded but never resumed, or saved but qemu never quit): an
+ * unclaimed machine is stopped and the next boot restores it; an adopted one discards it when it resumes.
+ */
+export async function abandonDeadSave(qmpSocket: string, stateDir: string, timeoutMs: number): Promise<void> {
+  fs.rmSync(path.join(stateDir, `${SNAPSHOT_FILE}.partial`), { force: true });
+  const runstate = await qmpStatus(qmpSocket).catch(() => undefined);
+  if (!runstate || runstate.status === 'inmigrate') return;
+  const deadline = Date.now() + timeoutMs;
+  let info = await qmpExecute<MigrationInfo>(qmpSocket, 'query-migrate').catch(() => undefined);
+  if (info?.status && SENDING.has(info.status)) await qmpExecute(qmpSocket, 'migrate_cancel').catch(() => undefined);
+  while (info?.status && SENDING.has(info.status) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, MIGRATE_POLL_MS));
+    info = await qmpExecute<MigrationInfo>(qmpSocket, 'query-migrate').catch(() => undefined);
+  }
+  if (runstate.running) discardSnapshot(stateDir);
 }
 
 /** Where the daemon takes a snapshot from qemu: qemu cannot spawn a compressor (its seccomp filter denies

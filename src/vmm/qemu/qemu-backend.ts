@@ -10,7 +10,7 @@ import { pidStartTime } from '../process-util.js';
 import { writeRecord, readRecord } from '../record-file.js';
 import { rootfsImage, stateDisk, workspaceDisk, workspaceDiskPath } from './disk-image.js';
 import { qemuMachineDirs, type QemuMachineDirs, type QemuMachineRecord } from './machine-state.js';
-import { discardSnapshot, INCOMING_FD, loadSnapshot, openSnapshotSource, snapshotFingerprint, usableSnapshot } from './memory-snapshot.js';
+import { abandonDeadSave, discardSnapshot, INCOMING_FD, loadSnapshot, openSnapshotSource, snapshotFingerprint, usableSnapshot } from './memory-snapshot.js';
 import { probeQemu } from './probe.js';
 import type { QemuAssets } from './qemu-assets.js';
 import { qemuArgs, writableDiskParams, type QemuLaunch } from './qemu-args.js';
@@ -53,6 +53,8 @@ export class QemuBackend implements Backend {
   private readonly egressHost: EgressPolicy | undefined;
   /** Whom qemu drops to (undefined: the daemon is not root, and qemu runs as the daemon's user). */
   private readonly runAs: QemuUser | undefined;
+  /** Machines this daemon started or has adopted once: any other running one was left by a daemon that died. */
+  private readonly known = new Set<string>();
 
   constructor(private readonly opts: { paths: AegisPaths; assets: QemuAssets; limits?: MachineLimits }) {
     this.loader = readRuntimeInfo(opts.assets.runtimeDir).loader;
@@ -199,6 +201,7 @@ export class QemuBackend implements Backend {
     });
     child.unref();
     if (child.pid === undefined) throw new Error(`could not start machine ${spec.id}: ${assets.qemuBin} did not spawn`);
+    this.known.add(spec.id);
     if (egress) {
       // Before the guest is up, so before slirp opens its first socket: a VM with a network never runs unfiltered.
       try {
@@ -232,6 +235,11 @@ export class QemuBackend implements Backend {
     const dirs = qemuMachineDirs(this.opts.paths.machines, id);
     const record = readRecord<QemuMachineRecord>(dirs.state);
     if (!record || record.backend !== 'qemu' || pidStartTime(record.pid) !== record.pidStartTime) return undefined;
+    if (!this.known.has(id)) {
+      this.known.add(id);
+      // Whatever memory save or restore the earlier daemon had under way on it died with that daemon.
+      if (record.spec.stateDir) await abandonDeadSave(record.qmpSocket, record.spec.stateDir, QMP_READY_TIMEOUT_MS);
+    }
     // A paused VM stays paused across a daemon restart: ask qemu rather than assume.
     const status = await qmpStatus(record.qmpSocket).catch(() => undefined);
     const machine = new QemuMachine(record, dirs, { paused: status ? !status.running : false, consoleBytes: this.opts.limits?.consoleBytes });

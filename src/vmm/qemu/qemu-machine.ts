@@ -102,6 +102,8 @@ export class QemuMachine implements Machine {
     if (this.exit) throw new MachineStateError('resume', 'exited');
     await qmpExecute(this.record.qmpSocket, 'cont');
     this.paused = false;
+    // The guest moves on from any memory saved of it (one a dead daemon's save or restore left: see abandonDeadSave).
+    if (this.record.spec.stateDir) discardSnapshot(this.record.spec.stateDir);
   }
 
   /** Saves the guest's memory into the spec's state dir (see memory-snapshot.ts), then ends qemu. */

@@ -150,3 +150,45 @@ export async function settledMachineProblems(t: TempHome, timeoutMs = 20_000): P
     await sleep(200);
   }
 }
+
+export interface HomeProcess {
+  pid: number;
+  /** /proc/PID/comm: qemu-system-x86, zstd, … */
+  comm: string;
+  /** The machine whose directory its command line names, if any. */
+  machineId?: string;
+}
+
+/**
+ * Every live process but `except` (the daemon) that names the home on its command line or holds a file
+ * under it open: machine processes of any backend, and helpers such as a snapshot writer whose daemon died.
+ */
+export function homeProcesses(home: string, except: number[] = []): HomeProcess[] {
+  const out: HomeProcess[] = [];
+  const prefix = home + '/';
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid || except.includes(pid)) continue;
+    try {
+      if (/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))) continue;
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      let ours = cmdline.includes(prefix);
+      if (!ours) {
+        for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+          const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+          if (target.startsWith(prefix)) {
+            ours = true;
+            break;
+          }
+        }
+      }
+      if (!ours) continue;
+      const machineId = MACHINE_IN_PATH.exec(cmdline.replaceAll('\0', ' '))?.[1];
+      out.push({ pid, comm: fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), ...(machineId ? { machineId } : {}) });
+    } catch {
+      /* exited while we looked, or not ours to read */
+    }
+  }
+  return out;
+}
