@@ -107,8 +107,9 @@ describe('web dashboard (aegis ui) in chromium', { timeout: scaled(30_000) }, ()
     const size = (await page.evaluate(() => document.querySelector('.terminal .xterm-rows')?.children.length)) ?? 0;
     await run('echo size=$(busybox stty size)', new RegExp(`size=${size} \\d+`));
     // Ctrl+C reaches the foreground command through the terminal (the slave is the shell's controlling tty).
-    await page.keyboard.type('sleep 30');
-    await page.keyboard.press('Enter');
+    // Only once sleep runs: a Ctrl+C that reaches the terminal before the shell has read the line flushes it.
+    await run('echo sleep$((1+1)); sleep 30', 'sleep2');
+    await page.waitForTimeout(300);
     await page.keyboard.press('Control+C');
     await run('echo rc=$?', 'rc=130');
     // The exec's output also reaches the instance's log, under source exec.
