@@ -13,7 +13,9 @@ const ROTATED = 'rotated-5e5e5e';
 /** Files under the home that hold `value`, as `grep -rl` finds them (sockets skipped). */
 function filesHolding(home: string, value: string): string[] {
   const r = spawnSync('grep', ['-rl', '-D', 'skip', '-F', value, home], { encoding: 'utf8' });
-  if (r.status === 2) throw new Error(r.stderr);
+  // A machine's directory removed during the walk is not a failure of the search.
+  const errors = r.stderr.split('\n').filter((l) => l && !l.endsWith('No such file or directory'));
+  if (r.status === 2 && errors.length > 0) throw new Error(errors.join('\n'));
   return r.stdout.split('\n').filter(Boolean);
 }
 
