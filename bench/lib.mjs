@@ -18,6 +18,18 @@ export function percentile(samples, p) {
 
 export const round = (x) => Math.round(x * 100) / 100;
 
+/** A small seeded random number generator (uniform in [0, 1)), so generated inputs are the same every run. */
+export function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Wall time in ms of a synchronous child run; throws when it fails. */
 export function timeRun(cmd, args, opts = {}) {
   const t0 = performance.now();

@@ -7,7 +7,7 @@
 // runs each, after one untimed warm-up.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, percentile, report, round } from './lib.mjs';
+import { ROOT, percentile, report, round, mulberry32 } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const MIB = 1024 * 1024;
@@ -22,16 +22,6 @@ async function load(rel) {
 const { SecretMasker, SecretPatterns } = await load('logs/secret-masker.js');
 const { LineSplitter } = await load('logs/line-splitter.js');
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(0x5ec2e7);
 const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';

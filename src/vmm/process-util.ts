@@ -11,6 +11,18 @@ export function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/** After SIGTERM, how long a VMM process (qemu, the libkrun worker) may take to exit before SIGKILL, at least. */
+const TERM_GRACE_MS = 3_000;
+
+/** Ends a VMM process: SIGTERM, then SIGKILL once `graceMs` (at least TERM_GRACE_MS) has passed without an exit. */
+export async function terminateProcess<T>(pid: number, exited: Promise<T>, graceMs: number): Promise<T> {
+  signal(pid, 'SIGTERM');
+  const graceful = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), Math.max(graceMs, TERM_GRACE_MS)))]);
+  if (graceful !== undefined) return graceful;
+  signal(pid, 'SIGKILL');
+  return exited;
+}
+
 /** open(2) flags Node has no constant for (Linux, every architecture Aegis runs on). */
 const O_PATH = 0o10000000;
 

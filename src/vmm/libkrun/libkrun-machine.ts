@@ -6,11 +6,10 @@ import { conflict } from '../../errors/codes.js';
 import { readFileHead, readFileTail } from '../../util/read-file-end.js';
 import { MachineStateError, type Machine, type MachineExit, type MachineState, type MachineStats } from '../backend.js';
 import { ConsoleCap } from '../console-cap.js';
-import { adoptedProcessExit, connectWhenReady, processCpuMicros, signal } from '../process-util.js';
+import { adoptedProcessExit, connectWhenReady, processCpuMicros, terminateProcess } from '../process-util.js';
 import { syncPort } from '../qemu/port-handshake.js';
 import type { LibkrunMachineDirs, LibkrunMachineRecord } from './machine-state.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The harness's stderr (the console) says this once it serves the control port. */
 const READY_LINE = 'aegis-harness: listening on';
 /** The ready line comes right after libkrun's init starts the harness. */
@@ -18,8 +17,6 @@ const CONSOLE_HEAD_BYTES = 256 * 1024;
 const TAIL_BYTES = 4_000;
 /** Recent enough for the OOM kill that ended a task or server. */
 const OOM_TAIL_BYTES = 256 * 1024;
-/** After SIGTERM, how long the worker may take to exit before SIGKILL. */
-const TERM_GRACE_MS = 3_000;
 /** The handshake's own budget when the boot took most of connect's. */
 const PORT_SYNC_MIN_MS = 10_000;
 
@@ -88,11 +85,7 @@ export class LibkrunMachine implements Machine {
    */
   async stop(graceMs = 2_000): Promise<MachineExit> {
     if (this.exit) return this.exit;
-    signal(this.pid, 'SIGTERM');
-    const graceful = await Promise.race([this.exited, sleep(Math.max(graceMs, TERM_GRACE_MS)).then(() => undefined)]);
-    if (graceful) return graceful;
-    signal(this.pid, 'SIGKILL');
-    return this.exited;
+    return terminateProcess(this.pid, this.exited, graceMs);
   }
 
   async stats(): Promise<MachineStats> {

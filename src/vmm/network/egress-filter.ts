@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import koffi from 'koffi';
+import { removeCgroup } from '../remove-cgroup.js';
 import { buildEgressProgram, EMPTY_POLICY, hostEgressPolicy, type EgressPolicy, type Family } from './egress-bpf.js';
 
 const SYS_BPF: Partial<Record<string, number>> = { x64: 321, arm64: 280 };
@@ -310,8 +311,7 @@ export function cgroupPids(dir: string): number[] {
  * the processes to be reaped and the kernel to let go of the group.
  */
 export async function removeEgressCgroup(dir: string): Promise<void> {
-  const deadline = Date.now() + 2_000;
-  for (;;) {
+  await removeCgroup(dir, () => {
     for (const pid of cgroupPids(dir)) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -319,14 +319,5 @@ export async function removeEgressCgroup(dir: string): Promise<void> {
         /* gone meanwhile */
       }
     }
-    try {
-      fs.rmdirSync(dir);
-      return;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || Date.now() > deadline) throw new Error(`cannot remove cgroup ${dir}: ${code ?? (e as Error).message}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
+  });
 }

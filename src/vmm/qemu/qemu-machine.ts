@@ -4,18 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { MachineStateError, type Machine, type MachineExit, type MachineState, type MachineStats } from '../backend.js';
-import { adoptedProcessExit, processCpuMicros } from '../process-util.js';
+import { adoptedProcessExit, connectWhenReady, processCpuMicros, terminateProcess } from '../process-util.js';
 import type { QemuMachineDirs, QemuMachineRecord } from './machine-state.js';
 import { qmpExecute } from './qmp-client.js';
 import { discardSnapshot, saveSnapshot, type SnapshotChannel } from './memory-snapshot.js';
 import { pathForQemu } from './qemu-confinement.js';
 import { stateDiskPath, workspaceDiskPath } from './disk-image.js';
-import { connectWhenReady, signal } from '../process-util.js';
 import { syncPort } from './port-handshake.js';
 import { ConsoleCap } from '../console-cap.js';
 import { readFileHead, readFileTail } from '../../util/read-file-end.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CONSOLE_TAIL_BYTES = 2_000;
 // The console is the guest's to fill: each look at it reads only a bounded end of the file.
 /** The ready line comes right after the kernel's boot messages. */
@@ -26,8 +24,6 @@ const PANIC_TAIL_BYTES = 64 * 1024;
 const OOM_TAIL_BYTES = 256 * 1024;
 /** The harness's stderr (the guest console) says this once it serves the control port. */
 const READY_LINE = 'aegis-harness: listening on';
-/** After SIGTERM, how long qemu may take to exit before SIGKILL. */
-const TERM_GRACE_MS = 3_000;
 /** The handshake's own budget when the boot took most of connect's: a paused guest answers only once resumed. */
 const PORT_SYNC_MIN_MS = 10_000;
 /** Writing guest RAM through zstd: about a second per few hundred MB here. */
@@ -132,11 +128,7 @@ export class QemuMachine implements Machine {
    */
   async stop(graceMs = 2_000): Promise<MachineExit> {
     if (this.exit) return this.exit;
-    signal(this.pid, 'SIGTERM');
-    const graceful = await Promise.race([this.exited, sleep(Math.max(graceMs, TERM_GRACE_MS)).then(() => undefined)]);
-    if (graceful) return graceful;
-    signal(this.pid, 'SIGKILL');
-    return this.exited;
+    return terminateProcess(this.pid, this.exited, graceMs);
   }
 
   async stats(): Promise<MachineStats> {

@@ -7,6 +7,7 @@
 // group's limits above it, which the guest can neither see nor reach.
 import fs from 'node:fs';
 import path from 'node:path';
+import { removeCgroup } from '../remove-cgroup.js';
 
 const ROOT = '/sys/fs/cgroup';
 const PARENT = 'aegis';
@@ -230,28 +231,12 @@ export class MachineCgroups {
   /** Removes the groups (and any the guest made below its leaf) once their processes are gone. */
   async remove(): Promise<void> {
     for (const dir of Object.values(this.dirs)) {
-      for (const group of subtreeDeepestFirst(dir)) await removeGroup(group);
+      for (const group of subtreeDeepestFirst(dir)) await removeCgroup(group);
     }
   }
 
   exists(): boolean {
     return Object.values(this.dirs).some((d) => fs.existsSync(d));
-  }
-}
-
-/** rmdir of one group, retried while the kernel still counts it busy (its last tasks are exiting). */
-async function removeGroup(dir: string): Promise<void> {
-  const deadline = Date.now() + 2_000;
-  for (;;) {
-    try {
-      fs.rmdirSync(dir);
-      return;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || Date.now() > deadline) throw e;
-      await sleep(10);
-    }
   }
 }
 

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostAddressCidrs, isBlockedDestination, parseCidr, type EgressPolicy } from '../../../src/vmm/network/egress-bpf.js';
 import { attachedEgressFilters, egressFilterSupport, ensureEgressCgroup, joinCgroup, removeEgressCgroup } from '../../../src/vmm/network/egress-filter.js';
+import { removeCgroup } from '../../../src/vmm/remove-cgroup.js';
 
 describe('egress address ranges', () => {
   it('matches addresses by prefix, in every v6 form of a v4 range, with port 53 open only on the resolvers', () => {
@@ -114,20 +115,8 @@ describe.skipIf(!support.supported)(`egress filter (${support.detail})`, () => {
 
   afterAll(async () => {
     for (const s of servers) await new Promise((r) => s.close(r));
-    if (!dir) return;
     // The probes have exited, but the kernel may count the cgroup busy for a moment after.
-    const deadline = Date.now() + 2_000;
-    for (;;) {
-      try {
-        fs.rmdirSync(dir);
-        return;
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') return;
-        if (code !== 'EBUSY' || Date.now() > deadline) throw e;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
+    if (dir) await removeCgroup(dir);
   });
 
   it('attaches each hook once, however often it is ensured', () => {
