@@ -27,8 +27,10 @@ const MAX_TIMEOUT_MS = 24 * 60 * 60_000;
 
 const TAR = 'application/x-tar';
 
-const digits = (max: number, rule: string) =>
-  z.string().refine((v) => new RegExp(`^\\d{1,${max}}$`).test(v), { error: (i) => `${rule}, got "${String(i.input)}"` }).transform(Number);
+const digits = (max: number, rule: string) => {
+  const pattern = new RegExp(`^\\d{1,${max}}$`);
+  return z.string().refine((v) => pattern.test(v), { error: (i) => `${rule}, got "${String(i.input)}"` }).transform(Number);
+};
 
 const path = z.unknown().superRefine((v, ctx) => {
   const problem = guestPathProblem(v);
