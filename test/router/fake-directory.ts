@@ -153,6 +153,8 @@ export async function startGuest(name: string): Promise<GuestServer> {
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade}\r\nConnection: Upgrade\r\nX-Guest: ${name}\r\n\r\n`);
     if (head.length) socket.write(head);
+    // Once upgraded the socket is no longer http's: a reset by the router (its idle cut) must not go uncaught.
+    socket.on('error', () => socket.destroy());
     socket.pipe(socket);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
