@@ -1,5 +1,6 @@
 // AdmittingBackend: the memory of started and adopted machines adds up against host memory × overcommit; an exit,
-// or a start that fails, gives it back; a machine larger than the host is refused as such.
+// or a start that fails, gives it back; a machine larger than the host is refused as such; a start that does not fit
+// waits for machines already asked to stop.
 import { describe, expect, it } from 'vitest';
 import { isAegisError } from '../../../src/errors/codes.js';
 import type { Backend, Machine, MachineExit, MachineSpec } from '../../../src/vmm/backend.js';
@@ -37,7 +38,8 @@ class FakeBackend implements Backend {
   make(id: string, memoryMiB: number): Machine {
     let exit!: (e: MachineExit) => void;
     const exited = new Promise<MachineExit>((r) => (exit = r));
-    const machine = { id, pid: 1, state: () => 'running', exited, stats: async () => ({ oomKills: 0, memoryLimitBytes: memoryMiB * 1024 ** 2 }) } as unknown as Machine;
+    // stop() only asks: the machine is gone when the test calls exit(id).
+    const machine = { id, pid: 1, state: () => 'running', exited, stop: () => exited, stats: async () => ({ oomKills: 0, memoryLimitBytes: memoryMiB * 1024 ** 2 }) } as unknown as Machine;
     this.machines.set(id, { machine, exit });
     return machine;
   }
@@ -88,6 +90,30 @@ describe('AdmittingBackend', () => {
     await b.adopt('old'); // adopting again does not count it twice
     expect(await codeOf(b.start(spec('new', 1024)))).toMatch(/: 1 running machine\(s\) hold 1536 MiB of the 2048 MiB /);
     expect(await codeOf(b.start(spec('new', 512)))).toBe('started');
+  });
+
+  it('waits for a machine that is stopping instead of refusing on memory about to be given back', async () => {
+    const fake = new FakeBackend();
+    const b = new AdmittingBackend(fake, 0.5, HOST, 5_000);
+    const a = await b.start(spec('a', 2048));
+    void a.stop();
+    const started = codeOf(b.start(spec('c', 1024)));
+    await new Promise((r) => setTimeout(r, 50));
+    await fake.exit('a');
+    expect(await started).toBe('started');
+  });
+
+  it('refuses at once when nothing is leaving, and after the wait when a stopping machine stays', async () => {
+    const fake = new FakeBackend();
+    const b = new AdmittingBackend(fake, 0.5, HOST, 200);
+    await b.start(spec('a', 2048));
+    const t0 = Date.now();
+    expect(await codeOf(b.start(spec('c', 1024)))).toMatch(/^AEGIS_OVER_CAPACITY: /);
+    expect(Date.now() - t0).toBeLessThan(150);
+    void fake.machines.get('a')!.machine.stop(); // asked to stop, but never goes
+    const t1 = Date.now();
+    expect(await codeOf(b.start(spec('c', 1024)))).toMatch(/^AEGIS_OVER_CAPACITY: a machine with 1024 MiB/);
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(190);
   });
 
   it('refuses a machine larger than the host whatever the overcommit', async () => {
