@@ -39,7 +39,7 @@ describe("a running daemon's socket and router, from inside a machine", () => {
     for (const address of hostAddresses) {
       const r = await guestRun(m.client, ['/workspace/connect-probe', 'tcp', address, routerPort]);
       // The guest's own loopback has nothing listening there. Every other address has no route (no network),
-      // or its connection goes nowhere (pasta's connects to host addresses are refused by the egress filter).
+      // or its connection goes nowhere (slirp4netns's connects to host addresses are refused by the egress filter).
       if (address === '127.0.0.1') expect(r.out, address).toBe('ECONNREFUSED\n');
       else expect(r.out, address).toMatch(/^(ENETUNREACH|ETIMEDOUT)\n$/);
     }

@@ -72,7 +72,7 @@ describe('sandbox backend', () => {
     const env = fs.readFileSync(`/proc/${guestInitPid(m.pid)}/environ`, 'utf8').split('\0').filter(Boolean);
     const names = env.map((l) => l.split('=')[0]).sort();
     // AEGIS_SECCOMP_FILTER: the harness loads it and drops it from its environment before running anything.
-    // AEGIS_NAMESERVER: the machine has a network, and the harness writes /etc/resolv.conf naming pasta's DNS.
+    // AEGIS_NAMESERVER: the machine has a network, and the harness writes /etc/resolv.conf naming slirp's DNS.
     expect(names).toEqual(['AEGIS_CONTROL_SOCKET', 'AEGIS_LIFELINE_FD', ...(guestNetworkSupport().supported ? ['AEGIS_NAMESERVER'] : []), 'AEGIS_SECCOMP_FILTER', 'HOME', 'HOSTNAME', 'PATH']);
     expect(env.find((l) => l.startsWith('PATH='))).toBe('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   });
