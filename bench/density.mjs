@@ -26,13 +26,14 @@ function pss(pid) {
   }
 }
 
-/** Every live pid with its cgroup lines and its executable's name. */
+/** Every live pid with its cgroup lines, its executable's name and its command line. */
 function processes() {
   const out = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      out.push({ pid: Number(name), cgroup: fs.readFileSync(`/proc/${name}/cgroup`, 'utf8'), comm: fs.readFileSync(`/proc/${name}/comm`, 'utf8').trim() });
+      const read = (file) => fs.readFileSync(`/proc/${name}/${file}`, 'utf8');
+      out.push({ pid: Number(name), cgroup: read('cgroup'), comm: read('comm').trim(), cmdline: read('cmdline') });
     } catch {
       /* exited */
     }
@@ -41,12 +42,13 @@ function processes() {
 }
 
 /**
- * What a machine's process is: its network helper (the one process in its egress cgroup), the harness (Node,
- * PID 1 of the guest), the launch's shells and unshare, or the workload (the rest).
+ * What a machine's process is: its network helper (the one process in its egress cgroup), the harness (Node
+ * running aegis-harness, PID 1 of the guest, started through the runtime's loader), the launch's shells and
+ * unshare, or the workload (the rest).
  */
 function kindOf(p) {
   if (p.cgroup.includes('/aegis-egress/')) return 'network';
-  if (p.comm === 'node' || p.comm.startsWith('aegis-harness')) return 'harness';
+  if (p.cmdline.includes('aegis-harness')) return 'harness';
   if (p.comm === 'sh' || p.comm === 'unshare') return 'launch';
   return 'workload';
 }
