@@ -12,7 +12,7 @@ import { egressFilterSupport } from '../network/egress-filter.js';
 import type { MachineEgress } from '../network/machine-egress.js';
 import { guestInitPid } from './machine-state.js';
 
-/** The guest's view: its address (slirp4netns's default), the gateway (slirp) and the DNS forwarder (slirp again). */
+/** The guest's view: its address (slirp4netns's default, which `--configure` sets), the gateway (slirp) and the DNS forwarder (slirp again). */
 export const GUEST_ADDRESS = '10.0.2.100';
 export const GUEST_GATEWAY = '10.0.2.2';
 /** What the guest's /etc/resolv.conf names (the harness writes it, see src/harness/guest-network.ts). */
