@@ -3,7 +3,8 @@
 // instance adds (its machine's processes and its network helper, found by the machine id in their cgroups)
 // while running and once paused, aegisd's own RSS and CPU over an idle minute slice, and the time to wake
 // all of them with one request each. The baseline, in the same run: the PSS of a bare busybox httpd on the
-// host (what the workload costs without a machine around it).
+// host (what the workload costs without a machine around it). The PSS is also split by kind of process:
+// harness, network helper, workload, and the launch's shells.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,13 +26,14 @@ function pss(pid) {
   }
 }
 
-/** Every live pid with its cgroup lines. */
+/** Every live pid with its cgroup lines, its executable's name and its command line. */
 function processes() {
   const out = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      out.push({ pid: Number(name), cgroup: fs.readFileSync(`/proc/${name}/cgroup`, 'utf8') });
+      const read = (file) => fs.readFileSync(`/proc/${name}/${file}`, 'utf8');
+      out.push({ pid: Number(name), cgroup: read('cgroup'), comm: read('comm').trim(), cmdline: read('cmdline') });
     } catch {
       /* exited */
     }
@@ -39,11 +41,31 @@ function processes() {
   return out;
 }
 
-/** Host memory (PSS) of each machine's processes: those whose cgroup path names the machine. */
+/**
+ * What a machine's process is: its network helper (the one process in its egress cgroup), the harness (Node
+ * running aegis-harness, PID 1 of the guest, started through the runtime's loader), the launch's shells and
+ * unshare, or the workload (the rest).
+ */
+function kindOf(p) {
+  if (p.cgroup.includes('/aegis-egress/')) return 'network';
+  if (p.cmdline.includes('aegis-harness')) return 'harness';
+  if (p.comm === 'sh' || p.comm === 'unshare') return 'launch';
+  return 'workload';
+}
+const KINDS = ['harness', 'network', 'workload', 'launch'];
+
+/** Host memory (PSS) of each machine's processes (those whose cgroup path names the machine), in all and by kind. */
 function memoryPerMachine(machineIds) {
   const all = processes();
-  return machineIds.map((id) => all.filter((p) => p.cgroup.includes(`/${id}`)).reduce((sum, p) => sum + pss(p.pid), 0));
+  return machineIds.map((id) => {
+    const byKind = Object.fromEntries(KINDS.map((k) => [k, 0]));
+    for (const p of all.filter((p) => p.cgroup.includes(`/${id}`))) byKind[kindOf(p)] += pss(p.pid);
+    return { total: Object.values(byKind).reduce((a, b) => a + b, 0), byKind };
+  });
 }
+
+/** Median PSS in MiB per kind of process, over the machines. */
+const splitMib = (mems) => Object.fromEntries(KINDS.map((k) => [k, round(median(mems.map((m) => m.byKind[k])) / MIB)]));
 
 function cpuMicros(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -68,10 +90,12 @@ await withDaemonAsync(`router:\n  port: 0\nidle:\n  pauseAfter: ${PAUSE_AFTER}\n
   for (const id of ids) await waitUntil(() => ttfb(router, id), `instance ${id} to serve`, 120_000);
   const machineOf = async (id) => (await api('GET', `/v1/instances/${id}`)).status.machineId;
   const machines = await Promise.all(ids.map(machineOf));
-  const running = memoryPerMachine(machines);
+  const runningMem = memoryPerMachine(machines);
+  const running = runningMem.map((m) => m.total);
 
   await waitUntil(async () => (await Promise.all(ids.map(async (id) => (await api('GET', `/v1/instances/${id}`)).status.state))).every((s) => s === 'paused'), 'every instance to pause', 120_000);
-  const paused = memoryPerMachine(machines);
+  const pausedMem = memoryPerMachine(machines);
+  const paused = pausedMem.map((m) => m.total);
 
   // aegisd with N paused instances: its memory, and its CPU over an idle stretch.
   const cpu0 = cpuMicros(daemonPid);
@@ -91,6 +115,9 @@ await withDaemonAsync(`router:\n  port: 0\nidle:\n  pauseAfter: ${PAUSE_AFTER}\n
     instances: N,
     running_pss_mib_p50: round(median(running) / MIB),
     paused_pss_mib_p50: round(median(paused) / MIB),
+    // Per kind of process (each a median over the machines, so they need not add up to the total's median).
+    running_pss_mib_split: splitMib(runningMem),
+    paused_pss_mib_split: splitMib(pausedMem),
     bare_httpd_pss_mib: round(baseline / MIB),
     paused_ratio_to_bare: round(median(paused) / baseline),
     daemon_pss_mib: round(daemonRss / MIB),

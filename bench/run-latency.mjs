@@ -3,7 +3,7 @@
 // (no pool: every run boots). Beside two floors taken in the same run: the host's own
 // `unshare … chroot BASE /bin/true`, and `aegis --version` (node start-up plus loading the CLI).
 // And what the network costs a boot: cold runs with the default network and with `--network none` (no
-// pasta, no egress cgroup), alternated in one daemon so that both see the same load on a shared host.
+// slirp4netns, no egress cgroup), alternated in one daemon so that both see the same load on a shared host.
 import fs from 'node:fs';
 import path from 'node:path';
 import { AEGIS, percentile, report, round, timeRun, withDaemon } from './lib.mjs';

@@ -10,10 +10,10 @@ cd "$(dirname "$0")/.."
 #   docker-registry: a real registry for image tests
 #   qemu-system-x86: the qemu backend's VMM  qemu-utils: qemu-img for disk images
 #   libseccomp2: compiles the sandbox's system call filter (loaded through koffi, no -dev package needed)
-#   passt: pasta, the sandbox machines' user-mode network (without it they have lo only)
+#   slirp4netns: the sandbox machines' user-mode network (without it they have lo only)
 #   chromium: the headless browser the dashboard's tests drive (playwright-core, test/ui)
 #   wrk: the load generator of bench/router.mjs
-PACKAGES=(busybox-static util-linux mount iproute2 e2fsprogs attr zstd docker-registry qemu-system-x86 qemu-utils libseccomp2 passt chromium wrk)
+PACKAGES=(busybox-static util-linux mount iproute2 e2fsprogs attr zstd docker-registry qemu-system-x86 qemu-utils libseccomp2 slirp4netns chromium wrk)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,5 +1,5 @@
-// The guest half of a sandbox machine's network (src/vmm/sandbox/guest-network.ts): pasta sets up eth0 from
-// the host, and the harness points the guest's resolver at pasta's DNS forwarder. Done from inside, before
+// The guest half of a sandbox machine's network (src/vmm/sandbox/guest-network.ts): slirp4netns sets up eth0
+// from the host, and the harness points the guest's resolver at slirp's DNS forwarder. Done from inside, before
 // any workload runs, so that the path resolves in the guest's own filesystem, never the host's.
 import fs from 'node:fs';
 import { log } from './log.js';

@@ -8,7 +8,7 @@
 //   AEGIS_SHUTDOWN_GRACE_MS   SIGTERM→SIGKILL grace for children on SIGTERM/shutdown (default 5000)
 //   AEGIS_LIFELINE_FD         a pipe whose EOF stops the machine as SIGTERM does (see lifeline.ts)
 //   AEGIS_SECCOMP_FILTER      a seccomp BPF program (base64) loaded before anything else (a sandbox)
-//   AEGIS_NAMESERVER          the machine has a network (a sandbox's pasta): /etc/resolv.conf names this
+//   AEGIS_NAMESERVER          the machine has a network (a sandbox's slirp4netns): /etc/resolv.conf names this
 // Prints `aegis-harness: listening on PATH (protocol N)` on stderr once ready. SIGTERM/SIGINT stop
 // every child and exit 0. Children never see the harness's own environment.
 import path from 'node:path';

@@ -64,7 +64,7 @@ describe('aegis run (task mode)', { timeout: scaled(30_000) }, () => {
     // The machine's own name (the task records it as status.machineId), never the host's.
     expect(hostname).toMatch(/^mach-[0-9a-f]+$/);
     const ifaces = rest.filter((l) => /^\s*\w+:/.test(l)).map((l) => l.trim().split(':')[0]);
-    // User-mode networking (egress-filtered) on eth0: qemu's slirp, or the sandbox's pasta. libkrun VMs have none.
+    // User-mode networking (egress-filtered) on eth0: qemu's slirp, or the sandbox's slirp4netns. libkrun VMs have none.
     expect(ifaces.sort()).toEqual(ON_QEMU || (!ON_LIBKRUN && guestNetworkSupport().supported) ? ['eth0', 'lo'] : ['lo']);
     expect(r.stdout).not.toContain('HOST-VISIBLE');
   });

@@ -86,10 +86,10 @@ describe.skipIf(!supported.supported)(`egress policy (${supported.detail})`, { t
   it("cannot reach the host's loopback (a local server, the router), private addresses, or a DNS server on the LAN", async () => {
     const before = hitsOn(inet.privateA).length;
     const stdout = await run(undefined, probes([
-      // The guest's own loopback: pasta would forward it to the host's (-T auto) but for -T none.
+      // The guest's own loopback: lo inside the machine, never the host's.
       ['host-loopback', `wget -qO- http://127.0.0.1:${loopbackPort}/`],
       ['router', httpStatus('127.0.0.1', routerPort)],
-      // The gateway: the host's loopback for slirp, and for pasta without --no-map-gw. The filter refuses both.
+      // The gateway: the host's loopback for slirp without --disable-host-loopback (qemu's). The filter refuses it too.
       ['gateway-loopback', `wget -qO- http://10.0.2.2:${loopbackPort}/`],
       ['gateway-router', httpStatus('10.0.2.2', routerPort)],
       ['private', `wget -qO- http://${inet.privateA}/`],
@@ -192,7 +192,7 @@ ${probes([
     const before = await machineId();
     expect((await t.aegis(['down'])).code).toBe(0);
     expect(await upWithResolver(t, inet.dns)).toBe(0);
-    // The same machine, adopted: its pasta ran on, and its lookups reach the new daemon's gate.
+    // The same machine, adopted: its slirp4netns ran on, and its lookups reach the new daemon's gate.
     expect(await check()).toEqual(expected);
     expect(await machineId()).toBe(before);
     expect((await t.api('DELETE', `/v1/instances/${created.body.metadata.uid}`)).status).toBeLessThan(300);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GUEST_GATEWAY, guestNetworkSupport } from '../../src/vmm/sandbox/guest-network.js';
 import { withTempHome, type TempHome } from '../support/temp-home.js';
 import { guestRun, sandboxFixture, type Booted, type SandboxFixture } from '../vmm/sandbox/sandbox-fixture.js';
 import { installAttackPrograms } from './support/attack-programs.js';
@@ -39,10 +40,20 @@ describe("a running daemon's socket and router, from inside a machine", () => {
     for (const address of hostAddresses) {
       const r = await guestRun(m.client, ['/workspace/connect-probe', 'tcp', address, routerPort]);
       // The guest's own loopback has nothing listening there. Every other address has no route (no network),
-      // or its connection goes nowhere (pasta's connects to host addresses are refused by the egress filter).
+      // or its connection goes nowhere (slirp4netns's connects to host addresses are refused by the egress filter).
       if (address === '127.0.0.1') expect(r.out, address).toBe('ECONNREFUSED\n');
       else expect(r.out, address).toMatch(/^(ENETUNREACH|ETIMEDOUT)\n$/);
     }
+  });
+
+  it('gets no answer to a ping of any host address: the network helper makes no ICMP or raw socket, which no address filter would see', async () => {
+    // The gateway answers pings itself (slirp does, inside its own stack): the probe sees a reply when one comes.
+    if (guestNetworkSupport().supported) expect((await guestRun(m.client, ['/workspace/connect-probe', 'ping', GUEST_GATEWAY])).out).toBe('connected\n');
+    const hostAddresses = Object.values(os.networkInterfaces())
+      .flat()
+      .filter((a) => a?.family === 'IPv4' && !a.internal)
+      .map((a) => a!.address);
+    for (const address of hostAddresses) expect((await guestRun(m.client, ['/workspace/connect-probe', 'ping', address])).out, address).not.toBe('connected\n');
   });
 
   it('cannot see or connect to the daemon socket', async () => {

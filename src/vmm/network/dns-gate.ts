@@ -2,7 +2,7 @@
 // the listed names (anything else gets REFUSED, so DNS cannot carry data out either), forwards those to the
 // host's resolvers, and has the answer's addresses admitted to the machine's egress filter before the guest
 // sees the answer: the connection that follows a lookup is allowed, exactly to the addresses it was given.
-// It listens on a loopback address of the machine's own (pasta or slirp forward the guest's 10.0.2.3 there).
+// It listens on a loopback address of the machine's own (slirp4netns or qemu's slirp forward the guest's 10.0.2.3 there).
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { errorReply, parseAnswer, parseQuery, RCODE_REFUSED, RCODE_SERVFAIL, type DnsAnswer } from './dns-message.js';

@@ -56,7 +56,7 @@ export const BLOCKED_V6 = [
 ];
 
 /**
- * DNS: slirp and pasta forward the guest's queries (to 10.0.2.3) to the first nameserver of a resolv.conf:
+ * DNS: qemu's slirp and slirp4netns forward the guest's queries (to 10.0.2.3) to the first nameserver of a resolv.conf:
  * the host's, which is often on loopback (systemd-resolved's 127.0.0.53) or the LAN, or the machine's DNS gate
  * in the daemon (on loopback too). Port 53 of exactly those resolvers stays open; port 53 anywhere else in a
  * blocked range is refused like any other port.
@@ -258,6 +258,7 @@ const JMP_EXIT = 0x05 | 0x90;
 const R0 = 0;
 const R1 = 1; // the context pointer on entry; never clobbered since no helper is called
 const R2 = 2;
+const R3 = 3;
 
 interface Insn {
   code: number;
@@ -359,4 +360,38 @@ export function buildEgressProgram(family: Family, policy: EgressPolicy = EMPTY_
     insn(JMP_EXIT, 0, 0, 0, 0),
   );
   return assemble(items);
+}
+
+// struct bpf_sock, as the INET_SOCK_CREATE hook sees it: type at 8, protocol at 12 (host order).
+const CTX_SOCK_TYPE = 8;
+const CTX_SOCK_PROTOCOL = 12;
+const SOCK_STREAM = 1;
+const SOCK_DGRAM = 2;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+
+/**
+ * The program for the socket-creation hook (INET_SOCK_CREATE): a process in the cgroup may make TCP and UDP
+ * sockets only, the two kinds whose destinations the connect and sendmsg hooks see. ICMP echo ("ping")
+ * sockets and raw sockets pass neither hook: a user-mode network stack that forwards the guest's pings
+ * through one (libslirp does, wherever net.ipv4.ping_group_range admits its group) would reach any address.
+ * Refused, slirp falls back to a UDP datagram to the echo port, which the sendmsg hook filters.
+ */
+export function buildSocketProgram(): Buffer {
+  return assemble([
+    insn(LDX_MEM_W, R2, R1, CTX_SOCK_TYPE, 0),
+    insn(LDX_MEM_W, R3, R1, CTX_SOCK_PROTOCOL, 0),
+    insn(JMP32_JNE_K, R2, 0, 0, SOCK_STREAM, 'dgram'),
+    insn(JMP32_JNE_K, R3, 0, 0, IPPROTO_TCP, 'deny'),
+    insn(JMP_JA, 0, 0, 0, 0, 'allow'),
+    { label: 'dgram' },
+    insn(JMP32_JNE_K, R2, 0, 0, SOCK_DGRAM, 'deny'),
+    insn(JMP32_JNE_K, R3, 0, 0, IPPROTO_UDP, 'deny'),
+    { label: 'allow' },
+    insn(ALU64_MOV_K, R0, 0, 0, 1),
+    insn(JMP_EXIT, 0, 0, 0, 0),
+    { label: 'deny' },
+    insn(ALU64_MOV_K, R0, 0, 0, 0),
+    insn(JMP_EXIT, 0, 0, 0, 0),
+  ]);
 }

@@ -1,16 +1,17 @@
-// Keeps a machine's user-mode networking (qemu's slirp, the sandbox's pasta) to its policy, and always off the
+// Keeps a machine's user-mode networking (qemu's slirp, the sandbox's slirp4netns) to its policy, and always off the
 // host's loopback and private networks. The network stack opens ordinary host sockets for the guest, so a
-// guest reaching 10.0.0.2:5432 is really qemu or pasta connecting there; a cgroup v2 BPF program on the
+// guest reaching 10.0.0.2:5432 is really qemu or slirp4netns connecting there; a cgroup v2 BPF program on the
 // connect and UDP sendmsg hooks refuses such destinations (EPERM) for every process in the cgroup, while the
 // internet (or what an allow-list names) and the machine's DNS resolvers (port 53 of exactly those addresses)
-// stay reachable. Loaded through the raw bpf(2) syscall: no libbpf, and the bytecode comes from egress-bpf.ts.
+// stay reachable. A third program, on socket creation, keeps the cgroup to TCP and UDP sockets: ICMP and raw
+// sockets would pass the other two unseen. Loaded through the raw bpf(2) syscall: no libbpf, and the bytecode comes from egress-bpf.ts.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import koffi from 'koffi';
 import { removeCgroup } from '../remove-cgroup.js';
-import { buildEgressProgram, EMPTY_POLICY, hostEgressPolicy, type EgressPolicy, type Family } from './egress-bpf.js';
+import { buildEgressProgram, buildSocketProgram, EMPTY_POLICY, hostEgressPolicy, type EgressPolicy, type Family } from './egress-bpf.js';
 
 const SYS_BPF: Partial<Record<string, number>> = { x64: 321, arm64: 280 };
 
@@ -20,6 +21,7 @@ const BPF_PROG_DETACH = 9;
 const BPF_PROG_GET_FD_BY_ID = 13;
 const BPF_OBJ_GET_INFO_BY_FD = 15;
 const BPF_PROG_QUERY = 16;
+const BPF_PROG_TYPE_CGROUP_SOCK = 9;
 const BPF_PROG_TYPE_CGROUP_SOCK_ADDR = 18;
 const BPF_F_ALLOW_MULTI = 1 << 1;
 /** BPF_CGROUP_MAX_PROGS: no cgroup hook holds more. */
@@ -29,17 +31,27 @@ const LOG_SIZE = 1 << 20;
 interface Hook {
   /** The program name (at most 15 characters): how a later daemon recognises its own attachment. */
   name: string;
-  family: Family;
+  progType: number;
   attachType: number;
+  build: (policy: EgressPolicy) => Buffer;
 }
 
+const addrHook = (name: string, family: Family, attachType: number): Hook => ({
+  name,
+  progType: BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+  attachType,
+  build: (policy) => buildEgressProgram(family, policy),
+});
+
 // The kernel insists that a sock_addr program's expected_attach_type equals the hook it is attached to.
-// UDP connect() goes through the connect hooks too; sendmsg covers unconnected sendto().
+// UDP connect() goes through the connect hooks too; sendmsg covers unconnected sendto(). The socket hook
+// does not depend on the policy.
 const HOOKS: Hook[] = [
-  { name: 'aegis_egr4_conn', family: 4, attachType: 10 }, // BPF_CGROUP_INET4_CONNECT
-  { name: 'aegis_egr6_conn', family: 6, attachType: 11 }, // BPF_CGROUP_INET6_CONNECT
-  { name: 'aegis_egr4_send', family: 4, attachType: 14 }, // BPF_CGROUP_UDP4_SENDMSG
-  { name: 'aegis_egr6_send', family: 6, attachType: 15 }, // BPF_CGROUP_UDP6_SENDMSG
+  addrHook('aegis_egr4_conn', 4, 10), // BPF_CGROUP_INET4_CONNECT
+  addrHook('aegis_egr6_conn', 6, 11), // BPF_CGROUP_INET6_CONNECT
+  addrHook('aegis_egr4_send', 4, 14), // BPF_CGROUP_UDP4_SENDMSG
+  addrHook('aegis_egr6_send', 6, 15), // BPF_CGROUP_UDP6_SENDMSG
+  { name: 'aegis_egr_sock', progType: BPF_PROG_TYPE_CGROUP_SOCK, attachType: 2, build: buildSocketProgram }, // BPF_CGROUP_INET_SOCK_CREATE
 ];
 
 type Syscall = (nr: number, ...args: unknown[]) => number;
@@ -72,11 +84,11 @@ function closeFd(fd: number): void {
 
 /** Loads one hook's program; returns its fd. On a verifier rejection the error carries the log. */
 function loadProgram(hook: Hook, policy: EgressPolicy = EMPTY_POLICY): number {
-  const insns = buildEgressProgram(hook.family, policy);
+  const insns = hook.build(policy);
   const license = Buffer.from('Dual MIT/GPL\0');
   const attr = Buffer.alloc(72);
   const fill = (log?: Buffer) => {
-    attr.writeUInt32LE(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, 0);
+    attr.writeUInt32LE(hook.progType, 0);
     attr.writeUInt32LE(insns.length / 8, 4);
     attr.writeBigUInt64LE(ptr(insns), 8);
     attr.writeBigUInt64LE(ptr(license), 16);
@@ -112,7 +124,7 @@ const MAX_LOADED = 16;
 
 /** The fd of a loaded program for this hook and policy, loaded once; the cache owns it (never close it). */
 function sharedProgram(hook: Hook, policy: EgressPolicy): number {
-  const key = `${hook.name} ${crypto.createHash('sha256').update(buildEgressProgram(hook.family, policy)).digest('hex')}`;
+  const key = `${hook.name} ${crypto.createHash('sha256').update(hook.build(policy)).digest('hex')}`;
   let fd = loaded.get(key);
   if (fd === undefined) {
     fd = loadProgram(hook, policy);
@@ -201,7 +213,7 @@ export function egressFilterSupport(): { supported: boolean; detail: string } {
   if (!root) return (support = { supported: false, detail: 'no cgroup2 mount in /proc/self/mounts' });
   try {
     for (const hook of HOOKS) closeFd(loadProgram(hook));
-    support = { supported: true, detail: `cgroup BPF connect/sendmsg filter loads (cgroup2 at ${root})` };
+    support = { supported: true, detail: `cgroup BPF connect/sendmsg/socket filter loads (cgroup2 at ${root})` };
   } catch (e) {
     support = { supported: false, detail: `cannot load the egress filter: ${(e as Error).message}` };
   }

@@ -1,5 +1,5 @@
 // One machine's egress: a cgroup of its own (`<cgroup2>/aegis-egress/<id>-<hash>-<nonce>`) for the host process
-// that makes the machine's outside connections (pasta for a sandbox, qemu for a VM), whose BPF filter holds
+// that makes the machine's outside connections (slirp4netns for a sandbox, qemu for a VM), whose BPF filter holds
 // the machine's policy; and, for an allow-list that names hosts, the DNS gate whose answers extend that
 // filter. Its state (the gate's address, the admitted answers) is recorded in the machine's dir, so that a
 // restarted daemon takes it over with the machine.

@@ -59,7 +59,7 @@ export class QemuBackend implements Backend {
   constructor(private readonly opts: { paths: AegisPaths; assets: QemuAssets; limits?: MachineLimits }) {
     this.loader = readRuntimeInfo(opts.assets.runtimeDir).loader;
     // Without the filter a slirp network would reach the host's own services and the LAN: such VMs get no
-    // network device at all (like a sandbox without pasta). The probe line says which.
+    // network device at all (like a sandbox without slirp4netns). The probe line says which.
     this.egressHost = egressFilterSupport().supported ? hostEgressPolicy() : undefined;
     this.runAs = qemuUser();
     this.bootTimeoutMs = opts.assets.accel === 'kvm' ? 30_000 : 120_000;

@@ -1,8 +1,8 @@
-// A sandbox machine's network: pasta (Debian's `passt` package), attached from the host to the machine's own
-// network namespace, which otherwise holds only lo. pasta gives the guest eth0 as qemu's slirp does
-// (10.0.2.15/24, gateway 10.0.2.2, DNS at 10.0.2.3) and carries its flows out through ordinary sockets of
-// its own on the host. It runs in the machine's egress cgroup (machine-egress.ts), whose BPF filter decides
-// where those sockets may connect, and it is killed with that cgroup when the machine is gone.
+// A sandbox machine's network: slirp4netns (libslirp), attached from the host to the machine's own network
+// namespace, which otherwise holds only lo. It gives the guest eth0 (10.0.2.100/24, gateway 10.0.2.2, DNS at
+// 10.0.2.3) through a tap device and carries its flows out through ordinary sockets of its own on the host.
+// It runs in the machine's egress cgroup (machine-egress.ts), whose BPF filter decides where those sockets may
+// connect and that they are TCP or UDP only, and it is killed with that cgroup when the machine is gone.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,50 +12,51 @@ import { egressFilterSupport } from '../network/egress-filter.js';
 import type { MachineEgress } from '../network/machine-egress.js';
 import { guestInitPid } from './machine-state.js';
 
-/** The guest's view: its address, the gateway (pasta) and the DNS forwarder (pasta again). */
-export const GUEST_ADDRESS = '10.0.2.15';
+/** The guest's view: its address (slirp4netns's default, which `--configure` sets), the gateway (slirp) and the DNS forwarder (slirp again). */
+export const GUEST_ADDRESS = '10.0.2.100';
 export const GUEST_GATEWAY = '10.0.2.2';
 /** What the guest's /etc/resolv.conf names (the harness writes it, see src/harness/guest-network.ts). */
 export const GUEST_NAMESERVER = '10.0.2.3';
 
 const POLL_MS = 2;
 const LOG_TAIL_BYTES = 2_000;
+/** The namespace's fd and the readiness pipe's, as the helper inherits them. */
+const NETNS_FD = 3;
+const READY_FD = 4;
 
 /**
- * pasta's options, checked against Debian 12's pasta (passt 0.0~git20230309):
- * - `--netns /proc/self/fd/3`: the machine's namespace, opened by the daemon and inherited as fd 3 (pasta
- *   cannot open /proc/PID/ns/net itself once it has shed its capabilities);
- * - `--runas 0`: this pasta drops to `nobody` *before* it joins the namespace and then cannot; as root it
- *   still keeps only CAP_NET_BIND_SERVICE and CAP_SYS_ADMIN, sets no_new_privs, installs its seccomp filter
- *   and moves into an empty mount namespace once set up;
- * - `-t none -u none`: no guest port is published on the host; `-T none -U none`: none of the host's
- *   loopback ports is forwarded into the guest; `--no-map-gw`: the gateway address is not the host's
- *   loopback (the default would map it there);
- * - IPv4 only and no ICMP (ping sockets pass no cgroup connect hook), DHCP/NDP/RA off: pasta sets the
- *   address and route itself (`--config-net`).
+ * slirp4netns's options, checked against Debian 12's slirp4netns 1.2.0 (libslirp 4.7.0):
+ * - `--netns-type=path /proc/self/fd/3`: the machine's namespace, opened by the daemon and inherited;
+ * - `--configure`: it sets eth0's address, MTU and default route itself (10.0.2.0/24 by default);
+ * - `--disable-host-loopback`: the gateway (10.0.2.2) is not the host's loopback (the default would map it
+ *   there); no API socket and no port forwarding: nothing of the guest is published on the host;
+ * - `--enable-sandbox`: before it serves any traffic, a mount namespace of its own with only /etc and /run
+ *   (read-only, for resolv.conf), no_new_privs, and of the root's capabilities CAP_NET_BIND_SERVICE only (no
+ *   CAP_NET_RAW: no raw sockets for the guest's pings); `--enable-seccomp`: no exec, ptrace, mount, setns...;
+ * - `--ready-fd`: written once all of that is in place and it serves the tap;
+ * - IPv4 only (no `--enable-ipv6`). The guest's pings: libslirp sends them through an ICMP echo socket, a raw
+ *   socket, or a UDP datagram to port 7, in that order; the egress cgroup refuses the first two
+ *   (egress-bpf.ts, buildSocketProgram) and filters the third like any UDP.
  */
-export function pastaArgs(): string[] {
+export function slirpArgs(): string[] {
   return [
-    '--foreground', '--quiet', '--ipv4-only', '--runas', '0',
-    '--netns', '/proc/self/fd/3', '--ns-ifname', 'eth0', '--config-net',
-    '--address', GUEST_ADDRESS, '--netmask', '24', '--gateway', GUEST_GATEWAY, '--dns-forward', GUEST_NAMESERVER,
-    '--tcp-ports', 'none', '--udp-ports', 'none', '--tcp-ns', 'none', '--udp-ns', 'none',
-    '--no-map-gw', '--no-icmp', '--no-dhcp', '--no-ndp', '--no-dhcpv6', '--no-ra',
+    '--configure', '--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp',
+    `--ready-fd=${READY_FD}`, '--netns-type=path', `/proc/self/fd/${NETNS_FD}`, 'eth0',
   ];
 }
 
 /**
  * Joins the egress cgroup before anything else (a socket belongs to the cgroup its maker was in), then runs
- * pasta. This pasta forwards the guest's DNS to the first nameserver of /etc/resolv.conf (its `--dns` option
- * does not forward): when the machine's resolvers are not the host's (an allow-list's DNS gate), pasta gets
- * a mount namespace of its own whose /etc/resolv.conf names them.
- * Arguments: 1 the cgroup's cgroup.procs  2 that resolv.conf, or empty for the host's  3... pasta and its options.
+ * slirp4netns. libslirp forwards the guest's DNS to the first nameserver of /etc/resolv.conf: when the
+ * machine's resolvers are not the host's (an allow-list's DNS gate), the helper gets a mount namespace of its
+ * own whose /etc/resolv.conf names them (its sandbox keeps /etc, submounts included).
+ * Arguments: 1 the cgroup's cgroup.procs  2 that resolv.conf, or empty for the host's  3... slirp4netns and its options.
  */
-const PASTA_SCRIPT = `
+const SLIRP_SCRIPT = `
 set -e
 procs=$1 resolv=$2
 shift 2
-# Never unfiltered: without the cgroup, no pasta.
+# Never unfiltered: without the cgroup, no network helper.
 echo $$ > "$procs"
 [ -z "$resolv" ] && exec "$@"
 exec unshare --mount --propagation private -- /bin/sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$resolv" "$@"
@@ -67,9 +68,10 @@ let support: { supported: boolean; detail: string } | undefined;
 export function guestNetworkSupport(): { supported: boolean; detail: string } {
   if (support) return support;
   const egress = egressFilterSupport();
-  if (!which('pasta')) support = { supported: false, detail: 'no network: pasta not found (apt-get install passt)' };
+  if (!which('slirp4netns')) support = { supported: false, detail: 'no network: slirp4netns not found (apt-get install slirp4netns)' };
+  else if (!fs.existsSync('/dev/net/tun')) support = { supported: false, detail: 'no network: /dev/net/tun missing (slirp4netns needs a tap device)' };
   else if (!egress.supported) support = { supported: false, detail: `no network: ${egress.detail}` };
-  else support = { supported: true, detail: "network: through pasta, internet only, or what the machine's policy lists (host and private addresses blocked by a per-machine cgroup BPF filter)" };
+  else support = { supported: true, detail: "network: through slirp4netns, internet only, or what the machine's policy lists (host and private addresses blocked by a per-machine cgroup BPF filter)" };
   return support;
 }
 
@@ -104,19 +106,10 @@ async function guestInit(unsharePid: number, deadline: number): Promise<number> 
   }
 }
 
-/** Whether the namespace of `pid` has a default route yet (what pasta sets up last). */
-function hasDefaultRoute(pid: number): boolean {
-  try {
-    return /^\S+\t00000000\t/m.test(fs.readFileSync(`/proc/${pid}/net/route`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 /**
- * Starts pasta for a machine whose unshare process is `unsharePid`, in `egress`'s cgroup; resolves once the
- * guest's eth0 has its address and default route. Runs while the harness boots. On failure pasta is left for
- * `egress.close()` to kill (it is in the cgroup), and the error carries pasta's last words.
+ * Starts slirp4netns for a machine whose unshare process is `unsharePid`, in `egress`'s cgroup; resolves once
+ * it reports the guest's eth0 configured and itself confined. Runs while the harness boots. On failure the
+ * helper is left for `egress.close()` to kill (it is in the cgroup), and the error carries its last words.
  */
 export async function attachGuestNetwork(opts: { unsharePid: number; egress: MachineEgress; machineDir: string; timeoutMs: number }): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
@@ -124,10 +117,10 @@ export async function attachGuestNetwork(opts: { unsharePid: number; egress: Mac
   // The filter's resolvers were read from the host's /etc/resolv.conf too, when the daemon started.
   let resolv = '';
   if (!opts.egress.hostResolvers) {
-    resolv = path.join(opts.machineDir, 'pasta-resolv.conf');
+    resolv = path.join(opts.machineDir, 'network-resolv.conf');
     fs.writeFileSync(resolv, opts.egress.resolvers.map((r) => `nameserver ${r}\n`).join(''), { mode: 0o644 });
   }
-  const log = path.join(opts.machineDir, 'pasta.log');
+  const log = path.join(opts.machineDir, 'network.log');
   let nsFd: number;
   try {
     nsFd = fs.openSync(`/proc/${init}/ns/net`, 'r');
@@ -136,25 +129,35 @@ export async function attachGuestNetwork(opts: { unsharePid: number; egress: Mac
   }
   const logFd = fs.openSync(log, 'a', 0o600);
   let exited: string | undefined;
+  let ready = false;
+  let readyPipe: NodeJS.ReadableStream | undefined;
   try {
-    const child = spawn('/bin/sh', ['-c', PASTA_SCRIPT, 'aegis-network', path.join(opts.egress.cgroup, 'cgroup.procs'), resolv, which('pasta') ?? 'pasta', ...pastaArgs()], {
+    const child = spawn('/bin/sh', ['-c', SLIRP_SCRIPT, 'aegis-network', path.join(opts.egress.cgroup, 'cgroup.procs'), resolv, which('slirp4netns') ?? 'slirp4netns', ...slirpArgs()], {
       // Its own process group, like the machine: a Ctrl+C aimed at the daemon's terminal must not reach it.
       detached: true,
-      stdio: ['ignore', logFd, logFd, nsFd],
+      stdio: ['ignore', logFd, logFd, nsFd, 'pipe'],
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
     });
     child.once('exit', (code, signal) => (exited = signal ?? `exit ${code}`));
     child.once('error', (e) => (exited = e.message));
     child.unref();
+    readyPipe = child.stdio[READY_FD] as NodeJS.ReadableStream | undefined;
+    readyPipe?.once('data', () => (ready = true));
+    readyPipe?.on('error', () => undefined);
   } finally {
     fs.closeSync(nsFd);
     fs.closeSync(logFd);
   }
-  for (;;) {
-    if (hasDefaultRoute(init)) return;
-    const tail = () => readFileTail(log, LOG_TAIL_BYTES).toString('utf8').split('\n').filter((l) => l && !l.startsWith('Failed to send')).slice(-3).join(' | ');
-    if (exited) throw new Error(`pasta stopped (${exited}) before the guest had a network${tail() ? `: ${tail()}` : ''}`);
-    if (Date.now() > deadline) throw new Error(`pasta set up no network within ${opts.timeoutMs} ms${tail() ? `: ${tail()}` : ''}`);
-    await sleep(POLL_MS);
+  try {
+    for (;;) {
+      if (ready) return;
+      const tail = () => readFileTail(log, LOG_TAIL_BYTES).toString('utf8').split('\n').filter((l) => l && !l.startsWith('WARNING: Support for seccomp')).slice(-3).join(' | ');
+      if (exited) throw new Error(`slirp4netns stopped (${exited}) before the guest had a network${tail() ? `: ${tail()}` : ''}`);
+      if (Date.now() > deadline) throw new Error(`slirp4netns set up no network within ${opts.timeoutMs} ms${tail() ? `: ${tail()}` : ''}`);
+      await sleep(POLL_MS);
+    }
+  } finally {
+    // The daemon's end of the pipe: nothing more comes through it, and it must not keep the daemon alive.
+    (readyPipe as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined)?.destroy?.();
   }
 }

@@ -134,7 +134,7 @@ export class SandboxBackend implements Backend {
       const version = cgroupVersion() ?? 1;
       cgroups = MachineCgroups.forMachine(spec.id, version);
       const procs = await cgroups.create({ memoryBytes: (spec.memoryMiB + HARNESS_MEMORY_MIB) * 1024 * 1024, vcpus: spec.vcpus });
-      // Without pasta or the filter (see guestNetworkSupport) a machine keeps only lo, whatever its policy says.
+      // Without slirp4netns or the filter (see guestNetworkSupport) a machine keeps only lo, whatever its policy says.
       networked = this.egressHost !== undefined && resolveNetwork(spec.network).egress !== EGRESS_NONE;
 
       const consoleFd = fs.openSync(dirs.console, 'a', 0o600);
@@ -193,7 +193,7 @@ export class SandboxBackend implements Backend {
 
   /**
    * Gives a just-started machine its network while its harness boots: the egress cgroup and filter, then
-   * pasta in it. Both go when the machine does. A machine whose network cannot be set up is stopped.
+   * slirp4netns in it. Both go when the machine does. A machine whose network cannot be set up is stopped.
    */
   private async attachNetwork(machine: SandboxMachine, machineDir: string, unsharePid: number): Promise<void> {
     const spec = machine.record.spec;
@@ -220,7 +220,7 @@ export class SandboxBackend implements Backend {
     const record = readRecord(dirs.state);
     if (!record || pidStartTime(record.pid) !== record.pidStartTime) return undefined;
     const machine = new SandboxMachine(record, dirs, recordedCgroups(record), this.opts.limits?.consoleBytes);
-    // pasta runs on; the DNS gate of an allow-list lives in the daemon and comes back here.
+    // slirp4netns runs on; the DNS gate of an allow-list lives in the daemon and comes back here.
     const egress = this.egressHost ? await MachineEgress.adopt({ machineDir: dirs.dir, id, network: record.spec.network, host: this.egressHost }) : undefined;
     if (egress) {
       const close = egress.close.bind(egress);
@@ -237,7 +237,7 @@ export class SandboxBackend implements Backend {
     const cgroups = record ? recordedCgroups(record) : MachineCgroups.forMachine(id, cgroupVersion() ?? 1);
     await cgroups.killAll(); // what outlived the machine's unshare process
     await cgroups.remove();
-    await removeMachineEgress(dirs.dir, id); // pasta, when the machine died without this daemon
+    await removeMachineEgress(dirs.dir, id); // slirp4netns, when the machine died without this daemon
     // Its processes are gone: another machine may have its ids now.
     if (record?.idRange) this.identities.release(record.idRange, dirs.dir);
     fs.rmSync(dirs.dir, { recursive: true, force: true });

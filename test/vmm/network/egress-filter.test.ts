@@ -126,6 +126,7 @@ describe.skipIf(!support.supported)(`egress filter (${support.detail})`, () => {
       aegis_egr6_conn: ['aegis_egr6_conn'],
       aegis_egr4_send: ['aegis_egr4_send'],
       aegis_egr6_send: ['aegis_egr6_send'],
+      aegis_egr_sock: ['aegis_egr_sock'],
     });
   });
 
@@ -162,6 +163,30 @@ describe.skipIf(!support.supported)(`egress filter (${support.detail})`, () => {
 
     const outside = await probe(probes.slice(0, 7));
     expect(outside).toEqual(['OK', 'OK', 'OK', 'OK', 'OK', 'OK', 'OK']);
+  });
+
+  it('lets the cgroup make TCP and UDP sockets only: no ICMP echo ("ping") or raw sockets, which no address hook sees', async () => {
+    // socket(2) through koffi, in a network namespace whose ping_group_range admits every group (systemd's
+    // default admits root's): outside the cgroup each kind is made, inside only TCP and UDP.
+    const script = `
+      import koffi from 'koffi';
+      const socket = koffi.load('libc.so.6').func('int socket(int, int, int)');
+      const kinds = { tcp: [2, 1, 6], udp: [2, 2, 17], tcp6: [10, 1, 6], udp6: [10, 2, 17], ping: [2, 2, 1], ping6: [10, 2, 58], raw: [2, 3, 1], rawUdp: [2, 3, 17], sctp: [2, 1, 132] };
+      const out = {};
+      for (const [kind, args] of Object.entries(kinds)) out[kind] = socket(...args) >= 0 ? 'OK' : koffi.errno() === 1 ? 'EPERM' : 'errno ' + koffi.errno();
+      process.stdout.write(JSON.stringify(out));`;
+    const run = (cgroupDir: string) =>
+      new Promise<Record<string, string>>((resolve, reject) => {
+        const setup = `ip link set lo up && echo "0 4294967294" > /proc/sys/net/ipv4/ping_group_range && { [ -z "$0" ] || echo $$ > "$0/cgroup.procs"; } && exec "$@"`;
+        const child = spawn('unshare', ['--net', '--', 'sh', '-c', setup, cgroupDir, process.execPath, '--input-type=module', '-e', script], { cwd: process.cwd() });
+        void collect(child).then((r) => resolve(r as unknown as Record<string, string>), reject);
+      });
+    const outside = await run('');
+    expect(Object.entries(outside).filter(([k, v]) => v !== 'OK' && k !== 'sctp')).toEqual([]);
+    const inside = await run(dir);
+    expect(inside).toMatchObject({ tcp: 'OK', udp: 'OK', tcp6: 'OK', udp6: 'OK', ping: 'EPERM', ping6: 'EPERM', raw: 'EPERM', rawUdp: 'EPERM' });
+    // SCTP (where the kernel has it) would not be filtered by the UDP hook either.
+    expect(inside.sctp).not.toBe('OK');
   });
 
   it('decides every range boundary the way the address table says', async () => {

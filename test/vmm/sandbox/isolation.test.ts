@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MachineCgroups } from '../../../src/vmm/sandbox/cgroups.js';
 import { fstabField } from '../../../src/vmm/sandbox/guest-mounts.js';
-import { guestNetworkSupport } from '../../../src/vmm/sandbox/guest-network.js';
+import { GUEST_ADDRESS, guestNetworkSupport } from '../../../src/vmm/sandbox/guest-network.js';
 import { guestInitPid, machineDirs } from '../../../src/vmm/sandbox/machine-state.js';
 import { guestRun, sandboxFixture, type SandboxFixture } from './sandbox-fixture.js';
 
@@ -77,10 +77,10 @@ describe('sandbox isolation', () => {
     expect(os.hostname()).not.toBe(id);
   });
 
-  it.skipIf(!guestNetworkSupport().supported)("gives a machine with a network pasta's eth0 and nothing of the host's interfaces", async () => {
+  it.skipIf(!guestNetworkSupport().supported)("gives a machine with a network slirp4netns's eth0 and nothing of the host's interfaces", async () => {
     const { client } = await fx.boot();
     expect((await guestRun(client, ['ls', '/sys/class/net'])).out.split(/\s+/).filter(Boolean)).toEqual(['eth0', 'lo']);
-    expect((await guestRun(client, ['ip', '-4', 'addr', 'show', 'eth0'])).out).toContain('inet 10.0.2.15/24');
+    expect((await guestRun(client, ['ip', '-4', 'addr', 'show', 'eth0'])).out).toContain(`inet ${GUEST_ADDRESS}/24`);
     expect((await guestRun(client, ['ip', 'route'])).out).toContain('default via 10.0.2.2 dev eth0');
     expect((await guestRun(client, ['cat', '/etc/resolv.conf'])).out).toBe('nameserver 10.0.2.3\n');
   });

@@ -57,6 +57,23 @@ describe('sandbox backend', () => {
   });
   afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
+  it.skipIf(!guestNetworkSupport().supported)('ends the network helper (slirp4netns, in the egress cgroup) with the machine', async () => {
+    const { m, id } = await start();
+    // Processes of the machine's egress cgroup, found the way a stray one would be: by /proc/PID/cgroup.
+    const helpers = () =>
+      fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/cgroup`, 'utf8').includes(`/aegis-egress/${id}-`);
+        } catch {
+          return false; // exited meanwhile
+        }
+      });
+    const [helper] = helpers();
+    expect(fs.readFileSync(`/proc/${helper}/cmdline`, 'utf8')).toMatch(/slirp4netns/);
+    await m.stop(0);
+    await waitFor(() => helpers().length === 0, { what: 'the network helper to end', timeoutMs: 5_000 });
+  });
+
   it('builds the runtime and the base rootfs once', async () => {
     const t0 = Date.now();
     expect(await provisionRuntime(paths, HARNESS)).toBe(await provisionRuntime(paths, HARNESS));
@@ -72,7 +89,7 @@ describe('sandbox backend', () => {
     const env = fs.readFileSync(`/proc/${guestInitPid(m.pid)}/environ`, 'utf8').split('\0').filter(Boolean);
     const names = env.map((l) => l.split('=')[0]).sort();
     // AEGIS_SECCOMP_FILTER: the harness loads it and drops it from its environment before running anything.
-    // AEGIS_NAMESERVER: the machine has a network, and the harness writes /etc/resolv.conf naming pasta's DNS.
+    // AEGIS_NAMESERVER: the machine has a network, and the harness writes /etc/resolv.conf naming slirp's DNS.
     expect(names).toEqual(['AEGIS_CONTROL_SOCKET', 'AEGIS_LIFELINE_FD', ...(guestNetworkSupport().supported ? ['AEGIS_NAMESERVER'] : []), 'AEGIS_SECCOMP_FILTER', 'HOME', 'HOSTNAME', 'PATH']);
     expect(env.find((l) => l.startsWith('PATH='))).toBe('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   });
