@@ -30,7 +30,7 @@ export async function quickExec(argv: string[], paths: AegisPaths, io: QuickExec
   const path = execPath(args.target);
   const execution = new Execution({
     start: async () => undefined,
-    open: async () => records(await send(sock, path, args, io.stdin), path),
+    open: async () => records(await send(sock, path, args, io), path),
     missingExit: async () => EXEC_WITHOUT_EXIT,
     cancel: async () => void sock.destroy(),
   });
@@ -47,11 +47,12 @@ export async function quickExec(argv: string[], paths: AegisPaths, io: QuickExec
 }
 
 /** Sends the exec and returns the body of its successful reply; an error reply throws the SDK's error for it. */
-async function send(sock: net.Socket, path: string, { request, interactive }: QuickExecArgs, stdin: Readable): Promise<AsyncGenerator<Buffer>> {
+async function send(sock: net.Socket, path: string, { request, interactive }: QuickExecArgs, io: QuickExecIo): Promise<AsyncGenerator<Buffer>> {
   try {
     if (interactive) {
       sendRequest(sock, 'POST', path, { 'x-aegis-source': 'cli', ...execStdinHeaders(request), 'transfer-encoding': 'chunked' });
-      streamBody(sock, stdin);
+      // Only now: process.stdin is made on first use, and that costs (a file or /dev/null loads fs streams).
+      streamBody(sock, io.stdin);
     } else sendRequest(sock, 'POST', path, { 'x-aegis-source': 'cli', 'content-type': 'application/json' }, Buffer.from(JSON.stringify(request)));
     const reply = await readReply(sock);
     if (reply.status >= 400) throw apiErrorOf(reply.status, (await readWhole(reply.body))!.toString('utf8'));
