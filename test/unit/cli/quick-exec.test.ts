@@ -6,7 +6,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildCli } from '../../../src/cli/cli.js';
+import type { ExecCommand } from '../../../src/cli/commands/instance/exec.js';
+import { parseEnvPairs } from '../../../src/cli/options/env-pairs.js';
 import { aegisPaths } from '../../../src/config/paths.js';
 import { quickExecArgs } from '../../../src/cli/quick-exec-args.js';
 import { runWays } from '../../support/cli-ways.js';
@@ -49,6 +53,31 @@ describe('quick exec command lines', () => {
     ]) {
       expect(quickExecArgs(argv), argv.join(' ')).toBeUndefined();
     }
+  });
+});
+
+describe('quick exec command lines against the command parser', () => {
+  const WORDS = ['-i', '--interactive', '-e', '--env', '-w', '--workdir', '-u', '--user', '--', '-h', '--help', '-ie', '--env=A=1', '--no-interactive', '-l', '-x=1', 'A=1', 'A=2', 'B=x=y', '=1', '', 'app', 'inst-1', 'echo', 'hi', '/tmp', '1000', 'é'];
+
+  it('takes only command lines clipanion parses, and parses them to the same request', async () => {
+    const cli = await buildCli(['exec']);
+    let taken = 0;
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...WORDS), { maxLength: 9 }), (words) => {
+        const argv = ['exec', ...words];
+        const quick = quickExecArgs(argv);
+        if (!quick) return;
+        taken++;
+        const parsed = cli.process(argv) as ExecCommand;
+        const env = parsed.env.length ? { env: parseEnvPairs(parsed.env) } : {};
+        expect(
+          { target: parsed.target, request: { command: parsed.command, ...env, ...(parsed.workdir ? { workdir: parsed.workdir } : {}), ...(parsed.user ? { user: parsed.user } : {}) }, interactive: parsed.interactive },
+          argv.join(' '),
+        ).toEqual(quick);
+      }),
+      { numRuns: 3_000, seed: 16 },
+    );
+    expect(taken).toBeGreaterThan(100);
   });
 });
 
