@@ -1,12 +1,14 @@
 // The quick `aegis exec` (src/cli/quick-exec.ts) against the full clipanion command on a real daemon and
 // instance: every case runs three ways, `bin/aegis` itself, the quick path alone (which must answer, not fall
 // through) and the full command alone, and all three must print the same bytes and exit with the same code.
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAN_PAUSE, ON_VM, scaled, waitFor, withTempHome, type TempHome } from '../support/temp-home.js';
-import { runWays, type WayResult } from '../support/cli-ways.js';
+import { spawn } from 'node:child_process';
+import { runWays, WAYS, type WayResult } from '../support/cli-ways.js';
 
 describe('quick exec', { timeout: scaled(60_000) }, () => {
   let t: TempHome;
@@ -74,6 +76,25 @@ describe('quick exec', { timeout: scaled(60_000) }, () => {
       await waitFor(async () => (await stateOf()) === 'paused', { what: 'the instance to pause' });
     };
     expect(await same(['exec', id, '--', 'echo', 'awake'], { before: pause })).toEqual({ code: 0, stdout: 'awake\n', stderr: '' });
+  });
+
+  it('Ctrl+C ends the CLI by the signal and the command in the instance with it', async () => {
+    for (const [way, seconds] of [['quick', 31], ['full', 32]] as const) {
+      const child = spawn(process.execPath, [...WAYS[way], 'exec', id, '--', 'sh', '-c', `echo started; exec sleep ${seconds}`], { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      await waitFor(() => out === 'started\n', { what: `${way}: the command to start` });
+      const closed = once(child, 'close');
+      child.kill('SIGINT');
+      expect(await closed, way).toEqual([null, 'SIGINT']);
+      // The daemon stops the command once the CLI's connection closes.
+      const running = async () => {
+        const ps = (await t.aegis(['exec', id, '--', 'ps', '-o', 'args'])).stdout;
+        expect(ps).toContain('ps -o args'); // the listing itself worked
+        return ps.includes(`sleep ${seconds}`);
+      };
+      await waitFor(async () => !(await running()), { what: `${way}: sleep ${seconds} to end` });
+    }
   });
 
   it('no daemon: the quick path leaves it to the full command', async () => {

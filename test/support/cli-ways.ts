@@ -30,14 +30,21 @@ export interface WaysOptions {
   timeoutMs?: number;
 }
 
+/** The node arguments that start each way (the command line follows them). */
+export const WAYS = {
+  bin: [AEGIS_BIN],
+  quick: ['--input-type=module', '-e', QUICK],
+  full: ['--input-type=module', '-e', FULL],
+} as const;
+
 export async function runWays(args: string[], opts: WaysOptions): Promise<{ bin: WayResult; quick: WayResult; full: WayResult }> {
   const way = async (nodeArgs: string[]) => {
     await opts.before?.();
     return run([...nodeArgs, ...args], opts);
   };
-  const bin = await way([AEGIS_BIN]);
-  const quick = await way(['--input-type=module', '-e', QUICK]);
-  const full = await way(['--input-type=module', '-e', FULL]);
+  const bin = await way([...WAYS.bin]);
+  const quick = await way([...WAYS.quick]);
+  const full = await way([...WAYS.full]);
   return { bin, quick, full };
 }
 
