@@ -3,7 +3,6 @@
 // scripts and agents call them often (quick-status.ts, quick-exec.ts). They are small and bundled into this
 // one CommonJS file (scripts/bundle-entries.mjs); the full CLI is loaded only when they leave the command to it.
 import { aegisPaths } from '../config/paths.js';
-import { AEGIS_VERSION } from '../config/version.js';
 import { quickExec } from './quick-exec.js';
 import { quickStatus } from './quick-status.js';
 
@@ -13,7 +12,8 @@ void main();
 
 async function main(): Promise<void> {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
-    process.stdout.write(`${AEGIS_VERSION}\n`);
+    // Imported here: finding the package's version reads files, which the other commands need not pay for.
+    process.stdout.write(`${(await import('../config/version.js')).AEGIS_VERSION}\n`);
     return;
   }
   if (argv.length === 1 && argv[0] === 'status' && (await quickStatus(aegisPaths(process.env), process.stdout))) return;

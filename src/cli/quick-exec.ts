@@ -3,7 +3,7 @@
 // socket (socket-http.ts); its output, exit code and error lines go through the same Execution and
 // printExecution as the full command's. A command line it does not take, or no daemon to connect to, is left to
 // the full command, which stays the reference; once the request is sent, the outcome is this path's to report.
-import type net from 'node:net';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { AegisPaths } from '../config/paths.js';
 import { EXEC_WITHOUT_EXIT, execPath, execStdinHeaders } from '../sdk/exec-request.js';
@@ -47,7 +47,7 @@ export async function quickExec(argv: string[], paths: AegisPaths, io: QuickExec
 }
 
 /** Sends the exec and returns the body of its successful reply; an error reply throws the SDK's error for it. */
-async function send(sock: net.Socket, path: string, { request, interactive }: QuickExecArgs, io: QuickExecIo): Promise<AsyncGenerator<Buffer>> {
+async function send(sock: Socket, path: string, { request, interactive }: QuickExecArgs, io: QuickExecIo): Promise<AsyncGenerator<Buffer>> {
   try {
     if (interactive) {
       sendRequest(sock, 'POST', path, { 'x-aegis-source': 'cli', ...execStdinHeaders(request), 'transfer-encoding': 'chunked' });

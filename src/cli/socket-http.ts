@@ -2,7 +2,7 @@
 // quick-exec.ts): node:http and its agent took longer to load than those commands take to run. One request per
 // connection (`connection: close`); the reply's body is read as it comes, whichever way its length is given
 // (content-length, chunked, or up to the close).
-import net from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 
 /** A reply head longer than this is not aegisd's. */
@@ -23,9 +23,9 @@ export interface Reply {
 }
 
 /** A socket connected to the daemon, or undefined when none listens there. */
-export function connectSocket(socketPath: string): Promise<net.Socket | undefined> {
+export function connectSocket(socketPath: string): Promise<Socket | undefined> {
   return new Promise((resolve) => {
-    const sock = net.connect(socketPath);
+    const sock = connect(socketPath);
     // Errors once connected reach the reader of the reply; a write after the end is no one's concern.
     sock.on('error', () => undefined);
     sock.once('error', () => resolve(undefined));
@@ -37,7 +37,7 @@ export function connectSocket(socketPath: string): Promise<net.Socket | undefine
  * Writes the request head, and `body` when given (its length is sent). Header values go out as latin1, as
  * node:http sends them; a caller checks them with `headerValueOk` first.
  */
-export function sendRequest(sock: net.Socket, method: string, path: string, headers: Record<string, string>, body?: Buffer): void {
+export function sendRequest(sock: Socket, method: string, path: string, headers: Record<string, string>, body?: Buffer): void {
   let head = `${method} ${path} HTTP/1.1\r\nhost: aegisd\r\nconnection: close\r\n`;
   for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
   if (body) head += `content-length: ${body.length}\r\n`;
@@ -54,7 +54,7 @@ export function headerValueOk(value: string): boolean {
  * Streams `input` as the chunked body of a request sent with `transfer-encoding: chunked`, holding it back
  * while the daemon reads slower. The socket is never half-closed: the daemon takes that as the client leaving.
  */
-export function streamBody(sock: net.Socket, input: Readable): void {
+export function streamBody(sock: Socket, input: Readable): void {
   input.on('data', (data: Buffer) => {
     if (data.length === 0 || sock.destroyed) return;
     if (!sock.write(Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]))) {
@@ -70,7 +70,7 @@ export function streamBody(sock: net.Socket, input: Readable): void {
 const CRLF = Buffer.from('\r\n');
 
 /** Reads the reply's head; its body then streams from `body`. */
-export async function readReply(sock: net.Socket): Promise<Reply> {
+export async function readReply(sock: Socket): Promise<Reply> {
   const source = sock[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const next = async (): Promise<Buffer | undefined> => {
     try {
