@@ -12,7 +12,7 @@ import { Execution, type OutputRecord } from '../sdk/execution.js';
 import { printExecution } from './client/task-output.js';
 import { sdkErrorText } from './output/sdk-error-text.js';
 import { quickExecArgs, type QuickExecArgs } from './quick-exec-args.js';
-import { connectSocket, headerValueOk, readReply, readWhole, ReplyCutShort, sendRequest, streamBody } from './socket-http.js';
+import { connectSocket, readReply, readWhole, ReplyCutShort, sendRequest, streamBody } from './socket-http.js';
 
 export interface QuickExecIo {
   stdin: Readable;
@@ -23,8 +23,7 @@ export interface QuickExecIo {
 /** The exec's exit code, or undefined when the full command is to run it. */
 export async function quickExec(argv: string[], paths: AegisPaths, io: QuickExecIo): Promise<number | undefined> {
   const args = quickExecArgs(argv);
-  // With stdin the request rides in a header, which node:http refuses for some characters: the full command says so.
-  if (!args || (args.interactive && !headerValueOk(JSON.stringify(args.request)))) return undefined;
+  if (!args) return undefined;
   const sock = await connectSocket(paths.socket);
   if (!sock) return undefined; // the full command reports that no daemon runs
   const path = execPath(args.target);

@@ -33,21 +33,13 @@ export function connectSocket(socketPath: string): Promise<Socket | undefined> {
   });
 }
 
-/**
- * Writes the request head, and `body` when given (its length is sent). Header values go out as latin1, as
- * node:http sends them; a caller checks them with `headerValueOk` first.
- */
+/** Writes the request head, and `body` when given (its length is sent). Header values are ASCII. */
 export function sendRequest(sock: Socket, method: string, path: string, headers: Record<string, string>, body?: Buffer): void {
   let head = `${method} ${path} HTTP/1.1\r\nhost: aegisd\r\nconnection: close\r\n`;
   for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
   if (body) head += `content-length: ${body.length}\r\n`;
   const bytes = Buffer.from(`${head}\r\n`, 'latin1');
   sock.write(body ? Buffer.concat([bytes, body]) : bytes);
-}
-
-/** What node:http accepts in a header value (it throws on anything else). */
-export function headerValueOk(value: string): boolean {
-  return !/[^\t\x20-\x7e\x80-\xff]/.test(value);
 }
 
 /**

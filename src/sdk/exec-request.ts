@@ -15,9 +15,13 @@ export function execPath(target: string): string {
   return `/v1/instances/${encodeURIComponent(target)}/exec`;
 }
 
-/** The headers of an exec whose body is its stdin. */
+/**
+ * The headers of an exec whose body is its stdin. The request's JSON is sent as ASCII (`\u` escapes), since a
+ * header cannot carry other characters (node:http refused an exec of `echo 中` outright).
+ */
 export function execStdinHeaders(request: ExecRequest): Record<string, string> {
-  return { 'content-type': 'application/octet-stream', 'x-aegis-exec': JSON.stringify(request) };
+  const ascii = JSON.stringify(request).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return { 'content-type': 'application/octet-stream', 'x-aegis-exec': ascii };
 }
 
 /** What an exec ended with when its stream closed without an exit record. */

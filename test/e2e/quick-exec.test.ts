@@ -68,6 +68,8 @@ describe('quick exec', { timeout: scaled(60_000) }, () => {
     const big = Buffer.from(Array.from({ length: 150_000 }, (_, i) => `line ${i}\n`).join(''));
     expect(await same(['exec', '--interactive', id, '--', 'sh', '-c', 'wc -c; echo end'], { input: big })).toEqual({ code: 0, stdout: `${big.length}\nend\n`, stderr: '' });
     expect(await same(['exec', id, '--', 'cat'], { input: 'not read\n' })).toEqual({ code: 0, stdout: '', stderr: '' });
+    // With stdin the request rides in a header: characters beyond ASCII in it (node:http refused them once).
+    expect(await same(['exec', id, '-i', '-e', 'W=中', '--', 'sh', '-c', 'echo "$W $0"; cat', 'é😀'], { input: 'in\n' })).toEqual({ code: 0, stdout: '中 é😀\nin\n', stderr: '' });
   });
 
   it.skipIf(!CAN_PAUSE || ON_VM)('a paused instance wakes for the exec', async () => {
