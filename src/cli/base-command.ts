@@ -1,8 +1,8 @@
 // Base class of every aegis command: renders errors as one `error: …` line with the right exit code.
 import { Command, UsageError } from 'clipanion';
 import { CliError } from './cli-error.js';
-import { AegisApiError, AegisConnectionLostError, AegisNotRunningError } from '../sdk/errors.js';
 import type { AegisContext } from './context.js';
+import { sdkErrorText } from './output/sdk-error-text.js';
 
 export abstract class AegisCommand extends Command<AegisContext> {
   override async catch(error: unknown): Promise<void> {
@@ -13,14 +13,9 @@ export abstract class AegisCommand extends Command<AegisContext> {
       process.exitCode = error.exitCode;
       return;
     }
-    if (error instanceof AegisApiError) {
-      stderr.write(`error: ${error.message}\n`);
-      for (const i of error.issues) stderr.write(`  ${i.location ? `${i.location}: ` : ''}${i.path ? `${i.path}: ` : ''}${i.message}\n`);
-      process.exitCode = 1;
-      return;
-    }
-    if (error instanceof AegisNotRunningError || error instanceof AegisConnectionLostError) {
-      stderr.write(`error: ${error.message}\n`);
+    const text = sdkErrorText(error);
+    if (text !== undefined) {
+      stderr.write(text);
       process.exitCode = 1;
       return;
     }

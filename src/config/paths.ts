@@ -1,6 +1,7 @@
 // Where Aegis keeps its state on disk: everything hangs off AEGIS_HOME (default ~/.aegis).
-import os from 'node:os';
-import path from 'node:path';
+// Named imports: the CLI's CommonJS entry bundles this, and a default import of a built-in costs a copy of all its exports there.
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 export interface AegisPaths {
   home: string;
@@ -27,25 +28,25 @@ export interface AegisPaths {
 }
 
 export function aegisPaths(env: NodeJS.ProcessEnv = process.env): AegisPaths {
-  const home = path.resolve(env.AEGIS_HOME || path.join(os.homedir(), '.aegis'));
-  const data = path.join(home, 'data');
+  const home = resolve(env.AEGIS_HOME || join(homedir(), '.aegis'));
+  const data = join(home, 'data');
   return {
     home,
-    socket: path.join(home, 'aegisd.sock'),
+    socket: join(home, 'aegisd.sock'),
     data,
-    db: path.join(data, 'aegis.db'),
-    pidFile: path.join(data, 'aegisd.pid'),
-    lockFile: path.join(data, 'aegisd.lock'),
-    daemonLog: path.join(data, 'aegisd.log'),
-    keyFile: path.join(home, 'secret.key'),
-    machines: path.join(data, 'machines'),
-    logs: path.join(data, 'logs'),
-    rootfs: path.join(data, 'rootfs'),
-    runtime: path.join(data, 'runtime'),
-    images: path.join(data, 'images'),
-    workspaces: path.join(data, 'workspaces'),
-    instances: path.join(data, 'instances'),
-    config: path.join(home, 'config.yaml'),
-    manifestCache: path.join(home, 'cache', 'manifests.json'),
+    db: join(data, 'aegis.db'),
+    pidFile: join(data, 'aegisd.pid'),
+    lockFile: join(data, 'aegisd.lock'),
+    daemonLog: join(data, 'aegisd.log'),
+    keyFile: join(home, 'secret.key'),
+    machines: join(data, 'machines'),
+    logs: join(data, 'logs'),
+    rootfs: join(data, 'rootfs'),
+    runtime: join(data, 'runtime'),
+    images: join(data, 'images'),
+    workspaces: join(data, 'workspaces'),
+    instances: join(data, 'instances'),
+    config: join(home, 'config.yaml'),
+    manifestCache: join(home, 'cache', 'manifests.json'),
   };
 }

@@ -1,9 +1,10 @@
 // The daemon's PID file: written once the socket listens, so its presence means "ready for requests".
-import fs from 'node:fs';
+// Named imports: see config/paths.ts.
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
 export function readPid(file: string): number | undefined {
   try {
-    const pid = Number.parseInt(fs.readFileSync(file, 'utf8').trim(), 10);
+    const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
@@ -22,7 +23,7 @@ export function isAlive(pid: number): boolean {
 /** An exited process not yet reaped by its parent (the daemon is reparented, so that can take a while). */
 function isZombie(pid: number): boolean {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
   } catch {
     return false; // no /proc (macOS): kill(0) is all we have
@@ -37,10 +38,10 @@ export function runningPid(file: string): number | undefined {
 
 export function writePid(file: string, pid: number): void {
   const tmp = `${file}.${pid}.tmp`;
-  fs.writeFileSync(tmp, `${pid}\n`, { mode: 0o644 });
-  fs.renameSync(tmp, file);
+  writeFileSync(tmp, `${pid}\n`, { mode: 0o644 });
+  renameSync(tmp, file);
 }
 
 export function removePid(file: string, pid: number): void {
-  if (readPid(file) === pid) fs.rmSync(file, { force: true });
+  if (readPid(file) === pid) rmSync(file, { force: true });
 }

@@ -7,6 +7,7 @@ import type { NetworkPolicy } from '../resources/network-policy.js';
 import type { PullPolicy } from '../images/pull-policy.js';
 import type { MachineResources } from '../resources/machine-resources.js';
 import type { DaemonStatus } from './daemon-status.js';
+import { EXEC_WITHOUT_EXIT, execPath, execStdinHeaders, type ExecRequest } from './exec-request.js';
 import { Execution, type OutputCallbacks, type OutputRecord, type RawExit } from './execution.js';
 import { Files } from './files.js';
 import { readLogs, type LogsOptions } from './logs.js';
@@ -133,8 +134,8 @@ export class Aegis {
     // Closing the request is what stops the command in the daemon; our own controller does that.
     const stop = new AbortController();
     const signal = withTimeout(userSignal, timeoutMs);
-    const request = { command, ...rest };
-    const path = `/v1/instances/${encodeURIComponent(target)}/exec`;
+    const request: ExecRequest = { command, ...rest };
+    const path = execPath(target);
     const requestSignal = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
     return new Execution(
       {
@@ -147,10 +148,10 @@ export class Aegis {
             : this.transport.ndjson<OutputRecord>(path, {
                 method: 'POST',
                 stream: stdin instanceof Readable ? stdin : Readable.from([Buffer.from(stdin)]),
-                headers: { 'content-type': 'application/octet-stream', 'x-aegis-exec': JSON.stringify(request) },
+                headers: execStdinHeaders(request),
                 signal: requestSignal,
               }),
-        missingExit: async (): Promise<RawExit> => ({ code: null, signal: null, reason: 'MachineLost', message: 'the daemon ended the exec without an exit status' }),
+        missingExit: async (): Promise<RawExit> => EXEC_WITHOUT_EXIT,
         cancel: async () => stop.abort(),
       },
       { ...(onStdout ? { onStdout } : {}), ...(onStderr ? { onStderr } : {}) },

@@ -101,6 +101,8 @@ export class Transport {
         else reject(isLostConnection(err) ? new AegisConnectionLostError(method, path) : err);
       });
       if (opts.stream) {
+        // Sent now, not with the stream's first bytes: an exec's command starts before its input comes.
+        req.flushHeaders();
         opts.stream.on('error', (err) => req.destroy(err));
         opts.stream.pipe(req);
       } else req.end(payload);

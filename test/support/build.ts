@@ -15,7 +15,7 @@ function newestMtime(dir: string): number {
 export default function setup(): void {
   if (process.env.AEGIS_TEST_NO_BUILD) return; // unit-only runs while dist/ is known to be stale
   // Every part of the build must be newer than every source: tsc output, the four bundles and the dashboard's.
-  const outputs = ['cli/main.js', 'harness/aegis-harness.mjs', 'cli/aegis.mjs', 'daemon/aegisd.mjs', 'vmm/libkrun/krun-worker.mjs', 'ui/assets/dashboard.js'].map((f) => path.join(ROOT, 'dist', f));
+  const outputs = ['cli/main.js', 'harness/aegis-harness.mjs', 'cli/aegis.cjs', 'daemon/aegisd.mjs', 'vmm/libkrun/krun-worker.mjs', 'ui/assets/dashboard.js'].map((f) => path.join(ROOT, 'dist', f));
   const built = Math.min(...outputs.map((f) => (fs.existsSync(f) ? fs.statSync(f).mtimeMs : 0)));
   if (built >= newestMtime(path.join(ROOT, 'src'))) return;
   execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });

@@ -2,7 +2,7 @@
 import type { Readable } from 'node:stream';
 import { Command, Option } from 'clipanion';
 import { AegisCommand } from '../../base-command.js';
-import { writeChunk } from '../../client/task-output.js';
+import { printExecution } from '../../client/task-output.js';
 import { parseEnvPairs } from '../../options/env-pairs.js';
 
 export class ExecCommand extends AegisCommand {
@@ -34,9 +34,6 @@ export class ExecCommand extends AegisCommand {
       ...(this.user ? { user: this.user } : {}),
       ...(this.interactive ? { stdin: stdin as Readable } : {}),
     });
-    for await (const chunk of execution) await writeChunk(chunk, stdout, stderr);
-    const { exitCode, message } = await execution.wait();
-    if (message) stderr.write(`error: ${message}\n`);
-    return exitCode;
+    return printExecution(execution, stdout, stderr);
   }
 }

@@ -9,7 +9,7 @@ import { imageRefFromCli, pullImage } from '../../client/image-pull.js';
 import { serveUntilInterrupted } from '../../client/serve-session.js';
 import { parseEnvPairs } from '../../options/env-pairs.js';
 import { parseEgressFlag, type NetworkPolicy } from '../../../resources/network-policy.js';
-import { writeChunk } from '../../client/task-output.js';
+import { printExecution } from '../../client/task-output.js';
 import { AegisApiError, AegisNotRunningError } from '../../../sdk/errors.js';
 import { download, taskRef, upload } from '../../client/file-copy.js';
 
@@ -111,9 +111,7 @@ export class RunCommand extends AegisCommand {
       }
     }
 
-    for await (const chunk of execution) await writeChunk(chunk, stdout, stderr);
-    const { exitCode: code, message } = await execution.wait();
-    if (message) stderr.write(`error: ${message}\n`);
+    const code = await printExecution(execution, stdout, stderr);
     if (!artifacts.length) return code;
     let missing = false;
     try {
