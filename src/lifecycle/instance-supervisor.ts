@@ -2,7 +2,7 @@
 // listeners, and the machines an earlier daemon left behind (adopted, or stopped when their instance is
 // gone). The Instance controller decides what should run and when an idle one pauses; this carries it out
 // and tells the controller (by instance name) whenever something about an instance changed.
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ImageStore } from '../images/image-store.js';
@@ -85,9 +85,15 @@ export class InstanceSupervisor {
   private readonly changes = new EventEmitter();
   private managedCache: { at: number; value: ManagedInstance[] } | undefined;
   private readonly appNames = new Map<string, string | undefined>();
+  /**
+   * Instances in the store when this supervisor began that it has not taken up (started or removed) yet. Right
+   * after a daemon restart the router would otherwise answer 404 for them until their first reconcile.
+   */
+  private readonly awaited: Set<string>;
 
   constructor(private readonly deps: InstanceSupervisorDeps) {
     this.changes.setMaxListeners(0);
+    this.awaited = new Set(deps.store.list<InstanceSpec>('Instance').flatMap((i) => (i.metadata.deletionTimestamp ? [] : [i.metadata.uid])));
     this.directory = new RouterDirectory(this);
     this.listeners = new InstancePortListeners(this.directory, deps.ports);
     deps.store.onChange((e) => {
@@ -120,6 +126,19 @@ export class InstanceSupervisor {
   /** The runtime of an instance this daemon runs (by uid). */
   runtime(uid: string): InstanceRuntime | undefined {
     return this.entries.get(uid)?.runtime;
+  }
+
+  /** The runtime of `uid`, once taken up when it is one of the instances awaited since start (see `awaited`). */
+  async runtimeSoon(uid: string, signal: AbortSignal): Promise<InstanceRuntime | undefined> {
+    for (;;) {
+      const runtime = this.runtime(uid);
+      if (runtime || !this.awaited.has(uid)) return runtime;
+      await once(this.changes, 'taken-up', { signal });
+    }
+  }
+
+  private takenUp(uid: string): void {
+    if (this.awaited.delete(uid)) this.changes.emit('taken-up', uid);
   }
 
   /** Readers following the instance's log right now: they keep it awake like a connection. */
@@ -186,7 +205,7 @@ export class InstanceSupervisor {
 
   private readManaged(): ManagedInstance[] {
     const out = [];
-    for (const uid of this.entries.keys()) {
+    for (const uid of new Set([...this.entries.keys(), ...this.awaited])) {
       const inst = this.deps.store.get<InstanceSpec>('Instance', uid);
       if (!inst || inst.metadata.deletionTimestamp) continue;
       out.push({ uid, name: inst.metadata.name, app: inst.spec.app, sequence: inst.metadata.sequence, deleting: false, ports: exposedPorts(this.deps.store, inst.spec) });
@@ -224,6 +243,7 @@ export class InstanceSupervisor {
     const entry: Entry = { name: inst.metadata.name, runtime, log, endpoints: previous.flatMap((e) => (e.hostPort ? [{ port: e.port, hostPort: e.hostPort }] : [])) };
     this.entries.set(uid, entry);
     this.managedCache = undefined;
+    this.takenUp(uid);
     void this.listeners
       .listen(uid, exposedPorts(this.deps.store, inst.spec), previous)
       .then((endpoints) => {
@@ -242,6 +262,7 @@ export class InstanceSupervisor {
     const e = this.entries.get(uid);
     this.entries.delete(uid);
     this.managedCache = undefined;
+    this.takenUp(uid);
     if (e) {
       clearTimeout(e.activityTimer);
       await e.runtime.delete();

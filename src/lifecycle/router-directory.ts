@@ -17,6 +17,8 @@ const routeTarget = (m: ManagedInstance): RouteTarget => ({ instance: m.uid, app
 export interface ServedInstances {
   managed(): ManagedInstance[];
   runtime(uid: string): InstanceRuntime | undefined;
+  /** The runtime, waiting for an instance the daemon found in its store at start and has not taken up yet. */
+  runtimeSoon(uid: string, signal: AbortSignal): Promise<InstanceRuntime | undefined>;
   appNamed(nameOrId: string): string | undefined;
 }
 
@@ -37,7 +39,7 @@ export class RouterDirectory implements InstanceDirectory {
   }
 
   async connect(target: RouteTarget, port: number, signal: AbortSignal): Promise<Duplex> {
-    const rt = this.instances.runtime(target.instance);
+    const rt = await this.instances.runtimeSoon(target.instance, signal);
     if (!rt) throw new Error(`instance ${target.instance} is gone`);
     let client;
     try {

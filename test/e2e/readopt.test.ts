@@ -105,6 +105,8 @@ describe('instances across a daemon restart', () => {
 
     expect((await t.aegis(['up'])).code).toBe(0);
     const router = (await t.api('GET', '/v1/status')).body.router as string;
+    // Asked at once, before any adoption is seen: the router waits for the instance rather than a 404.
+    expect(await get(`${router}/os-release`, { 'x-aegis-app': running })).toMatchObject({ status: 200 });
 
     // The running one: same machine, serving through the router and its port, new output, exec.
     await adopted(running, 'running');

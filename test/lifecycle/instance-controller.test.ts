@@ -75,6 +75,38 @@ describe('Instance controller', () => {
     return controller.reconcile(name);
   };
 
+  it('routes to an instance the store had when the supervisor began, waiting for it to be taken up instead of a 404', async () => {
+    create();
+    // A second supervisor over the same store: a daemon just restarted, its first reconcile not done yet.
+    const paths = aegisPaths({ AEGIS_HOME: home });
+    const host = fakeHost(backend);
+    const later = new InstanceSupervisor({
+      store,
+      images: new ImageStore(paths.images),
+      host: async () => host,
+      logs,
+      ports: { host: '127.0.0.1', wakeTimeoutMs: 5_000 },
+      workspacesDir: paths.workspaces,
+      instancesDir: paths.instances,
+      idleDefaults: { pauseAfterMs: PAUSE_AFTER_MS, stopAfterMs: STOP_AFTER_MS },
+    });
+    try {
+      const uid = store.mustGet('Instance', 'web').metadata.uid;
+      expect(later.directory.byApp('web')).toEqual({ instance: uid, app: 'web', port: 8080 });
+      const ac = new AbortController();
+      let settled = false;
+      const soon = later.runtimeSoon(uid, ac.signal).finally(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(settled).toBe(false);
+      await new InstanceReconciler({ store, supervisor: later, host: async () => host, routerUrl: undefined }).reconcile('web');
+      expect(await soon).toBe(later.runtime(uid));
+      // Taken up once: an instance unknown to it is not waited for.
+      expect(await later.runtimeSoon('inst-none', ac.signal)).toBeUndefined();
+    } finally {
+      await later.close();
+    }
+  });
+
   it('pauses an idle instance when pauseAfter has passed and stops it stopAfter later, looking again only when something is due', async () => {
     create();
     await controller.reconcile('web');
