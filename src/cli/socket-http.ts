@@ -100,16 +100,26 @@ export async function readWhole(body: AsyncIterable<Buffer>, maxBytes = Infinity
   return Buffer.concat(parts);
 }
 
-async function* sized(first: Buffer, length: number, more: () => Promise<Buffer>): AsyncGenerator<Buffer> {
+/** The reply's bytes after its head: `buf` holds what has arrived and not been taken yet. */
+interface Pending {
+  buf: Buffer;
+  more: () => Promise<Buffer>;
+}
+
+/** Yields the next `length` bytes as they arrive. */
+async function* take(p: Pending, length: number): AsyncGenerator<Buffer> {
   let left = length;
-  let buf = first;
   while (left > 0) {
-    if (buf.length === 0) buf = await more();
-    const part = buf.subarray(0, left);
+    if (p.buf.length === 0) p.buf = await p.more();
+    const part = p.buf.subarray(0, left);
     left -= part.length;
-    buf = buf.subarray(part.length);
+    p.buf = p.buf.subarray(part.length);
     yield part;
   }
+}
+
+function sized(first: Buffer, length: number, more: () => Promise<Buffer>): AsyncGenerator<Buffer> {
+  return take({ buf: first, more }, length);
 }
 
 async function* untilClose(first: Buffer, next: () => Promise<Buffer | undefined>): AsyncGenerator<Buffer> {
@@ -118,25 +128,18 @@ async function* untilClose(first: Buffer, next: () => Promise<Buffer | undefined
 }
 
 async function* dechunked(first: Buffer, more: () => Promise<Buffer>): AsyncGenerator<Buffer> {
-  let buf = first;
+  const p: Pending = { buf: first, more };
   for (;;) {
     let eol: number;
-    while ((eol = buf.indexOf('\r\n')) < 0) buf = Buffer.concat([buf, await more()]);
+    while ((eol = p.buf.indexOf('\r\n')) < 0) p.buf = Buffer.concat([p.buf, await more()]);
     // parseInt stops at a chunk extension (`;name=value`).
-    const size = Number.parseInt(buf.subarray(0, eol).toString('latin1'), 16);
+    const size = Number.parseInt(p.buf.subarray(0, eol).toString('latin1'), 16);
     if (!(size >= 0)) throw new ReplyCutShort();
-    buf = buf.subarray(eol + 2);
+    p.buf = p.buf.subarray(eol + 2);
     // The last chunk: what follows (trailers, the final CRLF) does not matter on a closing connection.
     if (size === 0) return;
-    let left = size;
-    while (left > 0) {
-      if (buf.length === 0) buf = await more();
-      const part = buf.subarray(0, left);
-      left -= part.length;
-      buf = buf.subarray(part.length);
-      yield part;
-    }
-    while (buf.length < 2) buf = Buffer.concat([buf, await more()]);
-    buf = buf.subarray(2);
+    yield* take(p, size);
+    while (p.buf.length < 2) p.buf = Buffer.concat([p.buf, await more()]);
+    p.buf = p.buf.subarray(2);
   }
 }
