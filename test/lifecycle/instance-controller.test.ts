@@ -43,7 +43,15 @@ describe('Instance controller', () => {
     const host = fakeHost(backend);
     logs = new InstanceLogs(paths.logs);
     now = 1_000_000;
-    supervisor = new InstanceSupervisor({
+    supervisor = newSupervisor();
+    controller = new InstanceReconciler({ store, supervisor, host: async () => host, routerUrl: undefined });
+  });
+
+  /** A supervisor over this test's store and backend, as a daemon makes one at start. */
+  const newSupervisor = () => {
+    const paths = aegisPaths({ AEGIS_HOME: home });
+    const host = fakeHost(backend);
+    return new InstanceSupervisor({
       store,
       images: new ImageStore(paths.images),
       host: async () => host,
@@ -54,8 +62,7 @@ describe('Instance controller', () => {
       idleDefaults: { pauseAfterMs: PAUSE_AFTER_MS, stopAfterMs: STOP_AFTER_MS },
       now: () => now,
     });
-    controller = new InstanceReconciler({ store, supervisor, host: async () => host, routerUrl: undefined });
-  });
+  };
 
   afterEach(async () => {
     await supervisor.close();
@@ -78,18 +85,8 @@ describe('Instance controller', () => {
   it('routes to an instance the store had when the supervisor began, waiting for it to be taken up instead of a 404', async () => {
     create();
     // A second supervisor over the same store: a daemon just restarted, its first reconcile not done yet.
-    const paths = aegisPaths({ AEGIS_HOME: home });
+    const later = newSupervisor();
     const host = fakeHost(backend);
-    const later = new InstanceSupervisor({
-      store,
-      images: new ImageStore(paths.images),
-      host: async () => host,
-      logs,
-      ports: { host: '127.0.0.1', wakeTimeoutMs: 5_000 },
-      workspacesDir: paths.workspaces,
-      instancesDir: paths.instances,
-      idleDefaults: { pauseAfterMs: PAUSE_AFTER_MS, stopAfterMs: STOP_AFTER_MS },
-    });
     try {
       const uid = store.mustGet('Instance', 'web').metadata.uid;
       expect(later.directory.byApp('web')).toEqual({ instance: uid, app: 'web', port: 8080 });
