@@ -41,6 +41,8 @@ export interface FastPathOptions {
 
 /** Client bytes kept while they wait; beyond this the client is not read until they are handled. */
 const MAX_HELD_BYTES = 64 * 1024;
+/** Pieces of one guest chunk up to this size are joined into one write. */
+const MAX_JOINED_BYTES = 16 * 1024;
 
 const REQUEST_TIMEOUT = Buffer.from('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
 const BAD_REQUEST = Buffer.from('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -362,9 +364,32 @@ class FastConnection {
     this.unpin()?.destroy();
   }
 
-  private readonly writeClient = (b: Buffer): void => {
-    if (!this.socket.write(b)) this.upstream?.pause(); // resumed on the client's 'drain'
+  /** What one guest chunk produced for the client (a head and body bytes, usually). */
+  private readonly out: Buffer[] = [];
+  private readonly collect = (b: Buffer): void => {
+    this.out.push(b);
   };
+
+  /** Writes what the framer produced; a head and a small body go out as one buffer, in one write(2). */
+  private flushClient(): void {
+    const out = this.out;
+    if (out.length === 0) return;
+    let flowing: boolean;
+    if (out.length === 1) flowing = this.socket.write(out[0]!);
+    else {
+      let total = 0;
+      for (const b of out) total += b.length;
+      if (total <= MAX_JOINED_BYTES) flowing = this.socket.write(Buffer.concat(out, total));
+      else {
+        this.socket.cork();
+        for (const b of out) this.socket.write(b);
+        flowing = !this.socket.writableNeedDrain;
+        this.socket.uncork();
+      }
+    }
+    out.length = 0;
+    if (!flowing) this.upstream?.pause(); // resumed on the client's 'drain'
+  }
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
     const framer = this.framer;
@@ -375,16 +400,15 @@ class FastConnection {
     }
     this.opts.accounting.activity(this.target!.instance);
     let end: number;
-    this.socket.cork();
     try {
-      end = framer.feed(chunk, this.writeClient);
+      end = framer.feed(chunk, this.collect);
     } catch (err) {
-      this.socket.uncork();
+      this.out.length = 0;
       if (!(err instanceof ResponseError)) throw err;
       if (framer.started) return this.destroy();
       return this.failPage(badGatewayPage(this.target!, err));
     }
-    this.socket.uncork();
+    this.flushClient();
     if (end < 0) return;
     if (end < chunk.length) this.upstreamSpoiled = true;
     this.responseDone = true;
