@@ -412,16 +412,17 @@ class FastConnection {
     if (end < 0) return;
     if (end < chunk.length) this.upstreamSpoiled = true;
     this.responseDone = true;
-    if (this.bodyDone || framer.close) this.finishExchange();
+    if (this.bodyDone || !framer.reusable) this.finishExchange();
   };
 
   private readonly onUpstreamEnd = (): void => {
-    if (this.phase === Phase.Exchange && !this.responseDone && this.framer?.untilClose) {
-      // A close-delimited response ends here; so does the client connection (its only way to see the end).
+    const framer = this.framer;
+    if (this.phase === Phase.Exchange && !this.responseDone && framer?.untilClose) {
+      // A close-delimited response ends here (chunked for the client, whose connection goes on).
+      this.out.push(framer.finish());
+      this.flushClient();
       this.responseDone = true;
-      this.phase = Phase.Done;
-      this.dropUpstream();
-      this.socket.destroySoon();
+      this.finishExchange();
       return;
     }
     this.onUpstreamFailure(new Error('the guest closed the connection'));
@@ -447,15 +448,15 @@ class FastConnection {
   private finishExchange(): void {
     const framer = this.framer!;
     this.framer = undefined;
-    if (this.head!.close || framer.close) {
-      // Connection: close from either side: end after this response.
+    if (!framer.reusable || this.upstreamSpoiled) this.dropUpstream();
+    // The client asked to close, or the guest ended the exchange before the request body did (its rest would
+    // have to be read to find the next request): end after this response.
+    if (this.head!.close || !this.bodyDone) {
       this.phase = Phase.Done;
-      if (framer.close || this.upstreamSpoiled) this.dropUpstream();
-      else this.releaseUpstream();
+      this.releaseUpstream();
       this.socket.destroySoon();
       return;
     }
-    if (this.upstreamSpoiled) this.dropUpstream();
     this.upstreamReused = true;
     this.upstreamIdleSince = Date.now();
     this.phase = Phase.Head;

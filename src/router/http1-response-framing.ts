@@ -1,7 +1,8 @@
 // Finds where each guest response ends (RFC 9112 §6.3) so the fast path can relay the bytes as they come and
-// still know when the next request may go, or when the connection must close. Only the head is read into a
-// string; body bytes pass through as slices of what arrived. The head loses its hop-by-hop fields on the way,
-// as node:http's slow path does (the guest's Keep-Alive or Connection tokens are about its hop, not the client's).
+// still know when the next request may go. Only the head is read into a string; body bytes pass through as
+// slices of what arrived. As node:http's slow path does, the head loses its hop-by-hop fields and says
+// HTTP/1.1 (the guest's version, Keep-Alive or Connection tokens are about its hop, not the client's), and a
+// body the guest ends by closing is chunked for the client, whose connection stays open.
 import { ChunkedScanner, ChunkedError } from './http1-chunked.js';
 
 export class ResponseError extends Error {}
@@ -15,6 +16,9 @@ const DIGITS = /^\d{1,15}$/;
 
 /** Response fields that only describe the guest's hop; Transfer-Encoding stays, the body is relayed as framed. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade']);
+
+const CRLF = Buffer.from('\r\n');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 const enum Body {
   Head,
@@ -30,10 +34,10 @@ export class ResponseFramer {
   private remaining = 0;
   private chunked: ChunkedScanner | undefined;
 
-  /** The response ends only when the guest closes; the client connection must then close too. */
+  /** The response ends only when the guest closes (then call finish()). */
   untilClose = false;
-  /** After this response neither the upstream nor the client connection may carry another exchange. */
-  close = false;
+  /** The upstream may carry another exchange after this response (the guest neither closes nor said it will). */
+  reusable = true;
   /** Some response head (or an interim 1xx) was relayed: a failure now can no longer become a 502 page. */
   started = false;
 
@@ -76,12 +80,21 @@ export class ResponseFramer {
           write(at === 0 && stop === chunk.length ? chunk : chunk.subarray(at, stop));
           return end;
         }
-        case Body.UntilClose:
-          write(at === 0 ? chunk : chunk.subarray(at));
+        case Body.UntilClose: {
+          const rest = at === 0 ? chunk : chunk.subarray(at);
+          write(Buffer.from(`${rest.length.toString(16)}\r\n`, 'latin1'));
+          write(rest);
+          write(CRLF);
           return -1;
+        }
       }
     }
     return -1;
+  }
+
+  /** The bytes that end a close-delimited response for the client, once the guest closed. */
+  finish(): Buffer {
+    return LAST_CHUNK;
   }
 
   /** Consumes head bytes from `at`; returns the index after the head, or -1 when the head is not complete yet. */
@@ -155,12 +168,12 @@ export class ResponseFramer {
       this.phase = this.remaining > 0 ? Body.Length : Body.None;
     } else this.phase = Body.UntilClose;
     this.untilClose = this.phase === Body.UntilClose;
-    // An HTTP/1.0 guest closes unless it says otherwise; one that says close will. Either way the client is told.
-    if (!interim) this.close = this.untilClose || guestClose || (http10 && !keepAlive);
+    // An HTTP/1.0 guest closes unless it says otherwise; one that says close will.
+    if (!interim) this.reusable = !(this.untilClose || guestClose || (http10 && !keepAlive));
 
-    let out = lines[0]!;
+    let out = http10 ? 'HTTP/1.1' + lines[0]!.slice(8) : lines[0]!;
     for (let i = 1; i < lines.length; i++) if (!HOP_BY_HOP.has(names[i]!) && !declared?.has(names[i]!)) out += '\r\n' + lines[i];
-    out += this.close && !interim ? '\r\nConnection: close\r\n\r\n' : '\r\n\r\n';
+    out += this.untilClose ? '\r\nTransfer-Encoding: chunked\r\n\r\n' : '\r\n\r\n';
     return Buffer.from(out, 'latin1');
   }
 }

@@ -198,32 +198,33 @@ describe('router fast path: response framing', () => {
     expect(web.requests.length).toBe(6);
   });
 
-  it('relays a close-delimited response to its end, then closes the client connection', async () => {
-    const web = await guest(() => ({ pieces: ['HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npart one, ', 'part two'], close: true }));
+  it('chunks a close-delimited response for the client, whose connection goes on to the next request', async () => {
+    const web = await guest((q) => ({ pieces: [`HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n${q.url} part one, `, 'part two'], close: true }));
     const { r } = await routerTo({ web });
-    const res = await request(r.port, '/', { headers: { host: 'web.localhost' } });
-    expect(res.body).toBe('part one, part two');
-    expect(res.headers.connection).toBe('close');
-    const sock = await connect(r.port);
-    sock.write('GET / HTTP/1.1\r\nHost: web.localhost\r\n\r\nGET /never HTTP/1.1\r\nHost: web.localhost\r\n\r\n');
-    const { text, closed } = await collect(sock, () => false);
-    expect(closed).toBe(true);
-    expect(count(text, 'HTTP/1.1 200')).toBe(1);
-    expect(web.requests.map((q) => q.url)).toEqual(['/', '/']);
+    const agent = oneConnection();
+    const first = await request(r.port, '/a', { headers: { host: 'web.localhost' }, agent });
+    expect(first.body).toBe('/a part one, part two');
+    expect(first.headers['transfer-encoding']).toBe('chunked');
+    const second = await request(r.port, '/b', { headers: { host: 'web.localhost' }, agent });
+    expect(second.body).toBe('/b part one, part two');
+    expect(second.localPort).toBe(first.localPort);
+    // Each on a guest connection of its own: the guest closed the first.
+    expect(web.requests.map((q) => q.connection)).toEqual([1, 2]);
   });
 
-  it("closes the client connection after a guest's Connection: close, and strips the guest's hop-by-hop fields", async () => {
-    const web = await guest(() => ({ pieces: [lengthResponse('bye', 'Connection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=99\r\nX-Kept: yes\r\n')], close: true }));
+  it("drops the upstream after a guest's Connection: close but keeps the client's, and strips the guest's hop-by-hop fields", async () => {
+    const web = await guest((q) => ({ pieces: [lengthResponse(`bye ${q.url}`, 'Connection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=99\r\nX-Kept: yes\r\n')], close: true }));
     const { r } = await routerTo({ web });
     const sock = await connect(r.port);
-    sock.write('GET / HTTP/1.1\r\nHost: web.localhost\r\n\r\n');
-    const { text, closed } = await collect(sock, () => false);
-    expect(closed).toBe(true);
+    closers.push(async () => void sock.destroy());
+    sock.write('GET /1 HTTP/1.1\r\nHost: web.localhost\r\n\r\n');
+    const { text } = await collect(sock, (t) => t.endsWith('bye /1'));
     expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-    expect(text).toMatch(/\r\nConnection: close\r\n/);
     expect(text).toContain('X-Kept: yes');
-    expect(text).not.toMatch(/X-Hop|Keep-Alive/i);
-    expect(text.endsWith('\r\n\r\nbye')).toBe(true);
+    expect(text).not.toMatch(/X-Hop|Keep-Alive|Connection/i);
+    sock.write('GET /2 HTTP/1.1\r\nHost: web.localhost\r\n\r\n');
+    expect((await collect(sock, (t) => t.endsWith('bye /2'))).closed).toBe(false);
+    expect(web.requests.map((q) => q.connection)).toEqual([1, 2]);
   });
 
   it('relays interim 1xx responses and then the final one', async () => {

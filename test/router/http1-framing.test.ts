@@ -112,7 +112,7 @@ describe('ResponseFramer', () => {
             if (end < 0) break;
             got.push(out);
             out = '';
-            expect(framer.close).toBe(false);
+            expect(framer.reusable).toBe(true);
             chunk = chunk.subarray(end);
             index++;
             if (index < responses.length) framer = new ResponseFramer(responses[index]!.head);
@@ -129,14 +129,23 @@ describe('ResponseFramer', () => {
     );
   });
 
-  it('marks a close-delimited, a Connection: close and an HTTP/1.0 response as the connection’s last', () => {
-    for (const head of ['HTTP/1.1 200 OK\r\n\r\n', 'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', 'HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n']) {
+  it('marks a close-delimited, a Connection: close and an HTTP/1.0 response as the upstream’s last, and says HTTP/1.1', () => {
+    for (const [head, expected] of [
+      ['HTTP/1.1 200 OK\r\n\r\n', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'],
+      ['HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'],
+      ['HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'],
+    ]) {
       const framer = new ResponseFramer(false);
       let out = '';
-      framer.feed(Buffer.from(head), (b) => (out += b.toString()));
-      expect(framer.close, head).toBe(true);
-      expect(out, head).toMatch(/\r\nConnection: close\r\n\r\n$/);
+      framer.feed(Buffer.from(head!), (b) => (out += b.toString()));
+      expect(framer.reusable, head).toBe(false);
+      expect(out, head).toBe(expected);
     }
+    const framer = new ResponseFramer(false);
+    let out = '';
+    framer.feed(Buffer.from('HTTP/1.0 200 OK\r\n\r\nabc'), (b) => (out += b.toString()));
+    out += framer.finish().toString();
+    expect(out).toBe('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
   });
 });
 
