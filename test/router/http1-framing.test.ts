@@ -69,7 +69,7 @@ interface Generated {
   framing: 'length' | 'chunked';
   body: string[];
   interim: boolean;
-  hop: boolean;
+  hop: 'none' | 'plain' | 'long' | 'declared';
 }
 
 const response = fc.record<Generated>({
@@ -78,7 +78,7 @@ const response = fc.record<Generated>({
   framing: fc.constantFrom('length', 'chunked'),
   body: fc.array(text.filter((s) => s.length > 0), { maxLength: 4 }),
   interim: fc.boolean(),
-  hop: fc.boolean(),
+  hop: fc.constantFrom('none', 'plain', 'long', 'declared'),
 });
 
 /** The response's bytes, and what the client must get: the same, less hop-by-hop fields and any body a HEAD, 204 or 304 cannot have. */
@@ -88,11 +88,13 @@ function serialize(r: Generated): { wire: string; expected: string } {
   const framingField = r.framing === 'length' ? `Content-Length: ${Buffer.byteLength(joined, 'latin1')}\r\n` : 'Transfer-Encoding: chunked\r\n';
   const payload = bodyless ? '' : r.framing === 'length' ? joined : chunkedBody(r.body, false, []);
   const interim = r.interim ? 'HTTP/1.1 100 Continue\r\n\r\n' : '';
-  const hop = r.hop ? 'Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n' : '';
+  // What node servers send passes as it is (it says what the router would); other hop-by-hop fields are dropped.
+  const hop = { none: '', plain: 'Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n', long: 'Connection: keep-alive\r\nKeep-Alive: timeout=60\r\n', declared: 'X-Hop: 1\r\nConnection: X-Hop\r\n' }[r.hop];
+  const kept = r.hop === 'plain' ? hop : '';
   const status = `HTTP/1.1 ${r.status} X\r\n`;
   return {
     wire: `${interim}${status}X-A: a\r\n${hop}${framingField}X-B: b\r\n\r\n${payload}`,
-    expected: `${interim}${status}X-A: a\r\n${framingField}X-B: b\r\n\r\n${payload}`,
+    expected: `${interim}${status}X-A: a\r\n${kept}${framingField}X-B: b\r\n\r\n${payload}`,
   };
 }
 
