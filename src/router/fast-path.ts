@@ -95,6 +95,8 @@ class FastConnection {
   /** When the current head started (or the connection opened), and when the connection went idle. */
   private headSince: number;
   private idleSince = 0;
+  /** Last bytes from the client or the guest (a checked timestamp costs less than a socket timer refreshed per read and write). */
+  private lastActive: number;
   private firstRequest = true;
 
   // The pinned upstream.
@@ -124,16 +126,12 @@ class FastConnection {
     private readonly forget: () => void,
   ) {
     this.clientAddress = socket.remoteAddress;
-    this.headSince = Date.now();
+    this.headSince = this.lastActive = Date.now();
     socket.on('data', this.onClientData);
     socket.on('end', this.onClientEnd);
     socket.on('close', this.onClientClose);
     socket.on('error', this.onClientError);
     socket.on('drain', this.onClientDrain);
-    if (opts.idleTimeoutMs > 0) {
-      socket.setTimeout(opts.idleTimeoutMs);
-      socket.on('timeout', this.onClientTimeout);
-    }
   }
 
   destroy(): void {
@@ -143,6 +141,8 @@ class FastConnection {
   }
 
   checkDeadlines(now: number): void {
+    // No bytes either way for the idle timeout (bytes to the client follow bytes from the guest).
+    if (this.opts.idleTimeoutMs > 0 && now - this.lastActive > this.opts.idleTimeoutMs) return this.destroy();
     if (this.phase === Phase.Head) {
       if (this.pending || this.firstRequest) {
         // A head must arrive whole within the header timeout (slowloris).
@@ -158,6 +158,7 @@ class FastConnection {
   // ---- client side ----
 
   private readonly onClientData = (chunk: Buffer): void => {
+    this.lastActive = Date.now();
     if (this.phase === Phase.Exchange && !this.bodyDone) return this.forwardBody(chunk);
     if (this.phase === Phase.Done) return;
     if (this.pending) this.pending = Buffer.concat([this.pending, chunk]);
@@ -196,7 +197,6 @@ class FastConnection {
   };
 
   private readonly onClientError = (): void => this.destroy();
-  private readonly onClientTimeout = (): void => this.destroy();
 
   // The upstream paused while the client could not take more (it may be the next exchange's by now).
   private readonly onClientDrain = (): void => {
@@ -398,6 +398,7 @@ class FastConnection {
       this.dropUpstream();
       return;
     }
+    this.lastActive = Date.now();
     this.opts.accounting.activity(this.target!.instance);
     let end: number;
     try {
@@ -475,8 +476,6 @@ class FastConnection {
     socket.off('close', this.onClientClose);
     socket.off('error', this.onClientError);
     socket.off('drain', this.onClientDrain);
-    socket.off('timeout', this.onClientTimeout);
-    socket.setTimeout(0);
     this.releaseUpstream();
     this.forget();
     if (socket.readableEnded) return void socket.destroy(); // nothing can be put back once the stream ended

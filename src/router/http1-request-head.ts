@@ -9,8 +9,23 @@ export const MAX_FAST_HEAD_BYTES = 8 * 1024;
 const MAX_FAST_HEADERS = 100;
 
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/1\.1$/;
-// No whitespace before the colon, no controls but tab in the value (obs-text allowed, as node:http does).
-const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*$/;
+/** A control character (tab aside), or a CR or LF that is not part of a CRLF: a head with one is node's to judge. */
+const BAD_HEAD_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+/** tchar of RFC 9110 §5.6.2, by character code. */
+const TOKEN_CHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHAR[c.charCodeAt(0)] = 1;
+
+/** Whether line[0, end) is a non-empty token (a field name: no whitespace before the colon). */
+function isToken(line: string, end: number): boolean {
+  if (end === 0) return false;
+  for (let i = 0; i < end; i++) {
+    const c = line.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+const isOws = (c: number): boolean => c === 0x20 || c === 0x09;
 const DIGITS = /^\d{1,15}$/;
 
 export type BodyFraming = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' };
@@ -51,7 +66,9 @@ export function parseRequestHead(buf: Buffer): HeadResult {
     return INCOMPLETE;
   }
   if (end + 4 > MAX_FAST_HEAD_BYTES) return handoff('head too large');
-  const lines = buf.toString('latin1', 0, end).split('\r\n');
+  const text = buf.toString('latin1', 0, end);
+  if (BAD_HEAD_CHAR.test(text)) return handoff('control character or bare CR/LF');
+  const lines = text.split('\r\n');
   const line = REQUEST_LINE.exec(lines[0]!);
   if (!line) return handoff('request line');
   const method = line[1]!;
@@ -70,10 +87,15 @@ export function parseRequestHead(buf: Buffer): HeadResult {
   let close = false;
   let accept: string | undefined;
   for (let i = 1; i < lines.length; i++) {
-    const m = HEADER_LINE.exec(lines[i]!);
-    if (!m) return handoff('header line');
-    const name = m[1]!;
-    const value = m[2]!;
+    const l = lines[i]!;
+    const colon = l.indexOf(':');
+    if (colon < 0 || !isToken(l, colon)) return handoff('header line');
+    const name = l.slice(0, colon);
+    let from = colon + 1;
+    let to = l.length;
+    while (from < to && isOws(l.charCodeAt(from))) from++;
+    while (to > from && isOws(l.charCodeAt(to - 1))) to--;
+    const value = l.slice(from, to);
     rawHeaders.push(name, value);
     // Only the names that matter here are compared; lower-casing every name would cost on every request.
     switch (name.length) {

@@ -327,6 +327,22 @@ describe('router fast path: timeouts and teardown', () => {
     expect(text).toMatch(/^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 408 /);
   });
 
+  it('closes a connection with no bytes either way for the idle timeout, mid-response too', async () => {
+    const web = await guest((q) => (q.url === '/stall' ? { pieces: ['HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc', 'never'] } : echo(q)), 60_000);
+    const dir = new FakeDirectory();
+    dir.add('web', { 80: web.port });
+    const r = await startRouter(dir, { port: 0, headerTimeoutMs: 400, idleTimeoutMs: 300 });
+    closers.push(() => r.close());
+    const sock = await connect(r.port);
+    sock.write('GET /stall HTTP/1.1\r\nHost: web.localhost\r\n\r\n');
+    const started = Date.now();
+    const { text, closed } = await collect(sock, () => false);
+    expect(closed).toBe(true);
+    expect(text.endsWith('abc')).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    await eventually(() => web.connections() === 0);
+  });
+
   it('close() ends connections on the fast path, idle or mid-response', async () => {
     const web = await guest((q) => (q.url === '/hang' ? { pieces: ['HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc', 'never'] } : echo(q)), 60_000);
     const { r } = await routerTo({ web });
