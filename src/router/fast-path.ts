@@ -294,7 +294,7 @@ class FastConnection {
       try {
         end = this.chunked.scan(chunk);
       } catch (err) {
-        // Bytes up to the error went on; nothing after it does. The guest sees a cut request, never a second one.
+        // Earlier chunks went on, nothing of this one does: the guest sees a cut request, never a second one.
         if (!(err instanceof ChunkedError)) throw err;
         return this.failRequest();
       }
