@@ -305,7 +305,8 @@ describe('router fast path: handing over to node:http', () => {
         const { text, closed } = await collect(sock, () => false, 3_000);
         expect(closed).toBe(true);
         expect(text).not.toContain('SMUGGLED');
-        if (before === '') expect(text).toMatch(/^HTTP\/1\.1 (400|501) /);
+        // node:http refuses it, with its own answer after the fast path's first one.
+        expect(text).toMatch(before === '' ? /^HTTP\/1\.1 (400|501) / : /^HTTP\/1\.1 200 OK\r\n[\s\S]*GET \/first HTTP\/1\.1 (400|501) /);
       }
       await new Promise((res) => setTimeout(res, 50));
       expect(web.requests.map((q) => q.url)).toEqual(['/first']);
