@@ -2,6 +2,7 @@
 // unambiguous form: anything unusual (other versions, obs-fold, bare CR or LF, odd characters, conflicting or
 // repeated framing headers, Upgrade, Expect) is reported as `handoff`, and node:http, which keeps every
 // existing behaviour for those, gets the connection. Deciding less here is what keeps request smuggling out.
+import { hasBadHeadChar, isToken } from './http1-syntax.js';
 
 /** Heads longer than this go to node:http, which applies its own limit (431). */
 export const MAX_FAST_HEAD_BYTES = 8 * 1024;
@@ -9,22 +10,6 @@ export const MAX_FAST_HEAD_BYTES = 8 * 1024;
 const MAX_FAST_HEADERS = 100;
 
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/1\.1$/;
-/** A control character (tab aside), or a CR or LF that is not part of a CRLF: a head with one is node's to judge. */
-const BAD_HEAD_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
-/** tchar of RFC 9110 §5.6.2, by character code. */
-const TOKEN_CHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHAR[c.charCodeAt(0)] = 1;
-
-/** Whether line[0, end) is a non-empty token (a field name: no whitespace before the colon). */
-function isToken(line: string, end: number): boolean {
-  if (end === 0) return false;
-  for (let i = 0; i < end; i++) {
-    const c = line.charCodeAt(i);
-    if (c >= 128 || TOKEN_CHAR[c] === 0) return false;
-  }
-  return true;
-}
-
 const isOws = (c: number): boolean => c === 0x20 || c === 0x09;
 const DIGITS = /^\d{1,15}$/;
 
@@ -67,7 +52,7 @@ export function parseRequestHead(buf: Buffer): HeadResult {
   }
   if (end + 4 > MAX_FAST_HEAD_BYTES) return handoff('head too large');
   const text = buf.toString('latin1', 0, end);
-  if (BAD_HEAD_CHAR.test(text)) return handoff('control character or bare CR/LF');
+  if (hasBadHeadChar(text)) return handoff('control character or bare CR/LF');
   const lines = text.split('\r\n');
   const line = REQUEST_LINE.exec(lines[0]!);
   if (!line) return handoff('request line');
@@ -89,7 +74,7 @@ export function parseRequestHead(buf: Buffer): HeadResult {
   for (let i = 1; i < lines.length; i++) {
     const l = lines[i]!;
     const colon = l.indexOf(':');
-    if (colon < 0 || !isToken(l, colon)) return handoff('header line');
+    if (colon < 0 || !isToken(l, 0, colon)) return handoff('header line');
     const name = l.slice(0, colon);
     let from = colon + 1;
     let to = l.length;

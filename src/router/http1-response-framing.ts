@@ -5,6 +5,7 @@
 // guest's hop-by-hop fields and says HTTP/1.1, and a body the guest ends by closing is chunked for the
 // client, whose connection stays open.
 import { ChunkedScanner, ChunkedError } from './http1-chunked.js';
+import { hasBadHeadChar, isToken } from './http1-syntax.js';
 
 export class ResponseError extends Error {}
 
@@ -17,9 +18,6 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const ROUTER_KEEP_ALIVE_S = 5;
 
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: |$)/;
-/** A control character (tab aside), or a CR or LF that is not part of a CRLF: no head may hold one. */
-const BAD_HEAD_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const DIGITS = /^\d{1,15}$/;
 const KEEP_ALIVE_VALUE = /^timeout=(\d+)$/i;
 
@@ -167,7 +165,7 @@ export class ResponseFramer {
 
   /** Sets the body framing from the head; returns the head for the client, or undefined when the guest's bytes will do. */
   private parseHead(text: string): Buffer | undefined {
-    if (BAD_HEAD_CHAR.test(text)) throw new ResponseError('guest sent a control character or a bare CR or LF in a response head');
+    if (hasBadHeadChar(text)) throw new ResponseError('guest sent a control character or a bare CR or LF in a response head');
     let lineEnd = text.indexOf('\r\n');
     if (lineEnd < 0) lineEnd = text.length;
     const status = STATUS_LINE.exec(text.slice(0, lineEnd));
@@ -219,7 +217,7 @@ export class ResponseFramer {
           } else otherHop = true;
         }
       }
-      if (!TOKEN.test(text.slice(s, colon))) throw new ResponseError('guest sent a malformed header name');
+      if (!isToken(text, s, colon)) throw new ResponseError('guest sent a malformed header name');
       s = e + 2;
     }
     // A Connection token may name a field that came before it: look again.
