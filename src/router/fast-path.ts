@@ -157,7 +157,16 @@ class FastConnection {
 
   // ---- client side ----
 
+  // Whatever goes wrong in here ends this connection, never the daemon (the handlers run on socket events).
   private readonly onClientData = (chunk: Buffer): void => {
+    try {
+      this.clientData(chunk);
+    } catch {
+      this.destroy();
+    }
+  };
+
+  private clientData(chunk: Buffer): void {
     this.lastActive = Date.now();
     if (this.phase === Phase.Exchange && !this.bodyDone) return this.forwardBody(chunk);
     if (this.phase === Phase.Done) return;
@@ -168,7 +177,7 @@ class FastConnection {
     }
     if (this.phase === Phase.Head) this.nextRequest();
     else this.holdPending();
-  };
+  }
 
   /**
    * Bytes that wait (a pipelined request, a body while the upstream opens) are kept up to a bound, then the
@@ -288,7 +297,14 @@ class FastConnection {
   }
 
   private forwardBody(chunk: Buffer): void {
-    const up = this.upstream!;
+    const up = this.upstream;
+    if (!up) {
+      // The guest answered early and then went away: the rest of this body has nowhere to go, and the next
+      // request could only be found by reading it all. End once the answer is out.
+      this.phase = Phase.Done;
+      this.socket.destroySoon();
+      return;
+    }
     let end: number;
     if (this.chunked) {
       try {
@@ -392,6 +408,14 @@ class FastConnection {
   }
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
+    try {
+      this.upstreamData(chunk);
+    } catch {
+      this.destroy();
+    }
+  };
+
+  private upstreamData(chunk: Buffer): void {
     const framer = this.framer;
     if (this.phase !== Phase.Exchange || this.responseDone || !framer) {
       // Bytes nobody asked for: this upstream is out of step with its requests.
@@ -414,7 +438,7 @@ class FastConnection {
     if (end < chunk.length) this.upstreamSpoiled = true;
     this.responseDone = true;
     if (this.bodyDone || !framer.reusable) this.finishExchange();
-  };
+  }
 
   private readonly onUpstreamEnd = (): void => {
     const framer = this.framer;

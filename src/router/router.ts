@@ -50,7 +50,6 @@ const DEFAULT_WAKE_TIMEOUT_MS = 30_000;
 const DEFAULT_HEADER_TIMEOUT_MS = 5_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10 * 60_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
-const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 3_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
 function send(res: http.ServerResponse, p: Page): void {
@@ -69,8 +68,7 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
   // The address it listens on is a name no DNS owner controls either (for a router on a LAN address).
   const guard = new HostGuard([...(opts.hosts ?? []), host.includes(':') ? `[${host}]` : host]);
   const limiter = opts.limiter ?? new ConnectionLimiter();
-  const upstreamIdleTimeoutMs = opts.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS;
-  const pool = new UpstreamPool({ idleTimeoutMs: upstreamIdleTimeoutMs });
+  const pool = new UpstreamPool({ idleTimeoutMs: opts.upstreamIdleTimeoutMs });
   // Upgraded sockets leave the HTTP server's bookkeeping; close() must still end them.
   const hijacked = new Set<Duplex>();
   let port = opts.port;
@@ -105,7 +103,7 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
     requestTimeoutMs,
     keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
     idleTimeoutMs,
-    upstreamIdleTimeoutMs,
+    upstreamIdleTimeoutMs: pool.idleTimeoutMs,
     handoff: (socket) => nodeConnection.call(server, socket),
   });
   // A refused socket is closed before it is read from.

@@ -46,7 +46,8 @@ export class UpstreamPool {
   private readonly adopted = new WeakSet<Duplex>();
   private readonly guarded = new WeakSet<Duplex>();
   private readonly maxIdle: number;
-  private readonly idleTimeoutMs: number;
+  /** How long a stream may sit idle before it is closed (the fast path applies it to the stream it pins too). */
+  readonly idleTimeoutMs: number;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(opts: UpstreamPoolOptions = {}) {

@@ -156,6 +156,30 @@ describe('router fast path: request bodies', () => {
 });
 
 describe('router fast path: response framing', () => {
+  it('survives a guest that answers before the request body is in and then closes', async () => {
+    const early = net.createServer((s) => {
+      s.on('error', () => s.destroy());
+      s.once('data', () => s.end('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo big!'));
+    });
+    await new Promise<void>((done) => early.listen(0, '127.0.0.1', done));
+    closers.push(() => new Promise((done) => early.close(() => done())));
+    const { r } = await routerTo({ web: { port: (early.address() as net.AddressInfo).port } });
+    const sock = await connect(r.port);
+    sock.on('error', () => undefined);
+    sock.write('PUT /big HTTP/1.1\r\nHost: web.localhost\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(1000));
+    const reply = collect(sock, () => false);
+    for (let i = 0; i < 20 && !sock.destroyed; i++) {
+      await new Promise((res) => setTimeout(res, 10));
+      if (sock.writable) sock.write('y'.repeat(1000));
+    }
+    const { text, closed } = await reply;
+    expect(closed).toBe(true);
+    expect(text).toMatch(/^HTTP\/1\.1 413 [\s\S]*too big!$/);
+    // And the router still serves.
+    expect((await request(r.port, '/', { headers: { host: 'web.localhost' } })).status).toBe(413);
+  });
+
+
   it('delimits a chunked response split at every byte, and serves the next request on the same connection', async () => {
     const body = ['hello', ' ', 'chunked world', 'x'.repeat(20)];
     const raw = chunkedResponse(body, 'Content-Type: text/plain\r\n');
