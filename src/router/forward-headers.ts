@@ -13,11 +13,14 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+/** Lengths of the names above: other names are not lower-cased to be looked up (this runs on every request). */
+const HOP_BY_HOP_LENGTHS = new Set([...HOP_BY_HOP].map((n) => n.length));
+
 /** Header names the Connection header declares hop-by-hop, lower-cased. */
 function connectionTokens(raw: string[]): Set<string> {
   const tokens = new Set<string>();
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i].toLowerCase() !== 'connection') continue;
+    if (raw[i].length !== 10 || raw[i].toLowerCase() !== 'connection') continue;
     for (const t of raw[i + 1].split(',')) if (t.trim()) tokens.add(t.trim().toLowerCase());
   }
   return tokens;
@@ -32,6 +35,10 @@ export function stripHopByHop(raw: string[], keep: ReadonlySet<string> = KEEP_NO
   const declared = connectionTokens(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
+    if (declared.size === 0 && !HOP_BY_HOP_LENGTHS.has(raw[i].length)) {
+      out.push(raw[i], raw[i + 1]);
+      continue;
+    }
     const name = raw[i].toLowerCase();
     if (keep.has(name)) out.push(raw[i], raw[i + 1]);
     else if (!HOP_BY_HOP.has(name) && !declared.has(name)) out.push(raw[i], raw[i + 1]);
@@ -55,7 +62,9 @@ export function requestHeaders(raw: string[], ctx: ForwardContext): string[] {
   let host: string | undefined;
   const kept = stripHopByHop(raw, keep);
   for (let i = 0; i < kept.length; i += 2) {
-    const name = kept[i].toLowerCase();
+    const length = kept[i].length;
+    // Only host (4), expect (6) and x-forwarded-* (15 to 18) are looked at.
+    const name = length === 4 || length === 6 || (length >= 15 && length <= 18) ? kept[i].toLowerCase() : '';
     if (name === 'x-forwarded-for') forwardedFor = forwardedFor ? `${forwardedFor}, ${kept[i + 1]}` : kept[i + 1];
     else if (name === 'x-forwarded-host' || name === 'x-forwarded-proto' || name === 'x-forwarded-prefix') continue;
     // The router already answered `Expect: 100-continue`; the guest's own 100 would be a stray response.

@@ -1,7 +1,9 @@
 // The HTTP router: picks the app per request, wakes its instance through the directory, and proxies
 // HTTP/1.1 (streaming both ways, back-pressured) or raw upgraded streams (WebSocket) to the guest port.
-// Requests reuse idle keep-alive upstreams (upstream-pool.ts) while the instance runs; otherwise a fresh
-// connect() is the wake point, so a pooled stream is never parked on a paused guest.
+// Plain requests to a running instance take the fast path (fast-path.ts: framed by hand, bytes relayed);
+// everything else is node:http's, below. Requests reuse idle keep-alive upstreams (upstream-pool.ts) while
+// the instance runs; otherwise a fresh connect() is the wake point, so a pooled stream is never parked on a
+// paused guest.
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -14,7 +16,8 @@ import { HostGuard } from './host-guard.js';
 import { badGatewayPage, badTargetPage, notFoundPage, rawResponse, redirectPage, refusedHostPage, startingPage, wantsHtml, type Page } from './pages.js';
 import { pickTarget } from './pick-target.js';
 import { splice } from './splice.js';
-import { UpstreamPool, upstreamAgent } from './upstream-pool.js';
+import { RETRYABLE_METHODS, UpstreamPool, upstreamAgent } from './upstream-pool.js';
+import { FastPath } from './fast-path.js';
 
 export interface RouterOptions {
   /** Listen address; 127.0.0.1 unless told. */
@@ -47,8 +50,7 @@ const DEFAULT_WAKE_TIMEOUT_MS = 30_000;
 const DEFAULT_HEADER_TIMEOUT_MS = 5_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10 * 60_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
-/** Methods a reused upstream that the guest closed under us may send again on a fresh one (RFC 9110 §9.2.2). */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
 function send(res: http.ServerResponse, p: Page): void {
   res.writeHead(p.status, { ...p.headers, 'content-length': Buffer.byteLength(p.body) });
@@ -84,11 +86,30 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
     connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headerTimeoutMs / 4))),
   });
   // Short: an idle keep-alive socket counts as an open connection, which keeps its instance from pausing.
-  server.keepAliveTimeout = 5_000;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   // No bytes either way for this long: the socket is destroyed (a streaming response that still sends is not idle).
   server.timeout = idleTimeoutMs;
-  // Registered after the HTTP server's own listener: a refused socket is closed before it is read from.
-  server.on('connection', (socket: Socket) => void limiter.admit(socket));
+
+  // Every connection starts on the fast path; node:http's own connection listener takes the ones it hands over.
+  const nodeConnection = server.listeners('connection')[0] as (socket: Socket) => void;
+  server.removeAllListeners('connection');
+  const fast = new FastPath({
+    dir,
+    guard,
+    pool,
+    accounting,
+    wakeTimeoutMs,
+    headerTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+    idleTimeoutMs,
+    upstreamIdleTimeoutMs: pool.idleTimeoutMs,
+    handoff: (socket) => nodeConnection.call(server, socket),
+  });
+  // A refused socket is closed before it is read from.
+  server.on('connection', (socket: Socket) => {
+    if (limiter.admit(socket)) fast.accept(socket);
+  });
 
   server.on('request', (req, res) => {
     void handleRequest(req, res);
@@ -122,7 +143,7 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
     if (!pooled) return connectThenForward(req, res, exchange, html);
     // The guest may have closed the idle connection just as it was taken: a request that can be sent again goes
     // once more on a fresh connection.
-    const retry = !hasBody && IDEMPOTENT.has(req.method ?? '') ? () => void connectThenForward(req, res, exchange, html) : undefined;
+    const retry = !hasBody && RETRYABLE_METHODS.has(req.method ?? '') ? () => void connectThenForward(req, res, exchange, html) : undefined;
     forward(req, res, pooled, exchange, retry);
   }
 
@@ -264,6 +285,7 @@ export async function startRouter(dir: InstanceDirectory, opts: RouterOptions): 
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        fast.close();
         for (const s of hijacked) s.destroy();
         pool.close();
       }),

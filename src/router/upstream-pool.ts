@@ -22,6 +22,9 @@ interface Idle {
 
 const noop = (): void => undefined;
 
+/** Methods a reused upstream that the guest closed under us may send again on a fresh one (RFC 9110 §9.2.2). */
+export const RETRYABLE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
 /**
  * An http.Agent that hands each request the stream the router chose for it (`upstream` in the request
  * options) instead of keeping a pool of its own, and asks for keep-alive so Node emits 'free' on it.
@@ -41,8 +44,10 @@ export const upstreamAgent: http.Agent = new ChosenStreamAgent();
 export class UpstreamPool {
   private readonly idle = new Map<string, Idle[]>();
   private readonly adopted = new WeakSet<Duplex>();
+  private readonly guarded = new WeakSet<Duplex>();
   private readonly maxIdle: number;
-  private readonly idleTimeoutMs: number;
+  /** How long a stream may sit idle before it is closed (the fast path applies it to the stream it pins too). */
+  readonly idleTimeoutMs: number;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(opts: UpstreamPoolOptions = {}) {
@@ -69,9 +74,19 @@ export class UpstreamPool {
   adopt(instance: string, port: number, stream: Duplex): void {
     if (this.adopted.has(stream)) return;
     this.adopted.add(stream);
-    // Between the end of an exchange and 'free' Node's client leaves the stream without an error listener.
-    stream.on('error', noop);
+    this.guard(stream);
     stream.on('free', () => this.park(key(instance, port), stream));
+  }
+
+  /**
+   * Parks `stream`, idle after a complete exchange the caller framed itself (the router's fast path), for the
+   * next request to `instance`:`port`. The caller has removed its own listeners.
+   */
+  release(instance: string, port: number, stream: Duplex): void {
+    this.guard(stream);
+    this.park(key(instance, port), stream);
+    // Node's HTTP client, which may take it next, reads it only if it flows.
+    stream.resume();
   }
 
   /** Closes every idle stream (the router closes). */
@@ -79,6 +94,14 @@ export class UpstreamPool {
     clearInterval(this.sweeper);
     for (const list of this.idle.values()) for (const entry of list.splice(0)) entry.stream.destroy();
     this.idle.clear();
+  }
+
+  // Between the end of an exchange and 'free' Node's client leaves the stream without an error listener; so
+  // does the fast path between its exchanges.
+  private guard(stream: Duplex): void {
+    if (this.guarded.has(stream)) return;
+    this.guarded.add(stream);
+    stream.on('error', noop);
   }
 
   private park(k: string, stream: Duplex): void {
