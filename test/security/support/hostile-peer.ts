@@ -200,6 +200,7 @@ export function hostileInstance(peer: HostilePeer, log: InstanceLogSink) {
   const instances = {
     managed: () => [{ uid: 'inst-evil', name: 'evil', app: 'evil', ports: [8080] }],
     runtime: () => runtime,
+    runtimeSoon: async () => runtime,
   } as unknown as ServedInstances;
   return {
     runtime,
