@@ -119,6 +119,8 @@ class FastConnection {
   private responseDone = false;
   private requestSince = 0;
   private retried = false;
+  /** The client is not read until the upstream drains (its writes returned false). */
+  private heldBack = false;
 
   constructor(
     private readonly socket: Socket,
@@ -293,7 +295,7 @@ class FastConnection {
       this.pending = undefined;
       this.forwardBody(rest);
     }
-    if (this.phase === Phase.Exchange) this.socket.resume();
+    if (this.phase === Phase.Exchange && !this.heldBack) this.socket.resume();
   }
 
   private forwardBody(chunk: Buffer): void {
@@ -323,7 +325,8 @@ class FastConnection {
     const body = end < 0 || end === chunk.length ? chunk : chunk.subarray(0, end);
     const flowing = body.length === 0 || up.write(body);
     if (end < 0) {
-      if (!flowing) {
+      if (!flowing && !this.heldBack) {
+        this.heldBack = true;
         this.socket.pause();
         up.once('drain', this.onUpstreamDrain);
       }
@@ -338,6 +341,7 @@ class FastConnection {
   }
 
   private readonly onUpstreamDrain = (): void => {
+    this.heldBack = false;
     if (this.phase === Phase.Exchange) this.socket.resume();
   };
 
@@ -363,6 +367,7 @@ class FastConnection {
     stream.off('error', this.onUpstreamFailure);
     stream.off('close', this.onUpstreamFailure);
     stream.off('drain', this.onUpstreamDrain);
+    this.heldBack = false;
     this.upstream = undefined;
     return stream;
   }
