@@ -86,16 +86,61 @@ export async function connectWhenReady(m: {
   }
 }
 
-/** How often an adopted machine's process (not our child, so no exit event) is checked for life. */
+/** How often adopted machines' processes (not our children, so no exit events) are checked for life. */
 const ADOPTED_POLL_MS = 250;
+/**
+ * Every this many checks (10 s) the start time is read too, which tells a recycled pid from the machine's: a
+ * pid taken again that soon is rare, and reading /proc/PID/stat costs a hundred times the kill.
+ */
+const START_TIME_EVERY = 40;
+
+interface Watched {
+  pid: number;
+  startTime: number;
+  gone: () => void;
+}
+
+/**
+ * One timer checks every adopted machine: most checks are a signal-0 kill (one syscall). A timer per machine
+ * reading /proc/PID/stat on every check was most of an idle daemon's CPU once it had re-adopted its machines.
+ */
+const watched = new Set<Watched>();
+let poller: NodeJS.Timeout | undefined;
+let checks = 0;
+
+function checkAdopted(): void {
+  const withStartTime = ++checks % START_TIME_EVERY === 0;
+  for (const w of watched) {
+    if (processExists(w.pid) && (!withStartTime || pidStartTime(w.pid) === w.startTime)) continue;
+    watched.delete(w);
+    w.gone();
+  }
+  if (watched.size === 0) {
+    clearInterval(poller);
+    poller = undefined;
+  }
+}
 
 /**
  * Resolves once the process that had `startTime` is gone (a recycled pid has another start time): the
  * exit of a machine process a restarted daemon adopted, which it cannot wait for. Its status is unknown.
  */
-export async function adoptedProcessExit(pid: number, startTime: number): Promise<{ code: null; signal: null }> {
-  while (pidStartTime(pid) === startTime) await new Promise((r) => setTimeout(r, ADOPTED_POLL_MS));
-  return { code: null, signal: null };
+export function adoptedProcessExit(pid: number, startTime: number): Promise<{ code: null; signal: null }> {
+  if (pidStartTime(pid) !== startTime) return Promise.resolve({ code: null, signal: null });
+  return new Promise((resolve) => {
+    watched.add({ pid, startTime, gone: () => resolve({ code: null, signal: null }) });
+    // Unref'd: the daemon's servers keep it alive; a test that adopted a machine need not stop this timer.
+    poller ??= setInterval(checkAdopted, ADOPTED_POLL_MS).unref();
+  });
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // there, but not ours to signal
+  }
 }
 
 /** Field 22 of /proc/PID/stat, or undefined when the process is gone. */
