@@ -9,10 +9,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { percentile, report, round, ttfb, waitUntil, withDaemonAsync } from './lib.mjs';
+import { cpuPercentOver, daemonPid, percentile, report, round, ttfb, waitUntil, withDaemonAsync } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 10);
-const IDLE_SAMPLE_MS = Number(process.env.BENCH_IDLE_MS ?? 10_000);
+// A minute: the controllers' periodic resync (every 60 s) falls inside it once.
+const IDLE_SAMPLE_MS = Number(process.env.BENCH_IDLE_MS ?? 60_000);
 const PAUSE_AFTER = '4s';
 const MIB = 1024 * 1024;
 
@@ -67,17 +68,11 @@ function memoryPerMachine(machineIds) {
 /** Median PSS in MiB per kind of process, over the machines. */
 const splitMib = (mems) => Object.fromEntries(KINDS.map((k) => [k, round(median(mems.map((m) => m.byKind[k])) / MIB)]));
 
-function cpuMicros(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
 const median = (xs) => percentile(xs, 50);
 
 await withDaemonAsync(`router:\n  port: 0\nidle:\n  pauseAfter: ${PAUSE_AFTER}\n  stopAfter: 1h\n`, { AEGIS_WARM_MACHINES: '0' }, async ({ home, api, onCleanup }) => {
   const router = (await api('GET', '/v1/status')).router;
-  const daemonPid = Number(fs.readFileSync(path.join(home, 'data', 'aegisd.pid'), 'utf8'));
+  const pid = daemonPid(home);
 
   // The baseline: a bare busybox httpd on the host.
   const www = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-bench-www-'));
@@ -98,11 +93,8 @@ await withDaemonAsync(`router:\n  port: 0\nidle:\n  pauseAfter: ${PAUSE_AFTER}\n
   const paused = pausedMem.map((m) => m.total);
 
   // aegisd with N paused instances: its memory, and its CPU over an idle stretch.
-  const cpu0 = cpuMicros(daemonPid);
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, IDLE_SAMPLE_MS));
-  const idleCpu = (cpuMicros(daemonPid) - cpu0) / ((performance.now() - t0) * 1000);
-  const daemonRss = pss(daemonPid);
+  const idleCpuPct = await cpuPercentOver(pid, IDLE_SAMPLE_MS);
+  const daemonRss = pss(pid);
 
   // Wake them all: one request each, all at once.
   const w0 = performance.now();
@@ -121,7 +113,7 @@ await withDaemonAsync(`router:\n  port: 0\nidle:\n  pauseAfter: ${PAUSE_AFTER}\n
     bare_httpd_pss_mib: round(baseline / MIB),
     paused_ratio_to_bare: round(median(paused) / baseline),
     daemon_pss_mib: round(daemonRss / MIB),
-    daemon_idle_cpu_pct: round(idleCpu * 100),
+    daemon_idle_cpu_pct: round(idleCpuPct),
     wake_all_ms: round(wakeAll),
     wake_p50_ms: round(median(wakes)),
     target_paused_mib: 20,

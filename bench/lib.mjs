@@ -174,3 +174,23 @@ export async function measureWake(api, idleState, runs) {
   if ((await state()) !== 'running') throw new Error('the instance should be running right after a request');
   return { wake, running };
 }
+
+/** The daemon's pid, from its pid file. */
+export function daemonPid(home) {
+  return Number(fs.readFileSync(path.join(home, 'data', 'aegisd.pid'), 'utf8'));
+}
+
+function cpuMicros(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** The share of one CPU (in %) process `pid` uses over the next `ms` (clock ticks: resolves 1 s / ms × 1 %). */
+export async function cpuPercentOver(pid, ms) {
+  const cpu0 = cpuMicros(pid);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  return ((cpuMicros(pid) - cpu0) / ((performance.now() - t0) * 1000)) * 100;
+}
+

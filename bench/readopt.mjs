@@ -1,19 +1,20 @@
 // Re-adoption after a crash: 20 serving instances, aegisd killed with SIGKILL, then `aegis up` timed until all
 // 20 answer through the router again (on the machines they had: re-adopted, not rebooted). Baseline in the
 // same run: the same kill and `aegis up` of a daemon with no instances, timed until its API answers.
-// Medians over BENCH_RUNS restarts (default 3). Target: < 2 s to all serving again.
+// Medians over BENCH_RUNS restarts (default 3). Target: < 2 s to all serving again. Then aegisd's CPU while
+// idle with the re-adopted machines (their processes are not its children: it watches them for exit), over
+// BENCH_IDLE_MS (a minute by default), against the empty daemon's after its restart.
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { AEGIS, percentile, report, round, ttfb, waitUntil, withDaemonAsync } from './lib.mjs';
+import { AEGIS, cpuPercentOver, daemonPid, percentile, report, round, ttfb, waitUntil, withDaemonAsync } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 20);
 const CONFIG = 'router:\n  port: 0\nidle:\n  pauseAfter: 1h\n  stopAfter: 1h\n';
 const ENV = { AEGIS_WARM_MACHINES: '0' };
+const IDLE_SAMPLE_MS = Number(process.env.BENCH_IDLE_MS ?? 60_000);
 
 function killDaemon(home) {
-  const pid = Number(fs.readFileSync(path.join(home, 'data', 'aegisd.pid'), 'utf8'));
+  const pid = daemonPid(home);
   process.kill(pid, 'SIGKILL');
   for (;;) {
     try {
@@ -36,7 +37,7 @@ async function restart(home, env, ready) {
 const baseline = await withDaemonAsync(CONFIG, ENV, async ({ home, env, api }) => {
   const times = [];
   for (let i = 0; i < RUNS; i++) times.push(await restart(home, env, async () => (await api('GET', '/v1/status')).pid > 0));
-  return times;
+  return { times, idleCpuPct: await cpuPercentOver(daemonPid(home), IDLE_SAMPLE_MS) };
 });
 
 const readopt = await withDaemonAsync(CONFIG, ENV, async ({ home, env, api }) => {
@@ -61,7 +62,7 @@ const readopt = await withDaemonAsync(CONFIG, ENV, async ({ home, env, api }) =>
   }
   const after = await machines();
   const rebooted = ids.filter((id) => after[id] !== before[id]).length;
-  return { times, rebooted };
+  return { times, rebooted, idleCpuPct: await cpuPercentOver(daemonPid(home), IDLE_SAMPLE_MS) };
 });
 
 const p50 = (xs) => round(percentile(xs, 50));
@@ -71,8 +72,10 @@ report({
   runs: RUNS,
   all_serving_p50_ms: p50(readopt.times),
   all_serving_max_ms: round(Math.max(...readopt.times)),
-  baseline_empty_daemon_p50_ms: p50(baseline),
-  ratio_p50: round(percentile(readopt.times, 50) / percentile(baseline, 50)),
+  baseline_empty_daemon_p50_ms: p50(baseline.times),
+  ratio_p50: round(percentile(readopt.times, 50) / percentile(baseline.times, 50)),
   rebooted_instead_of_adopted: readopt.rebooted,
   target_ms: 2000,
+  daemon_idle_cpu_pct_after_readopt: round(readopt.idleCpuPct),
+  baseline_empty_daemon_idle_cpu_pct: round(baseline.idleCpuPct),
 });
