@@ -282,6 +282,16 @@ function word(bytes: Uint8Array, offset: number): number {
   return Buffer.from(bytes.subarray(offset, offset + 4)).readUInt32LE(0);
 }
 
+/** Where every program ends: `allow` returns 1 (the hook lets the call through), `deny` returns 0 (EPERM). */
+const VERDICTS: Item[] = [
+  { label: 'allow' },
+  insn(ALU64_MOV_K, R0, 0, 0, 1),
+  insn(JMP_EXIT, 0, 0, 0, 0),
+  { label: 'deny' },
+  insn(ALU64_MOV_K, R0, 0, 0, 0),
+  insn(JMP_EXIT, 0, 0, 0, 0),
+];
+
 function prefixMask(prefix: number, byteLength: number): Uint8Array {
   const mask = new Uint8Array(byteLength);
   for (let bit = 0; bit < prefix; bit++) mask[bit >> 3] |= 0x80 >> bit % 8;
@@ -351,14 +361,7 @@ export function buildEgressProgram(family: Family, policy: EgressPolicy = EMPTY_
   allowed.forEach((a, i) => allowedRanges(family, a).forEach((range, j) => matchRange(items, base, range, 'allow', `allowed${i}_${j}`, a.port)));
   if (policy.allowedOnly) items.push(insn(JMP_JA, 0, 0, 0, 0, 'deny'));
   else blockedRanges(family).forEach((range, i) => matchRange(items, base, range, 'deny', `range${i}`));
-  items.push(
-    { label: 'allow' },
-    insn(ALU64_MOV_K, R0, 0, 0, 1),
-    insn(JMP_EXIT, 0, 0, 0, 0),
-    { label: 'deny' },
-    insn(ALU64_MOV_K, R0, 0, 0, 0),
-    insn(JMP_EXIT, 0, 0, 0, 0),
-  );
+  items.push(...VERDICTS);
   return assemble(items);
 }
 
@@ -387,11 +390,6 @@ export function buildSocketProgram(): Buffer {
     { label: 'dgram' },
     insn(JMP32_JNE_K, R2, 0, 0, SOCK_DGRAM, 'deny'),
     insn(JMP32_JNE_K, R3, 0, 0, IPPROTO_UDP, 'deny'),
-    { label: 'allow' },
-    insn(ALU64_MOV_K, R0, 0, 0, 1),
-    insn(JMP_EXIT, 0, 0, 0, 0),
-    { label: 'deny' },
-    insn(ALU64_MOV_K, R0, 0, 0, 0),
-    insn(JMP_EXIT, 0, 0, 0, 0),
+    ...VERDICTS,
   ]);
 }
