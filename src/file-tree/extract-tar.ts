@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { FileOpError } from './file-errors.js';
 import { isInside } from './inside.js';
-import { pendingTemps, tempPathFor, writeInto } from './write-file.js';
+import { writeThroughTemp } from './write-file.js';
 
 type Entry = tar.ExtractEvents['entry'][1];
 
@@ -85,20 +85,8 @@ async function extractEntry(root: string, header: tar.Header, stream: Entry, dir
       return 0;
     }
     case 'file':
-    case 'contiguous-file': {
-      const temp = tempPathFor(target);
-      pendingTemps.add(temp);
-      try {
-        const bytes = await writeInto(temp, stream as unknown as Readable, mode, header.mtime);
-        replaceWith(temp, target);
-        return bytes;
-      } catch (err) {
-        fs.rmSync(temp, { force: true });
-        throw err;
-      } finally {
-        pendingTemps.delete(temp);
-      }
-    }
+    case 'contiguous-file':
+      return writeThroughTemp(target, stream as unknown as Readable, mode, header.mtime, replaceWith);
     case 'symlink': {
       stream.resume();
       removeNonDirectory(target);

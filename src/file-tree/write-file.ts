@@ -13,7 +13,7 @@ const DEFAULT_FILE_MODE = 0o644;
 /** Temp files being written, removed by the worker's SIGTERM handler. */
 export const pendingTemps = new Set<string>();
 
-export function tempPathFor(file: string): string {
+function tempPathFor(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.aegis-${randomBytes(6).toString('hex')}`);
 }
 
@@ -31,11 +31,25 @@ export async function writeFileAtomic(file: string, input: Readable, opts: { mod
     if (err instanceof FileOpError) throw err;
   }
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+  return writeThroughTemp(file, input, opts.mode ?? existingMode ?? DEFAULT_FILE_MODE, opts.mtime, fs.renameSync);
+}
+
+/**
+ * Streams `input` into a temp file beside `file` (tracked in pendingTemps while it is written), then
+ * `commit(temp, file)` puts it in place; on any failure the temp file is removed. Resolves with the bytes written.
+ */
+export async function writeThroughTemp(
+  file: string,
+  input: Readable,
+  mode: number,
+  mtime: number | Date | undefined,
+  commit: (temp: string, file: string) => void,
+): Promise<number> {
   const temp = tempPathFor(file);
   pendingTemps.add(temp);
   try {
-    const bytes = await writeInto(temp, input, opts.mode ?? existingMode ?? DEFAULT_FILE_MODE, opts.mtime);
-    fs.renameSync(temp, file);
+    const bytes = await writeInto(temp, input, mode, mtime);
+    commit(temp, file);
     return bytes;
   } catch (err) {
     fs.rmSync(temp, { force: true });
@@ -50,7 +64,7 @@ export async function writeFileAtomic(file: string, input: Readable, opts: { mod
  * and mtime before closing. A raw fd, not a FileHandle: a FileHandle's close waits for streams that
  * never let go of it when they do not close it themselves.
  */
-export async function writeInto(temp: string, input: Readable, mode: number, mtime: number | Date | undefined): Promise<number> {
+async function writeInto(temp: string, input: Readable, mode: number, mtime: number | Date | undefined): Promise<number> {
   const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
   let bytes = 0;
   try {

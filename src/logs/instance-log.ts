@@ -116,26 +116,20 @@ export class InstanceLogs {
   }
 }
 
+/** A line Aegis itself writes into an instance's log. */
+function systemEntry(instance: string, line: string): InstanceLogEntry {
+  return { ts: new Date().toISOString(), stream: 'system', source: 'system', instance, app: '', line };
+}
+
 function droppedEntry(instance: string, lines: number, keptBytes: number): InstanceLogEntry {
-  return {
-    ts: new Date().toISOString(),
-    stream: 'system',
-    source: 'system',
+  return systemEntry(
     instance,
-    app: '',
-    line: `aegis: the first ${lines} line${lines === 1 ? '' : 's'} of this instance's log ${lines === 1 ? 'was' : 'were'} dropped (instance logs keep the newest ${formatByteSize(keptBytes)}: limits.instanceLog)`,
-  };
+    `aegis: the first ${lines} line${lines === 1 ? '' : 's'} of this instance's log ${lines === 1 ? 'was' : 'were'} dropped (instance logs keep the newest ${formatByteSize(keptBytes)}: limits.instanceLog)`,
+  );
 }
 
 function gapEntry(instance: string, files: number): InstanceLogEntry {
-  return {
-    ts: new Date().toISOString(),
-    stream: 'system',
-    source: 'system',
-    instance,
-    app: '',
-    line: `aegis: this reader fell ${files} log file(s) behind; their lines were rotated away before it read them`,
-  };
+  return systemEntry(instance, `aegis: this reader fell ${files} log file(s) behind; their lines were rotated away before it read them`);
 }
 
 /**
